@@ -1,0 +1,195 @@
+/**
+ * Job libraries and the registry a worker builds from them. Each job becomes two activities, `<name>.run` and
+ * `<name>.revert`; the registry also provides Jipper's own plan and describe activities, which the workflows call to
+ * check definitions and learn each job's options before anything runs.
+ */
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { JobCall, JobFailureDetails, JobOutcome, RevertCall } from '../shared/calls';
+import { DESCRIBE_ACTIVITY, PLAN_ACTIVITY, revertActivityName, runActivityName } from '../shared/calls';
+import type { JobMeta } from '../shared/options';
+import { formatPath } from '../shared/plan';
+import { INVALID_INPUT_TYPE } from '../shared/report';
+import type { AnyJob, JobContext, RevertContext } from './job';
+import type { Validation } from './validate';
+import { validateDefinition } from './validate';
+
+/** A named module of jobs, registered on a worker as a whole. */
+export interface JobLibrary {
+  readonly name: string;
+  readonly jobs: readonly AnyJob[];
+}
+
+export function defineLibrary(name: string, jobs: readonly AnyJob[]): JobLibrary {
+  return { name, jobs };
+}
+
+/** Two libraries (or one library twice) define the same job name: the worker refuses to start. */
+export class DuplicateJobError extends Error {
+  override readonly name = 'DuplicateJobError';
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Temporal's activity map holds functions of any signature
+type ActivityFunction = (...args: any[]) => Promise<unknown>;
+
+export class JobRegistry {
+  private readonly jobs = new Map<string, { job: AnyJob; library: string }>();
+
+  constructor(libraries: readonly JobLibrary[]) {
+    for (const library of libraries) {
+      for (const job of library.jobs) {
+        const existing = this.jobs.get(job.name);
+        if (existing) {
+          throw new DuplicateJobError(
+            `job "${job.name}" is defined twice: in library "${existing.library}" and in library "${library.name}"`
+          );
+        }
+        this.jobs.set(job.name, { job, library: library.name });
+      }
+    }
+  }
+
+  get(name: string): AnyJob | undefined {
+    return this.jobs.get(name)?.job;
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()].sort();
+  }
+
+  meta(name: string): JobMeta | undefined {
+    const job = this.get(name);
+    return job && { name: job.name, hasRevert: typeof job.revert === 'function', defaults: job.options ?? {} };
+  }
+
+  validate(definition: unknown, params: Record<string, unknown> = {}): Validation {
+    return validateDefinition(definition, this, params);
+  }
+
+  /** The activities a worker registers: every job's run and revert, plus Jipper's plan and describe. */
+  activities(): Record<string, ActivityFunction> {
+    const activities: Record<string, ActivityFunction> = {
+      [PLAN_ACTIVITY]: async (definition: unknown, params: Record<string, unknown>) => {
+        const { problems, params: merged, jobs } = this.validate(definition, params);
+        return { problems, params: merged, jobs };
+      },
+      [DESCRIBE_ACTIVITY]: async (names: string[]) => {
+        const unknown = names.filter((n) => !this.get(n));
+        if (unknown.length) {
+          throw ApplicationFailure.nonRetryable(
+            `unknown job(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known jobs: ${this.names().join(', ')}`,
+            'JipperUnknownJob'
+          );
+        }
+        return names.map((n) => this.meta(n));
+      },
+    };
+    for (const { job } of this.jobs.values()) {
+      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call);
+      const revert = job.revert;
+      if (revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call);
+    }
+    return activities;
+  }
+}
+
+function parseInput(job: AnyJob, call: JobCall): unknown {
+  const parsed = job.input.safeParse(call.input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${formatPath(['args', ...i.path])}: ${i.message}`).join('; ');
+  throw ApplicationFailure.create({
+    type: INVALID_INPUT_TYPE,
+    message: `invalid input for job "${job.name}" at step "${call.stepId}": ${problems}`,
+    nonRetryable: true,
+  });
+}
+
+function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () => string | undefined } {
+  const activity = Context.current();
+  let detail: string | undefined;
+  const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
+  const ctx: JobContext = {
+    idempotencyKey: key,
+    processId: call.processId,
+    stepId: call.stepId,
+    attempt: activity.info.attempt,
+    results: call.results,
+    heartbeat: (details?: unknown) => activity.heartbeat(details),
+    lastHeartbeat: activity.info.heartbeatDetails as unknown,
+    signal: activity.cancellationSignal,
+    sleep: (ms: number) => activity.sleep(ms),
+    setDetail: (text: string) => {
+      detail = text;
+    },
+    log: {
+      info: (message, extra) => activity.log.info(message, { ...meta, ...extra }),
+      warn: (message, extra) => activity.log.warn(message, { ...meta, ...extra }),
+    },
+  };
+  return { ctx, detail: () => detail };
+}
+
+/**
+ * Rethrows a job's error as an ApplicationFailure that keeps its type (the error class name, so a retry policy's
+ * `nonRetryableErrorTypes` still applies) and carries the attempt and the detail the job wrote. Cancellations pass
+ * through untouched so Temporal reports them as cancellations.
+ */
+function toJobFailure(err: unknown, details: JobFailureDetails): unknown {
+  if (err instanceof CancelledFailure) return err;
+  if (err instanceof ApplicationFailure) {
+    const failure = ApplicationFailure.create({
+      type: err.type ?? 'Error',
+      message: err.message,
+      nonRetryable: err.nonRetryable ?? false,
+      details: [details],
+      ...(err.nextRetryDelay !== undefined ? { nextRetryDelay: err.nextRetryDelay } : {}),
+      ...(err.cause ? { cause: err.cause } : {}),
+    });
+    failure.stack = err.stack;
+    return failure;
+  }
+  if (err instanceof Error) {
+    const type = err.name !== 'Error' ? err.name : err.constructor.name;
+    const failure = ApplicationFailure.create({ type, message: err.message, details: [details] });
+    failure.stack = err.stack;
+    return failure;
+  }
+  return ApplicationFailure.create({ type: 'Error', message: String(err), details: [details] });
+}
+
+async function runJob(job: AnyJob, call: JobCall): Promise<JobOutcome> {
+  const input = parseInput(job, call);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
+  try {
+    let result: unknown = await job.run(input, ctx);
+    if (job.output) {
+      const checked = job.output.safeParse(result);
+      if (!checked.success) {
+        throw ApplicationFailure.create({
+          type: 'JipperInvalidOutput',
+          message: `job "${job.name}" returned a result that fails its output schema: ${checked.error.issues.map((i) => `${formatPath(['result', ...i.path])}: ${i.message}`).join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+      result = checked.data;
+    }
+    const text = detail();
+    return { result: result ?? null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+  } catch (err) {
+    const text = detail();
+    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  }
+}
+
+async function revertJob(job: AnyJob, call: RevertCall): Promise<JobOutcome> {
+  const input = parseInput(job, call);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}/revert`);
+  const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
+  try {
+    await job.revert?.(input, call.result, revertCtx);
+    const text = detail();
+    return { result: null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+  } catch (err) {
+    const text = detail();
+    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Checks a whole process definition against a job registry before any job runs, and collects every problem with its
+ * location: schema errors, duplicate step ids, unknown jobs (with a suggestion), references to parameters that are not
+ * set or to steps that do not run earlier, and args that fail the job's input schema.
+ */
+import type { z } from 'zod';
+import type { ProcessDefinition, Step } from '../shared/definition';
+import { processDefinitionSchema } from '../shared/definition';
+import { mergeJobOptions } from '../shared/options';
+import type { Plan, PlannedJob, Problem } from '../shared/plan';
+import { formatPath } from '../shared/plan';
+import { findRefs, mapRefs } from '../shared/refs';
+import { isGroupStep, stepJobs } from '../shared/steps';
+import type { JobRegistry } from './registry';
+
+export interface Validation extends Plan {
+  /** The parsed definition, when its shape is valid. */
+  definition?: ProcessDefinition;
+}
+
+function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): Problem[] {
+  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const temp = row[j] as number;
+      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = temp;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function suggestion(name: string, known: readonly string[]): string {
+  const best = known
+    .map((k) => ({ k, d: distance(name, k) }))
+    .sort((x, y) => x.d - y.d)
+    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)));
+  return best ? ` (did you mean "${best.k}"?)` : '';
+}
+
+/**
+ * Validates `raw` (anything: parsed JSON/YAML, or a TypeScript object) as a definition for `registry`, with the
+ * run's parameter values `params`. Never throws for bad input: every problem is returned.
+ */
+export function validateDefinition(raw: unknown, registry: JobRegistry, params: Record<string, unknown> = {}): Validation {
+  const parsed = processDefinitionSchema.safeParse(raw);
+  if (!parsed.success) return { problems: zodProblems(parsed.error), params, jobs: [] };
+  const definition = parsed.data;
+  const problems: Problem[] = [];
+  const allParams = { ...(definition.params ?? {}), ...params };
+  const jobs: PlannedJob[] = [];
+
+  // Step ids, in order: a $from may name only steps of earlier top-level steps.
+  const seen = new Map<string, string>();
+  const earlier = new Set<string>();
+  definition.steps.forEach((step: Step, i) => {
+    const stepPath = `steps[${i}]`;
+    const ids = isGroupStep(step) && step.id ? [{ id: step.id, path: `${stepPath}.id` }] : [];
+    const members = stepJobs(step).map((job, j) => ({
+      job,
+      path: isGroupStep(step) ? `${stepPath}.parallel[${j}]` : stepPath,
+    }));
+    for (const { job, path } of members) ids.push({ id: job.id, path: `${path}.id` });
+    for (const { id, path } of ids) {
+      const first = seen.get(id);
+      if (first) problems.push({ path, message: `duplicate step id "${id}" (first used at ${first})` });
+      else seen.set(id, path);
+    }
+
+    for (const { job: jobStep, path } of members) {
+      if (isGroupStep(step) && jobStep.pivot) {
+        problems.push({ path: `${path}.pivot`, message: 'mark the parallel group as the pivot, not one of its members' });
+      }
+      const job = registry.get(jobStep.job);
+      if (!job) {
+        problems.push({
+          path: `${path}.job`,
+          message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, registry.names())}; known jobs: ${registry.names().join(', ')}`,
+        });
+        continue;
+      }
+      if (jobStep.revertOnFailure && !job.revert) {
+        problems.push({ path: `${path}.revertOnFailure`, message: `job "${job.name}" has no revert to run on failure` });
+      }
+
+      const refs = findRefs(jobStep.args ?? {});
+      for (const ref of refs) {
+        const where = formatPath([`${path}.args`, ...ref.path]);
+        if (ref.kind === 'param' && !(ref.target in allParams)) {
+          problems.push({ path: where, message: `parameter "${ref.target}" is not set (add it to params or --set it)` });
+        } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
+          const message = seen.has(ref.target)
+            ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
+            : `no step "${ref.target}" in this process`;
+          problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+        }
+      }
+
+      // Check the args against the job's schema with $param values filled in; values that come from earlier
+      // steps' results are known only at run time, so issues at those places are not reported here.
+      const fromPaths = refs.filter((r) => r.kind === 'from').map((r) => r.path.join('\u0000'));
+      const candidate = mapRefs(jobStep.args ?? {}, (ref) => (ref.kind === 'param' ? allParams[ref.target] : undefined));
+      const result = job.input.safeParse(candidate);
+      if (!result.success) {
+        for (const issue of result.error.issues) {
+          const key = issue.path.map(String).join('\u0000');
+          if (fromPaths.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
+        }
+      }
+
+      jobs.push({
+        stepId: jobStep.id,
+        job: job.name,
+        ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
+        ...((isGroupStep(step) ? step.pivot : jobStep.pivot) ? { pivot: true } : {}),
+        hasRevert: typeof job.revert === 'function',
+        options: mergeJobOptions(job.options, definition.options?.defaults, jobStep),
+      });
+    }
+    for (const { job } of members) earlier.add(job.id);
+  });
+
+  return { problems, params: allParams, jobs, ...(problems.length ? {} : { definition }) };
+}

@@ -1,0 +1,159 @@
+/**
+ * Client helpers: start a process from a definition, wait for its report, read the live report, cancel it, and send
+ * an operator's decision to a parked job. The report comes back in every case — a process that did not succeed ends
+ * as a failed (or cancelled) workflow whose failure carries the report, and these helpers unwrap it.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import type { JobRegistry } from '../activities/registry';
+import type { ProcessDefinition } from '../shared/definition';
+import { processDefinitionSchema } from '../shared/definition';
+import type { Problem } from '../shared/plan';
+import { formatPath, formatProblems } from '../shared/plan';
+import type { Decision, ProcessReport } from '../shared/report';
+import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
+import type { jipperProcess } from '../workflows';
+import type { DecideResponse } from '../workflows/messages';
+import { decideUpdate, reportQuery } from '../workflows/messages';
+
+/** The workflow type every definition runs as. */
+export const PROCESS_WORKFLOW_TYPE = 'jipperProcess';
+
+/**
+ * Temporal rejects payloads over 2 MB; Jipper refuses a start whose input is over this many bytes (JSON), so the
+ * operator gets a clear error instead of a run that cannot start.
+ */
+export const MAX_START_PAYLOAD_BYTES = 1_500_000;
+
+/** A definition (or its args) has problems; nothing was started. */
+export class DefinitionError extends Error {
+  override readonly name = 'DefinitionError';
+  constructor(
+    readonly problems: Problem[],
+    readonly source = 'definition'
+  ) {
+    super(`${source}: ${formatProblems(problems)}`);
+  }
+}
+
+/** The start input is too large for Temporal; nothing was started. */
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+}
+
+export interface StartProcessOptions {
+  taskQueue: string;
+  /** Workflow id; default `<name>-<uuid>`. Starting a second run with the id of a running one fails. */
+  id?: string;
+  /** Parameter values for this run (override the definition's `params`). */
+  params?: Record<string, unknown>;
+  /** When given, the definition is also checked against this registry before starting (jobs, args, refs). */
+  registry?: JobRegistry;
+  /** Where the definition came from, for error messages (a file path). */
+  source?: string;
+}
+
+/** Parses and checks a definition where it enters; throws {@link DefinitionError} listing every problem. */
+export function parseDefinition(
+  raw: unknown,
+  options: { registry?: JobRegistry; params?: Record<string, unknown>; source?: string } = {}
+): ProcessDefinition {
+  if (options.registry) {
+    const validation = options.registry.validate(raw, options.params);
+    if (validation.problems.length || !validation.definition)
+      throw new DefinitionError(validation.problems, options.source);
+    return validation.definition;
+  }
+  const parsed = processDefinitionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new DefinitionError(
+      parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+      options.source
+    );
+  }
+  return parsed.data;
+}
+
+export async function startProcess(
+  client: Client,
+  rawDefinition: unknown,
+  options: StartProcessOptions
+): Promise<WorkflowHandle<typeof jipperProcess>> {
+  const definition = parseDefinition(rawDefinition, options);
+  const input = { definition, ...(options.params ? { params: options.params } : {}) };
+  const bytes = Buffer.byteLength(JSON.stringify(input));
+  if (bytes > MAX_START_PAYLOAD_BYTES) {
+    throw new PayloadTooLargeError(
+      `${options.source ?? 'definition'}: the definition and params are ${(bytes / 1e6).toFixed(2)} MB; Jipper's limit is ${MAX_START_PAYLOAD_BYTES / 1e6} MB (Temporal rejects payloads over 2 MB). Pass large data by reference (a path or URL) instead.`
+    );
+  }
+  return client.workflow.start<typeof jipperProcess>(PROCESS_WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue,
+    workflowId: options.id ?? `${definition.name}-${randomUUID()}`,
+    args: [input],
+    memo: { process: definition.name, ...(definition.description ? { description: definition.description } : {}) },
+    typedSearchAttributes: [
+      { key: PROCESS_NAME_KEY, value: definition.name },
+      { key: PROCESS_STATUS_KEY, value: 'running' },
+    ],
+  });
+}
+
+/** The report carried by a process's failure, if it is one of Jipper's. */
+export function reportFromError(err: unknown): ProcessReport | undefined {
+  const cause = err instanceof WorkflowFailedError ? err.cause : err;
+  if (cause instanceof ApplicationFailure || cause instanceof CancelledFailure) {
+    const first: unknown = cause.details?.[0];
+    if (typeof first === 'object' && first !== null && 'jobs' in first && 'status' in first)
+      return first as ProcessReport;
+  }
+  return undefined;
+}
+
+/** Waits for a process to end and returns its report, whatever the outcome. */
+export async function waitForReport(handle: WorkflowHandle): Promise<ProcessReport> {
+  try {
+    return (await handle.result()) as ProcessReport;
+  } catch (err) {
+    const report = reportFromError(err);
+    if (report) return report;
+    throw err;
+  }
+}
+
+/** Starts a process and waits for its report. */
+export async function runProcess(
+  client: Client,
+  definition: unknown,
+  options: StartProcessOptions
+): Promise<ProcessReport> {
+  return waitForReport(await startProcess(client, definition, options));
+}
+
+/**
+ * The report of a process: the live one (a query, answered by a worker) while it runs; from its result or failure
+ * once it ended (no worker needed).
+ */
+export async function getReport(client: Client, processId: string): Promise<ProcessReport> {
+  const handle = client.workflow.getHandle(processId);
+  const description = await handle.describe();
+  if (description.status.name !== 'RUNNING') return waitForReport(handle);
+  return handle.query(reportQuery);
+}
+
+/** Sends an operator's decision to a parked job; rejected with the reason when that step is not parked. */
+export async function decide(
+  client: Client,
+  processId: string,
+  stepId: string,
+  decision: Decision
+): Promise<DecideResponse> {
+  return client.workflow.getHandle(processId).executeUpdate(decideUpdate, { args: [{ stepId, decision }] });
+}
+
+/** Requests cancellation: forward progress stops and the process unwinds as after a failure. */
+export async function cancelProcess(client: Client, processId: string): Promise<void> {
+  await client.workflow.getHandle(processId).cancel();
+}

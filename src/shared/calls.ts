@@ -1,0 +1,45 @@
+/** What the workflow sends to a job's activities, and what they send back. Plain JSON. */
+
+export interface JobCall {
+  /** The process (workflow) id. */
+  processId: string;
+  stepId: string;
+  job: string;
+  /** The step's args with references resolved; the activity validates them against the job's schema. */
+  input: unknown;
+  /** Results of the steps that completed before this one, by step id. */
+  results: Record<string, unknown>;
+}
+
+export interface RevertCall extends JobCall {
+  /** The job's result, when it had one (a job reverted after its own failure has none). */
+  result?: unknown;
+  /** True when the job being reverted is the one that failed (its step set `revertOnFailure`). */
+  afterFailure: boolean;
+}
+
+export interface JobOutcome {
+  result: unknown;
+  detail?: string;
+  /** The attempt that succeeded (1-based). */
+  attempt: number;
+}
+
+/** Details Jipper attaches to a job's failure, so the report can show attempts and detail. */
+export interface JobFailureDetails {
+  attempt: number;
+  detail?: string;
+}
+
+/** Activity type names for a job's run and revert. */
+export function runActivityName(job: string): string {
+  return `${job}.run`;
+}
+export function revertActivityName(job: string): string {
+  return `${job}.revert`;
+}
+
+/** The plan activity: validates a definition against the worker's registry and returns each job's metadata. */
+export const PLAN_ACTIVITY = 'jipper.plan';
+/** The describe activity (code-first workflows): metadata of the named jobs. */
+export const DESCRIBE_ACTIVITY = 'jipper.describe';

@@ -1,0 +1,118 @@
+/**
+ * The process definition: the data an operator writes (JSON, YAML, or the same shape from TypeScript) to arrange jobs
+ * into a process. Parsed with zod where it enters (the CLI, the client helper, the worker's plan activity); inside,
+ * types flow from the schema.
+ *
+ * @example
+ * ```yaml
+ * name: provision-volume
+ * params: { volume: vol-1, sizeMb: 64 }
+ * options: { revertMode: sequential, onRevertFailure: continue }
+ * steps:
+ *   - id: alloc
+ *     job: allocate-volume
+ *     args: { name: { $param: volume }, sizeMb: { $param: sizeMb } }
+ *     timeout: 30s
+ *   - parallel:
+ *       - { id: fs, job: create-filesystem, args: { volumePath: { $from: alloc.path } } }
+ *       - { id: quota, job: set-quota, args: { volume: { $param: volume }, limitMb: 32 } }
+ *   - { id: export, job: export-volume, args: { volume: { $param: volume } }, pivot: true }
+ * ```
+ */
+import { z } from 'zod';
+
+/** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
+export const durationSchema = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),
+]);
+export type Duration = z.infer<typeof durationSchema>;
+
+/** Temporal's retry policy, as written in a definition. Unset fields keep the job's (or Jipper's) default. */
+export const retrySchema = z.strictObject({
+  maximumAttempts: z.number().int().min(0).optional(),
+  initialInterval: durationSchema.optional(),
+  backoffCoefficient: z.number().min(1).optional(),
+  maximumInterval: durationSchema.optional(),
+  nonRetryableErrorTypes: z.array(z.string().min(1)).optional(),
+});
+export type RetrySpec = z.infer<typeof retrySchema>;
+
+/** Options for one side (run or revert) of a job. */
+export const callOptionsSchema = z.strictObject({
+  /** Start-to-close timeout of one attempt. */
+  timeout: durationSchema.optional(),
+  /** A job that heartbeats is considered lost after this long without one (and retried on another worker). */
+  heartbeatTimeout: durationSchema.optional(),
+  retry: retrySchema.optional(),
+});
+export type CallOptions = z.infer<typeof callOptionsSchema>;
+
+/** Per-job options: a job's defaults (in its library), overridden per step. */
+export const jobOptionsSchema = callOptionsSchema.extend({
+  /** Revert this job even when it is the one that failed (its failure may have left partial effects). */
+  revertOnFailure: z.boolean().optional(),
+  /** Options for the job's revert: its own timeout and retry policy. */
+  revert: callOptionsSchema.optional(),
+});
+export type JobOptions = z.infer<typeof jobOptionsSchema>;
+
+export const stepIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'a step id is letters, digits, "-" and "_", starting with a letter or digit')
+  .max(100);
+
+export const jobStepSchema = jobOptionsSchema.extend({
+  id: stepIdSchema,
+  /** The job's registered name, e.g. `allocate-volume`. */
+  job: z.string().min(1),
+  /** The job's input. Any value may be a reference: `{ $param: name }` or `{ $from: "<stepId>.<path>" }`. */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** Point of no return: once this step succeeds, a later failure is not unwound. */
+  pivot: z.boolean().optional(),
+});
+export type JobStep = z.infer<typeof jobStepSchema>;
+
+export const groupStepSchema = z.strictObject({
+  /** Optional name for the group, shown in reports and graphs. */
+  id: stepIdSchema.optional(),
+  /** Jobs started together; the next step starts when every member has succeeded. */
+  parallel: z.array(jobStepSchema).min(1, 'a parallel group needs at least one job'),
+  pivot: z.boolean().optional(),
+});
+export type GroupStep = z.infer<typeof groupStepSchema>;
+
+export const stepSchema = z.union([jobStepSchema, groupStepSchema]);
+export type Step = z.infer<typeof stepSchema>;
+
+export const processOptionsSchema = z.strictObject({
+  /** `sequential` (default): revert one completed step at a time, newest first. `parallel`: all reverts at once. */
+  revertMode: z.enum(['sequential', 'parallel']).optional(),
+  /**
+   * What to do when a revert still fails after its retries. `continue` (default): go on unwinding the rest and end
+   * `revert_failed`, naming the jobs that need a person. `park`: wait for an operator decision (retry, skip,
+   * mark-reverted) sent to the running workflow.
+   */
+  onRevertFailure: z.enum(['continue', 'park']).optional(),
+  /** Defaults for every step of this process (a step's own options win; the job's defaults lose). */
+  defaults: jobOptionsSchema.optional(),
+  /**
+   * Continue as new once the run's history has this many events (Temporal warns at 10,240). Default 8,000. The
+   * revert stack, results and report are carried over, so a long process can still unwind fully.
+   */
+  continueAsNewAfterEvents: z.number().int().min(100).optional(),
+});
+export type ProcessOptions = z.infer<typeof processOptionsSchema>;
+
+export const processDefinitionSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'a process name is letters, digits, ".", "-" and "_"')
+    .max(200),
+  description: z.string().optional(),
+  /** Parameters with their default values; `--set name=value` (or the client's `params`) overrides them per run. */
+  params: z.record(z.string(), z.unknown()).optional(),
+  options: processOptionsSchema.optional(),
+  steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
+});
+export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;

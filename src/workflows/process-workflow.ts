@@ -1,0 +1,141 @@
+/**
+ * The generic process workflow: runs any process definition (data) on the saga engine.
+ *
+ * Before any job runs, the worker's plan activity checks the whole definition against its job registry (unknown jobs,
+ * args that fail a job's schema, duplicate step ids, references to later steps...) and returns each job's effective
+ * options. A definition with problems ends the run `failed` with one error listing every problem; no job starts.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  scheduleLocalActivity,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Plan } from '../shared/plan';
+import { formatProblems } from '../shared/plan';
+import type { ProcessDefinition, Step } from '../shared/definition';
+import { PLAN_ACTIVITY } from '../shared/calls';
+import { resolveRefs } from '../shared/refs';
+import type { ProcessReport } from '../shared/report';
+import { INVALID_DEFINITION_TYPE } from '../shared/report';
+import { isGroupStep, stepJobs } from '../shared/steps';
+import type { EngineState } from './engine';
+import { Engine, JobFailedError, initialReport, initialState } from './engine';
+
+/** Default history length at which a run continues as new (Temporal warns at 10,240 events). */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
+
+export interface ProcessInput {
+  definition: ProcessDefinition;
+  /** Parameter values for this run; they override the definition's `params` defaults. */
+  params?: Record<string, unknown>;
+  /** Set by continue-as-new only: where the previous run stopped. */
+  carried?: CarriedState;
+}
+
+export interface CarriedState {
+  plan: Plan;
+  state: EngineState;
+  /** Index of the next step to run (forward phase). */
+  cursor: number;
+  phase: 'forward' | 'unwinding';
+  cancelled: boolean;
+}
+
+function reportRows(definition: ProcessDefinition) {
+  return definition.steps.flatMap((step) =>
+    stepJobs(step).map((job) => ({
+      stepId: job.id,
+      job: job.job,
+      ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
+      ...((isGroupStep(step) ? step.pivot : job.pivot) ? { pivot: true } : {}),
+    }))
+  );
+}
+
+export async function jipperProcess(input: ProcessInput): Promise<ProcessReport> {
+  const { definition } = input;
+  const info = workflowInfo();
+  const carried = input.carried;
+  const state = carried?.state ?? initialState(initialReport(info.workflowId, definition.name, reportRows(definition)));
+  state.report.runId = info.runId;
+  const engine = new Engine(state, {
+    revertMode: definition.options?.revertMode ?? 'sequential',
+    onRevertFailure: definition.options?.onRevertFailure ?? 'continue',
+  });
+
+  const plan =
+    carried?.plan ??
+    (await scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [definition, input.params ?? {}], {
+      startToCloseTimeout: '30s',
+      retry: { maximumAttempts: 3 },
+    }));
+  if (plan.problems.length) {
+    state.report.error = { type: INVALID_DEFINITION_TYPE, message: formatProblems(plan.problems) };
+    engine.finish('failed');
+    throw ApplicationFailure.create({
+      type: INVALID_DEFINITION_TYPE,
+      message: `process ${definition.name} rejected before any job ran: ${state.report.error.message}`,
+      nonRetryable: true,
+      details: [state.report, plan.problems],
+    });
+  }
+  engine.register(plan.jobs);
+
+  const limit = definition.options?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit;
+  const carryOn = async (next: Omit<CarriedState, 'plan' | 'state'>): Promise<never> => {
+    await condition(allHandlersFinished);
+    state.report.continuedAsNew = (state.report.continuedAsNew ?? 0) + 1;
+    return continueAsNew<typeof jipperProcess>({ definition, carried: { plan, state, ...next } });
+  };
+
+  /** Runs a job; past the pivot in park mode, a failure waits for an operator to retry or skip it. */
+  const runJob = async (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]) => {
+    for (;;) {
+      try {
+        let resolved: unknown;
+        try {
+          resolved = resolveRefs(args ?? {}, plan.params, state.results, `steps.${stepId}.args`);
+        } catch (err) {
+          engine.jobReport(stepId).status = 'failed';
+          engine.jobReport(stepId).error = { type: 'UnresolvedReference', message: (err as Error).message };
+          throw new JobFailedError(stepId, { type: 'UnresolvedReference', message: (err as Error).message });
+        }
+        return await engine.runJob(stepId, resolved, unit);
+      } catch (err) {
+        const parkable = err instanceof JobFailedError && state.pivotPassed && engine.settings.onRevertFailure === 'park';
+        if (!parkable) throw err;
+        if (!(await engine.awaitForwardDecision(stepId))) return undefined;
+      }
+    }
+  };
+
+  const runStep = async (step: Step) => {
+    if (!isGroupStep(step)) return runJob(step.id, step.args);
+    return engine.runGroup(
+      step.parallel.map((job) => (unit: string[]) => runJob(job.id, job.args, unit)),
+      step.pivot
+    );
+  };
+
+  let cancelled = carried?.cancelled ?? false;
+  if ((carried?.phase ?? 'forward') === 'forward') {
+    try {
+      for (let cursor = carried?.cursor ?? 0; cursor < definition.steps.length; cursor++) {
+        if (shouldContinueAsNew()) await carryOn({ cursor, phase: 'forward', cancelled });
+        await runStep(definition.steps[cursor] as Step);
+      }
+      return engine.finish('succeeded');
+    } catch (err) {
+      cancelled = engine.recordStop(err);
+    }
+    if (state.pivotPassed) engine.endPastPivot(cancelled);
+  }
+  if ((await engine.unwind(shouldContinueAsNew)) === 'paused') {
+    await carryOn({ cursor: definition.steps.length, phase: 'unwinding', cancelled });
+  }
+  return engine.endAfterUnwind(cancelled);
+}
