@@ -85,8 +85,7 @@ export class JobRegistry {
     };
     for (const { job } of this.jobs.values()) {
       activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call);
-      const revert = job.revert;
-      if (revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call);
+      if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call);
     }
     return activities;
   }
@@ -121,8 +120,12 @@ function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () 
       detail = text;
     },
     log: {
-      info: (message, extra) => activity.log.info(message, { ...meta, ...extra }),
-      warn: (message, extra) => activity.log.warn(message, { ...meta, ...extra }),
+      info: (message, extra) => {
+        activity.log.info(message, { ...meta, ...extra });
+      },
+      warn: (message, extra) => {
+        activity.log.warn(message, { ...meta, ...extra });
+      },
     },
   };
   return { ctx, detail: () => detail };
@@ -141,8 +144,9 @@ function toJobFailure(err: unknown, details: JobFailureDetails): unknown {
       message: err.message,
       nonRetryable: err.nonRetryable ?? false,
       details: [details],
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- Temporal's Duration type comes from `ms`
       ...(err.nextRetryDelay !== undefined ? { nextRetryDelay: err.nextRetryDelay } : {}),
-      ...(err.cause ? { cause: err.cause } : {}),
+      ...(err.cause instanceof Error ? { cause: err.cause } : {}),
     });
     failure.stack = err.stack;
     return failure;

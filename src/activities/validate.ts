@@ -57,6 +57,7 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
   const jobs: PlannedJob[] = [];
 
   // Step ids, in order: a $from may name only steps of earlier top-level steps.
+  const everyId = new Set(definition.steps.flatMap((step) => stepJobs(step).map((job) => job.id)));
   const seen = new Map<string, string>();
   const earlier = new Set<string>();
   definition.steps.forEach((step: Step, i) => {
@@ -95,7 +96,7 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
         if (ref.kind === 'param' && !(ref.target in allParams)) {
           problems.push({ path: where, message: `parameter "${ref.target}" is not set (add it to params or --set it)` });
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
-          const message = seen.has(ref.target)
+          const message = everyId.has(ref.target)
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
             : `no step "${ref.target}" in this process`;
           problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });

@@ -4,7 +4,7 @@
  * as a failed (or cancelled) workflow whose failure carries the report, and these helpers unwrap it.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import type { JobRegistry } from '../activities/registry';
@@ -112,13 +112,20 @@ export function reportFromError(err: unknown): ProcessReport | undefined {
   return undefined;
 }
 
-/** Waits for a process to end and returns its report, whatever the outcome. */
+/**
+ * Waits for a process to end and returns its report, whatever the outcome. A cancelled workflow's result carries no
+ * details in Temporal, so a cancelled process leaves its final report in its memo (`report`), read from there.
+ */
 export async function waitForReport(handle: WorkflowHandle): Promise<ProcessReport> {
   try {
     return (await handle.result()) as ProcessReport;
   } catch (err) {
     const report = reportFromError(err);
     if (report) return report;
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      const memo = (await handle.describe()).memo;
+      if (memo && typeof memo.report === 'object' && memo.report !== null) return memo.report as ProcessReport;
+    }
     throw err;
   }
 }
@@ -143,14 +150,27 @@ export async function getReport(client: Client, processId: string): Promise<Proc
   return handle.query(reportQuery);
 }
 
-/** Sends an operator's decision to a parked job; rejected with the reason when that step is not parked. */
+/** The process refused an operator's decision (the step is not parked, or the decision does not fit it). */
+export class DecisionRejectedError extends Error {
+  override readonly name = 'DecisionRejectedError';
+}
+
+/**
+ * Sends an operator's decision to a parked job. Throws {@link DecisionRejectedError} with the process's reason when
+ * that step is not parked or the decision does not fit.
+ */
 export async function decide(
   client: Client,
   processId: string,
   stepId: string,
   decision: Decision
 ): Promise<DecideResponse> {
-  return client.workflow.getHandle(processId).executeUpdate(decideUpdate, { args: [{ stepId, decision }] });
+  try {
+    return await client.workflow.getHandle(processId).executeUpdate(decideUpdate, { args: [{ stepId, decision }] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause) throw new DecisionRejectedError(err.cause.message);
+    throw err;
+  }
 }
 
 /** Requests cancellation: forward progress stops and the process unwinds as after a failure. */

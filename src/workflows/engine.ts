@@ -17,6 +17,7 @@ import {
   scheduleActivity,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   condition,
@@ -30,6 +31,7 @@ import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus, Reve
 import { PROCESS_FAILED_TYPE } from '../shared/report';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
+import type { DecideRequest } from './messages';
 import { decideUpdate, reportQuery } from './messages';
 
 export type { PlannedJob };
@@ -141,7 +143,7 @@ export class Engine {
         return { stepId: request.stepId, decision: request.decision, accepted: true };
       },
       {
-        validator: (request) => {
+        validator: (request: DecideRequest) => {
           const kind = this.parked.get(request.stepId);
           if (!kind) {
             const parkedNow = [...this.parked.keys()];
@@ -293,7 +295,9 @@ export class Engine {
     const unit: string[] = [];
     const settled = await Promise.allSettled(members.map((run) => run(unit)));
     if (unit.length) this.state.units.push(unit);
-    const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason);
+    const failures = settled
+      .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+      .map((s) => s.reason as Error);
     const cancellation = failures.find((f) => isCancellation(f));
     if (cancellation) throw cancellation;
     if (failures.length) throw failures[0];
@@ -469,14 +473,23 @@ export class Engine {
   endPastPivot(cancelled: boolean): never {
     this.state.report.stoppedPastPivot = true;
     this.finish(cancelled ? 'cancelled' : 'failed');
-    throw cancelled ? new CancelledFailure(this.failure().message, [this.state.report]) : this.failure();
+    throw cancelled ? this.cancelledFailure() : this.failure();
+  }
+
+  /**
+   * The failure a cancelled process ends with. Temporal drops a cancelled workflow's details, so the final report is
+   * also written to the memo (`report`), where clients and the Web UI find it.
+   */
+  private cancelledFailure(): CancelledFailure {
+    upsertMemo({ report: this.state.report });
+    return new CancelledFailure(this.failure().message, [this.state.report]);
   }
 
   /** Ends a process whose revert stack has been unwound: `revert_failed` if any revert needs a person. */
   endAfterUnwind(cancelled: boolean): never {
     const needsPerson = this.state.report.needsAttention.length > 0;
     this.finish(needsPerson ? 'revert_failed' : cancelled ? 'cancelled' : 'reverted');
-    if (cancelled && !needsPerson) throw new CancelledFailure(this.failure().message, [this.state.report]);
+    if (cancelled && !needsPerson) throw this.cancelledFailure();
     throw this.failure();
   }
 

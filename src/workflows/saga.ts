@@ -85,11 +85,11 @@ export class Saga {
   private async meta(name: string): Promise<JobMeta> {
     let meta = this.metas.get(name);
     if (!meta) {
-      const [described] = await scheduleLocalActivity<JobMeta[]>(DESCRIBE_ACTIVITY, [[name]], {
+      const [described] = await scheduleLocalActivity<[JobMeta]>(DESCRIBE_ACTIVITY, [[name]], {
         startToCloseTimeout: '30s',
         retry: { maximumAttempts: 3 },
       });
-      meta = described as JobMeta;
+      meta = described;
       this.metas.set(name, meta);
     }
     return meta;

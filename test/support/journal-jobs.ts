@@ -1,0 +1,86 @@
+/**
+ * A test job library whose jobs write what they do to an in-memory journal (the worker runs in the test process), so
+ * tests can assert which runs and reverts happened, in what order, and with which idempotency keys. Each job's
+ * behaviour comes from its input: the outcome a test wants is data, like any job's args.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
+import { defineJob } from '../../src/activities/job';
+import { defineLibrary } from '../../src/activities/registry';
+
+export interface JournalEntry {
+  kind: 'run' | 'revert';
+  stepId: string;
+  key: string;
+  attempt: number;
+  input: unknown;
+  result?: unknown;
+  results?: Record<string, unknown>;
+  afterFailure?: boolean;
+}
+
+const outcome = z.enum(['succeed', 'fail', 'fail-nonretryable', 'fail-first-attempt', 'hang']).default('succeed');
+
+/**
+ * `blocked` holds the things that currently cannot succeed — `<stepId>` for a run, `<stepId>/revert` for a revert —
+ * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it.
+ */
+export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = new Set()) {
+  const task = defineJob({
+    name: 'task',
+    input: z.object({
+      value: z.unknown().optional(),
+      outcome,
+      revertOutcome: outcome,
+      /** How long the run takes, in ms (sleeps; cancellable through heartbeats). */
+      durationMs: z.number().int().min(0).default(0),
+      detail: z.string().optional(),
+    }),
+    options: { timeout: '20s', heartbeatTimeout: '1s', retry: { maximumAttempts: 2, initialInterval: '50ms' }, revert: { retry: { maximumAttempts: 2, initialInterval: '50ms' } } },
+    async run(input, ctx) {
+      journal.push({ kind: 'run', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input, results: { ...ctx.results } });
+      if (input.durationMs) {
+        for (let waited = 0; waited < input.durationMs; waited += 50) {
+          ctx.heartbeat();
+          await ctx.sleep(50);
+        }
+      }
+      if (input.detail) ctx.setDetail(input.detail);
+      if (input.outcome === 'hang') await ctx.sleep(3_600_000);
+      if (blocked.has(ctx.stepId)) throw new Error(`task ${ctx.stepId} is blocked`);
+      if (input.outcome === 'fail') throw new Error(`task ${ctx.stepId} failed`);
+      if (input.outcome === 'fail-nonretryable') throw ApplicationFailure.nonRetryable(`task ${ctx.stepId} refused`, 'TaskRefused');
+      if (input.outcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`task ${ctx.stepId} flaked`);
+      return { step: ctx.stepId, value: input.value ?? null };
+    },
+    async revert(input, result, ctx) {
+      journal.push({ kind: 'revert', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input, result, afterFailure: ctx.afterFailure });
+      if (blocked.has(`${ctx.stepId}/revert`)) throw new Error(`revert of ${ctx.stepId} is blocked`);
+      if (input.revertOutcome === 'fail') throw new Error(`revert of ${ctx.stepId} failed`);
+      if (input.revertOutcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`revert of ${ctx.stepId} flaked`);
+      ctx.setDetail(`undid ${ctx.stepId}`);
+    },
+  });
+
+  const oneWay = defineJob({
+    name: 'one-way',
+    description: 'A job with no revert.',
+    input: z.object({ note: z.string().default('') }),
+    async run(_input, ctx) {
+      journal.push({ kind: 'run', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input: _input });
+      return { done: true };
+    },
+  });
+
+  const typed = defineJob({
+    name: 'typed',
+    input: z.object({ count: z.number().int().min(1), label: z.string() }),
+    output: z.object({ doubled: z.number() }),
+    async run(input, ctx) {
+      journal.push({ kind: 'run', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input });
+      return { doubled: input.count * 2 };
+    },
+  });
+
+  return defineLibrary('journal', [task, oneWay, typed]);
+}
