@@ -300,7 +300,8 @@ export class Engine {
       .map((s) => s.reason as Error);
     const cancellation = failures.find((f) => isCancellation(f));
     if (cancellation) throw cancellation;
-    if (failures.length) throw failures[0];
+    const [first] = failures;
+    if (first) throw first;
     if (pivot) this.state.pivotPassed = true;
     return settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
   }
