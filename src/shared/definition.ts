@@ -116,3 +116,8 @@ export const processDefinitionSchema = z.strictObject({
   steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
+
+/** Defines a process in TypeScript: the same shape as a JSON/YAML definition, type-checked. Identity at run time. */
+export function defineProcess(definition: ProcessDefinition): ProcessDefinition {
+  return definition;
+}

@@ -28,7 +28,7 @@ export function serverAddress(): string {
 
 export async function startTestWorker(libraries: JobLibrary[], name = 'test'): Promise<TestWorker> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const address = serverAddress();

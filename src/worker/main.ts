@@ -1,0 +1,56 @@
+/**
+ * The worker entrypoint (`node dist/worker/main.js`, `jipper worker`, the docker-compose worker): connects to the
+ * configured Temporal server — or the embedded dev server when none is configured — makes sure Jipper's search
+ * attributes exist, and runs a worker with the configured job libraries until SIGINT/SIGTERM.
+ */
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { JobRegistry } from '../activities/registry';
+import type { JipperConfig } from '../client/config';
+import { connectNative, ensureServer, loadConfig } from '../client/config';
+import { ensureSearchAttributes } from '../client/dev-server';
+import type { LogLine } from '../client/temporal-cli';
+import { loadLibraries } from './libraries';
+import { createJipperWorker } from './worker';
+
+export interface RunningWorker {
+  worker: Worker;
+  registry: JobRegistry;
+  connection: NativeConnection;
+  address: string;
+  /** Resolves when the worker has shut down (after `worker.shutdown()` or a signal). */
+  done: Promise<void>;
+}
+
+/** Starts a worker as configured; it polls until shut down. */
+export async function startWorker(
+  config: JipperConfig = loadConfig(),
+  log: LogLine = (line) => console.error(line)
+): Promise<RunningWorker> {
+  const libraries = await loadLibraries();
+  const address = await ensureServer(config, log);
+  const connection = await connectNative({ ...config, address });
+  await ensureSearchAttributes(connection, config.namespace, log);
+  const { worker, registry } = await createJipperWorker({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    libraries,
+  });
+  const done = worker.run().finally(() => connection.close());
+  log(
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), jobs: ${registry.names().join(', ')}`
+  );
+  return { worker, registry, connection, address, done };
+}
+
+async function main(): Promise<void> {
+  const { done } = await startWorker();
+  await done;
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? `jipper worker: ${err.message}` : err);
+    process.exit(1);
+  });
+}
