@@ -98,6 +98,11 @@ function attemptsOf(err: unknown, maximumAttempts: number | undefined): number |
   return undefined;
 }
 
+/** Throws a CancelledFailure when the process has been cancelled (forward progress must stop). */
+export function throwIfCancelled(): void {
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the process was cancelled');
+}
+
 export function initialReport(
   processId: string,
   name: string,
@@ -237,6 +242,8 @@ export class Engine {
   async runJob(stepId: string, input: unknown, unit?: string[]): Promise<unknown> {
     const job = this.plannedJob(stepId);
     const row = this.jobReport(stepId);
+    // A job the cancellation reached before it started stays pending (reported `not_run`), not `failed`.
+    throwIfCancelled();
     this.state.inputs[stepId] = input;
     Object.assign(row, { status: 'running', startedAt: nowIso() });
     delete row.endedAt;

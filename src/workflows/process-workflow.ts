@@ -7,6 +7,7 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -22,7 +23,7 @@ import type { ProcessReport } from '../shared/report';
 import { INVALID_DEFINITION_TYPE } from '../shared/report';
 import { isGroupStep, stepJobs } from '../shared/steps';
 import type { EngineState } from './engine';
-import { Engine, JobFailedError, initialReport, initialState } from './engine';
+import { Engine, JobFailedError, initialReport, initialState, throwIfCancelled } from './engine';
 
 /** Default history length at which a run continues as new (Temporal warns at 10,240 events). */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
@@ -66,12 +67,15 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     onRevertFailure: definition.options?.onRevertFailure ?? 'continue',
   });
 
+  // Planning is not cancellable: a process cancelled before its first job still gets its report (every job not_run).
   const plan =
     carried?.plan ??
-    (await scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [definition, input.params ?? {}], {
-      startToCloseTimeout: '30s',
-      retry: { maximumAttempts: 3 },
-    }));
+    (await CancellationScope.nonCancellable(() =>
+      scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [definition, input.params ?? {}], {
+        startToCloseTimeout: '30s',
+        retry: { maximumAttempts: 3 },
+      })
+    ));
   if (plan.problems.length) {
     state.report.error = { type: INVALID_DEFINITION_TYPE, message: formatProblems(plan.problems) };
     engine.finish('failed');
@@ -86,8 +90,9 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
 
   const limit = definition.options?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit;
+  // Not cancellable: a cancelled process that continues as new while unwinding must still carry its revert stack.
   const carryOn = async (next: Omit<CarriedState, 'plan' | 'state'>): Promise<never> => {
-    await condition(allHandlersFinished);
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     state.report.continuedAsNew = (state.report.continuedAsNew ?? 0) + 1;
     return continueAsNew<typeof jipperProcess>({ definition, carried: { plan, state, ...next } });
   };
@@ -125,6 +130,8 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
   if ((carried?.phase ?? 'forward') === 'forward') {
     try {
       for (let cursor = carried?.cursor ?? 0; cursor < definition.steps.length; cursor++) {
+        // A cancellation is not carried over by continue-as-new: act on it first.
+        throwIfCancelled();
         if (shouldContinueAsNew()) await carryOn({ cursor, phase: 'forward', cancelled });
         await runStep(definition.steps[cursor] as Step);
       }

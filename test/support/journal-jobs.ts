@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { defineJob } from '../../src/activities/job';
+import type { JobContext } from '../../src/activities/job';
 import { defineLibrary } from '../../src/activities/registry';
 
 export interface JournalEntry {
@@ -21,6 +22,14 @@ export interface JournalEntry {
 
 const outcome = z.enum(['succeed', 'fail', 'fail-nonretryable', 'fail-first-attempt', 'hang']).default('succeed');
 
+/** Works for `ms`, heartbeating every 50 ms, so a cancellation reaches it. */
+async function busy(ms: number, ctx: JobContext): Promise<void> {
+  for (let waited = 0; waited < ms; waited += 50) {
+    ctx.heartbeat();
+    await ctx.sleep(50);
+  }
+}
+
 /**
  * `blocked` holds the things that currently cannot succeed — `<stepId>` for a run, `<stepId>/revert` for a revert —
  * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it.
@@ -34,27 +43,27 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
       revertOutcome: outcome,
       /** How long the run takes, in ms (sleeps; cancellable through heartbeats). */
       durationMs: z.number().int().min(0).default(0),
+      /** How long the revert takes, in ms (sleeps, heartbeating). */
+      revertDurationMs: z.number().int().min(0).default(0),
+      /** Pads the result with this many characters (a result too large for Temporal). */
+      resultBytes: z.number().int().min(0).default(0),
       detail: z.string().optional(),
     }),
     options: { timeout: '20s', heartbeatTimeout: '1s', retry: { maximumAttempts: 2, initialInterval: '50ms' }, revert: { retry: { maximumAttempts: 2, initialInterval: '50ms' } } },
     async run(input, ctx) {
       journal.push({ kind: 'run', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input, results: { ...ctx.results } });
-      if (input.durationMs) {
-        for (let waited = 0; waited < input.durationMs; waited += 50) {
-          ctx.heartbeat();
-          await ctx.sleep(50);
-        }
-      }
+      await busy(input.durationMs, ctx);
       if (input.detail) ctx.setDetail(input.detail);
       if (input.outcome === 'hang') await ctx.sleep(3_600_000);
       if (blocked.has(ctx.stepId)) throw new Error(`task ${ctx.stepId} is blocked`);
       if (input.outcome === 'fail') throw new Error(`task ${ctx.stepId} failed`);
       if (input.outcome === 'fail-nonretryable') throw ApplicationFailure.nonRetryable(`task ${ctx.stepId} refused`, 'TaskRefused');
       if (input.outcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`task ${ctx.stepId} flaked`);
-      return { step: ctx.stepId, value: input.value ?? null };
+      return { step: ctx.stepId, value: input.value ?? null, ...(input.resultBytes ? { padding: 'x'.repeat(input.resultBytes) } : {}) };
     },
     async revert(input, result, ctx) {
       journal.push({ kind: 'revert', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input, result, afterFailure: ctx.afterFailure });
+      await busy(input.revertDurationMs, ctx);
       if (blocked.has(`${ctx.stepId}/revert`)) throw new Error(`revert of ${ctx.stepId} is blocked`);
       if (input.revertOutcome === 'fail') throw new Error(`revert of ${ctx.stepId} failed`);
       if (input.revertOutcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`revert of ${ctx.stepId} flaked`);
