@@ -155,13 +155,16 @@ export function volumeJobs(options: VolumeLibraryOptions) {
 
   const allocateVolume = defineJob({
     name: 'allocate-volume',
-    description: 'Allocates a volume file of sizeMb in the pool, optionally zero-filling it (rate-limited).',
+    description:
+      'Allocates a volume file of sizeMb in the pool, optionally zero-filling it (rate-limited); its revert can wipe the volume before releasing it.',
     input: z.object({
       volume: volumeName,
       sizeMb: z.number().int().positive().max(1_048_576),
       zeroFill: z.boolean().default(false),
-      /** Rate limit for zero-filling, in MB per second (unlimited when unset). */
+      /** Rate limit for zero-filling and wiping, in MB per second (unlimited when unset). */
       ioLimitMbPerSec: z.number().positive().optional(),
+      /** Overwrite the volume with zeros before releasing it (the revert heartbeats its progress and resumes). */
+      wipeOnRelease: z.boolean().optional(),
     }),
     options: {
       timeout: '10m',
@@ -215,9 +218,17 @@ export function volumeJobs(options: VolumeLibraryOptions) {
         ctx.setDetail(`volume ${input.volume} belongs to ${record.key}; left alone`);
         return;
       }
+      let wiped = '';
+      if (input.wipeOnRelease) {
+        const resumedAt = await zeroFill(input.volume, record.sizeMb, input.ioLimitMbPerSec, ctx).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          return record.sizeMb;
+        });
+        wiped = resumedAt ? ` (wipe resumed at ${resumedAt} MB)` : ' (wiped)';
+      }
       await rm(paths.image(input.volume), { force: true });
       await rm(paths.allocation(input.volume), { force: true });
-      ctx.setDetail(`released ${record.sizeMb} MB of ${input.volume}`);
+      ctx.setDetail(`released ${record.sizeMb} MB of ${input.volume}${wiped}`);
     },
   });
 

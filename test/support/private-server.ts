@@ -1,0 +1,76 @@
+/**
+ * A Temporal dev server of a test's own, on a free loopback port, keeping its state in a SQLite file in `dir`, so the
+ * test can SIGKILL it (a crashed server: nothing flushed, no goodbye to clients) and start it again on the same file
+ * and port.
+ *
+ * ```ts
+ * const server = await startPrivateServer(dir);
+ * await server.crash();   // SIGKILL
+ * await server.restart(); // same db file, same port
+ * await server.stop();
+ * ```
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { DevServer } from '../../src/client/dev-server';
+import { startDevServer } from '../../src/client/dev-server';
+import { findOrInstallTemporalCli } from '../../src/client/temporal-cli';
+
+export interface PrivateServer {
+  address: string;
+  dbFilename: string;
+  /** Current server pid. */
+  pid(): number;
+  /** SIGKILL, and wait until it is gone. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same db file and port; resolves once it answers. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A loopback port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPrivateServer(dir: string): Promise<PrivateServer> {
+  const cliPath = process.env.TEMPORAL_CLI_PATH ?? (await findOrInstallTemporalCli()).path;
+  const port = await freePort();
+  const dbFilename = join(dir, 'temporal.db');
+  let starts = 0;
+  const start = (): Promise<DevServer> => {
+    starts += 1;
+    return startDevServer({
+      cliPath,
+      port,
+      uiPort: false,
+      dbFilename,
+      logFile: join(dir, `temporal-server-${starts}.log`),
+      stopGraceMs: 2_000,
+    });
+  };
+  let server = await start();
+  if (server.reused) throw new Error(`port ${port} already had a Temporal server`);
+  return {
+    address: server.address,
+    dbFilename,
+    pid: () => server.pid as number,
+    async crash() {
+      process.kill(server.pid as number, 'SIGKILL');
+      await server.stop();
+    },
+    async restart() {
+      server = await start();
+      if (server.reused) throw new Error(`port ${port} was taken by another Temporal server while ours was down`);
+    },
+    stop: () => server.stop(),
+  };
+}
