@@ -1,0 +1,31 @@
+/**
+ * The run's Temporal server for test files: jest's global setup puts its address in `TEMPORAL_ADDRESS`.
+ *
+ * ```ts
+ * const { connection, client, close } = await testConnection();
+ * afterAll(close);
+ * ```
+ */
+import { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { connectNative, loadConfig } from '../../src/client/config';
+
+export interface TestConnection {
+  /** One native connection, usable by workers and by the client. */
+  connection: NativeConnection;
+  /** A client on that connection, in the configured namespace (`default` unless `TEMPORAL_NAMESPACE`). */
+  client: Client;
+  namespace: string;
+  close: () => Promise<void>;
+}
+
+/** Connects to `process.env.TEMPORAL_ADDRESS` (with any TLS/API-key settings in the environment). */
+export async function testConnection(): Promise<TestConnection> {
+  const config = loadConfig();
+  if (config.address === undefined) {
+    throw new Error('TEMPORAL_ADDRESS is not set: the jest global setup did not provide a Temporal server');
+  }
+  const connection = await connectNative(config);
+  const client = new Client({ connection, namespace: config.namespace });
+  return { connection, client, namespace: config.namespace, close: () => connection.close() };
+}
