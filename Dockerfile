@@ -1,0 +1,20 @@
+# The Jipper worker image (docker-compose.yml's jipper-worker). Build stage compiles TypeScript; the runtime stage
+# keeps only production dependencies and dist/.
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# .jipper/ holds the example library's sandbox; the worker runs unprivileged.
+RUN mkdir .jipper && chown node:node .jipper
+USER node
+CMD ["node", "dist/worker/main.js"]
