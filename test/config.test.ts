@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,15 +9,8 @@ import {
   loadConfig,
   TemporalUnreachableError,
 } from '../src/client/config';
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../src/client/dev-server';
+import { listenPlainTcp } from './support/server';
 
 describe('loadConfig', () => {
   let scratch: string;
@@ -108,7 +99,7 @@ describe('loadConfig', () => {
 
 describe('connecting', () => {
   it('turns a closed TEMPORAL_ADDRESS into TemporalUnreachableError with a one-line message', async () => {
-    const address = `127.0.0.1:${await closedPort()}`;
+    const address = `127.0.0.1:${await freePort()}`;
     const config = loadConfig({ TEMPORAL_ADDRESS: address });
     const expected =
       `no Temporal server answers at ${address} (TEMPORAL_ADDRESS): connection refused; ` +
@@ -120,10 +111,8 @@ describe('connecting', () => {
   });
 
   it('gives up on a port that accepts but does not speak Temporal within the timeout', async () => {
-    const sockets: Socket[] = [];
-    const server = createServer((socket) => void sockets.push(socket.on('error', () => undefined)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { port, close } = await listenPlainTcp();
+    const address = `127.0.0.1:${port}`;
     try {
       const started = Date.now();
       const attempt = connectNative(loadConfig({ TEMPORAL_ADDRESS: address }), { connectTimeoutMs: 1_000 });
@@ -132,8 +121,7 @@ describe('connecting', () => {
       );
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
-      sockets.forEach((socket) => socket.destroy());
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     }
   });
 

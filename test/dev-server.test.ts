@@ -1,5 +1,3 @@
-import type { AddressInfo, Socket } from 'node:net';
-import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,31 +7,16 @@ import {
   DevServerPortInUseError,
   DevServerStartError,
   ensureSearchAttributes,
+  freePort,
   probeTemporal,
   splitAddress,
   startDevServer,
 } from '../src/client/dev-server';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import type { TestConnection } from './support/server';
-import { testConnection } from './support/server';
+import { listenPlainTcp, testConnection } from './support/server';
 
 const KEYWORD = encodeSearchAttributeIndexedValueType('KEYWORD');
-
-/** A plain TCP server that accepts connections and never speaks: anything but Temporal. */
-async function listenPlainTcp(): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const close = (): Promise<void> =>
-    new Promise((resolve) => {
-      server.close(() => resolve());
-      sockets.forEach((socket) => socket.destroy());
-    });
-  return { port: (server.address() as AddressInfo).port, close };
-}
 
 function isRunning(pid: number): boolean {
   try {
@@ -125,9 +108,3 @@ describe('search attributes', () => {
     for (const key of JIPPER_SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(KEYWORD);
   });
 });
-
-async function freePort(): Promise<number> {
-  const { port, close } = await listenPlainTcp();
-  await close();
-  return port;
-}

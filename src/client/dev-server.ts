@@ -11,7 +11,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ConnectionLike, ConnectionOptions } from '@temporalio/client';
@@ -249,6 +249,18 @@ export async function connectChecked(options: ProbeConnectionOptions, timeoutMs:
     await connection.close();
     throw err;
   }
+}
+
+/** A port nothing listens on right now on `host` (default 127.0.0.1), chosen by the OS. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
 }
 
 /** Splits `host:port` (or `[v6]:port`); the port defaults to 7233 as in the SDK. */

@@ -8,11 +8,10 @@
  * Exported to test files: `TEMPORAL_ADDRESS`, `TEMPORAL_CLI_PATH` (when a dev server was started), and
  * `JIPPER_TEST_UI_URL` (when it has a UI). When no server can be had this throws: the run fails, nothing is skipped.
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/client/config';
 import type { DevServer } from '../../src/client/dev-server';
-import { ensureSearchAttributes, startDevServer } from '../../src/client/dev-server';
+import { ensureSearchAttributes, freePort, startDevServer } from '../../src/client/dev-server';
 import { findOrInstallTemporalCli } from '../../src/client/temporal-cli';
 import { testConnection } from './server';
 
@@ -59,17 +58,4 @@ export async function stopTestDevServer(): Promise<void> {
   const server = holder[DEV_SERVER_GLOBAL];
   delete holder[DEV_SERVER_GLOBAL];
   await server?.stop();
-}
-
-/** A loopback port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -6,6 +6,8 @@
  * afterAll(close);
  * ```
  */
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { connectNative, loadConfig } from '../../src/client/config';
@@ -28,4 +30,20 @@ export async function testConnection(): Promise<TestConnection> {
   const connection = await connectNative(config);
   const client = new Client({ connection, namespace: config.namespace });
   return { connection, client, namespace: config.namespace, close: () => connection.close() };
+}
+
+/** A plain TCP server that accepts connections and never speaks: anything but Temporal. */
+export async function listenPlainTcp(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      sockets.forEach((socket) => socket.destroy());
+    });
+  return { port: (server.address() as AddressInfo).port, close };
 }
