@@ -10,10 +10,9 @@
  * await server.stop();
  * ```
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { DevServer } from '../../src/client/dev-server';
-import { startDevServer } from '../../src/client/dev-server';
+import { freePort, startDevServer } from '../../src/client/dev-server';
 import { findOrInstallTemporalCli } from '../../src/client/temporal-cli';
 
 export interface PrivateServer {
@@ -26,19 +25,6 @@ export interface PrivateServer {
   /** Starts the server again on the same db file and port; resolves once it answers. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A loopback port nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrivateServer(dir: string): Promise<PrivateServer> {
