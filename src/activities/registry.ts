@@ -28,6 +28,20 @@ export class DuplicateJobError extends Error {
   override readonly name = 'DuplicateJobError';
 }
 
+/**
+ * Most a job's result (with its detail) may weigh, serialized: 256 KiB. Results live in the process's history, in every
+ * later job's context and in the report, and Temporal rejects a payload over 2 MB — a run whose next activity or
+ * continue-as-new would carry too much cannot make progress at all. A job over this limit fails, non-retryably, with
+ * {@link RESULT_TOO_LARGE_TYPE}; return a reference (a path or URL) to large data instead.
+ */
+export const MAX_JOB_RESULT_BYTES = 256 * 1024;
+/** Most the results of all the jobs of a process may weigh together, serialized: 512 KiB (see above). */
+export const MAX_PROCESS_RESULTS_BYTES = 512 * 1024;
+/** Failure type of a job whose result is over {@link MAX_JOB_RESULT_BYTES} or {@link MAX_PROCESS_RESULTS_BYTES}. */
+export const RESULT_TOO_LARGE_TYPE = 'JipperResultTooLarge';
+/** A detail longer than this many characters is cut (it goes into the report and the Web UI, not into storage). */
+export const MAX_DETAIL_CHARS = 8_000;
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Temporal's activity map holds functions of any signature
 type ActivityFunction = (...args: any[]) => Promise<unknown>;
 
@@ -117,7 +131,7 @@ function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () 
     signal: activity.cancellationSignal,
     sleep: (ms: number) => activity.sleep(ms),
     setDetail: (text: string) => {
-      detail = text;
+      detail = text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}… (cut at ${MAX_DETAIL_CHARS} characters)` : text;
     },
     log: {
       info: (message, extra) => {
@@ -177,10 +191,43 @@ async function runJob(job: AnyJob, call: JobCall): Promise<JobOutcome> {
       result = checked.data;
     }
     const text = detail();
-    return { result: result ?? null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+    const outcome: JobOutcome = { result: result ?? null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+    checkResultSize(job, call, outcome);
+    return outcome;
   } catch (err) {
     const text = detail();
     throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+/** Fails the job, non-retryably, when its result could not travel through Temporal (see {@link MAX_JOB_RESULT_BYTES}). */
+function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void {
+  let serialized: string;
+  try {
+    serialized = JSON.stringify(outcome);
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: 'JipperInvalidOutput',
+      message: `job "${job.name}" at step "${call.stepId}" returned a result that is not JSON: ${(err as Error).message}`,
+      nonRetryable: true,
+    });
+  }
+  const bytes = Buffer.byteLength(serialized);
+  const total = bytes + Buffer.byteLength(JSON.stringify(call.results));
+  const tooLarge =
+    bytes > MAX_JOB_RESULT_BYTES
+      ? `the result of job "${job.name}" at step "${call.stepId}" is ${mb(bytes)}; a job's result may be at most ${mb(MAX_JOB_RESULT_BYTES)}`
+      : total > MAX_PROCESS_RESULTS_BYTES
+        ? `with the result of job "${job.name}" at step "${call.stepId}" (${mb(bytes)}) the results of this process would total ${mb(total)}; they may total at most ${mb(MAX_PROCESS_RESULTS_BYTES)}`
+        : undefined;
+  if (tooLarge) {
+    throw ApplicationFailure.create({
+      type: RESULT_TOO_LARGE_TYPE,
+      message: `${tooLarge} (results are kept in the process's history and passed to later jobs): return a reference, such as a path or URL, to large data instead`,
+      nonRetryable: true,
+    });
   }
 }
 

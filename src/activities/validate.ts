@@ -4,8 +4,8 @@
  * set or to steps that do not run earlier, and args that fail the job's input schema.
  */
 import type { z } from 'zod';
-import type { ProcessDefinition, Step } from '../shared/definition';
-import { processDefinitionSchema } from '../shared/definition';
+import type { JobOptions, JobStep, ProcessDefinition, Step } from '../shared/definition';
+import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } from '../shared/definition';
 import { mergeJobOptions } from '../shared/options';
 import type { Plan, PlannedJob, Problem } from '../shared/plan';
 import { formatPath } from '../shared/plan';
@@ -44,29 +44,70 @@ function suggestion(name: string, known: readonly string[]): string {
   return best ? ` (did you mean "${best.k}"?)` : '';
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The step ids a raw (possibly malformed) step declares, for references from other steps. */
+function declaredIds(step: unknown): string[] {
+  if (!isRecord(step)) return [];
+  const members = Array.isArray(step.parallel) ? step.parallel : [step];
+  return members.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []));
+}
+
+/**
+ * What can still be checked against the registry in a definition whose shape is wrong somewhere: its params and
+ * step defaults when they parse, and every step that parses on its own (`undefined` for the others).
+ */
+function salvage(raw: unknown): { params: Record<string, unknown>; defaults?: JobOptions; steps: (Step | undefined)[] } {
+  const record = isRecord(raw) ? raw : {};
+  const params = isRecord(record.params) ? record.params : {};
+  const defaults = isRecord(record.options) ? jobOptionsSchema.safeParse(record.options.defaults).data : undefined;
+  const steps = Array.isArray(record.steps) ? record.steps.map(salvageStep) : [];
+  return { params, ...(defaults ? { defaults } : {}), steps };
+}
+
+/** A step as parsed; for a group that does not parse as a whole, the group with the members that do (holes for the rest). */
+function salvageStep(raw: unknown): Step | undefined {
+  const parsed = stepSchema.safeParse(raw).data;
+  if (parsed || !isRecord(raw) || !Array.isArray(raw.parallel)) return parsed;
+  const parallel = raw.parallel.map((member) => jobStepSchema.safeParse(member).data);
+  return { ...(typeof raw.id === 'string' ? { id: raw.id } : {}), parallel: parallel as JobStep[] };
+}
+
 /**
  * Validates `raw` (anything: parsed JSON/YAML, or a TypeScript object) as a definition for `registry`, with the
- * run's parameter values `params`. Never throws for bad input: every problem is returned.
+ * run's parameter values `params`. Never throws for bad input: every problem is returned — the shape's, and, for every
+ * step whose own shape is right, the registry's (unknown jobs, args, references), so one round of fixes is enough.
  */
 export function validateDefinition(raw: unknown, registry: JobRegistry, params: Record<string, unknown> = {}): Validation {
   const parsed = processDefinitionSchema.safeParse(raw);
-  if (!parsed.success) return { problems: zodProblems(parsed.error), params, jobs: [] };
   const definition = parsed.data;
-  const problems: Problem[] = [];
-  const allParams = { ...(definition.params ?? {}), ...params };
+  const problems: Problem[] = parsed.success ? [] : zodProblems(parsed.error);
+  const source = definition
+    ? { params: definition.params ?? {}, defaults: definition.options?.defaults, steps: definition.steps as (Step | undefined)[] }
+    : salvage(raw);
+  // A parameter set to undefined is not set (it would not survive the trip to the worker as JSON).
+  const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+  const allParams: Record<string, unknown> = { ...source.params, ...given };
   const jobs: PlannedJob[] = [];
+  const rawSteps: unknown[] = definition ? definition.steps : isRecord(raw) && Array.isArray(raw.steps) ? raw.steps : [];
 
   // Step ids, in order: a $from may name only steps of earlier top-level steps.
-  const everyId = new Set(definition.steps.flatMap((step) => stepJobs(step).map((job) => job.id)));
+  const everyId = new Set(rawSteps.flatMap(declaredIds));
   const seen = new Map<string, string>();
   const earlier = new Set<string>();
-  definition.steps.forEach((step: Step, i) => {
+  source.steps.forEach((step: Step | undefined, i) => {
+    if (!step) {
+      for (const id of declaredIds(rawSteps[i])) earlier.add(id);
+      return;
+    }
     const stepPath = `steps[${i}]`;
     const ids = isGroupStep(step) && step.id ? [{ id: step.id, path: `${stepPath}.id` }] : [];
-    const members = stepJobs(step).map((job, j) => ({
-      job,
-      path: isGroupStep(step) ? `${stepPath}.parallel[${j}]` : stepPath,
-    }));
+    // In a salvaged group, members that do not parse are holes: their problems are already listed.
+    const members = stepJobs(step).flatMap((job: JobStep | undefined, j) =>
+      job ? [{ job, path: isGroupStep(step) ? `${stepPath}.parallel[${j}]` : stepPath }] : []
+    );
     for (const { job, path } of members) ids.push({ id: job.id, path: `${path}.id` });
     for (const { id, path } of ids) {
       const first = seen.get(id);
@@ -93,7 +134,7 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
       const refs = findRefs(jobStep.args ?? {});
       for (const ref of refs) {
         const where = formatPath([`${path}.args`, ...ref.path]);
-        if (ref.kind === 'param' && !(ref.target in allParams)) {
+        if (ref.kind === 'param' && !Object.hasOwn(allParams, ref.target)) {
           problems.push({ path: where, message: `parameter "${ref.target}" is not set (add it to params or --set it)` });
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
           const message = everyId.has(ref.target)
@@ -122,11 +163,11 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
         ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
         ...((isGroupStep(step) ? step.pivot : jobStep.pivot) ? { pivot: true } : {}),
         hasRevert: typeof job.revert === 'function',
-        options: mergeJobOptions(job.options, definition.options?.defaults, jobStep),
+        options: mergeJobOptions(job.options, source.defaults, jobStep),
       });
     }
-    for (const { job } of members) earlier.add(job.id);
+    for (const id of declaredIds(rawSteps[i])) earlier.add(id);
   });
 
-  return { problems, params: allParams, jobs, ...(problems.length ? {} : { definition }) };
+  return { problems, params: allParams, jobs, ...(problems.length || !definition ? {} : { definition }) };
 }

@@ -27,6 +27,13 @@ export const PROCESS_WORKFLOW_TYPE = 'jipperProcess';
  */
 export const MAX_START_PAYLOAD_BYTES = 1_500_000;
 
+/** The memo (shown in the Web UI's list) keeps at most this much of a definition's description; the input has all of it. */
+const MAX_MEMO_DESCRIPTION_CHARS = 2_000;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** A definition (or its args) has problems; nothing was started. */
 export class DefinitionError extends Error {
   override readonly name = 'DefinitionError';
@@ -83,7 +90,11 @@ export async function startProcess(
 ): Promise<WorkflowHandle<typeof jipperProcess>> {
   const definition = parseDefinition(rawDefinition, options);
   const input = { definition, ...(options.params ? { params: options.params } : {}) };
-  const bytes = Buffer.byteLength(JSON.stringify(input));
+  const memo = {
+    process: definition.name,
+    ...(definition.description ? { description: clip(definition.description, MAX_MEMO_DESCRIPTION_CHARS) } : {}),
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(input)) + Buffer.byteLength(JSON.stringify(memo));
   if (bytes > MAX_START_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(
       `${options.source ?? 'definition'}: the definition and params are ${(bytes / 1e6).toFixed(2)} MB; Jipper's limit is ${MAX_START_PAYLOAD_BYTES / 1e6} MB (Temporal rejects payloads over 2 MB). Pass large data by reference (a path or URL) instead.`
@@ -93,7 +104,7 @@ export async function startProcess(
     taskQueue: options.taskQueue,
     workflowId: options.id ?? `${definition.name}-${randomUUID()}`,
     args: [input],
-    memo: { process: definition.name, ...(definition.description ? { description: definition.description } : {}) },
+    memo,
     typedSearchAttributes: [
       { key: PROCESS_NAME_KEY, value: definition.name },
       { key: PROCESS_STATUS_KEY, value: 'running' },

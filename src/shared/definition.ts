@@ -82,7 +82,17 @@ export const groupStepSchema = z.strictObject({
 });
 export type GroupStep = z.infer<typeof groupStepSchema>;
 
-export const stepSchema = z.union([jobStepSchema, groupStepSchema]);
+/**
+ * A step: a parallel group when it has `parallel`, else a job. Chosen by that key rather than by trying both shapes,
+ * so a bad step is reported at its bad field (`steps[1].parallel[0].id: ...`), not as an unmatched union.
+ */
+export const stepSchema = z.unknown().transform((value, ctx): JobStep | GroupStep => {
+  const grouped = typeof value === 'object' && value !== null && 'parallel' in value;
+  const parsed = grouped ? groupStepSchema.safeParse(value) : jobStepSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+  return z.NEVER;
+});
 export type Step = z.infer<typeof stepSchema>;
 
 export const processOptionsSchema = z.strictObject({

@@ -53,7 +53,7 @@ export function getPath(value: unknown, path: readonly string[]): unknown {
   let current = value;
   for (const segment of path) {
     if (Array.isArray(current) && /^\d+$/.test(segment)) current = current[Number(segment)];
-    else if (isPlainObject(current)) current = current[segment];
+    else if (isPlainObject(current)) current = Object.hasOwn(current, segment) ? current[segment] : undefined;
     else return undefined;
   }
   return current;
@@ -93,10 +93,10 @@ export function resolveRefs(
     value,
     (ref, at) => {
       if (ref.kind === 'param') {
-        if (!(ref.target in params)) throw new UnresolvedReferenceError(`${at}: parameter "${ref.target}" is not set`);
+        if (!Object.hasOwn(params, ref.target)) throw new UnresolvedReferenceError(`${at}: parameter "${ref.target}" is not set`);
         return params[ref.target];
       }
-      if (!(ref.target in results)) throw new UnresolvedReferenceError(`${at}: step "${ref.target}" has no result`);
+      if (!Object.hasOwn(results, ref.target)) throw new UnresolvedReferenceError(`${at}: step "${ref.target}" has no result`);
       const resolved = getPath(results[ref.target], ref.resultPath);
       if (resolved === undefined) {
         throw new UnresolvedReferenceError(
