@@ -97,28 +97,39 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     return continueAsNew<typeof jipperProcess>({ definition, carried: { plan, state, ...next } });
   };
 
-  /** Runs a job; past the pivot in park mode, a failure waits for an operator to retry or skip it. */
-  const runJob = async (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]) => {
-    for (;;) {
-      try {
-        let resolved: unknown;
-        try {
-          resolved = resolveRefs(args ?? {}, plan.params, state.results, `steps.${stepId}.args`);
-        } catch (err) {
-          engine.jobReport(stepId).status = 'failed';
-          engine.jobReport(stepId).error = { type: 'UnresolvedReference', message: (err as Error).message };
-          throw new JobFailedError(stepId, { type: 'UnresolvedReference', message: (err as Error).message });
-        }
-        return await engine.runJob(stepId, resolved, unit);
-      } catch (err) {
-        const parkable = err instanceof JobFailedError && state.pivotPassed && engine.settings.onRevertFailure === 'park';
-        if (!parkable) throw err;
-        if (!(await engine.awaitForwardDecision(stepId))) return undefined;
-      }
+  /** Runs a job with its references resolved; a reference that cannot be resolved fails the job. */
+  const startJob = (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]): Promise<unknown> => {
+    let resolved: unknown;
+    try {
+      resolved = resolveRefs(args ?? {}, plan.params, state.results, `steps.${stepId}.args`);
+    } catch (err) {
+      engine.jobReport(stepId).status = 'failed';
+      engine.jobReport(stepId).error = { type: 'UnresolvedReference', message: (err as Error).message };
+      return Promise.reject(new JobFailedError(stepId, { type: 'UnresolvedReference', message: (err as Error).message }));
     }
+    return engine.runJob(stepId, resolved, unit);
   };
 
-  const runStep = async (step: Step) => {
+  /**
+   * Runs a job; past the pivot in park mode, a failure waits for an operator to retry or skip it. Outside park mode
+   * this adds no promise of its own to the job's (the SDK records a stack trace for each one a workflow creates).
+   */
+  const runJob = (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]): Promise<unknown> => {
+    if (engine.settings.onRevertFailure !== 'park') return startJob(stepId, args, unit);
+    const attempt = async (): Promise<unknown> => {
+      for (;;) {
+        try {
+          return await startJob(stepId, args, unit);
+        } catch (err) {
+          if (!(err instanceof JobFailedError && state.pivotPassed)) throw err;
+          if (!(await engine.awaitForwardDecision(stepId))) return undefined;
+        }
+      }
+    };
+    return attempt();
+  };
+
+  const runStep = (step: Step): Promise<unknown> => {
     if (!isGroupStep(step)) return runJob(step.id, step.args);
     return engine.runGroup(
       step.parallel.map((job) => (unit: string[]) => runJob(job.id, job.args, unit)),
