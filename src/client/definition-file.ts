@@ -1,32 +1,100 @@
-/** Reads a process definition file: JSON (`.json`) or YAML (`.yaml`, `.yml`). */
+/**
+ * Reads a process definition file: JSON (`.json`) or YAML (`.yaml`, `.yml`). {@link loadDefinitionSource} also keeps
+ * the text's layout, so a problem found later at a path such as `steps[2].args.sizeMb` can be shown as `file:line:col`
+ * (JSON is YAML, so one parser locates both).
+ */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type { Document } from 'yaml';
+import { LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 
 /** The file is missing, unreadable, or not valid JSON/YAML. */
 export class DefinitionFileError extends Error {
   override readonly name = 'DefinitionFileError';
 }
 
-export async function loadDefinitionFile(path: string): Promise<unknown> {
+/** A 1-based position in a file. */
+export interface SourcePosition {
+  line: number;
+  col: number;
+}
+
+export interface DefinitionSource {
+  path: string;
+  /** The parsed file, not yet checked as a definition. */
+  value: unknown;
+  /**
+   * Where the value at a problem path (`steps[2].parallel[0].args.sizeMb`, `''` for the whole file) is written. A path
+   * that does not exist in the file (a missing key) resolves to its nearest written ancestor.
+   */
+  locate(problemPath: string): SourcePosition;
+}
+
+/** Splits a problem path into keys and indexes: `steps[2].args.sizeMb` → `['steps', 2, 'args', 'sizeMb']`. */
+export function parseProblemPath(problemPath: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  for (const match of problemPath.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) {
+    segments.push(match[1] !== undefined ? Number(match[1]) : (match[2] as string));
+  }
+  return segments;
+}
+
+async function readText(path: string): Promise<string> {
   const ext = extname(path).toLowerCase();
   if (!['.json', '.yaml', '.yml'].includes(ext)) {
     throw new DefinitionFileError(`${path}: a definition file ends in .json, .yaml or .yml`);
   }
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new DefinitionFileError(
       code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`
     );
   }
+}
+
+function parseText(path: string, text: string, document: Document, lineCounter: LineCounter): unknown {
+  const json = extname(path).toLowerCase() === '.json';
   try {
-    return ext === '.json' ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
+    return json ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
   } catch (err) {
-    throw new DefinitionFileError(
-      `${path}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`
-    );
+    const message = (err as Error).message;
+    // JSON.parse gives an offset for some errors only; the YAML parser (JSON is YAML) places the others.
+    const offset = json ? /at position (\d+)/.exec(message)?.[1] : undefined;
+    const pos =
+      offset !== undefined
+        ? lineCounter.linePos(Number(offset))
+        : ((err as { linePos?: SourcePosition[] }).linePos?.[0] ?? document.errors[0]?.linePos?.[0]);
+    const where = pos ? `${path}:${pos.line}:${pos.col}` : path;
+    const reason = message
+      .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/ at line \d+, column \d+:.*$/s, '')
+      .replace(/\s*\n\s*/g, ' ');
+    throw new DefinitionFileError(`${where}: not valid ${json ? 'JSON' : 'YAML'}: ${reason}`);
   }
+}
+
+/** Reads and parses a definition file, keeping where each value is written. */
+export async function loadDefinitionSource(path: string): Promise<DefinitionSource> {
+  const text = await readText(path);
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
+  const value = parseText(path, text, document, lineCounter);
+  const locate = (problemPath: string): SourcePosition => {
+    const segments = parseProblemPath(problemPath);
+    for (let depth = segments.length; depth > 0; depth--) {
+      const node: unknown = document.getIn(segments.slice(0, depth), true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) return lineCounter.linePos(range[0]);
+    }
+    const start = (document.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+    return lineCounter.linePos(start);
+  };
+  return { path, value, locate };
+}
+
+export async function loadDefinitionFile(path: string): Promise<unknown> {
+  return (await loadDefinitionSource(path)).value;
 }
