@@ -13,6 +13,7 @@ import { processDefinitionSchema } from '../shared/definition';
 import type { Problem } from '../shared/plan';
 import { formatPath, formatProblems } from '../shared/plan';
 import type { Decision, ProcessReport } from '../shared/report';
+import { outlineMarkdown } from '../shared/render';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import type { jipperProcess } from '../workflows';
 import type { DecideResponse } from '../workflows/messages';
@@ -105,6 +106,8 @@ export async function startProcess(
     workflowId: options.id ?? `${definition.name}-${randomUUID()}`,
     args: [input],
     memo,
+    staticSummary: definition.description ? `${definition.name}: ${definition.description}` : definition.name,
+    staticDetails: outlineMarkdown(definition, options.params),
     typedSearchAttributes: [
       { key: PROCESS_NAME_KEY, value: definition.name },
       { key: PROCESS_STATUS_KEY, value: 'running' },

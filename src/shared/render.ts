@@ -1,10 +1,16 @@
-/** Renders a report as a Markdown table: the Web UI's "current details" of a run, and `jipper report --markdown`. */
+/**
+ * Renders a report as Markdown: the Web UI's "current details" of a run, and `jipper report --markdown`. The Web UI
+ * shows it in a narrow panel, so each job is one row of five columns; what happened to the job (its detail, its error,
+ * how its revert ended) shares one cell.
+ */
+import type { ProcessDefinition } from './definition';
 import type { JobReport, ProcessReport } from './report';
+import { isGroupStep, stepJobs } from './steps';
 
 const MAX_ROWS = 60;
 
 function cell(text: string | undefined): string {
-  return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, 160);
+  return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, 240);
 }
 
 function durationOf(job: { startedAt?: string; endedAt?: string }): string {
@@ -13,10 +19,31 @@ function durationOf(job: { startedAt?: string; endedAt?: string }): string {
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function revertText(job: JobReport): string {
-  if (!job.revert) return '';
-  const { status, reason, error } = job.revert;
-  return [status, reason, error?.message].filter(Boolean).join(': ');
+function revertText(job: JobReport): string | undefined {
+  const revert = job.revert;
+  if (!revert) return undefined;
+  switch (revert.status) {
+    case 'reverted':
+      return `↩ reverted${(revert.reason ?? revert.detail) ? `: ${revert.reason ?? revert.detail}` : ''}`;
+    case 'skipped':
+      return `revert skipped: ${revert.reason ?? 'nothing to revert'}`;
+    case 'revert_failed':
+      return `**revert failed**: ${revert.error ? `${revert.error.type}: ${revert.error.message}` : 'unknown error'}`;
+    case 'parked':
+      return `**revert parked**: waiting for an operator's decision`;
+    case 'running':
+      return 'reverting…';
+  }
+}
+
+/** What happened to the job: its detail, its error, and how its revert ended. */
+function story(job: JobReport): string {
+  const parts = [job.detail, job.error ? `**${job.error.type}**: ${job.error.message}` : undefined, revertText(job)];
+  return cell(parts.filter(Boolean).join(' · '));
+}
+
+function statusText(job: JobReport): string {
+  return job.attempts !== undefined && job.attempts > 1 ? `${job.status} (${job.attempts} attempts)` : job.status;
 }
 
 export function reportToMarkdown(report: ProcessReport): string {
@@ -30,13 +57,32 @@ export function reportToMarkdown(report: ProcessReport): string {
   ].filter(Boolean);
   const rows = report.jobs.length > MAX_ROWS ? report.jobs.slice(-MAX_ROWS) : report.jobs;
   const table = [
-    '| step | job | status | attempts | time | detail | error | revert |',
-    '|---|---|---|---|---|---|---|---|',
+    '| step | job | status | time | what happened |',
+    '|---|---|---|---|---|',
     ...rows.map(
       (j) =>
-        `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' (pivot)' : ''} | ${cell(j.job)} | ${j.status} | ${j.attempts ?? ''} | ${durationOf(j)} | ${cell(j.detail)} | ${cell(j.error ? `${j.error.type}: ${j.error.message}` : '')} | ${cell(revertText(j))} |`
+        `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' ⚑ pivot' : ''} | ${cell(j.job)} | ${statusText(j)} | ${durationOf(j)} | ${story(j)} |`
     ),
   ];
   if (rows.length < report.jobs.length) table.push(`\n(${report.jobs.length - rows.length} earlier jobs not shown)`);
-  return [...head, '', ...table].join('\n');
+  return [...head, table.join('\n')].join('\n\n');
+}
+
+/**
+ * A definition's outline as Markdown, for the Web UI's static details of a run: its steps in order (parallel members
+ * joined by ∥, the pivot marked ⚑) and the run's parameters.
+ */
+export function outlineMarkdown(definition: ProcessDefinition, params: Record<string, unknown> = {}): string {
+  const steps = definition.steps.map((step) => {
+    const text = stepJobs(step)
+      .map((job) => job.id)
+      .join(' ∥ ');
+    return `${isGroupStep(step) ? `(${text})` : text}${step.pivot ? ' ⚑' : ''}`;
+  });
+  const values = { ...(definition.params ?? {}), ...params };
+  const lines = [`Steps: ${steps.join(' → ')}`];
+  const entries = Object.entries(values);
+  if (entries.length)
+    lines.push(`Params: ${entries.map(([k, v]) => `\`${k}\`=${cell(JSON.stringify(v))}`).join(', ')}`);
+  return lines.join('\n\n');
 }
