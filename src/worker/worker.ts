@@ -38,16 +38,24 @@ export async function bundleJipperWorkflows(): Promise<string> {
   return code;
 }
 
+/**
+ * Where a worker (or a replayer) gets its workflow code: the bundle at `bundlePath` when given; else the prebuilt
+ * bundle next to the compiled code when present; else the workflow sources, bundled at start.
+ */
+export function workflowCode(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const prebuilt = existsSync(DEFAULT_BUNDLE_PATH) && __filename.endsWith('.js') ? DEFAULT_BUNDLE_PATH : undefined;
+  const path = bundlePath ?? prebuilt;
+  return path ? { workflowBundle: { codePath: path } } : { workflowsPath: workflowsPath() };
+}
+
 export async function createJipperWorker(options: JipperWorkerOptions): Promise<{ worker: Worker; registry: JobRegistry }> {
   const registry = new JobRegistry(options.libraries);
-  const bundlePath =
-    options.workflowBundlePath ?? (existsSync(DEFAULT_BUNDLE_PATH) && __filename.endsWith('.js') ? DEFAULT_BUNDLE_PATH : undefined);
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
     activities: registry.activities(),
-    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: workflowsPath() }),
+    ...workflowCode(options.workflowBundlePath),
     ...options.workerOptions,
   });
   return { worker, registry };
