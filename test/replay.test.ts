@@ -1,0 +1,82 @@
+/**
+ * Replay: the histories of real runs of the examples (test/histories/, exported with `jipper history`; regenerate
+ * with `npm run record-histories`) replay against the current workflow code, so a change that running processes
+ * could not survive fails here. A workflow that starts a group's members in another order is caught.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HistoryAndWorkflowId } from '@temporalio/client';
+import type { ReplayResult } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { historyWorkflowId, replayHistoryFiles } from '../src/client/replay';
+import { historyFromJson } from '../src/client/history-json';
+import { workflowsPath } from '../src/worker/worker';
+
+const dir = join(__dirname, 'histories');
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.json'))
+  .sort()
+  .map((name) => join(dir, name));
+
+const quiet = new DefaultLogger('ERROR');
+let released: string;
+let reordered: string;
+
+beforeAll(async () => {
+  try {
+    Runtime.install({ logger: quiet });
+  } catch {
+    // Another test file in this jest worker installed it already.
+  }
+  const bundle = async (path: string) => (await bundleWorkflowCode({ workflowsPath: path, logger: quiet })).code;
+  released = await bundle(workflowsPath());
+  reordered = await bundle(require.resolve('./support/reordered-workflows'));
+}, 120_000);
+
+function histories(): HistoryAndWorkflowId[] {
+  return files.map((file) => ({
+    workflowId: historyWorkflowId(file),
+    history: historyFromJson(JSON.parse(readFileSync(file, 'utf8'))),
+  }));
+}
+
+async function replayAll(code: string): Promise<Record<string, string | undefined>> {
+  const results: ReplayResult[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories())) results.push(result);
+  return Object.fromEntries(
+    results.map((r) => [r.workflowId, r.error ? `${r.error.name}: ${r.error.message}` : undefined])
+  );
+}
+
+test('there is a recorded history for every way a process ends', () => {
+  expect(files.map(historyWorkflowId)).toEqual([
+    'cancelled',
+    'failed-past-pivot',
+    'parked-then-decided',
+    'reverted',
+    'succeeded',
+  ]);
+});
+
+test('every recorded history replays against the current workflow code', async () => {
+  expect(await replayAll(released)).toEqual({
+    cancelled: undefined,
+    'failed-past-pivot': undefined,
+    'parked-then-decided': undefined,
+    reverted: undefined,
+    succeeded: undefined,
+  });
+});
+
+test('a workflow that starts group members in another order is a determinism violation', async () => {
+  const { reverted, succeeded, ...others } = await replayAll(reordered);
+  // The runs with a parallel group break; the others never reach the changed code path.
+  expect(reverted).toMatch(/^DeterminismViolationError: .*'filesystem\.run' does not match .*'quota\.run'/);
+  expect(succeeded).toMatch(/^DeterminismViolationError: .*'filesystem\.run' does not match .*'quota\.run'/);
+  expect(others).toEqual({ cancelled: undefined, 'failed-past-pivot': undefined, 'parked-then-decided': undefined });
+});
+
+test('replayHistoryFiles (what `jipper replay` runs) replays them too', async () => {
+  const results = await replayHistoryFiles(files);
+  expect(results.map((r) => r.error)).toEqual(files.map(() => undefined));
+});
