@@ -1,0 +1,449 @@
+/** The benchmark's output: the console table and BENCHMARKS.md, both from the same results (bench/results.json). */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Table from 'cli-table3';
+import type { MemoryResult } from './child';
+import type { SideName } from './sides';
+
+export interface LatencyFigures {
+  p50: number;
+  p99: number;
+  mean: number;
+  n: number;
+}
+
+export interface HistoryFigures {
+  bySteps: Record<number, { events: number; bytes: number }>;
+  failure: { events: number; bytes: number };
+  /** Event types of one 3-step run. */
+  types: Record<string, number>;
+  /** Event types of one failure-path run. */
+  failureTypes?: Record<string, number>;
+}
+
+export interface ReplayFigures {
+  histories: number;
+  passes: number;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  /** Events per second of the process's CPU time (all threads): less sensitive to other load on the machine. */
+  eventsPerCpuSecond: number;
+  workerCreationMs: number;
+  /** Histories per pass that did not replay cleanly. */
+  failures: number;
+}
+
+export interface SideFigures {
+  latency: Record<number, LatencyFigures>;
+  /** Least-squares ms per step over the sizes, fitted to the p50 and to the p99 latencies. */
+  slope: { p50: number; p99: number };
+  intercept: { p50: number; p99: number };
+  failure: { p50: number; p99: number; n: number };
+  /** 3-step processes per second. */
+  throughput: number;
+  /**
+   * CPU time per 3-step process during the throughput rounds: this process (worker, activities and client) and the
+   * dev server. Less sensitive to other load on the machine than wall-clock figures.
+   */
+  cpuPerProcess: { workerAndClientMs: number; serverMs: number };
+  history: HistoryFigures;
+  replay: ReplayFigures;
+  memory: MemoryResult;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  value: number;
+  unit: string;
+  met: boolean;
+}
+
+export interface WorkerStartFigures {
+  runs: number;
+  createMs: number;
+  connectMs: number;
+  bootMs: number;
+  totalMs: number;
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    command: string;
+    quick: boolean;
+    durationSeconds: number;
+    machine: {
+      nproc: number;
+      cpu: string;
+      memoryGb: number;
+      os: string;
+      loadAverageAtStart: number[];
+      loadAverageAtEnd: number[];
+    };
+    versions: { node: string; sdk: string; cli: string };
+    dynamicConfig: Record<string, number>;
+    workerOptions: object;
+    settings: {
+      sizes: number[];
+      latencySamples: number;
+      warmupRuns: number;
+      failureSteps: number;
+      failureSamples: number;
+      concurrency: number;
+      throughputPerRound: number;
+      throughputRounds: number;
+      memory: { warm: number; n: number };
+    };
+  };
+  sides: Record<SideName, SideFigures>;
+  ratios: {
+    slopeP50: number;
+    slopeP99: number;
+    throughput: number;
+    cpuPerProcess: number;
+    failureP50: number;
+    failureP99: number;
+    eventsPerProcess3: number;
+    replay: number;
+    memory: number;
+  };
+  replaySource: string;
+  committedReplay?: ReplayFigures;
+  workerStart: {
+    jipperPrebuilt: WorkerStartFigures;
+    jipperAtStart: WorkerStartFigures;
+    handwrittenPrebuilt: WorkerStartFigures;
+  };
+  targets: Target[];
+  /** Raw latencies in ms, by side (and by steps for the forward path). */
+  samples: { latency: Record<SideName, Record<number, number[]>>; failure: Record<SideName, number[]> };
+}
+
+const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const x = (v: number): string => `${v.toFixed(2)}×`;
+const num = (v: number, digits = 0): string =>
+  v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function eventsPerStep(h: HistoryFigures, sizes: number[]): number {
+  const first = sizes[0] as number;
+  const last = sizes[sizes.length - 1] as number;
+  return ((h.bySteps[last]?.events ?? NaN) - (h.bySteps[first]?.events ?? NaN)) / (last - first);
+}
+
+function formatValue(t: Target): string {
+  if (t.unit === 'x') return x(t.value);
+  if (t.unit === 'events/s') return `${num(t.value)} events/s`;
+  if (t.unit === '/s') return `${t.value.toFixed(1)}/s`;
+  if (t.unit === 'MB') return `${(t.value * 1024).toFixed(0)} KB`;
+  return `${t.value.toFixed(2)} ${t.unit}`;
+}
+
+/** Rows of [label, hand-written, Jipper, ratio]: the figures both ways. */
+function summaryRows(r: BenchResults): string[][] {
+  const { handwritten: h, jipper: j } = r.sides;
+  const sizes = r.meta.settings.sizes;
+  const rows: string[][] = [];
+  for (const steps of sizes) {
+    const a = h.latency[steps] as LatencyFigures;
+    const b = j.latency[steps] as LatencyFigures;
+    rows.push([`latency p50, ${steps} step${steps > 1 ? 's' : ''} (ms)`, ms(a.p50), ms(b.p50), x(b.p50 / a.p50)]);
+    rows.push([`latency p99, ${steps} step${steps > 1 ? 's' : ''} (ms)`, ms(a.p99), ms(b.p99), x(b.p99 / a.p99)]);
+  }
+  rows.push(['per-step slope at p50 (ms/step)', ms(h.slope.p50), ms(j.slope.p50), x(r.ratios.slopeP50)]);
+  rows.push(['per-step slope at p99 (ms/step)', ms(h.slope.p99), ms(j.slope.p99), x(r.ratios.slopeP99)]);
+  const fs = r.meta.settings.failureSteps;
+  rows.push([
+    `failure path p50, ${fs} steps, fail at last (ms)`,
+    ms(h.failure.p50),
+    ms(j.failure.p50),
+    x(r.ratios.failureP50),
+  ]);
+  rows.push([
+    `failure path p99, ${fs} steps, fail at last (ms)`,
+    ms(h.failure.p99),
+    ms(j.failure.p99),
+    x(r.ratios.failureP99),
+  ]);
+  rows.push([
+    `throughput, 3 steps, ${r.meta.settings.concurrency} in flight (/s)`,
+    h.throughput.toFixed(1),
+    j.throughput.toFixed(1),
+    x(r.ratios.throughput),
+  ]);
+  rows.push([
+    'CPU per 3-step process: bench process, worker + client (ms)',
+    h.cpuPerProcess.workerAndClientMs.toFixed(1),
+    j.cpuPerProcess.workerAndClientMs.toFixed(1),
+    x(j.cpuPerProcess.workerAndClientMs / h.cpuPerProcess.workerAndClientMs),
+  ]);
+  rows.push([
+    'CPU per 3-step process: dev server (ms)',
+    h.cpuPerProcess.serverMs.toFixed(1),
+    j.cpuPerProcess.serverMs.toFixed(1),
+    x(j.cpuPerProcess.serverMs / h.cpuPerProcess.serverMs),
+  ]);
+  rows.push([
+    'history events per step',
+    eventsPerStep(h.history, sizes).toFixed(1),
+    eventsPerStep(j.history, sizes).toFixed(1),
+    x(eventsPerStep(j.history, sizes) / eventsPerStep(h.history, sizes)),
+  ]);
+  for (const steps of sizes) {
+    const a = h.history.bySteps[steps]?.events ?? NaN;
+    const b = j.history.bySteps[steps]?.events ?? NaN;
+    rows.push([`history events per process, ${steps} step${steps > 1 ? 's' : ''}`, String(a), String(b), x(b / a)]);
+  }
+  rows.push([
+    `history events, failure path (${fs} steps)`,
+    String(h.history.failure.events),
+    String(j.history.failure.events),
+    x(j.history.failure.events / h.history.failure.events),
+  ]);
+  rows.push([
+    "replay (events/s, this run's histories)",
+    num(h.replay.eventsPerSecond),
+    num(j.replay.eventsPerSecond),
+    x(r.ratios.replay),
+  ]);
+  rows.push([
+    'replay worker creation (ms)',
+    ms(h.replay.workerCreationMs),
+    ms(j.replay.workerCreationMs),
+    x(j.replay.workerCreationMs / h.replay.workerCreationMs),
+  ]);
+  const ws = r.workerStart;
+  rows.push([
+    'Worker.create, prebuilt bundle (ms)',
+    ms(ws.handwrittenPrebuilt.createMs),
+    ms(ws.jipperPrebuilt.createMs),
+    x(ws.jipperPrebuilt.createMs / ws.handwrittenPrebuilt.createMs),
+  ]);
+  rows.push([
+    'memory per cached workflow, RSS (KB)',
+    h.memory.rssPerWorkflowKb.toFixed(0),
+    j.memory.rssPerWorkflowKb.toFixed(0),
+    x(r.ratios.memory),
+  ]);
+  return rows;
+}
+
+export function printTable(r: BenchResults): void {
+  const table = new Table({
+    head: ['', 'hand-written', 'Jipper', 'Jipper ÷ hand-written'],
+    style: { head: [], border: [] },
+  });
+  for (const row of summaryRows(r)) table.push(row);
+  console.log(table.toString());
+  const targets = new Table({ head: ['target', 'wanted', 'measured', ''], style: { head: [], border: [] } });
+  for (const t of r.targets) targets.push([t.name, t.target, formatValue(t), t.met ? 'met' : 'MISSED']);
+  console.log(targets.toString());
+  if (r.committedReplay)
+    console.log(`replay of committed histories: ${num(r.committedReplay.eventsPerSecond)} events/s`);
+  const ws = r.workerStart;
+  console.log(
+    `worker start (Jipper): prebuilt bundle ${ms(ws.jipperPrebuilt.createMs)} ms, bundling at start ${ms(ws.jipperAtStart.createMs)} ms` +
+      ` (process start to polling: ${ms(ws.jipperPrebuilt.totalMs)} ms vs ${ms(ws.jipperAtStart.totalMs)} ms)`
+  );
+}
+
+function mdTable(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+function typeDiff(a: Record<string, number>, b: Record<string, number>): string[][] {
+  const types = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return types
+    .map((type) => [type, String(a[type] ?? 0), String(b[type] ?? 0), (b[type] ?? 0) - (a[type] ?? 0)] as const)
+    .filter(([, , , diff]) => diff !== 0)
+    .map(([type, ha, jb, diff]) => [`\`${type}\``, ha, jb, diff > 0 ? `+${diff}` : String(diff)]);
+}
+
+export function writeBenchmarksMd(path: string, r: BenchResults): void {
+  const { meta } = r;
+  const { handwritten: h, jipper: j } = r.sides;
+  const m = meta.machine;
+  const s = meta.settings;
+  const ws = r.workerStart;
+  const notesPath = join(__dirname, '..', '..', '..', 'bench', 'notes.md');
+  const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : '';
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  const replayRow = (label: string, f: ReplayFigures) => [
+    label,
+    String(f.histories),
+    num(f.events / f.passes),
+    num(f.eventsPerSecond),
+    num(f.eventsPerCpuSecond),
+    ms(f.workerCreationMs),
+    f.failures ? String(f.failures) : '0',
+  ];
+  const startRow = (label: string, f: WorkerStartFigures) => [
+    label,
+    String(f.runs),
+    ms(f.createMs),
+    ms(f.connectMs),
+    ms(f.bootMs),
+    ms(f.totalMs),
+  ];
+  const memRow = (label: string, f: MemoryResult) => [
+    label,
+    `${f.warm} + ${f.n}`,
+    String(f.cached),
+    `${f.rssBeforeMb.toFixed(0)} → ${f.rssAfterMb.toFixed(0)}`,
+    f.rssPerWorkflowKb.toFixed(0),
+    f.heapPerWorkflowKb.toFixed(1),
+  ];
+
+  const md = `# Benchmarks
+
+Jipper against a hand-written saga in the Temporal samples' style (\`bench/workflows/handwritten-saga.ts\`: \`proxyActivities\`,
+an array of compensations, compensations newest first), running identical no-op steps with identical activity options,
+on one worker setting, against one local dev server the benchmark starts itself. Every comparison is a ratio measured
+in the same run. Nothing here is a timed assertion in \`npm test\`.
+
+_Generated by \`${meta.command}\` on ${meta.date} in ${meta.durationSeconds.toFixed(0)} s${meta.quick ? ' (quick run: few samples, rough figures)' : ''}. The figures come from this run
+(also in \`bench/results.json\`); the analysis at the end is \`bench/notes.md\`. Re-run to refresh; do not edit by hand._
+
+## How it was run
+
+| | |
+|---|---|
+| command | \`${meta.command}\` |
+| machine | ${m.nproc} CPUs (\`nproc\`), ${m.cpu}, ${m.memoryGb.toFixed(0)} GB memory, ${m.os} |
+| load average (1/5/15 min) | at start ${load(m.loadAverageAtStart)}, at end ${load(m.loadAverageAtEnd)} |
+| versions | Node ${meta.versions.node}, Temporal TypeScript SDK ${meta.versions.sdk}, Temporal CLI ${meta.versions.cli} (dev server, in memory, headless, loopback) |
+| dev server dynamic config | ${
+    Object.keys(meta.dynamicConfig).length
+      ? Object.entries(meta.dynamicConfig)
+          .map(([k, v]) => `\`${k}=${v}\``)
+          .join(', ') + ' (see bench/server.ts: the default, 20, locks every workflow task to a 50 ms tick)'
+      : 'stock (`--stock-server`)'
+  } |
+| worker settings (both sides) | \`${JSON.stringify(meta.workerOptions)}\`, SDK defaults otherwise; the prebuilt workflow bundle |
+| latency | ${s.warmupRuns} warm-up runs per side and shape, then ${s.latencySamples} samples per side at ${s.sizes.join(', ')} steps, one at a time, alternated ABAB (Jipper, hand-written) |
+| failure path | ${s.failureSamples} samples per side, ${s.failureSteps} steps, the last fails (non-retryable), the others are reverted |
+| throughput | ${s.throughputRounds} rounds × ${s.throughputPerRound} three-step processes per side, ${s.concurrency} in flight, ABAB |
+| memory | ${s.memory.warm} warm-up + ${s.memory.n} parked runs per side, each side in a fresh worker process |
+
+## Targets
+
+${mdTable(
+  ['target', 'wanted', 'measured', ''],
+  r.targets.map((t) => [t.name, t.target, formatValue(t), t.met ? 'met' : '**missed**'])
+)}
+
+## Summary
+
+${mdTable(['', 'hand-written', 'Jipper', 'Jipper ÷ hand-written'], summaryRows(r))}
+
+## Latency, start → result
+
+Latency is measured at the client: from \`client.workflow.execute\` (hand-written) or Jipper's \`runProcess\` (which
+also checks the definition before starting it) to the result. The per-step slope is the least-squares line through
+the p50 (or p99) latencies at ${s.sizes.join(', ')} steps; its intercept is the fixed cost of a process.
+
+${mdTable(
+  ['', 'hand-written', 'Jipper'],
+  [
+    ['slope at p50 (ms/step)', ms(h.slope.p50), ms(j.slope.p50)],
+    ['intercept at p50 (ms)', ms(h.intercept.p50), ms(j.intercept.p50)],
+    ['slope at p99 (ms/step)', ms(h.slope.p99), ms(j.slope.p99)],
+    ['intercept at p99 (ms)', ms(h.intercept.p99), ms(j.intercept.p99)],
+    ...s.sizes.map((steps) => [
+      `mean, ${steps} steps (ms)`,
+      ms(h.latency[steps]?.mean ?? NaN),
+      ms(j.latency[steps]?.mean ?? NaN),
+    ]),
+  ]
+)}
+
+## History events
+
+${mdTable(
+  ['steps', 'hand-written events', 'Jipper events', 'hand-written bytes (protobuf)', 'Jipper bytes (protobuf)'],
+  [
+    ...s.sizes.map((steps) => [
+      String(steps),
+      String(h.history.bySteps[steps]?.events),
+      String(j.history.bySteps[steps]?.events),
+      num(h.history.bySteps[steps]?.bytes ?? NaN),
+      num(j.history.bySteps[steps]?.bytes ?? NaN),
+    ]),
+    [
+      `failure path (${s.failureSteps})`,
+      String(h.history.failure.events),
+      String(j.history.failure.events),
+      num(h.history.failure.bytes),
+      num(j.history.failure.bytes),
+    ],
+  ]
+)}
+
+Events per step: hand-written ${eventsPerStep(h.history, s.sizes).toFixed(1)}, Jipper ${eventsPerStep(j.history, s.sizes).toFixed(1)}.
+
+Where the event counts differ (one 3-step run):
+
+${mdTable(['event type', 'hand-written', 'Jipper', 'extra'], typeDiff(h.history.types, j.history.types))}
+
+On the failure path (${s.failureSteps} steps):
+
+${mdTable(['event type', 'hand-written', 'Jipper', 'extra'], typeDiff(h.history.failureTypes ?? {}, j.history.failureTypes ?? {}))}
+
+## Replay
+
+Replay source: ${r.replaySource}. \`Worker.runReplayHistories\` with the prebuilt bundle, the set replayed until enough
+time has passed; worker creation (bundle load, sandbox) is timed apart from replay.
+
+${mdTable(
+  [
+    'histories',
+    'count',
+    'events per pass',
+    'events/s',
+    'events per CPU-second',
+    'replay worker creation (ms)',
+    'failed',
+  ],
+  [
+    replayRow("hand-written, this run's", h.replay),
+    replayRow("Jipper, this run's", j.replay),
+    ...(r.committedReplay ? [replayRow('Jipper, test/histories', r.committedReplay)] : []),
+  ]
+)}
+
+## Worker start
+
+Each start runs in a fresh Node process against the running server: \`boot\` is Node start and module loading,
+\`connect\` the \`NativeConnection\`, \`create\` is \`createJipperWorker\` (\`Worker.create\` for the hand-written saga),
+\`total\` is process start to a polling worker. Medians.
+
+${mdTable(
+  ['', 'runs', 'create (ms)', 'connect (ms)', 'boot (ms)', 'total (ms)'],
+  [
+    startRow('Jipper, prebuilt bundle', ws.jipperPrebuilt),
+    startRow('Jipper, bundling at start', ws.jipperAtStart),
+    startRow('hand-written, prebuilt bundle', ws.handwrittenPrebuilt),
+  ]
+)}
+
+## Memory per cached workflow
+
+Each side runs in a fresh worker process (\`--expose-gc\`). It parks warm-up runs, measures, parks more, and measures
+again once every run is cached and idle; the growth divided by the number of runs is the cost of one cached run. A
+parked run has run 2 steps: Jipper's first step is a pivot and the second fails in park mode, so the run waits for an
+operator's decision; the hand-written saga's second step fails and it waits for a signal before compensating. Workflow
+state lives in the SDK's workflow thread and in Core (Rust), so RSS is the figure that counts; the main-thread heap is
+shown for reference.
+
+${mdTable(
+  ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
+  [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
+)}
+${notes ? `\n${notes}\n` : ''}`;
+  writeFileSync(path, md);
+}

@@ -1,0 +1,46 @@
+/** Small statistics helpers for the benchmark: percentiles, medians and a least-squares line. */
+
+/** The p-th percentile (0–100) of the samples, linearly interpolated between the closest ranks. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new Error('percentile of no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  const a = sorted[low] as number;
+  const b = sorted[high] as number;
+  return a + (b - a) * (rank - low);
+}
+
+export function median(samples: readonly number[]): number {
+  return percentile(samples, 50);
+}
+
+export interface Line {
+  slope: number;
+  intercept: number;
+}
+
+/** Ordinary least squares fit of y = slope·x + intercept. */
+export function linearFit(points: readonly { x: number; y: number }[]): Line {
+  const n = points.length;
+  if (n < 2) throw new Error('a line needs at least two points');
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx };
+}
+
+/** Runs `total` tasks with at most `concurrency` in flight. */
+export async function pool(total: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      const index = next++;
+      await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+}
