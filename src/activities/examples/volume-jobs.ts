@@ -67,24 +67,68 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await rename(tmp, path);
 }
 
+/** Whether a process with this pid runs on this host. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the lock at `dir` was left by a holder that is gone: its owner file names a process that no longer runs
+ * (a worker killed while holding it), or it has had no owner file for `orphanMs` (killed between taking the lock and
+ * writing its name).
+ */
+async function isStale(dir: string, orphanMs: number): Promise<boolean> {
+  const owner = await readFile(join(dir, 'owner'), 'utf8').catch(() => undefined);
+  if (owner !== undefined) return !isAlive(Number(owner));
+  const info = await stat(dir).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs > orphanMs;
+}
+
 /**
  * A cross-process lock on the sandbox (mkdir is atomic), held while reading and writing shared records: the pool's
- * allocations and the catalog. A lock older than `staleMs` is taken over (its holder crashed).
+ * allocations and the catalog. The holder writes its pid in the lock. A lock whose holder died is taken over — by one
+ * waiter at a time, under a second lock, after checking again that it is still the dead holder's — so two processes
+ * never hold it together. Waiting stops when `signal` aborts (the attempt was cancelled or timed out): an attempt
+ * Temporal has given up on must not go on to write, since its retry (or the process's revert) may already have run.
  */
-async function withLock<T>(root: string, name: string, fn: () => Promise<T>, staleMs = 30_000): Promise<T> {
+async function withLock<T>(root: string, name: string, fn: () => Promise<T>, signal?: AbortSignal, orphanMs = 5_000): Promise<T> {
   const dir = join(root, `.${name}.lock`);
+  const takeover = `${dir}.takeover`;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    signal?.throwIfAborted();
     try {
       await mkdir(dir);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const info = await stat(dir).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > staleMs) await rm(dir, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    if (await isStale(dir, orphanMs)) {
+      const taking = await mkdir(takeover).then(
+        () => true,
+        () => false
+      );
+      if (taking) {
+        try {
+          if (await isStale(dir, orphanMs)) await rm(dir, { recursive: true, force: true });
+        } finally {
+          await rm(takeover, { recursive: true, force: true });
+        }
+        continue;
+      }
+      // Someone is taking it over; a taker that died mid-takeover leaves this, removed once clearly abandoned.
+      const info = await stat(takeover).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > 60_000) await rm(takeover, { recursive: true, force: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
+    await writeFile(join(dir, 'owner'), String(process.pid));
+    signal?.throwIfAborted();
     return await fn();
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -179,6 +223,11 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       }
       if (!existing) {
         await withLock(root, 'pool', async () => {
+          const claimed = await readJson<AllocationRecord>(paths.allocation(input.volume));
+          if (claimed) {
+            if (claimed.key === ctx.idempotencyKey) return;
+            throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${claimed.key})`);
+          }
           const pool = (await readJson<{ capacityMb: number }>(paths.pool)) ?? { capacityMb: DEFAULT_CAPACITY_MB };
           let usedMb = 0;
           for (const file of await readdir(paths.volumes)) {
@@ -198,7 +247,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
             sizeMb: input.sizeMb,
             key: ctx.idempotencyKey,
           } satisfies AllocationRecord);
-        });
+        }, ctx.signal);
       }
       let note = existing ? ' (found from an earlier attempt)' : '';
       if (input.zeroFill) {
@@ -326,7 +375,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
           await writeJson(paths.catalog, catalog);
         }
         return catalog.length;
-      });
+      }, ctx.signal);
       ctx.setDetail(`registered ${input.volume} in the catalog (${entries} volumes)`);
       return { registered: input.volume };
     },

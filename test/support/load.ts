@@ -1,0 +1,132 @@
+/**
+ * Many provisioning processes started at once on the example volume library, some failing at a step chosen (by
+ * their args) from a seeded random sequence, then every report checked against the sandbox: none lost, each one's
+ * status and failed step what its args made it, every effect standing exactly once or not at all as its report says,
+ * and nothing left behind that no report accounts for.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
+import type { JobRegistry } from '../../src/activities/registry';
+import { startProcess, waitForReport } from '../../src/client/process-client';
+import type { ProcessDefinition } from '../../src/shared/definition';
+import type { ProcessReport } from '../../src/shared/report';
+import type { FailAt, Provisioning } from './volume-effects';
+import { TAKEN_EXPORT, actualEffects, exportNameOf, expectedEffects, provisioning } from './volume-effects';
+
+/** A small deterministic generator (mulberry32), so a failing mix can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const OUTCOMES: (FailAt | undefined)[] = [undefined, undefined, undefined, 'alloc', 'quota', 'export', 'last'];
+const FAILED_STEP: Record<FailAt, string> = { alloc: 'alloc', quota: 'quota', export: 'export', last: 'spare' };
+
+export interface LoadOptions {
+  client: Client;
+  taskQueue: string;
+  registry: JobRegistry;
+  sandbox: string;
+  count: number;
+  seed: number;
+  /** Volume name prefix, unique per load run in a sandbox. */
+  prefix: string;
+  /** Process options for every process (e.g. short step timeouts when workers get killed). */
+  options?: ProcessDefinition['options'];
+  /** Called once every process has started (e.g. to start killing workers). */
+  onStarted?: () => void;
+}
+
+export interface LoadResult {
+  specs: Provisioning[];
+  reports: ProcessReport[];
+  startMs: number;
+  totalMs: number;
+  byStatus: Record<string, number>;
+}
+
+/** Starts `count` processes at once and waits for every report. */
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const random = seededRandom(o.seed);
+  const specs: Provisioning[] = Array.from({ length: o.count }, (_, i) => {
+    const failAt = OUTCOMES[Math.floor(random() * OUTCOMES.length)];
+    return { volume: `${o.prefix}-${i}`, sizeMb: 1, ...(failAt ? { failAt } : {}), ...(o.options ? { options: o.options } : {}) };
+  });
+  const started = Date.now();
+  const handles = await Promise.all(
+    specs.map((spec, i) =>
+      startProcess(o.client, provisioning(spec), { taskQueue: o.taskQueue, registry: o.registry, id: `${o.prefix}-${i}` })
+    )
+  );
+  const startMs = Date.now() - started;
+  o.onStarted?.();
+  const reports = await Promise.all(handles.map((h) => waitForReport(h)));
+  const totalMs = Date.now() - started;
+  const byStatus: Record<string, number> = {};
+  for (const r of reports) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  return { specs, reports, startMs, totalMs, byStatus };
+}
+
+/**
+ * Everything that must hold after a load run; returns a list of what does not (empty when all is well), so a test
+ * can show every discrepancy at once.
+ */
+export async function loadDiscrepancies(
+  sandbox: string,
+  { specs, reports }: Pick<LoadResult, 'specs' | 'reports'>,
+  { crashed = false }: { crashed?: boolean } = {}
+): Promise<string[]> {
+  const wrong: string[] = [];
+  if (reports.length !== specs.length) wrong.push(`${specs.length} processes started, ${reports.length} reports`);
+  const effects = await actualEffects(
+    sandbox,
+    reports.map((r, i) => ({ processId: r.processId, volume: (specs[i] as Provisioning).volume, exportName: exportNameOf(specs[i] as Provisioning) }))
+  );
+  reports.forEach((report, i) => {
+    const spec = specs[i] as Provisioning;
+    const id = report.processId;
+    const wantStatus = spec.failAt ? 'reverted' : 'succeeded';
+    if (report.status !== wantStatus) wrong.push(`${id}: status ${report.status}, expected ${wantStatus}`);
+    const wantFailed = spec.failAt ? FAILED_STEP[spec.failAt] : undefined;
+    if (report.failedStep !== wantFailed) wrong.push(`${id}: failed at ${report.failedStep}, expected ${wantFailed}`);
+    if (report.needsAttention.length) wrong.push(`${id}: needs attention ${report.needsAttention.join(', ')}`);
+    const want = JSON.stringify(expectedEffects(report));
+    const have = JSON.stringify(effects.get(id));
+    if (want !== have) wrong.push(`${id}: effects ${have}, report says ${want}`);
+  });
+
+  // Nothing in the sandbox that no report accounts for.
+  const state = await inspectSandbox(sandbox);
+  const succeeded = specs.filter((_, i) => reports[i]?.status === 'succeeded');
+  const audited = specs.filter((s, i) => reports[i]?.status === 'succeeded' || s.failAt === 'last');
+  const expectSorted = (what: string, have: string[], want: string[]) => {
+    if (JSON.stringify([...have].sort()) !== JSON.stringify([...want].sort())) {
+      wrong.push(`${what}: ${have.length} in the sandbox, ${want.length} accounted for`);
+    }
+  };
+  const prefixOf = (name: string) => specs.some((s) => name === s.volume || name === `${s.volume}-share`);
+  expectSorted('volumes', state.volumes.filter(prefixOf), succeeded.map((s) => s.volume));
+  expectSorted('mounts', state.mounts.filter(prefixOf), succeeded.map((s) => s.volume));
+  expectSorted('quotas', state.quotas.filter(prefixOf), succeeded.map((s) => s.volume));
+  expectSorted('exports', state.exports.filter(prefixOf), succeeded.map((s) => exportNameOf(s)));
+  if (!state.exports.includes(TAKEN_EXPORT)) wrong.push(`the export ${TAKEN_EXPORT} of another team was removed`);
+  const ours = (key: string) => reports.some((r) => key.startsWith(`${r.processId}/`));
+  expectSorted('catalog entries', state.catalog.filter((e) => ours(e.key)).map((e) => e.volume), succeeded.map((s) => s.volume));
+  const auditLines = state.audit.filter((line) => reports.some((r) => line.includes(` ${r.processId}/audit `)));
+  if (auditLines.length !== audited.length) wrong.push(`audit: ${auditLines.length} lines, ${audited.length} accounted for`);
+  // A worker killed mid-write may leave a temporary file or a lock (taken over once stale): debris, not an effect.
+  if (crashed) return wrong;
+  const leftovers = (await readdir(sandbox)).filter((f) => /\.(lock|takeover|tmp)$/.test(f));
+  if (leftovers.length) wrong.push(`left behind: ${leftovers.join(', ')}`);
+  const volumeTmp = (await readdir(join(sandbox, 'volumes')).catch(() => [] as string[])).filter((f) => f.endsWith('.tmp'));
+  if (volumeTmp.length) wrong.push(`left behind in volumes/: ${volumeTmp.join(', ')}`);
+  return wrong;
+}
