@@ -5,6 +5,8 @@
  *
  *   npm run bench              the full run (a few minutes on 2 cores)
  *   npm run bench -- --quick   a short run, for checking the harness (figures are rougher)
+ *   npm run bench -- --stock-server       the dev server's default dynamic config (see server.ts)
+ *   npm run bench -- --report-only        rewrite BENCHMARKS.md from bench/results.json (after editing notes.md)
  *
  * Measures: end-to-end latency (start → result) at 1, 3 and 10 steps, alternated ABAB after a warm-up, with the
  * per-step slope at p50 and p99; throughput of 3-step processes at a fixed concurrency; history events per step and
@@ -108,6 +110,12 @@ function sdkVersion(): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--report-only')) {
+    const results = JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), 'utf8')) as BenchResults;
+    printTable(results);
+    writeBenchmarksMd(join(PROJECT_ROOT, 'BENCHMARKS.md'), results);
+    return;
+  }
   const quick = process.argv.includes('--quick');
   const settings = quick ? QUICK : FULL;
   const startedAt = new Date();
@@ -506,6 +514,7 @@ async function replayFigures(
     eventsPerSecond: events / (replayMs / 1000),
     eventsPerCpuSecond: events / (cpuMs / 1000),
     workerCreationMs: median(creationMs),
+    firstWorkerCreationMs: creationMs[0] ?? NaN,
     failures: failures / passes,
   };
 }
