@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { inspectSandbox, volumeLibrary } from '../src/activities/examples/volume-jobs';
 import { loadDefinitionFile } from '../src/client/definition-file';
-import { runProcess, waitForReport } from '../src/client/process-client';
+import { decide, getReport, runProcess, startProcess, waitForReport } from '../src/client/process-client';
 import type { ProcessReport } from '../src/shared/report';
 import type { provisionVolumeCodeFirst } from '../src/workflows';
 import { provisionVolume } from '../examples/provision-volume';
@@ -42,7 +42,9 @@ test('every example definition file is covered here', async () => {
   expect(files).toEqual([
     'provision-volume-over-capacity.json',
     'provision-volume-over-quota.yaml',
+    'provision-volume-park.yaml',
     'provision-volume-past-pivot.yaml',
+    'provision-volume-slow.yaml',
     'provision-volume.yaml',
   ]);
 });
@@ -79,7 +81,12 @@ test('provision-volume-over-quota.yaml unwinds: the quota fails, its sibling and
   const report = await run('provision-volume-over-quota.yaml');
   expect(report.status).toBe('reverted');
   expect(report.error).toMatchObject({ type: 'QuotaAboveLimitError' });
-  expect(statuses(report)).toEqual({ allocate: 'reverted', filesystem: 'reverted', quota: 'failed', register: 'not_run' });
+  expect(statuses(report)).toEqual({
+    allocate: 'reverted',
+    filesystem: 'reverted',
+    quota: 'failed',
+    register: 'not_run',
+  });
   expect(report.revertOrder).toEqual(['filesystem', 'allocate']);
   expect((await inspectSandbox(root)).volumes).not.toContain('vol-over-quota');
 });
@@ -101,6 +108,36 @@ test('provision-volume-past-pivot.yaml fails past the pivot: the export stays, n
   const sandbox = await inspectSandbox(root);
   expect(sandbox.volumes).toContain('vol-pivot');
   expect(sandbox.exports).toContain('share-pivot');
+});
+
+test('provision-volume-park.yaml parks past the pivot and moves on when an operator skips the failed export', async () => {
+  const definition = await loadDefinitionFile(join(examples, 'provision-volume-park.yaml'));
+  const handle = await startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry: tw.registry });
+  const deadline = Date.now() + 30_000;
+  let live = await getReport(tw.client, handle.workflowId);
+  while (live.status !== 'parked' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    live = await getReport(tw.client, handle.workflowId);
+  }
+  expect(live).toMatchObject({ status: 'parked', needsAttention: ['second-export'] });
+  await decide(tw.client, handle.workflowId, 'second-export', 'skip');
+  const report = await waitForReport(handle);
+  expect(report.status).toBe('succeeded');
+  expect(statuses(report)).toEqual({
+    allocate: 'succeeded',
+    export: 'succeeded',
+    register: 'succeeded',
+    'second-export': 'skipped',
+  });
+  expect(report.revertOrder).toEqual([]);
+});
+
+test('provision-volume-slow.yaml zero-fills its volume at the rate asked, then succeeds', async () => {
+  const report = await run('provision-volume-slow.yaml', { sizeMb: 4, mbPerSec: 20 });
+  expect(report.status).toBe('succeeded');
+  expect(report.jobs[0]?.detail).toMatch(/allocated 4 MB for vol-slow, zero-filled/);
+  const allocate = report.jobs[0];
+  expect(Date.parse(allocate?.endedAt ?? '') - Date.parse(allocate?.startedAt ?? '')).toBeGreaterThanOrEqual(150);
 });
 
 test('the TypeScript definition (examples/provision-volume.ts) runs like the YAML one', async () => {
