@@ -20,6 +20,7 @@ import {
   waitForReport,
 } from '../src/client/process-client';
 import { MAX_JOB_RESULT_BYTES } from '../src/activities/registry';
+import { MAX_JOBS } from '../src/activities/validate';
 import type { ProcessDefinition } from '../src/shared/definition';
 import { processDefinitionSchema } from '../src/shared/definition';
 import { recordFigure } from './support/figures';
@@ -393,6 +394,28 @@ describe('payloads too large for Temporal', () => {
   test('a definition just under the limit runs', async () => {
     const report = await runProcess(tw.client, bigDefinition(1_400_000), { taskQueue: tw.taskQueue, registry });
     expect(report.status).toBe('succeeded');
+  });
+
+  test('a process whose state is too large to continue as new goes on in the same run instead of getting stuck', async () => {
+    // Three jobs take a 0.7 MB parameter: their inputs, kept for their reverts, make a 2.1 MB state.
+    const definition: ProcessDefinition = {
+      name: 'heavy-state',
+      params: { blob: 'z'.repeat(700_000) },
+      options: { continueAsNewAfterEvents: 100 },
+      steps: Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, job: 'task', args: i < 3 ? { detail: { $param: 'blob' } } : {} })),
+    };
+    const report = await runProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry });
+    expect(report.status).toBe('succeeded');
+    expect(report.continuedAsNew).toBeUndefined();
+  });
+
+  test(`a definition with more than ${MAX_JOBS} jobs is refused up front`, () => {
+    const steps = Array.from({ length: MAX_JOBS + 1 }, (_, i) => ({ id: `s${i}`, job: 'task' }));
+    const err = rejection({ definition: { name: 'huge', steps }, params: {} });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]?.path).toBe('steps');
+    expect(err.problems[0]?.message).toMatch(/^2001 jobs; a process may have at most 2000/);
+    expect(() => parseDefinition({ name: 'huge', steps: steps.slice(1) }, { registry })).not.toThrow();
   });
 
   test('a job whose result is too large fails clearly, without retries, and the process unwinds', async () => {

@@ -11,6 +11,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
   scheduleLocalActivity,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -27,6 +28,12 @@ import { Engine, JobFailedError, initialReport, initialState, throwIfCancelled }
 
 /** Default history length at which a run continues as new (Temporal warns at 10,240 events). */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
+
+/**
+ * Most characters of JSON a continue-as-new may carry (the definition and the whole state). Temporal refuses a
+ * payload over 2 MB, and would refuse it again on every retry; the validator's job limit keeps processes well below.
+ */
+export const MAX_CARRIED_CHARS = 1_800_000;
 
 export interface ProcessInput {
   definition: ProcessDefinition;
@@ -89,12 +96,28 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
   engine.register(plan.jobs);
 
   const limit = definition.options?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
-  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit;
-  // Not cancellable: a cancelled process that continues as new while unwinding must still carry its revert stack.
-  const carryOn = async (next: Omit<CarriedState, 'plan' | 'state'>): Promise<never> => {
+  let carryTooLarge = false;
+  const shouldContinueAsNew = () =>
+    !carryTooLarge && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit);
+  /**
+   * Continues as new, carrying the state. Not cancellable: a cancelled process that continues as new while unwinding
+   * must still carry its revert stack. When the state is too large for one payload, Temporal would refuse the
+   * continue-as-new, and keep refusing: the run goes on in this history instead (and says so in its log).
+   */
+  const carryOn = async (next: Omit<CarriedState, 'plan' | 'state'>): Promise<void> => {
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-    state.report.continuedAsNew = (state.report.continuedAsNew ?? 0) + 1;
-    return continueAsNew<typeof jipperProcess>({ definition, carried: { plan, state, ...next } });
+    const carried: CarriedState = {
+      plan,
+      state: { ...state, report: { ...state.report, continuedAsNew: (state.report.continuedAsNew ?? 0) + 1 } },
+      ...next,
+    };
+    const chars = JSON.stringify({ definition, carried }).length;
+    if (chars > MAX_CARRIED_CHARS) {
+      carryTooLarge = true;
+      log.warn('the process state is too large to continue as new; going on in this run', { chars, limit: MAX_CARRIED_CHARS });
+      return;
+    }
+    await continueAsNew<typeof jipperProcess>({ definition, carried });
   };
 
   /** Runs a job with its references resolved; a reference that cannot be resolved fails the job. */
@@ -152,7 +175,7 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     }
     if (state.pivotPassed) engine.endPastPivot(cancelled);
   }
-  if ((await engine.unwind(shouldContinueAsNew)) === 'paused') {
+  while ((await engine.unwind(shouldContinueAsNew)) === 'paused') {
     await carryOn({ cursor: definition.steps.length, phase: 'unwinding', cancelled });
   }
   return engine.endAfterUnwind(cancelled);
