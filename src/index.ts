@@ -46,6 +46,8 @@ export {
   startProcess,
   waitForReport,
 } from './client/process-client';
+export { findStuckWorkflowTask } from './client/stuck-task';
+export type { StuckWorkflowTask } from './client/stuck-task';
 export { loadDefinitionFile } from './client/definition-file';
 export { loadConfig, connectClient, connectNative, ensureServer } from './client/config';
 
