@@ -16,7 +16,7 @@ import { seededRandom } from '../support/load';
 import type { PrivateServer } from '../support/private-server';
 import { startPrivateServer } from '../support/private-server';
 import type { Provisioning } from '../support/volume-effects';
-import { TAKEN_EXPORT, effectsOf, expectedEffects, provisioning, takenExportConf } from '../support/volume-effects';
+import { TAKEN_EXPORT, effectsOf, expectedEffects, longAlloc, provisioning, takenExportConf } from '../support/volume-effects';
 import type { WorkerProcess } from '../support/worker-process';
 import { spawnWorker } from '../support/worker-process';
 
@@ -45,15 +45,7 @@ test('the server SIGKILLed five times mid-run: every process ends as its args sa
   connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const registry = new JobRegistry([volumeLibrary({ root: sandbox })]);
-  const long = {
-    allocArgs: { zeroFill: true, wipeOnRelease: true, ioLimitMbPerSec: 2 },
-    allocOptions: {
-      timeout: '5m',
-      heartbeatTimeout: '3s',
-      retry: { maximumAttempts: 50 },
-      revert: { timeout: '5m', heartbeatTimeout: '3s', retry: { maximumAttempts: 50 } },
-    },
-  };
+  const long = longAlloc(2, '3s');
   const specs: Provisioning[] = [
     { volume: 'server-kills-a', sizeMb: 24, ...long },
     { volume: 'server-kills-b', sizeMb: 20, failAt: 'last', ...long },

@@ -16,7 +16,7 @@ import { seededRandom } from '../support/load';
 import { testConnection } from '../support/server';
 import type { TestConnection } from '../support/server';
 import type { Provisioning } from '../support/volume-effects';
-import { TAKEN_EXPORT, effectsOf, expectedEffects, provisioning, takenExportConf } from '../support/volume-effects';
+import { TAKEN_EXPORT, effectsOf, expectedEffects, longAlloc, provisioning, takenExportConf } from '../support/volume-effects';
 import type { WorkerProcess } from '../support/worker-process';
 import { spawnWorker } from '../support/worker-process';
 
@@ -42,16 +42,7 @@ test('the worker SIGKILLed every few seconds: every process finishes or unwinds,
   const taskQueue = `worker-crash-faults-${randomUUID()}`;
   const registry = new JobRegistry([volumeLibrary({ root: sandbox })]);
   worker = await spawnWorker({ taskQueue, sandbox });
-  const long = {
-    allocArgs: { zeroFill: true, wipeOnRelease: true, ioLimitMbPerSec: 2 },
-    // Every crash costs the running attempt: a long job needs attempts to spare.
-    allocOptions: {
-      timeout: '5m',
-      heartbeatTimeout: '2s',
-      retry: { maximumAttempts: 50 },
-      revert: { timeout: '5m', heartbeatTimeout: '2s', retry: { maximumAttempts: 50 } },
-    },
-  };
+  const long = longAlloc(2, '2s');
   const specs: Provisioning[] = [
     { volume: 'many-kills-a', sizeMb: 24, ...long },
     { volume: 'many-kills-b', sizeMb: 20, failAt: 'last', ...long },

@@ -34,6 +34,18 @@ export interface Provisioning {
   options?: ProcessDefinition['options'];
 }
 
+/**
+ * A long allocation for crash tests: zero-fill on the way forward and a wipe on the way back, both at `mbPerSec` and
+ * heartbeating, with attempts to spare — every crash costs the attempt that was running.
+ */
+export function longAlloc(mbPerSec: number, heartbeatTimeout: string): Pick<Provisioning, 'allocArgs' | 'allocOptions'> {
+  const call = { timeout: '5m', heartbeatTimeout, retry: { maximumAttempts: 50 } };
+  return {
+    allocArgs: { zeroFill: true, wipeOnRelease: true, ioLimitMbPerSec: mbPerSec },
+    allocOptions: { ...call, revert: call },
+  };
+}
+
 /** An export name owned by nobody's process: an export-volume step that asks for it fails NameAlreadyExportedError. */
 export const TAKEN_EXPORT = 'taken-by-another-team';
 /** Writes the export config of {@link TAKEN_EXPORT}, as another team would have. */
