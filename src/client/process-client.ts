@@ -30,6 +30,8 @@ export const MAX_START_PAYLOAD_BYTES = 1_500_000;
 
 /** The memo (shown in the Web UI's list) keeps at most this much of a definition's description; the input has all of it. */
 const MAX_MEMO_DESCRIPTION_CHARS = 2_000;
+/** The run's one-line summary in the Web UI keeps at most this much. */
+const MAX_SUMMARY_CHARS = 200;
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
@@ -106,8 +108,11 @@ export async function startProcess(
     workflowId: options.id ?? `${definition.name}-${randomUUID()}`,
     args: [input],
     memo,
-    staticSummary: definition.description ? `${definition.name}: ${definition.description}` : definition.name,
-    staticDetails: outlineMarkdown(definition, options.params),
+    staticSummary: clip(
+      definition.description ? `${definition.name}: ${definition.description.replace(/\s+/g, ' ')}` : definition.name,
+      MAX_SUMMARY_CHARS
+    ),
+    staticDetails: clip(outlineMarkdown(definition, options.params), MAX_MEMO_DESCRIPTION_CHARS * 2),
     typedSearchAttributes: [
       { key: PROCESS_NAME_KEY, value: definition.name },
       { key: PROCESS_STATUS_KEY, value: 'running' },
