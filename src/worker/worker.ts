@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { JobLibrary } from '../activities/registry';
 import { JobRegistry } from '../activities/registry';
 
@@ -34,7 +34,7 @@ export function workflowsPath(): string {
 
 /** Bundles Jipper's workflow code (what `npm run build` does once, ahead of time). */
 export async function bundleJipperWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') });
   return code;
 }
 
@@ -48,7 +48,9 @@ export function workflowCode(bundlePath?: string): Pick<WorkerOptions, 'workflow
   return path ? { workflowBundle: { codePath: path } } : { workflowsPath: workflowsPath() };
 }
 
-export async function createJipperWorker(options: JipperWorkerOptions): Promise<{ worker: Worker; registry: JobRegistry }> {
+export async function createJipperWorker(
+  options: JipperWorkerOptions
+): Promise<{ worker: Worker; registry: JobRegistry }> {
   const registry = new JobRegistry(options.libraries);
   const worker = await Worker.create({
     connection: options.connection,
