@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
+import { JobRegistry } from '../src/activities/registry';
 import { runProcess, startProcess } from '../src/client/process-client';
 import { findProjectRoot } from '../src/client/temporal-cli';
 import { createJipperWorker } from '../src/worker/worker';
@@ -60,6 +61,12 @@ export async function createSideWorker(
   });
 }
 
+/**
+ * The client's registry: Jipper's side checks and plans each definition with the worker's job library before starting
+ * it, as the `jipper` command does, so the worker does not plan it again.
+ */
+const benchRegistry = new JobRegistry([benchLibrary]);
+
 let sequence = 0;
 export function nextId(side: SideName, label: string): string {
   sequence += 1;
@@ -78,7 +85,7 @@ export async function runToResult(
   id: string
 ): Promise<void> {
   if (side === 'jipper') {
-    const report = await runProcess(client, jipperDefinition(shape), { taskQueue, id });
+    const report = await runProcess(client, jipperDefinition(shape), { taskQueue, id, registry: benchRegistry });
     const expected = shape.failAt === undefined ? 'succeeded' : 'reverted';
     if (report.status !== expected) throw new Error(`${id}: expected ${expected}, got ${report.status}`);
     return;
@@ -104,7 +111,7 @@ export async function startOnly(
   id: string
 ): Promise<void> {
   if (side === 'jipper') {
-    await startProcess(client, jipperDefinition(shape), { taskQueue, id });
+    await startProcess(client, jipperDefinition(shape), { taskQueue, id, registry: benchRegistry });
     return;
   }
   await client.workflow.start<typeof handwrittenSaga>('handwrittenSaga', { taskQueue, workflowId: id, args: [shape] });

@@ -8,7 +8,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { ProcessDefinition } from '../src/shared/definition';
 import type { ProcessReport, ProcessStatus } from '../src/shared/report';
-import { decide, getReport, runProcess, startProcess, waitForReport } from '../src/client/process-client';
+import { decide, getReport, planDefinition, runProcess, startProcess, waitForReport } from '../src/client/process-client';
+import type { AnyJob } from '../src/activities/job';
+import { JobRegistry, PLAN_MISMATCH_TYPE, defineLibrary } from '../src/activities/registry';
 import type { JournalEntry } from './support/journal-jobs';
 import { journalLibrary } from './support/journal-jobs';
 import type { TestWorker } from './support/worker';
@@ -379,6 +381,62 @@ describe('bad definitions are rejected before any job runs', () => {
     expect(cause.message).toMatch(/2 problems/);
     const report = cause.details?.[0] as ProcessReport;
     expect(report.status satisfies ProcessStatus).toBe('failed');
+    expect(report.jobs.every((j) => j.status === 'not_run')).toBe(true);
+    expect(entriesOf(report)).toEqual([]);
+  });
+});
+
+describe('planning: by the client that has the job libraries, else by the worker', () => {
+  const markers = async (processId: string) => {
+    const history = await tw.client.workflow.getHandle(processId).fetchHistory();
+    return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+  };
+  const failing = () => definition('planned', [task('a'), task('b'), task('c', { outcome: 'fail-nonretryable' })]);
+
+  test('a client-planned process records no plan marker; a worker-planned one records one; both unwind the same', async () => {
+    const byClient = await run(failing());
+    const byWorker = await waitForReport(await startProcess(tw.client, failing(), { taskQueue: tw.taskQueue }));
+    for (const report of [byClient, byWorker]) {
+      expect(report.status).toBe('reverted');
+      expect(statuses(report)).toEqual({ a: 'reverted', b: 'reverted', c: 'failed' });
+      expect(reverted(report)).toEqual(['b', 'a']);
+    }
+    expect(await markers(byClient.processId)).toBe(0);
+    expect(await markers(byWorker.processId)).toBe(1);
+  });
+
+  test('a job refuses a plan made from another version of it: nothing runs, the process fails at that job', async () => {
+    // The client's copy of the library gives `task` other default options than the worker's.
+    const otherVersion = new JobRegistry([
+      defineLibrary('journal', [{ ...(tw.registry.get('task') as AnyJob), options: { timeout: '5s' } }]),
+    ]);
+    expect(otherVersion.fingerprint('task')).not.toBe(tw.registry.fingerprint('task'));
+    const report = await runProcess(tw.client, definition('skewed', [task('a'), task('b')]), {
+      taskQueue: tw.taskQueue,
+      registry: otherVersion,
+    });
+    expect(report.status).toBe('reverted');
+    expect(report.failedStep).toBe('a');
+    expect(report.jobs[0]?.error?.type).toBe(PLAN_MISMATCH_TYPE);
+    expect(report.jobs[0]?.error?.message).toMatch(/planned by a client whose version of the job .* differs from this worker's/);
+    expect(statuses(report)).toEqual({ a: 'failed', b: 'not_run' });
+    expect(entriesOf(report)).toEqual([]);
+  });
+
+  test('a plan that does not match the definition it came with is rejected before any job runs', async () => {
+    const def = definition('mismatched', [task('a'), task('b')]);
+    const { plan } = planDefinition(def, { registry: tw.registry });
+    const swapped = { ...plan, jobs: [...(plan?.jobs ?? [])].reverse() };
+    const handle = await tw.client.workflow.start('jipperProcess', {
+      taskQueue: tw.taskQueue,
+      workflowId: `mismatched-${Date.now()}`,
+      args: [{ definition: def, plan: swapped }],
+    });
+    const err: unknown = await handle.result().catch((e: unknown) => e);
+    const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
+    expect(cause.type).toBe('JipperInvalidDefinition');
+    expect(cause.message).toMatch(/plan: the plan sent with the start request does not match the definition: job 1 is "task" at step "b"/);
+    const report = cause.details?.[0] as ProcessReport;
     expect(report.jobs.every((j) => j.status === 'not_run')).toBe(true);
     expect(entriesOf(report)).toEqual([]);
   });

@@ -3,6 +3,7 @@
  * `<name>.revert`; the registry also provides Jipper's own plan and describe activities, which the workflows call to
  * check definitions and learn each job's options before anything runs.
  */
+import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { JobCall, JobFailureDetails, JobOutcome, RevertCall } from '../shared/calls';
 import { DESCRIBE_ACTIVITY, PLAN_ACTIVITY, revertActivityName, runActivityName } from '../shared/calls';
@@ -39,6 +40,11 @@ export const MAX_JOB_RESULT_BYTES = 256 * 1024;
 export const MAX_PROCESS_RESULTS_BYTES = 512 * 1024;
 /** Failure type of a job whose result is over {@link MAX_JOB_RESULT_BYTES} or {@link MAX_PROCESS_RESULTS_BYTES}. */
 export const RESULT_TOO_LARGE_TYPE = 'JipperResultTooLarge';
+/**
+ * Failure type of a job whose worker disagrees with the plan the process was started with: the client that planned it
+ * (see {@link JobRegistry.fingerprint}) had a different version of the job than this worker. Never retried.
+ */
+export const PLAN_MISMATCH_TYPE = 'JipperPlanMismatch';
 /** A detail longer than this many characters is cut (it goes into the report and the Web UI, not into storage). */
 export const MAX_DETAIL_CHARS = 8_000;
 
@@ -47,6 +53,7 @@ type ActivityFunction = (...args: any[]) => Promise<unknown>;
 
 export class JobRegistry {
   private readonly jobs = new Map<string, { job: AnyJob; library: string }>();
+  private readonly fingerprints = new Map<string, string>();
 
   constructor(libraries: readonly JobLibrary[]) {
     for (const library of libraries) {
@@ -75,6 +82,25 @@ export class JobRegistry {
     return job && { name: job.name, hasRevert: typeof job.revert === 'function', defaults: job.options ?? {} };
   }
 
+  /**
+   * What a plan takes from this registry about a job — whether it has a revert, and its default options — as a short
+   * hash. A client that plans a process (so the worker need not) puts it on each planned job; the job's activity
+   * compares it with its own and refuses to run on a mismatch rather than run with options or a revert the client
+   * assumed and this worker does not have.
+   */
+  fingerprint(name: string): string | undefined {
+    const known = this.fingerprints.get(name);
+    if (known !== undefined) return known;
+    const meta = this.meta(name);
+    if (!meta) return undefined;
+    const hash = createHash('sha256')
+      .update(JSON.stringify([meta.name, meta.hasRevert, meta.defaults]))
+      .digest('base64url')
+      .slice(0, 16);
+    this.fingerprints.set(name, hash);
+    return hash;
+  }
+
   validate(definition: unknown, params: Record<string, unknown> = {}): Validation {
     return validateDefinition(definition, this, params);
   }
@@ -98,7 +124,8 @@ export class JobRegistry {
       },
     };
     for (const { job } of this.jobs.values()) {
-      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call);
+      const fingerprint = this.fingerprint(job.name) as string;
+      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, fingerprint);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call);
     }
     return activities;
@@ -174,7 +201,18 @@ function toJobFailure(err: unknown, details: JobFailureDetails): unknown {
   return ApplicationFailure.create({ type: 'Error', message: String(err), details: [details] });
 }
 
-async function runJob(job: AnyJob, call: JobCall): Promise<JobOutcome> {
+/** Refuses a call planned against another version of the job (see {@link JobRegistry.fingerprint}). */
+function checkFingerprint(job: AnyJob, call: JobCall, fingerprint: string): void {
+  if (call.fingerprint === undefined || call.fingerprint === fingerprint) return;
+  throw ApplicationFailure.create({
+    type: PLAN_MISMATCH_TYPE,
+    message: `job "${job.name}" at step "${call.stepId}" was planned by a client whose version of the job (its revert or default options) differs from this worker's: run the same job libraries on clients and workers, then start the process again`,
+    nonRetryable: true,
+  });
+}
+
+async function runJob(job: AnyJob, call: JobCall, fingerprint: string): Promise<JobOutcome> {
+  checkFingerprint(job, call, fingerprint);
   const input = parseInput(job, call);
   const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
   try {

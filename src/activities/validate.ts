@@ -170,6 +170,7 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
         ...((isGroupStep(step) ? step.pivot : jobStep.pivot) ? { pivot: true } : {}),
         hasRevert: typeof job.revert === 'function',
         options: mergeJobOptions(job.options, source.defaults, jobStep),
+        fingerprint: registry.fingerprint(job.name),
       });
     }
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);

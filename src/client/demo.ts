@@ -11,6 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { volumeLibrary } from '../activities/examples/volume-jobs';
 import type { ProcessReport } from '../shared/report';
 import { createJipperWorker } from '../worker/worker';
+import { JobRegistry } from '../activities/registry';
 import { sandboxRoot } from '../worker/libraries';
 import { loadConfig } from './config';
 import { loadDefinitionFile } from './definition-file';
@@ -49,12 +50,15 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ ...config.connectionOptions, address });
   await ensureSearchAttributes(nativeConnection, config.namespace, log);
   const root = sandboxRoot();
+  const libraries = [volumeLibrary({ root })];
   const { worker } = await createJipperWorker({
     connection: nativeConnection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    libraries: [volumeLibrary({ root })],
+    libraries,
   });
+  // The client checks and plans each definition with the same libraries, so the worker does not plan it again.
+  const registry = new JobRegistry(libraries);
   const workerDone = worker.run();
   log(`worker on task queue "${config.taskQueue}", example jobs writing under ${root}`);
 
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     id: `demo-${stamp}-succeeds`,
     params: { volume: `demo-${stamp}-a`, exportName },
+    registry,
     source: definitionPath,
   });
   show('1. provision-volume: succeeds', first);
@@ -83,6 +88,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     id: `demo-${stamp}-unwinds`,
     params: { volume: `demo-${stamp}-b`, exportName },
+    registry,
     source: definitionPath,
   });
   show(`2. provision-volume again, asking for the export name "${exportName}" the first run took: unwinds`, second);

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobRegistry } from '../activities/registry';
 import type { ProcessDefinition } from '../shared/definition';
 import { processDefinitionSchema } from '../shared/definition';
-import type { Problem } from '../shared/plan';
+import type { Plan, Problem } from '../shared/plan';
 import { formatPath, formatProblems } from '../shared/plan';
 import type { Decision, ProcessReport } from '../shared/report';
 import { outlineMarkdown } from '../shared/render';
@@ -59,7 +59,12 @@ export interface StartProcessOptions {
   id?: string;
   /** Parameter values for this run (override the definition's `params`). */
   params?: Record<string, unknown>;
-  /** When given, the definition is also checked against this registry before starting (jobs, args, refs). */
+  /**
+   * When given, the definition is also checked against this registry before starting (jobs, args, refs), and the plan
+   * that check makes is sent with the start request, so the worker does not plan it again (one local activity and one
+   * workflow activation fewer per process). Use the same job libraries as the workers: each job refuses a plan made
+   * from another version of it.
+   */
   registry?: JobRegistry;
   /** Where the definition came from, for error messages (a file path). */
   source?: string;
@@ -70,11 +75,21 @@ export function parseDefinition(
   raw: unknown,
   options: { registry?: JobRegistry; params?: Record<string, unknown>; source?: string } = {}
 ): ProcessDefinition {
+  return planDefinition(raw, options).definition;
+}
+
+/**
+ * Like {@link parseDefinition}, and with a registry also returns the plan (each job's effective options, the run's
+ * parameters) that the workflow would otherwise make on the worker.
+ */
+export function planDefinition(
+  raw: unknown,
+  options: { registry?: JobRegistry; params?: Record<string, unknown>; source?: string } = {}
+): { definition: ProcessDefinition; plan?: Plan } {
   if (options.registry) {
-    const validation = options.registry.validate(raw, options.params);
-    if (validation.problems.length || !validation.definition)
-      throw new DefinitionError(validation.problems, options.source);
-    return validation.definition;
+    const { problems, params, jobs, definition } = options.registry.validate(raw, options.params);
+    if (problems.length || !definition) throw new DefinitionError(problems, options.source);
+    return { definition, plan: { problems, params, jobs } };
   }
   const parsed = processDefinitionSchema.safeParse(raw);
   if (!parsed.success) {
@@ -83,7 +98,7 @@ export function parseDefinition(
       options.source
     );
   }
-  return parsed.data;
+  return { definition: parsed.data };
 }
 
 export async function startProcess(
@@ -91,16 +106,21 @@ export async function startProcess(
   rawDefinition: unknown,
   options: StartProcessOptions
 ): Promise<WorkflowHandle<typeof jipperProcess>> {
-  const definition = parseDefinition(rawDefinition, options);
-  const input = { definition, ...(options.params ? { params: options.params } : {}) };
+  const { definition, plan } = planDefinition(rawDefinition, options);
+  const unplanned = { definition, ...(options.params ? { params: options.params } : {}) };
   const memo = {
     process: definition.name,
     ...(definition.description ? { description: clip(definition.description, MAX_MEMO_DESCRIPTION_CHARS) } : {}),
   };
-  const bytes = Buffer.byteLength(JSON.stringify(input)) + Buffer.byteLength(JSON.stringify(memo));
-  if (bytes > MAX_START_PAYLOAD_BYTES) {
+  const memoBytes = Buffer.byteLength(JSON.stringify(memo));
+  const unplannedBytes = Buffer.byteLength(JSON.stringify(unplanned)) + memoBytes;
+  // The plan travels only when it fits; a definition near the limit is planned by the worker instead.
+  const planned = plan && { ...unplanned, plan };
+  const input =
+    planned && unplannedBytes + Buffer.byteLength(JSON.stringify(plan)) <= MAX_START_PAYLOAD_BYTES ? planned : unplanned;
+  if (unplannedBytes > MAX_START_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(
-      `${options.source ?? 'definition'}: the definition and params are ${(bytes / 1e6).toFixed(2)} MB; Jipper's limit is ${MAX_START_PAYLOAD_BYTES / 1e6} MB (Temporal rejects payloads over 2 MB). Pass large data by reference (a path or URL) instead.`
+      `${options.source ?? 'definition'}: the definition and params are ${(unplannedBytes / 1e6).toFixed(2)} MB; Jipper's limit is ${MAX_START_PAYLOAD_BYTES / 1e6} MB (Temporal rejects payloads over 2 MB). Pass large data by reference (a path or URL) instead.`
     );
   }
   return client.workflow.start<typeof jipperProcess>(PROCESS_WORKFLOW_TYPE, {

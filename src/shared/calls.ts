@@ -9,6 +9,8 @@ export interface JobCall {
   input: unknown;
   /** Results of the steps that completed before this one, by step id. */
   results: Record<string, unknown>;
+  /** The job's fingerprint in the registry that planned the process, when a client planned it (checked by the job). */
+  fingerprint?: string;
 }
 
 export interface RevertCall extends JobCall {

@@ -11,6 +11,8 @@ export interface PlannedJob {
   pivot?: boolean;
   hasRevert: boolean;
   options: EffectiveJobOptions;
+  /** What the planning registry knew of the job (revert, default options), hashed; see `JobRegistry.fingerprint`. */
+  fingerprint?: string;
 }
 
 /** One thing wrong with a definition, and where: a path such as `steps[2].parallel[0].args.sizeMb`. */

@@ -1,9 +1,12 @@
 /**
  * The generic process workflow: runs any process definition (data) on the saga engine.
  *
- * Before any job runs, the worker's plan activity checks the whole definition against its job registry (unknown jobs,
- * args that fail a job's schema, duplicate step ids, references to later steps...) and returns each job's effective
- * options. A definition with problems ends the run `failed` with one error listing every problem; no job starts.
+ * Before any job runs, the definition is planned: checked as a whole against a job registry (unknown jobs, args that
+ * fail a job's schema, duplicate step ids, references to later steps...), with each job's effective options worked out.
+ * A client that has the job libraries (the `jipper` command, `startProcess` with a `registry`) plans before starting
+ * and sends the plan with the start request; the workflow checks that it matches the definition, and each job checks
+ * the registry's fingerprint it carries. Otherwise the worker plans, in the `jipper.plan` local activity. A definition
+ * with problems ends the run `failed` with one error listing every problem; no job starts.
  */
 import {
   ApplicationFailure,
@@ -20,11 +23,12 @@ import { formatProblems } from '../shared/plan';
 import type { ProcessDefinition, Step } from '../shared/definition';
 import { PLAN_ACTIVITY } from '../shared/calls';
 import { resolveRefs } from '../shared/refs';
+import type { JobOutcome } from '../shared/calls';
 import type { ProcessReport } from '../shared/report';
 import { INVALID_DEFINITION_TYPE } from '../shared/report';
 import { isGroupStep, stepJobs } from '../shared/steps';
 import type { EngineState } from './engine';
-import { Engine, JobFailedError, initialReport, initialState, throwIfCancelled } from './engine';
+import { Engine, JobFailedError, initialReport, initialState, rejectWith, throwIfCancelled } from './engine';
 
 /** Default history length at which a run continues as new (Temporal warns at 10,240 events). */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
@@ -39,6 +43,8 @@ export interface ProcessInput {
   definition: ProcessDefinition;
   /** Parameter values for this run; they override the definition's `params` defaults. */
   params?: Record<string, unknown>;
+  /** The definition planned by the client that started the run; without it the worker plans (a local activity). */
+  plan?: Plan;
   /** Set by continue-as-new only: where the previous run stopped. */
   carried?: CarriedState;
 }
@@ -63,20 +69,42 @@ function reportRows(definition: ProcessDefinition) {
   );
 }
 
+/**
+ * A plan sent with the start request, checked against the definition it came with: one planned job per job step, in
+ * order, with the same step id, job and pivot. Returns the plan with a problem added when it does not match (the run
+ * is then rejected before any job runs, like a definition with problems).
+ */
+function checkSentPlan(definition: ProcessDefinition, plan: Plan): Plan {
+  const rows = reportRows(definition);
+  const mismatch =
+    !Array.isArray(plan.jobs) || plan.jobs.length !== rows.length
+      ? `it plans ${Array.isArray(plan.jobs) ? plan.jobs.length : 0} jobs for a definition with ${rows.length}`
+      : rows.flatMap((row, i) => {
+          const job = plan.jobs[i] as Plan['jobs'][number];
+          return job.stepId === row.stepId && job.job === row.job && Boolean(job.pivot) === Boolean(row.pivot)
+            ? []
+            : [`job ${i + 1} is "${job.job}" at step "${job.stepId}" in the plan, "${row.job}" at "${row.stepId}" in the definition`];
+        })[0];
+  if (!mismatch) return plan;
+  return { ...plan, problems: [...(plan.problems ?? []), { path: 'plan', message: `the plan sent with the start request does not match the definition: ${mismatch}` }] };
+}
+
 export async function jipperProcess(input: ProcessInput): Promise<ProcessReport> {
   const { definition } = input;
   const info = workflowInfo();
   const carried = input.carried;
   const state = carried?.state ?? initialState(initialReport(info.workflowId, definition.name, reportRows(definition)));
   state.report.runId = info.runId;
-  const engine = new Engine(state, {
+  const engine: Engine = new Engine(state, {
     revertMode: definition.options?.revertMode ?? 'sequential',
     onRevertFailure: definition.options?.onRevertFailure ?? 'continue',
   });
 
   // Planning is not cancellable: a process cancelled before its first job still gets its report (every job not_run).
+  // A plan sent by the client costs nothing here (no activity, no scope).
   const plan =
     carried?.plan ??
+    (input.plan ? checkSentPlan(definition, input.plan) : undefined) ??
     (await CancellationScope.nonCancellable(() =>
       scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [definition, input.params ?? {}], {
         startToCloseTimeout: '30s',
@@ -120,15 +148,24 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     await continueAsNew<typeof jipperProcess>({ definition, carried });
   };
 
-  /** Runs a job with its references resolved; a reference that cannot be resolved fails the job. */
+  /** A job's args with references resolved; a reference that cannot be resolved fails the job (throws). */
+  const resolveArgs = (stepId: string, args: Record<string, unknown> | undefined): unknown => {
+    try {
+      return resolveRefs(args ?? {}, plan.params, state.results, `steps.${stepId}.args`);
+    } catch (err) {
+      const error = { type: 'UnresolvedReference', message: (err as Error).message };
+      Object.assign(engine.jobReport(stepId), { status: 'failed', error });
+      throw new JobFailedError(stepId, error);
+    }
+  };
+
+  /** Runs a job with its references resolved. */
   const startJob = (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]): Promise<unknown> => {
     let resolved: unknown;
     try {
-      resolved = resolveRefs(args ?? {}, plan.params, state.results, `steps.${stepId}.args`);
+      resolved = resolveArgs(stepId, args);
     } catch (err) {
-      engine.jobReport(stepId).status = 'failed';
-      engine.jobReport(stepId).error = { type: 'UnresolvedReference', message: (err as Error).message };
-      return Promise.reject(new JobFailedError(stepId, { type: 'UnresolvedReference', message: (err as Error).message }));
+      return rejectWith(err);
     }
     return engine.runJob(stepId, resolved, unit);
   };
@@ -167,7 +204,21 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
         // A cancellation is not carried over by continue-as-new: act on it first.
         throwIfCancelled();
         if (shouldContinueAsNew()) await carryOn({ cursor, phase: 'forward', cancelled });
-        await runStep(definition.steps[cursor] as Step);
+        const step = definition.steps[cursor] as Step;
+        if (isGroupStep(step) || engine.settings.onRevertFailure === 'park') {
+          await runStep(step);
+          continue;
+        }
+        // The common case, one job outside park mode, awaits its activity directly: one promise fewer per step than
+        // runStep (the SDK records a stack trace for every promise a workflow creates).
+        const run = engine.startRun(step.id, resolveArgs(step.id, step.args));
+        let outcome: JobOutcome;
+        try {
+          outcome = await run.activity;
+        } catch (err) {
+          engine.runFailed(run, err);
+        }
+        engine.settleRun(run, outcome);
       }
       return engine.finish('succeeded');
     } catch (err) {

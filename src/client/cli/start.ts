@@ -31,12 +31,13 @@ export function registerStart(program: Command): void {
     .action(
       action(async (file: string, options: StartOptions) => {
         const params = parseSets(options.set);
-        const { definition } = await requireValidDefinition(file, params);
+        const { definition, registry } = await requireValidDefinition(file, params);
         return withClient(
           async (client, config) => {
             const handle = await startProcess(client, definition, {
               taskQueue: config.taskQueue,
               params,
+              registry,
               source: file,
               ...(options.id !== undefined ? { id: options.id } : {}),
             });
