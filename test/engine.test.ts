@@ -8,7 +8,14 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { ProcessDefinition } from '../src/shared/definition';
 import type { ProcessReport, ProcessStatus } from '../src/shared/report';
-import { decide, getReport, planDefinition, runProcess, startProcess, waitForReport } from '../src/client/process-client';
+import {
+  decide,
+  getReport,
+  planDefinition,
+  runProcess,
+  startProcess,
+  waitForReport,
+} from '../src/client/process-client';
 import type { AnyJob } from '../src/activities/job';
 import { JobRegistry, PLAN_MISMATCH_TYPE, defineLibrary } from '../src/activities/registry';
 import type { JournalEntry } from './support/journal-jobs';
@@ -38,7 +45,11 @@ const task = (id: string, args: TaskArgs = {}, extra: Partial<ProcessDefinition[
   ...extra,
 });
 
-function definition(name: string, steps: ProcessDefinition['steps'], options?: ProcessDefinition['options']): ProcessDefinition {
+function definition(
+  name: string,
+  steps: ProcessDefinition['steps'],
+  options?: ProcessDefinition['options']
+): ProcessDefinition {
   return { name, steps, ...(options ? { options } : {}) };
 }
 
@@ -58,7 +69,11 @@ async function start(def: ProcessDefinition): Promise<WorkflowHandle> {
   return startProcess(tw.client, def, { taskQueue: tw.taskQueue, registry: tw.registry });
 }
 
-async function waitFor(handle: WorkflowHandle, check: (r: ProcessReport) => boolean, what: string): Promise<ProcessReport> {
+async function waitFor(
+  handle: WorkflowHandle,
+  check: (r: ProcessReport) => boolean,
+  what: string
+): Promise<ProcessReport> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const report = await getReport(tw.client, handle.workflowId);
@@ -96,12 +111,19 @@ describe('a 4-step process, failing at each position', () => {
   });
 
   test('no failure: every job succeeds, nothing is reverted, the workflow result is the report', async () => {
-    const report = await run(definition('matrix', ids.map((id) => task(id))));
+    const report = await run(
+      definition(
+        'matrix',
+        ids.map((id) => task(id))
+      )
+    );
     expect(report.status).toBe('succeeded');
     expect(ran(report)).toEqual(ids);
     expect(reverted(report)).toEqual([]);
     expect(report.jobs.map((j) => j.completedOrder)).toEqual([1, 2, 3, 4]);
-    expect(report.jobs.every((j) => j.status === 'succeeded' && j.attempts === 1 && j.startedAt && j.endedAt)).toBe(true);
+    expect(report.jobs.every((j) => j.status === 'succeeded' && j.attempts === 1 && j.startedAt && j.endedAt)).toBe(
+      true
+    );
   });
 });
 
@@ -118,7 +140,10 @@ test('a parallel group: siblings settle, completed members are reverted together
   const report = await run(
     definition('group', [
       task('a'),
-      { id: 'prepare', parallel: [task('b'), task('c', { outcome: 'fail-nonretryable' }), task('d', { durationMs: 400 })] },
+      {
+        id: 'prepare',
+        parallel: [task('b'), task('c', { outcome: 'fail-nonretryable' }), task('d', { durationMs: 400 })],
+      },
       task('e'),
     ])
   );
@@ -138,7 +163,10 @@ test('a job without a revert is recorded as skipped while unwinding', async () =
   );
   expect(report.status).toBe('reverted');
   expect(statuses(report)).toMatchObject({ a: 'reverted', note: 'skipped', c: 'failed' });
-  expect(report.jobs.find((j) => j.stepId === 'note')?.revert).toMatchObject({ status: 'skipped', reason: 'the job has no revert' });
+  expect(report.jobs.find((j) => j.stepId === 'note')?.revert).toMatchObject({
+    status: 'skipped',
+    reason: 'the job has no revert',
+  });
   expect(reverted(report)).toEqual(['a']);
 });
 
@@ -155,18 +183,28 @@ test('revertOnFailure reverts the failed job itself first, without a result', as
 
 test('a revert that still fails: unwinding goes on, the process ends revert_failed naming the job', async () => {
   const report = await run(
-    definition('revert-fails', [task('a', { revertOutcome: 'fail' }), task('b'), task('c', { outcome: 'fail-nonretryable' })])
+    definition('revert-fails', [
+      task('a', { revertOutcome: 'fail' }),
+      task('b'),
+      task('c', { outcome: 'fail-nonretryable' }),
+    ])
   );
   expect(report.status).toBe('revert_failed');
   expect(report.needsAttention).toEqual(['a']);
   expect(statuses(report)).toMatchObject({ a: 'revert_failed', b: 'reverted', c: 'failed' });
-  expect(report.jobs[0]?.revert).toMatchObject({ status: 'revert_failed', attempts: 2, error: { message: 'revert of a failed' } });
+  expect(report.jobs[0]?.revert).toMatchObject({
+    status: 'revert_failed',
+    attempts: 2,
+    error: { message: 'revert of a failed' },
+  });
   expect(entriesOf(report, 'revert').filter((e) => e.stepId === 'a')).toHaveLength(2);
 });
 
 describe('a parked revert waits for an operator decision', () => {
   const parkedDefinition = () =>
-    definition('parked', [task('a'), task('b'), task('c', { outcome: 'fail-nonretryable' })], { onRevertFailure: 'park' });
+    definition('parked', [task('a'), task('b'), task('c', { outcome: 'fail-nonretryable' })], {
+      onRevertFailure: 'park',
+    });
 
   async function parkAt(stepId: string) {
     blocked.add(`${stepId}/revert`);
@@ -194,7 +232,10 @@ describe('a parked revert waits for an operator decision', () => {
     await decide(tw.client, handle.workflowId, 'b', 'skip');
     const report = await waitForReport(handle);
     expect(report.status).toBe('reverted');
-    expect(report.jobs[1]).toMatchObject({ status: 'skipped', revert: { status: 'skipped', reason: 'skipped by an operator' } });
+    expect(report.jobs[1]).toMatchObject({
+      status: 'skipped',
+      revert: { status: 'skipped', reason: 'skipped by an operator' },
+    });
     expect(statuses(report)).toMatchObject({ a: 'reverted' });
   });
 
@@ -208,7 +249,9 @@ describe('a parked revert waits for an operator decision', () => {
 
   test('a decision for a step that is not parked is rejected with the reason', async () => {
     const handle = await parkAt('b');
-    await expect(decide(tw.client, handle.workflowId, 'a', 'retry')).rejects.toThrow(/step "a" is not waiting for a decision \(parked: b\)/);
+    await expect(decide(tw.client, handle.workflowId, 'a', 'retry')).rejects.toThrow(
+      /step "a" is not waiting for a decision \(parked: b\)/
+    );
     await decide(tw.client, handle.workflowId, 'b', 'skip');
     await waitForReport(handle);
   });
@@ -249,7 +292,9 @@ describe('the pivot', () => {
   });
 
   test('cancelling past the pivot reverts nothing', async () => {
-    const handle = await start(definition('pivot-cancel', [task('a', {}, { pivot: true }), task('b', { durationMs: 20_000 })]));
+    const handle = await start(
+      definition('pivot-cancel', [task('a', {}, { pivot: true }), task('b', { durationMs: 20_000 })])
+    );
     await waitFor(handle, (r) => r.jobs[1]?.status === 'running', 'step b to run');
     await handle.cancel();
     const report = await waitForReport(handle);
@@ -301,7 +346,11 @@ test('data flows between steps: $from takes an earlier result, $param a run para
 
 test('idempotency keys are stable across retries: <processId>/<stepId>, and .../revert for the revert', async () => {
   const report = await run(
-    definition('retry', [task('a', { revertOutcome: 'fail-first-attempt' }), task('b', { outcome: 'fail-first-attempt' }), task('c', { outcome: 'fail-nonretryable' })])
+    definition('retry', [
+      task('a', { revertOutcome: 'fail-first-attempt' }),
+      task('b', { outcome: 'fail-first-attempt' }),
+      task('c', { outcome: 'fail-nonretryable' }),
+    ])
   );
   const runsOfB = entriesOf(report, 'run').filter((e) => e.stepId === 'b');
   expect(runsOfB.map((e) => [e.key, e.attempt])).toEqual([
@@ -319,7 +368,10 @@ test('idempotency keys are stable across retries: <processId>/<stepId>, and .../
 
 test('a detail written by a job is shown in the report, on success and on failure', async () => {
   const report = await run(
-    definition('detail', [task('a', { detail: 'made 3 widgets' }), task('b', { detail: 'got halfway', outcome: 'fail-nonretryable' })])
+    definition('detail', [
+      task('a', { detail: 'made 3 widgets' }),
+      task('b', { detail: 'got halfway', outcome: 'fail-nonretryable' }),
+    ])
   );
   expect(report.jobs[0]?.detail).toBe('made 3 widgets');
   expect(report.jobs[1]?.detail).toBe('got halfway');
@@ -351,12 +403,32 @@ test('a long process continues as new, carrying its revert stack, and still unwi
 
 describe('bad definitions are rejected before any job runs', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['unknown job', { name: 'bad', steps: [{ id: 'a', job: 'taks' }] }, /steps\[0\]\.job: unknown job "taks" \(did you mean "task"\?\)/],
-    ['args failing the job schema', { name: 'bad', steps: [{ id: 'a', job: 'typed', args: { count: 0, label: 'x' } }] }, /steps\[0\]\.args\.count:/],
+    [
+      'unknown job',
+      { name: 'bad', steps: [{ id: 'a', job: 'taks' }] },
+      /steps\[0\]\.job: unknown job "taks" \(did you mean "task"\?\)/,
+    ],
+    [
+      'args failing the job schema',
+      { name: 'bad', steps: [{ id: 'a', job: 'typed', args: { count: 0, label: 'x' } }] },
+      /steps\[0\]\.args\.count:/,
+    ],
     ['duplicate step ids', { name: 'bad', steps: [task('a'), task('a')] }, /steps\[1\]\.id: duplicate step id "a"/],
-    ['a reference to a later step', { name: 'bad', steps: [task('a', { value: { $from: 'b.value' } }), task('b')] }, /steps\[0\]\.args\.value: \$from "b\.value": step "b" does not complete before this step/],
-    ['a reference to a sibling in the same group', { name: 'bad', steps: [{ parallel: [task('a'), task('b', { value: { $from: 'a' } })] }] }, /does not complete before this step/],
-    ['a parameter that is not set', { name: 'bad', steps: [task('a', { value: { $param: 'nope' } })] }, /parameter "nope" is not set/],
+    [
+      'a reference to a later step',
+      { name: 'bad', steps: [task('a', { value: { $from: 'b.value' } }), task('b')] },
+      /steps\[0\]\.args\.value: \$from "b\.value": step "b" does not complete before this step/,
+    ],
+    [
+      'a reference to a sibling in the same group',
+      { name: 'bad', steps: [{ parallel: [task('a'), task('b', { value: { $from: 'a' } })] }] },
+      /does not complete before this step/,
+    ],
+    [
+      'a parameter that is not set',
+      { name: 'bad', steps: [task('a', { value: { $param: 'nope' } })] },
+      /parameter "nope" is not set/,
+    ],
     ['no steps', { name: 'bad', steps: [] }, /steps: a process needs at least one step/],
     ['an unknown field', { name: 'bad', steps: [task('a')], stepz: [] }, /stepz/],
   ];
@@ -366,14 +438,24 @@ describe('bad definitions are rejected before any job runs', () => {
   });
 
   test('every problem is listed in one error', async () => {
-    const def = { name: 'bad', steps: [{ id: 'a', job: 'nope' }, task('a'), { id: 'c', job: 'typed', args: { count: 'x' } }] };
-    const err = (await run(def as unknown as ProcessDefinition).catch((e: unknown) => e)) as { problems: unknown[]; message: string };
+    const def = {
+      name: 'bad',
+      steps: [{ id: 'a', job: 'nope' }, task('a'), { id: 'c', job: 'typed', args: { count: 'x' } }],
+    };
+    const err = (await run(def as unknown as ProcessDefinition).catch((e: unknown) => e)) as {
+      problems: unknown[];
+      message: string;
+    };
     expect(err.problems).toHaveLength(4);
     expect(err.message).toMatch(/^definition: 4 problems:/);
   });
 
   test('the workflow checks too: a definition the client did not check fails with every problem and no job ran', async () => {
-    const def = definition('unchecked', [task('a'), { id: 'b', job: 'typed', args: { count: -1, label: 'x' } }, task('a')]);
+    const def = definition('unchecked', [
+      task('a'),
+      { id: 'b', job: 'typed', args: { count: -1, label: 'x' } },
+      task('a'),
+    ]);
     const handle = await startProcess(tw.client, def, { taskQueue: tw.taskQueue });
     const err: unknown = await handle.result().catch((e: unknown) => e);
     const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
@@ -418,24 +500,26 @@ describe('planning: by the client that has the job libraries, else by the worker
     expect(report.status).toBe('reverted');
     expect(report.failedStep).toBe('a');
     expect(report.jobs[0]?.error?.type).toBe(PLAN_MISMATCH_TYPE);
-    expect(report.jobs[0]?.error?.message).toMatch(/planned by a client whose version of the job .* differs from this worker's/);
+    expect(report.jobs[0]?.error?.message).toMatch(
+      /planned by a client whose version of the job .* differs from this worker's/
+    );
     expect(statuses(report)).toEqual({ a: 'failed', b: 'not_run' });
     expect(entriesOf(report)).toEqual([]);
   });
 
-  test('a plan that does not match the definition it came with is rejected before any job runs', async () => {
-    const def = definition('mismatched', [task('a'), task('b')]);
-    const { plan } = planDefinition(def, { registry: tw.registry });
-    const swapped = { ...plan, jobs: [...(plan?.jobs ?? [])].reverse() };
+  test('a start request whose job facts miss a job of the definition is rejected before any job runs', async () => {
+    const def = definition('unplannable', [task('a'), { id: 'b', job: 'typed', args: { count: 1, label: 'x' } }]);
+    const { jobs } = planDefinition(def, { registry: tw.registry });
+    expect(Object.keys(jobs ?? {}).sort()).toEqual(['task', 'typed']);
     const handle = await tw.client.workflow.start('jipperProcess', {
       taskQueue: tw.taskQueue,
-      workflowId: `mismatched-${Date.now()}`,
-      args: [{ definition: def, plan: swapped }],
+      workflowId: `unplannable-${Date.now()}`,
+      args: [{ definition: def, jobs: { task: jobs?.task } }],
     });
     const err: unknown = await handle.result().catch((e: unknown) => e);
     const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
     expect(cause.type).toBe('JipperInvalidDefinition');
-    expect(cause.message).toMatch(/plan: the plan sent with the start request does not match the definition: job 1 is "task" at step "b"/);
+    expect(cause.message).toMatch(/steps\[1\]\.job: no facts about job "typed" came with the start request/);
     const report = cause.details?.[0] as ProcessReport;
     expect(report.jobs.every((j) => j.status === 'not_run')).toBe(true);
     expect(entriesOf(report)).toEqual([]);

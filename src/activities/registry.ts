@@ -8,6 +8,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { JobCall, JobFailureDetails, JobOutcome, RevertCall } from '../shared/calls';
 import { DESCRIBE_ACTIVITY, PLAN_ACTIVITY, revertActivityName, runActivityName } from '../shared/calls';
 import type { JobMeta } from '../shared/options';
+import type { JobFacts } from '../shared/plan';
 import { formatPath } from '../shared/plan';
 import { INVALID_INPUT_TYPE } from '../shared/report';
 import type { AnyJob, JobContext, RevertContext } from './job';
@@ -99,6 +100,17 @@ export class JobRegistry {
       .slice(0, 16);
     this.fingerprints.set(name, hash);
     return hash;
+  }
+
+  /** What this registry knows about the named (registered) jobs, by name: for a client to send with a start request. */
+  facts(names: readonly string[]): Record<string, JobFacts> {
+    const facts: Record<string, JobFacts> = {};
+    for (const name of names) {
+      const meta = this.meta(name);
+      const fingerprint = this.fingerprint(name);
+      if (meta && fingerprint !== undefined) facts[name] = { ...meta, fingerprint };
+    }
+    return facts;
   }
 
   validate(definition: unknown, params: Record<string, unknown> = {}): Validation {

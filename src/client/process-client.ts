@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import type { JobRegistry } from '../activities/registry';
 import type { ProcessDefinition } from '../shared/definition';
 import { processDefinitionSchema } from '../shared/definition';
-import type { Plan, Problem } from '../shared/plan';
+import type { JobFacts, Problem } from '../shared/plan';
 import { formatPath, formatProblems } from '../shared/plan';
 import type { Decision, ProcessReport } from '../shared/report';
 import { outlineMarkdown } from '../shared/render';
+import { allJobSteps } from '../shared/steps';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import type { jipperProcess } from '../workflows';
 import type { DecideResponse } from '../workflows/messages';
@@ -60,10 +61,10 @@ export interface StartProcessOptions {
   /** Parameter values for this run (override the definition's `params`). */
   params?: Record<string, unknown>;
   /**
-   * When given, the definition is also checked against this registry before starting (jobs, args, refs), and the plan
-   * that check makes is sent with the start request, so the worker does not plan it again (one local activity and one
-   * workflow activation fewer per process). Use the same job libraries as the workers: each job refuses a plan made
-   * from another version of it.
+   * When given, the definition is also checked against this registry before starting (jobs, args, refs), and what the
+   * registry knows about its jobs is sent with the start request, so the workflow plans it without asking the worker
+   * (one local activity and one workflow activation fewer per process). Use the same job libraries as the workers: each
+   * job refuses a plan made from another version of it.
    */
   registry?: JobRegistry;
   /** Where the definition came from, for error messages (a file path). */
@@ -79,17 +80,18 @@ export function parseDefinition(
 }
 
 /**
- * Like {@link parseDefinition}, and with a registry also returns the plan (each job's effective options, the run's
- * parameters) that the workflow would otherwise make on the worker.
+ * Like {@link parseDefinition}, and with a registry also returns what it knows about each job the definition uses, for
+ * the workflow to plan from (see `planFromFacts`).
  */
 export function planDefinition(
   raw: unknown,
   options: { registry?: JobRegistry; params?: Record<string, unknown>; source?: string } = {}
-): { definition: ProcessDefinition; plan?: Plan } {
-  if (options.registry) {
-    const { problems, params, jobs, definition } = options.registry.validate(raw, options.params);
+): { definition: ProcessDefinition; jobs?: Record<string, JobFacts> } {
+  const { registry } = options;
+  if (registry) {
+    const { problems, definition } = registry.validate(raw, options.params);
     if (problems.length || !definition) throw new DefinitionError(problems, options.source);
-    return { definition, plan: { problems, params, jobs } };
+    return { definition, jobs: registry.facts(allJobSteps(definition).map((step) => step.job)) };
   }
   const parsed = processDefinitionSchema.safeParse(raw);
   if (!parsed.success) {
@@ -106,7 +108,7 @@ export async function startProcess(
   rawDefinition: unknown,
   options: StartProcessOptions
 ): Promise<WorkflowHandle<typeof jipperProcess>> {
-  const { definition, plan } = planDefinition(rawDefinition, options);
+  const { definition, jobs } = planDefinition(rawDefinition, options);
   const unplanned = { definition, ...(options.params ? { params: options.params } : {}) };
   const memo = {
     process: definition.name,
@@ -114,10 +116,11 @@ export async function startProcess(
   };
   const memoBytes = Buffer.byteLength(JSON.stringify(memo));
   const unplannedBytes = Buffer.byteLength(JSON.stringify(unplanned)) + memoBytes;
-  // The plan travels only when it fits; a definition near the limit is planned by the worker instead.
-  const planned = plan && { ...unplanned, plan };
+  // The job facts travel only when they fit; a definition near the limit is planned by the worker instead.
   const input =
-    planned && unplannedBytes + Buffer.byteLength(JSON.stringify(plan)) <= MAX_START_PAYLOAD_BYTES ? planned : unplanned;
+    jobs && unplannedBytes + Buffer.byteLength(JSON.stringify(jobs)) <= MAX_START_PAYLOAD_BYTES
+      ? { ...unplanned, jobs }
+      : unplanned;
   if (unplannedBytes > MAX_START_PAYLOAD_BYTES) {
     throw new PayloadTooLargeError(
       `${options.source ?? 'definition'}: the definition and params are ${(unplannedBytes / 1e6).toFixed(2)} MB; Jipper's limit is ${MAX_START_PAYLOAD_BYTES / 1e6} MB (Temporal rejects payloads over 2 MB). Pass large data by reference (a path or URL) instead.`

@@ -1,5 +1,8 @@
 /** The result of checking a definition against a worker's job registry. Plain JSON (it crosses the activity boundary). */
-import type { EffectiveJobOptions } from './options';
+import type { ProcessDefinition } from './definition';
+import type { EffectiveJobOptions, JobMeta } from './options';
+import { mergeJobOptions } from './options';
+import { isGroupStep, stepJobs } from './steps';
 
 /** A job at a step, as the engine runs it. */
 export interface PlannedJob {
@@ -42,4 +45,53 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function formatProblems(problems: readonly Problem[]): string {
   const noun = problems.length === 1 ? 'problem' : 'problems';
   return `${problems.length} ${noun}:\n` + problems.map((p) => `  - ${p.path || '(definition)'}: ${p.message}`).join('\n');
+}
+
+/**
+ * What a client's job registry knows about a job, sent with the start request so the workflow can plan without asking
+ * the worker: whether it has a revert, its default options, and the fingerprint of both (`JobRegistry.fingerprint`),
+ * which the job's activity checks against its own.
+ */
+export interface JobFacts extends JobMeta {
+  fingerprint: string;
+}
+
+/**
+ * Plans a definition that a client has already checked, from the facts of its jobs: each job's effective options (Jipper's
+ * defaults, the job's, the process's `options.defaults`, the step's) and the run's parameters. Pure and zod-free (it
+ * runs in the workflow); it reports what it cannot plan (a job without facts, a step id used twice) and checks nothing
+ * else: the client did, and each job checks its args when it runs.
+ */
+export function planFromFacts(
+  definition: ProcessDefinition,
+  params: Record<string, unknown>,
+  facts: Readonly<Record<string, JobFacts>>
+): Plan {
+  const problems: Problem[] = [];
+  const jobs: PlannedJob[] = [];
+  const seen = new Set<string>();
+  definition.steps.forEach((step, i) => {
+    const group = isGroupStep(step);
+    stepJobs(step).forEach((jobStep, j) => {
+      const path = group ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      if (seen.has(jobStep.id)) problems.push({ path: `${path}.id`, message: `duplicate step id "${jobStep.id}"` });
+      seen.add(jobStep.id);
+      const job = Object.hasOwn(facts, jobStep.job) ? facts[jobStep.job] : undefined;
+      if (!job) {
+        problems.push({ path: `${path}.job`, message: `no facts about job "${jobStep.job}" came with the start request` });
+        return;
+      }
+      jobs.push({
+        stepId: jobStep.id,
+        job: jobStep.job,
+        ...(group ? { group: step.id ?? 'parallel' } : {}),
+        ...((group ? step.pivot : jobStep.pivot) ? { pivot: true } : {}),
+        hasRevert: job.hasRevert,
+        options: mergeJobOptions(job.defaults, definition.options?.defaults, jobStep),
+        fingerprint: job.fingerprint,
+      });
+    });
+  });
+  const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+  return { problems, params: { ...(definition.params ?? {}), ...given }, jobs };
 }

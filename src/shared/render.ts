@@ -46,6 +46,32 @@ function statusText(job: JobReport): string {
   return job.attempts !== undefined && job.attempts > 1 ? `${job.status} (${job.attempts} attempts)` : job.status;
 }
 
+/** The table row of a job. */
+function rowLine(j: JobReport): string {
+  return `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' ⚑ pivot' : ''} | ${cell(j.job)} | ${statusText(j)} | ${durationOf(j)} | ${story(j)} |`;
+}
+
+/** Everything a job's row shows, as one string: a row whose key is unchanged renders as before. */
+function rowKey(j: JobReport): string {
+  const { revert, error } = j;
+  return `${j.stepId}\u0000${j.group}\u0000${j.pivot}\u0000${j.job}\u0000${j.status}\u0000${j.attempts}\u0000${j.startedAt}\u0000${j.endedAt}\u0000${j.detail}\u0000${error?.type}\u0000${error?.message}\u0000${revert?.status}\u0000${revert?.reason}\u0000${revert?.detail}\u0000${revert?.error?.type}\u0000${revert?.error?.message}`;
+}
+
+/**
+ * Rendered rows by job report. A running process re-renders its report at every step for the Web UI, and most rows
+ * have not changed since the last time; the cache makes that cost a key per row instead of a row.
+ */
+const renderedRows = new WeakMap<JobReport, { key: string; line: string }>();
+
+function cachedRowLine(j: JobReport): string {
+  const key = rowKey(j);
+  const cached = renderedRows.get(j);
+  if (cached?.key === key) return cached.line;
+  const line = rowLine(j);
+  renderedRows.set(j, { key, line });
+  return line;
+}
+
 export function reportToMarkdown(report: ProcessReport): string {
   const head = [
     `**${report.name}** · status **${report.status}**` +
@@ -56,14 +82,7 @@ export function reportToMarkdown(report: ProcessReport): string {
     report.revertOrder.length ? `Reverted, in order: ${report.revertOrder.join(' → ')}` : '',
   ].filter(Boolean);
   const rows = report.jobs.length > MAX_ROWS ? report.jobs.slice(-MAX_ROWS) : report.jobs;
-  const table = [
-    '| step | job | status | time | what happened |',
-    '|---|---|---|---|---|',
-    ...rows.map(
-      (j) =>
-        `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' ⚑ pivot' : ''} | ${cell(j.job)} | ${statusText(j)} | ${durationOf(j)} | ${story(j)} |`
-    ),
-  ];
+  const table = ['| step | job | status | time | what happened |', '|---|---|---|---|---|', ...rows.map(cachedRowLine)];
   if (rows.length < report.jobs.length) table.push(`\n(${report.jobs.length - rows.length} earlier jobs not shown)`);
   return [...head, table.join('\n')].join('\n\n');
 }

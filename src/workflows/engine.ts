@@ -71,11 +71,18 @@ export class JobFailedError extends Error {
 function describeFailure(err: unknown): ErrorInfo {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
-    return { type: cause.type ?? 'Error', message: cause.message, ...(cause.nonRetryable ? { nonRetryable: true } : {}) };
+    return {
+      type: cause.type ?? 'Error',
+      message: cause.message,
+      ...(cause.nonRetryable ? { nonRetryable: true } : {}),
+    };
   }
   if (cause instanceof TimeoutFailure) {
     const last = cause.cause instanceof ApplicationFailure ? `; last attempt: ${cause.cause.message}` : '';
-    return { type: 'timeout', message: `${(cause.timeoutType ?? 'activity').toLowerCase().replace(/_/g, '-')} timeout${last}` };
+    return {
+      type: 'timeout',
+      message: `${(cause.timeoutType ?? 'activity').toLowerCase().replace(/_/g, '-')} timeout${last}`,
+    };
   }
   if (cause instanceof CancelledFailure) return { type: 'cancelled', message: cause.message || 'cancelled' };
   if (cause instanceof Error) return { type: cause.name, message: cause.message };
@@ -192,7 +199,10 @@ export class Engine {
   /** Adds a job the engine did not know up front (code-first workflows), with its report row. */
   plan(job: PlannedJob): void {
     if (this.planned.has(job.stepId) && this.jobReport(job.stepId).status !== 'pending') {
-      throw ApplicationFailure.nonRetryable(`step id "${job.stepId}" is used twice in this process`, 'JipperDuplicateStep');
+      throw ApplicationFailure.nonRetryable(
+        `step id "${job.stepId}" is used twice in this process`,
+        'JipperDuplicateStep'
+      );
     }
     this.planned.set(job.stepId, job);
     if (!this.state.report.jobs.some((j) => j.stepId === job.stepId)) {
@@ -299,9 +309,12 @@ export class Engine {
     }
   }
 
-  /** Records a started job's success; returns its result. */
-  settleRun(run: StartedRun, outcome: JobOutcome): unknown {
-    return this.jobSucceeded(run.job, run.row, outcome, run.unit);
+  /**
+   * Records a started job's success; returns its result. With `publish: false` the Web UI's view is not refreshed: for a
+   * caller whose next step, in the same activation, refreshes it anyway (starting the next job, finishing, unwinding).
+   */
+  settleRun(run: StartedRun, outcome: JobOutcome, publish = true): unknown {
+    return this.jobSucceeded(run.job, run.row, outcome, run.unit, publish);
   }
 
   /** Records a started job's failure and throws {@link JobFailedError} (a cancellation is rethrown as is). */
@@ -309,7 +322,13 @@ export class Engine {
     return this.jobFailed(run.job, run.row, err, run.unit);
   }
 
-  private jobSucceeded(job: PlannedJob, row: JobReport, outcome: JobOutcome, unit: string[] | undefined): unknown {
+  private jobSucceeded(
+    job: PlannedJob,
+    row: JobReport,
+    outcome: JobOutcome,
+    unit: string[] | undefined,
+    publish = true
+  ): unknown {
     const { stepId } = job;
     this.state.completedCount += 1;
     Object.assign(row, {
@@ -324,7 +343,7 @@ export class Engine {
     if (unit) unit.push(stepId);
     else this.state.units.push([stepId]);
     if (job.pivot && !unit) this.state.pivotPassed = true;
-    this.publish();
+    if (publish) this.publish();
     return outcome.result;
   }
 

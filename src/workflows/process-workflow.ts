@@ -3,9 +3,10 @@
  *
  * Before any job runs, the definition is planned: checked as a whole against a job registry (unknown jobs, args that
  * fail a job's schema, duplicate step ids, references to later steps...), with each job's effective options worked out.
- * A client that has the job libraries (the `jipper` command, `startProcess` with a `registry`) plans before starting
- * and sends the plan with the start request; the workflow checks that it matches the definition, and each job checks
- * the registry's fingerprint it carries. Otherwise the worker plans, in the `jipper.plan` local activity. A definition
+ * A client that has the job libraries (the `jipper` command, `startProcess` with a `registry`) checks it before starting
+ * and sends what its registry knows about each job (revert, default options, fingerprint); the workflow plans from
+ * that, and each job checks the fingerprint against its own. Otherwise the worker plans, in the `jipper.plan` local
+ * activity. A definition
  * with problems ends the run `failed` with one error listing every problem; no job starts.
  */
 import {
@@ -19,7 +20,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Plan } from '../shared/plan';
-import { formatProblems } from '../shared/plan';
+import type { JobFacts } from '../shared/plan';
+import { formatProblems, planFromFacts } from '../shared/plan';
 import type { ProcessDefinition, Step } from '../shared/definition';
 import { PLAN_ACTIVITY } from '../shared/calls';
 import { resolveRefs } from '../shared/refs';
@@ -43,8 +45,11 @@ export interface ProcessInput {
   definition: ProcessDefinition;
   /** Parameter values for this run; they override the definition's `params` defaults. */
   params?: Record<string, unknown>;
-  /** The definition planned by the client that started the run; without it the worker plans (a local activity). */
-  plan?: Plan;
+  /**
+   * What the starting client's job registry knows about each job the definition uses (see `planFromFacts`). With it
+   * the workflow plans the definition itself; without it the worker plans it (a local activity).
+   */
+  jobs?: Record<string, JobFacts>;
   /** Set by continue-as-new only: where the previous run stopped. */
   carried?: CarriedState;
 }
@@ -69,26 +74,6 @@ function reportRows(definition: ProcessDefinition) {
   );
 }
 
-/**
- * A plan sent with the start request, checked against the definition it came with: one planned job per job step, in
- * order, with the same step id, job and pivot. Returns the plan with a problem added when it does not match (the run
- * is then rejected before any job runs, like a definition with problems).
- */
-function checkSentPlan(definition: ProcessDefinition, plan: Plan): Plan {
-  const rows = reportRows(definition);
-  const mismatch =
-    !Array.isArray(plan.jobs) || plan.jobs.length !== rows.length
-      ? `it plans ${Array.isArray(plan.jobs) ? plan.jobs.length : 0} jobs for a definition with ${rows.length}`
-      : rows.flatMap((row, i) => {
-          const job = plan.jobs[i] as Plan['jobs'][number];
-          return job.stepId === row.stepId && job.job === row.job && Boolean(job.pivot) === Boolean(row.pivot)
-            ? []
-            : [`job ${i + 1} is "${job.job}" at step "${job.stepId}" in the plan, "${row.job}" at "${row.stepId}" in the definition`];
-        })[0];
-  if (!mismatch) return plan;
-  return { ...plan, problems: [...(plan.problems ?? []), { path: 'plan', message: `the plan sent with the start request does not match the definition: ${mismatch}` }] };
-}
-
 export async function jipperProcess(input: ProcessInput): Promise<ProcessReport> {
   const { definition } = input;
   const info = workflowInfo();
@@ -101,10 +86,10 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
   });
 
   // Planning is not cancellable: a process cancelled before its first job still gets its report (every job not_run).
-  // A plan sent by the client costs nothing here (no activity, no scope).
+  // Planning from the client's facts costs nothing here (no activity, no scope).
   const plan =
     carried?.plan ??
-    (input.plan ? checkSentPlan(definition, input.plan) : undefined) ??
+    (input.jobs ? planFromFacts(definition, input.params ?? {}, input.jobs) : undefined) ??
     (await CancellationScope.nonCancellable(() =>
       scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [definition, input.params ?? {}], {
         startToCloseTimeout: '30s',
@@ -142,7 +127,10 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     const chars = JSON.stringify({ definition, carried }).length;
     if (chars > MAX_CARRIED_CHARS) {
       carryTooLarge = true;
-      log.warn('the process state is too large to continue as new; going on in this run', { chars, limit: MAX_CARRIED_CHARS });
+      log.warn('the process state is too large to continue as new; going on in this run', {
+        chars,
+        limit: MAX_CARRIED_CHARS,
+      });
       return;
     }
     await continueAsNew<typeof jipperProcess>({ definition, carried });
@@ -218,7 +206,9 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
         } catch (err) {
           engine.runFailed(run, err);
         }
-        engine.settleRun(run, outcome);
+        // Not published here: what comes next in this activation (the next job's start, finishing, or unwinding)
+        // publishes, and each publish renders the whole report for the Web UI.
+        engine.settleRun(run, outcome, false);
       }
       return engine.finish('succeeded');
     } catch (err) {

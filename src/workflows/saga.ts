@@ -67,7 +67,9 @@ export function member<I, O>(id: string, job: JobRef<I, O>, input: I, options?: 
   return { id, job: job as JobRef<unknown, unknown>, input, ...(options ? { options } : {}) };
 }
 
-type ResultsOf<T extends readonly ParallelMember[]> = { -readonly [K in keyof T]: T[K] extends ParallelMember<infer O> ? O : never };
+type ResultsOf<T extends readonly ParallelMember[]> = {
+  -readonly [K in keyof T]: T[K] extends ParallelMember<infer O> ? O : never;
+};
 
 export class Saga {
   private readonly metas = new Map<string, JobMeta>();
