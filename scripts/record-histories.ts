@@ -10,7 +10,9 @@
  * - parked-then-decided  examples/provision-volume-park.yaml, parked past the pivot, then `decide ... skip`
  *
  * Record them again when a workflow change is meant to be incompatible (and shipped with a new workflow type or
- * patching); test/replay.test.ts replays them all against the current code.
+ * patching); test/replay.test.ts replays them all against the current code. `jipper start` plans each run from the
+ * job facts it sends; the `worker-planned-*` files, recorded before clients planned (the worker's `jipper.plan` local
+ * activity, still used for processes started without facts), are not rewritten here.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
