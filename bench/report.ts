@@ -61,6 +61,11 @@ export interface Target {
   value: number;
   unit: string;
   met: boolean;
+  /**
+   * How far the samples of this one run let the figure move: a 90% bootstrap interval (slopes), or the lowest and
+   * highest of the rounds (throughput). `met` judges `value` alone.
+   */
+  interval?: { low: number; high: number; kind: string };
 }
 
 export interface WorkerStartFigures {
@@ -136,7 +141,8 @@ function eventsPerStep(h: HistoryFigures, sizes: number[]): number {
 }
 
 function formatValue(t: Target): string {
-  if (t.unit === 'x') return x(t.value);
+  if (t.unit === 'x')
+    return t.interval ? `${x(t.value)} (${t.interval.kind} ${x(t.interval.low)}–${x(t.interval.high)})` : x(t.value);
   if (t.unit === 'events/s') return `${num(t.value)} events/s`;
   if (t.unit === '/s') return `${t.value.toFixed(1)}/s`;
   if (t.unit === 'MB') return `${(t.value * 1024).toFixed(0)} KB`;

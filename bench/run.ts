@@ -42,7 +42,7 @@ import {
   runToResult,
 } from './sides';
 import type { MemoryResult, WorkerStartResult } from './child';
-import { linearFit, median, percentile, pool } from './stats';
+import { linearFit, median, percentile, pool, slopeRatioInterval } from './stats';
 
 interface Settings {
   sizes: number[];
@@ -62,13 +62,13 @@ interface Settings {
 const FULL: Settings = {
   sizes: [1, 3, 10],
   warmupRuns: 15,
-  latencySamples: 200,
+  latencySamples: 300,
   failureSteps: 3,
   failureSamples: 50,
   concurrency: 20,
   throughputWarmup: 40,
   throughputPerRound: 150,
-  throughputRounds: 2,
+  throughputRounds: 3,
   replayMinSeconds: 3,
   workerStartRuns: { prebuilt: 5, atStart: 2 },
   memory: { warm: 20, n: 300 },
@@ -319,16 +319,42 @@ async function main(): Promise<void> {
 
     const ratio = (f: (s: SideFigures) => number) => f(sides.jipper) / f(sides.handwritten);
     const slopeRatio = { p50: ratio((s) => s.slope.p50), p99: ratio((s) => s.slope.p99) };
+    const slopeInterval = (p: number): Target['interval'] => {
+      const [low, high] = slopeRatioInterval(latency.jipper, latency.handwritten, settings.sizes, p);
+      return { low, high, kind: '90% bootstrap' };
+    };
+    // A round's ratio: both sides ran the same number of processes, so it is the inverse ratio of their times.
+    const roundRatios = throughputMs.handwritten.map((h, i) => h / (throughputMs.jipper[i] as number));
+    const throughputInterval: Target['interval'] = {
+      low: Math.min(...roundRatios),
+      high: Math.max(...roundRatios),
+      kind: `rounds`,
+    };
     const replayTarget = replay.committed ?? replay.jipper;
     const targets: Target[] = [
-      target('per-step slope, p50 (Jipper ÷ hand-written)', '≤ 1.05×', slopeRatio.p50, (v) => v <= 1.05, 'x'),
-      target('per-step slope, p99 (Jipper ÷ hand-written)', '≤ 1.10×', slopeRatio.p99, (v) => v <= 1.1, 'x'),
+      target(
+        'per-step slope, p50 (Jipper ÷ hand-written)',
+        '≤ 1.05×',
+        slopeRatio.p50,
+        (v) => v <= 1.05,
+        'x',
+        slopeInterval(50)
+      ),
+      target(
+        'per-step slope, p99 (Jipper ÷ hand-written)',
+        '≤ 1.10×',
+        slopeRatio.p99,
+        (v) => v <= 1.1,
+        'x',
+        slopeInterval(99)
+      ),
       target(
         'throughput (Jipper ÷ hand-written)',
         '≥ 0.9×',
         ratio((s) => s.throughput),
         (v) => v >= 0.9,
-        'x'
+        'x',
+        throughputInterval
       ),
       target('throughput, Jipper 3-step processes/s', '≥ 5/s', sides.jipper.throughput, (v) => v >= 5, '/s'),
       target(
@@ -408,8 +434,15 @@ function avg(samples: number[]): number {
   return samples.reduce((a, b) => a + b, 0) / samples.length;
 }
 
-function target(name: string, wanted: string, value: number, ok: (v: number) => boolean, unit: string): Target {
-  return { name, target: wanted, value, unit, met: ok(value) };
+function target(
+  name: string,
+  wanted: string,
+  value: number,
+  ok: (v: number) => boolean,
+  unit: string,
+  interval?: Target['interval']
+): Target {
+  return { name, target: wanted, value, unit, met: ok(value), ...(interval ? { interval } : {}) };
 }
 
 function countTypes(types: string[]): Record<string, number> {

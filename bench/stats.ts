@@ -44,3 +44,38 @@ export async function pool(total: number, concurrency: number, task: (index: num
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
 }
+
+/** A small seeded generator (mulberry32), so a bootstrap gives the same interval for the same samples. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A percentile bootstrap interval for the ratio of two sides' per-step slopes (the least-squares line through the
+ * p-th percentile latency at each size): each round resamples every side's samples at every size with replacement
+ * and fits both lines again. Returns the 5th and 95th percentiles of the ratio (a 90% interval): how much of a
+ * measured ratio the samples themselves can account for.
+ */
+export function slopeRatioInterval(
+  numerator: Readonly<Record<number, readonly number[]>>,
+  denominator: Readonly<Record<number, readonly number[]>>,
+  sizes: readonly number[],
+  p: number,
+  rounds = 1_000,
+  seed = 1
+): [number, number] {
+  const random = seededRandom(seed);
+  const resample = (samples: readonly number[]) =>
+    Array.from({ length: samples.length }, () => samples[Math.floor(random() * samples.length)] as number);
+  const slope = (side: Readonly<Record<number, readonly number[]>>) =>
+    linearFit(sizes.map((x) => ({ x, y: percentile(resample(side[x] ?? []), p) }))).slope;
+  const ratios = Array.from({ length: rounds }, () => slope(numerator) / slope(denominator));
+  return [percentile(ratios, 5), percentile(ratios, 95)];
+}
