@@ -12,10 +12,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connectChecked, ensureSearchAttributes, probeTemporal } from '../src/client/dev-server';
+import { connectChecked, ensureSearchAttributes, freePort, probeTemporal } from '../src/client/dev-server';
 import { findOrInstallTemporalCli } from '../src/client/temporal-cli';
 
 /** Dynamic config the benchmark sets on the dev server (see the module comment). */
@@ -31,18 +30,6 @@ export interface BenchServer {
   /** CPU time the server process has used so far (user + system), in ms; undefined where /proc is not available. */
   cpuMs(): number | undefined;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startBenchServer(options: {

@@ -153,7 +153,7 @@ describe('start --wait', () => {
     expect(await listed(['--process', 'provision-volume-over-quota'])).toContain(`${reverted}=reverted`);
     expect(await listed(['--process', 'no\'such"process'])).toEqual([]);
     const table = (await expectExit(['list', '--status', 'reverted', '--limit', '200'], 0)).stdout;
-    expect(table).toMatch(new RegExp(`│ ${reverted}\\s+│ provision-volume-over-quota │ reverted`));
+    expect(table).toMatch(new RegExp(`│ ${reverted}\\s+│ provision-volume-over-quota\\s+│ reverted`));
   });
 
   test('history and replay: the exported history replays; a tampered one is a determinism violation', async () => {

@@ -37,14 +37,25 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const cli = await findOrInstallTemporalCli({ log });
   const headless = process.env.JIPPER_TEST_HEADLESS === '1' || process.env.JIPPER_TEST_HEADLESS === 'true';
-  const port = await freePort();
-  const server = await startDevServer({
-    cliPath: cli.path,
-    port,
-    uiPort: headless ? false : await freePort(),
-    logFile: join('.jipper', 'test-dev-server.log'),
-    log,
-  });
+  const start = async () =>
+    startDevServer({
+      cliPath: cli.path,
+      port: await freePort(),
+      uiPort: headless ? false : await freePort(),
+      logFile: join('.jipper', 'test-dev-server.log'),
+      log,
+    });
+  // A port picked free can be taken before the server binds it (another process on the machine): pick again.
+  let server: DevServer;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      server = await start();
+      break;
+    } catch (err) {
+      if (attempt === 3 || !/address already in use/.test(String(err))) throw err;
+      log(`a port was taken before the server could bind it; trying other ports (${String(err).slice(0, 200)})`);
+    }
+  }
   (globalThis as GlobalWithServer)[DEV_SERVER_GLOBAL] = server;
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_CLI_PATH = cli.path;
