@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { z } from 'zod';
- * import { defineJob, defineLibrary, createJipperWorker, runProcess } from 'jipper';
+ * import { JobRegistry, defineJob, defineLibrary, createJipperWorker, runProcess } from 'jipper';
  *
  * const createBucket = defineJob({
  *   name: 'create-bucket',
@@ -13,8 +13,11 @@
  *   async run({ bucket }, ctx) { await storage.create(bucket, { requestId: ctx.idempotencyKey }); return { bucket }; },
  *   async revert({ bucket }) { await storage.remove(bucket); },
  * });
- * const { worker } = await createJipperWorker({ connection, taskQueue: 'jipper', libraries: [defineLibrary('storage', [createBucket])] });
- * const report = await runProcess(client, { name: 'setup', steps: [{ id: 'bucket', job: 'create-bucket', args: { bucket: 'b1' } }] }, { taskQueue: 'jipper' });
+ * const libraries = [defineLibrary('storage', [createBucket])];
+ * const { worker } = await createJipperWorker({ connection, taskQueue: 'jipper', libraries });
+ * // With the workers' libraries the client checks the definition and plans it (no planning on the worker).
+ * const registry = new JobRegistry(libraries);
+ * const report = await runProcess(client, { name: 'setup', steps: [{ id: 'bucket', job: 'create-bucket', args: { bucket: 'b1' } }] }, { taskQueue: 'jipper', registry });
  * ```
  *
  * Code-first workflows (branching) import their API from `jipper/workflow` (`src/workflow.ts`), which is safe for the
@@ -22,7 +25,7 @@
  */
 export { defineJob } from './activities/job';
 export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertContext } from './activities/job';
-export { DuplicateJobError, JobRegistry, defineLibrary } from './activities/registry';
+export { DuplicateJobError, JobRegistry, PLAN_MISMATCH_TYPE, defineLibrary } from './activities/registry';
 export type { JobLibrary } from './activities/registry';
 export { validateDefinition } from './activities/validate';
 export { volumeJobs, volumeLibrary, inspectSandbox } from './activities/examples/volume-jobs';
@@ -31,7 +34,8 @@ export type { VolumeJobs } from './activities/examples/volume-jobs';
 export { defineProcess, processDefinitionSchema } from './shared/definition';
 export type { GroupStep, JobOptions, JobStep, ProcessDefinition, ProcessOptions, Step } from './shared/definition';
 export type { Decision, ErrorInfo, JobReport, JobStatus, ProcessReport, ProcessStatus } from './shared/report';
-export type { Problem } from './shared/plan';
+export type { JobFacts, Problem } from './shared/plan';
+export { planFromFacts } from './shared/plan';
 export { reportToMarkdown } from './shared/render';
 
 export {
@@ -42,6 +46,7 @@ export {
   decide,
   getReport,
   parseDefinition,
+  planDefinition,
   runProcess,
   startProcess,
   waitForReport,
