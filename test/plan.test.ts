@@ -100,3 +100,24 @@ test('a job the facts do not cover and a step id used twice are problems, not a 
     { path: 'steps[1].job', message: 'no facts about job "set-quota" came with the start request' },
   ]);
 });
+
+test('malformed facts (anyone may send a start request) are a problem, not a crash', () => {
+  const definition: ProcessDefinition = {
+    name: 'x',
+    steps: [
+      { id: 'a', job: 'allocate-volume' },
+      { id: 'b', job: 'set-quota' },
+    ],
+  };
+  const facts = registry.facts(['allocate-volume', 'set-quota']);
+  const bad = {
+    ...facts,
+    'set-quota': { ...facts['set-quota'], defaults: { revert: 'soon' } },
+  } as unknown as typeof facts;
+  expect(planFromFacts(definition, {}, bad).problems).toEqual([
+    { path: 'steps[1].job', message: 'the facts about job "set-quota" that came with the start request are malformed' },
+  ]);
+  expect(
+    planFromFacts(definition, {}, { ...facts, 'allocate-volume': null } as unknown as typeof facts).problems
+  ).toHaveLength(1);
+});

@@ -35,16 +35,16 @@ export interface Plan {
 /** Formats paths like `steps[2].args.sizeMb` from zod/issue paths. */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((segment, i) =>
-      typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`
-    )
+    .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`))
     .join('');
 }
 
 /** One line per problem: `steps[1].job: unknown job "allocate-volum" (did you mean "allocate-volume"?)`. */
 export function formatProblems(problems: readonly Problem[]): string {
   const noun = problems.length === 1 ? 'problem' : 'problems';
-  return `${problems.length} ${noun}:\n` + problems.map((p) => `  - ${p.path || '(definition)'}: ${p.message}`).join('\n');
+  return (
+    `${problems.length} ${noun}:\n` + problems.map((p) => `  - ${p.path || '(definition)'}: ${p.message}`).join('\n')
+  );
 }
 
 /**
@@ -54,6 +54,22 @@ export function formatProblems(problems: readonly Problem[]): string {
  */
 export interface JobFacts extends JobMeta {
   fingerprint: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Facts as `JobRegistry.facts` makes them: a revert flag, a fingerprint, and default options as an object. */
+function wellFormed(facts: unknown): facts is JobFacts {
+  if (!isRecord(facts) || typeof facts.hasRevert !== 'boolean' || typeof facts.fingerprint !== 'string') return false;
+  const { defaults } = facts;
+  return (
+    isRecord(defaults) &&
+    (defaults.retry === undefined || isRecord(defaults.retry)) &&
+    (defaults.revert === undefined ||
+      (isRecord(defaults.revert) && (defaults.revert.retry === undefined || isRecord(defaults.revert.retry))))
+  );
 }
 
 /**
@@ -78,7 +94,18 @@ export function planFromFacts(
       seen.add(jobStep.id);
       const job = Object.hasOwn(facts, jobStep.job) ? facts[jobStep.job] : undefined;
       if (!job) {
-        problems.push({ path: `${path}.job`, message: `no facts about job "${jobStep.job}" came with the start request` });
+        problems.push({
+          path: `${path}.job`,
+          message: `no facts about job "${jobStep.job}" came with the start request`,
+        });
+        return;
+      }
+      // Facts come with the start request, which anyone may send: their shape is checked too (no zod in a workflow).
+      if (!wellFormed(job)) {
+        problems.push({
+          path: `${path}.job`,
+          message: `the facts about job "${jobStep.job}" that came with the start request are malformed`,
+        });
         return;
       }
       jobs.push({
