@@ -17,6 +17,8 @@ import {
   waitForReport,
 } from '../src/client/process-client';
 import type { AnyJob } from '../src/activities/job';
+import { defineJob } from '../src/activities/job';
+import { z } from 'zod';
 import { JobRegistry, PLAN_MISMATCH_TYPE, defineLibrary } from '../src/activities/registry';
 import type { JournalEntry } from './support/journal-jobs';
 import { journalLibrary } from './support/journal-jobs';
@@ -487,7 +489,7 @@ describe('planning: by the client that has the job libraries, else by the worker
     expect(await markers(byWorker.processId)).toBe(1);
   });
 
-  test('a job refuses a plan made from another version of it: nothing runs, the process fails at that job', async () => {
+  test('the first job refuses a plan made from other versions of the jobs: nothing runs, the process fails there', async () => {
     // The client's copy of the library gives `task` other default options than the worker's.
     const otherVersion = new JobRegistry([
       defineLibrary('journal', [{ ...(tw.registry.get('task') as AnyJob), options: { timeout: '5s' } }]),
@@ -501,10 +503,41 @@ describe('planning: by the client that has the job libraries, else by the worker
     expect(report.failedStep).toBe('a');
     expect(report.jobs[0]?.error?.type).toBe(PLAN_MISMATCH_TYPE);
     expect(report.jobs[0]?.error?.message).toMatch(
-      /planned by a client whose version of the job .* differs from this worker's/
+      /planned by a client whose job libraries differ from this worker's: "task" \(its revert or default options differ\)/
     );
     expect(statuses(report)).toEqual({ a: 'failed', b: 'not_run' });
     expect(entriesOf(report)).toEqual([]);
+  });
+
+  test('the first job also refuses a plan naming a later job this worker does not have', async () => {
+    const extra = defineJob({ name: 'extra', input: z.object({}), run: async () => null });
+    const withExtra = new JobRegistry([defineLibrary('journal', [tw.registry.get('task') as AnyJob, extra])]);
+    const report = await runProcess(tw.client, definition('extra', [task('a'), { id: 'b', job: 'extra' }]), {
+      taskQueue: tw.taskQueue,
+      registry: withExtra,
+    });
+    expect(report.failedStep).toBe('a');
+    expect(report.jobs[0]?.error?.message).toMatch(/"extra" \(unknown here\)/);
+    expect(entriesOf(report)).toEqual([]);
+  });
+
+  test("only the first step's calls carry the fingerprints: a worker deployed mid-process goes on with the plan", async () => {
+    const report = await run(
+      definition('fingerprints', [{ id: 'g', parallel: [task('a'), task('b')] }, task('c'), task('d')])
+    );
+    expect(report.status).toBe('succeeded');
+    const history = await tw.client.workflow.getHandle(report.processId).fetchHistory();
+    const calls = (history.events ?? []).flatMap((e) => {
+      const payload = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
+      return payload ? [JSON.parse(Buffer.from(payload).toString()) as { stepId: string; fingerprints?: object }] : [];
+    });
+    expect(calls.map((c) => [c.stepId, c.fingerprints !== undefined])).toEqual([
+      ['a', true],
+      ['b', true],
+      ['c', false],
+      ['d', false],
+    ]);
+    expect(calls[0]?.fingerprints).toEqual({ task: tw.registry.fingerprint('task') });
   });
 
   test('a start request whose job facts miss a job of the definition is rejected before any job runs', async () => {

@@ -42,8 +42,9 @@ export const MAX_PROCESS_RESULTS_BYTES = 512 * 1024;
 /** Failure type of a job whose result is over {@link MAX_JOB_RESULT_BYTES} or {@link MAX_PROCESS_RESULTS_BYTES}. */
 export const RESULT_TOO_LARGE_TYPE = 'JipperResultTooLarge';
 /**
- * Failure type of a job whose worker disagrees with the plan the process was started with: the client that planned it
- * (see {@link JobRegistry.fingerprint}) had a different version of the job than this worker. Never retried.
+ * Failure type of a process's first job when its worker disagrees with the plan the process was started with: the
+ * client that planned it (see {@link JobRegistry.fingerprint}) had other versions of the jobs than this worker, or jobs
+ * this worker does not have. Never retried; nothing has run yet.
  */
 export const PLAN_MISMATCH_TYPE = 'JipperPlanMismatch';
 /** A detail longer than this many characters is cut (it goes into the report and the Web UI, not into storage). */
@@ -85,9 +86,9 @@ export class JobRegistry {
 
   /**
    * What a plan takes from this registry about a job — whether it has a revert, and its default options — as a short
-   * hash. A client that plans a process (so the worker need not) puts it on each planned job; the job's activity
-   * compares it with its own and refuses to run on a mismatch rather than run with options or a revert the client
-   * assumed and this worker does not have.
+   * hash. A client that plans a process (so the worker need not) sends it with the job's facts; the process's first
+   * step carries the fingerprints of all its jobs, and its activity refuses to run when this worker's differ, rather
+   * than let the process run with options or reverts the client assumed and the workers do not have.
    */
   fingerprint(name: string): string | undefined {
     const known = this.fingerprints.get(name);
@@ -136,8 +137,7 @@ export class JobRegistry {
       },
     };
     for (const { job } of this.jobs.values()) {
-      const fingerprint = this.fingerprint(job.name) as string;
-      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, fingerprint);
+      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call);
     }
     return activities;
@@ -213,18 +213,25 @@ function toJobFailure(err: unknown, details: JobFailureDetails): unknown {
   return ApplicationFailure.create({ type: 'Error', message: String(err), details: [details] });
 }
 
-/** Refuses a call planned against another version of the job (see {@link JobRegistry.fingerprint}). */
-function checkFingerprint(job: AnyJob, call: JobCall, fingerprint: string): void {
-  if (call.fingerprint === undefined || call.fingerprint === fingerprint) return;
+/**
+ * Refuses the first step of a process planned from other versions of its jobs than this worker's (see
+ * {@link JobCall.fingerprints}): a job this worker does not have, or one whose revert or default options differ.
+ */
+function checkFingerprints(call: JobCall, registry: JobRegistry): void {
+  if (!call.fingerprints) return;
+  const differ = Object.entries(call.fingerprints)
+    .filter(([name, fingerprint]) => registry.fingerprint(name) !== fingerprint)
+    .map(([name]) => (registry.get(name) ? `"${name}" (its revert or default options differ)` : `"${name}" (unknown here)`));
+  if (!differ.length) return;
   throw ApplicationFailure.create({
     type: PLAN_MISMATCH_TYPE,
-    message: `job "${job.name}" at step "${call.stepId}" was planned by a client whose version of the job (its revert or default options) differs from this worker's: run the same job libraries on clients and workers, then start the process again`,
+    message: `the process was planned by a client whose job libraries differ from this worker's: ${differ.join(', ')}; run the same job libraries on clients and workers, then start it again`,
     nonRetryable: true,
   });
 }
 
-async function runJob(job: AnyJob, call: JobCall, fingerprint: string): Promise<JobOutcome> {
-  checkFingerprint(job, call, fingerprint);
+async function runJob(job: AnyJob, call: JobCall, registry: JobRegistry): Promise<JobOutcome> {
+  checkFingerprints(call, registry);
   const input = parseInput(job, call);
   const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
   try {

@@ -63,8 +63,8 @@ export interface StartProcessOptions {
   /**
    * When given, the definition is also checked against this registry before starting (jobs, args, refs), and what the
    * registry knows about its jobs is sent with the start request, so the workflow plans it without asking the worker
-   * (one local activity and one workflow activation fewer per process). Use the same job libraries as the workers: each
-   * job refuses a plan made from another version of it.
+   * (one local activity and one workflow activation fewer per process). Use the same job libraries as the workers: the
+   * process's first job refuses a plan made from other versions of them.
    */
   registry?: JobRegistry;
   /** Where the definition came from, for error messages (a file path). */

@@ -9,8 +9,12 @@ export interface JobCall {
   input: unknown;
   /** Results of the steps that completed before this one, by step id. */
   results: Record<string, unknown>;
-  /** The job's fingerprint in the registry that planned the process, when a client planned it (checked by the job). */
-  fingerprint?: string;
+  /**
+   * The fingerprint, in the registry that planned the process, of every job it runs (by job name); sent with the calls
+   * that start a process's first step only, whose activity checks them all against its own registry before doing
+   * anything. Later calls do not carry it: a worker deployed while a process runs goes on with the process's plan.
+   */
+  fingerprints?: Record<string, string>;
 }
 
 export interface RevertCall extends JobCall {

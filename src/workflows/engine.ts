@@ -153,6 +153,8 @@ export function initialState(report: ProcessReport): EngineState {
 
 export class Engine {
   private readonly planned = new Map<string, PlannedJob>();
+  /** Fingerprints of the planned jobs, by job name, when the plan came with them (see {@link JobCall.fingerprints}). */
+  private fingerprints: Record<string, string> | undefined;
   private readonly parked = new Map<string, 'revert' | 'forward'>();
   private readonly decisions = new Map<string, Decision>();
   private lastStatus: ProcessStatus | undefined;
@@ -193,7 +195,12 @@ export class Engine {
 
   /** Tells the engine how to run the jobs of a planned definition (their report rows already exist). */
   register(jobs: PlannedJob[]): void {
-    for (const job of jobs) this.planned.set(job.stepId, job);
+    const fingerprints: Record<string, string> = {};
+    for (const job of jobs) {
+      this.planned.set(job.stepId, job);
+      if (job.fingerprint !== undefined) fingerprints[job.job] = job.fingerprint;
+    }
+    if (Object.keys(fingerprints).length) this.fingerprints = fingerprints;
   }
 
   /** Adds a job the engine did not know up front (code-first workflows), with its report row. */
@@ -256,8 +263,13 @@ export class Engine {
       job: job.job,
       input,
       results: this.state.results,
-      ...(job.fingerprint !== undefined ? { fingerprint: job.fingerprint } : {}),
     };
+  }
+
+  /** A run's call: with the plan's fingerprints while no job has completed (see {@link JobCall.fingerprints}). */
+  private runCall(job: PlannedJob, input: unknown): JobCall {
+    const call = this.call(job, input);
+    return this.fingerprints && this.state.completedCount === 0 ? { ...call, fingerprints: this.fingerprints } : call;
   }
 
   /**
@@ -297,7 +309,7 @@ export class Engine {
     delete row.error;
     this.publish();
     try {
-      const activity = scheduleActivity<JobOutcome>(runActivityName(job.job), [this.call(job, input)], {
+      const activity = scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
         ...toActivityOptions(job.options.run),
         activityId: `${stepId}.run`,
         summary: `run ${job.job} · step ${stepId}`,

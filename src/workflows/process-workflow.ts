@@ -5,7 +5,7 @@
  * fail a job's schema, duplicate step ids, references to later steps...), with each job's effective options worked out.
  * A client that has the job libraries (the `jipper` command, `startProcess` with a `registry`) checks it before starting
  * and sends what its registry knows about each job (revert, default options, fingerprint); the workflow plans from
- * that, and each job checks the fingerprint against its own. Otherwise the worker plans, in the `jipper.plan` local
+ * that, and the first step's activity checks the fingerprints against its own registry. Otherwise the worker plans, in the `jipper.plan` local
  * activity. A definition
  * with problems ends the run `failed` with one error listing every problem; no job starts.
  */
