@@ -5,9 +5,9 @@
  * fail a job's schema, duplicate step ids, references to later steps...), with each job's effective options worked out.
  * A client that has the job libraries (the `jipper` command, `startProcess` with a `registry`) checks it before starting
  * and sends what its registry knows about each job (revert, default options, fingerprint); the workflow plans from
- * that, and the first step's activity checks the fingerprints against its own registry. Otherwise the worker plans, in the `jipper.plan` local
- * activity. A definition
- * with problems ends the run `failed` with one error listing every problem; no job starts.
+ * that, and the first step's activity checks the fingerprints against its own registry. Otherwise the worker plans,
+ * in the `jipper.plan` local activity. A definition with problems ends the run `failed` with one error listing every
+ * problem; no job starts.
  */
 import {
   ApplicationFailure,
@@ -19,13 +19,12 @@ import {
   scheduleLocalActivity,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Plan } from '../shared/plan';
-import type { JobFacts } from '../shared/plan';
+import type { JobFacts, Plan } from '../shared/plan';
 import { formatProblems, planFromFacts } from '../shared/plan';
 import type { ProcessDefinition, Step } from '../shared/definition';
+import type { JobOutcome } from '../shared/calls';
 import { PLAN_ACTIVITY } from '../shared/calls';
 import { resolveRefs } from '../shared/refs';
-import type { JobOutcome } from '../shared/calls';
 import type { ProcessReport } from '../shared/report';
 import { INVALID_DEFINITION_TYPE } from '../shared/report';
 import { isGroupStep, stepJobs } from '../shared/steps';
