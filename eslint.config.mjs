@@ -2,7 +2,20 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'path', 'child_process', 'crypto', 'os', 'net', 'http', 'https', 'dns', 'worker_threads', 'process', 'timers'];
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'child_process',
+  'crypto',
+  'os',
+  'net',
+  'http',
+  'https',
+  'dns',
+  'worker_threads',
+  'process',
+  'timers',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.jipper/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -28,20 +41,37 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({
-            name,
-            message: 'Workflow code is replayed: no Node built-ins (no I/O) in src/workflows or src/shared.',
-          })),
+          paths: nodeBuiltins
+            .flatMap((m) => [m, `node:${m}`])
+            .map((name) => ({
+              name,
+              message: 'Workflow code is replayed: no Node built-ins (no I/O) in src/workflows or src/shared.',
+            })),
           patterns: [
-            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'], message: 'Workflow code may import only @temporalio/workflow and @temporalio/common.' },
-            { group: ['**/activities/**', '**/client/**', '**/worker/**'], allowTypeImports: true, message: 'Workflows import activity types only (import type).' },
+            {
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
+              message: 'Workflow code may import only @temporalio/workflow and @temporalio/common.',
+            },
+            {
+              group: ['**/activities/**', '**/client/**', '**/worker/**'],
+              allowTypeImports: true,
+              message: 'Workflows import activity types only (import type).',
+            },
           ],
         },
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Math', property: 'random', message: 'Use the workflow API (it is seeded) — never Math.random in workflow code.' },
-        { object: 'Date', property: 'now', message: 'Use the clock helper in src/workflows/clock.ts (the workflow API time).' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Use the workflow API (it is seeded) — never Math.random in workflow code.',
+        },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Use the clock helper in src/workflows/clock.ts (the workflow API time).',
+        },
       ],
       'no-restricted-globals': [
         'error',

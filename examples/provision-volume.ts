@@ -17,14 +17,26 @@ export function provisionVolume(params: { volume: string; exportName: string; si
         id: 'prepare',
         parallel: [
           { id: 'filesystem', job: 'create-filesystem', args: { volume: { $from: 'allocate.volume' } } },
-          { id: 'quota', job: 'set-quota', args: { volume: { $from: 'allocate.volume' }, limitMb: { $param: 'quotaMb' } } },
+          {
+            id: 'quota',
+            job: 'set-quota',
+            args: { volume: { $from: 'allocate.volume' }, limitMb: { $param: 'quotaMb' } },
+          },
         ],
       },
-      { id: 'export', job: 'export-volume', args: { volume: { $param: 'volume' }, exportName: { $param: 'exportName' } } },
+      {
+        id: 'export',
+        job: 'export-volume',
+        args: { volume: { $param: 'volume' }, exportName: { $param: 'exportName' } },
+      },
       {
         id: 'register',
         job: 'register-volume',
-        args: { volume: { $param: 'volume' }, path: { $from: 'allocate.path' }, exportName: { $from: 'export.exportName' } },
+        args: {
+          volume: { $param: 'volume' },
+          path: { $from: 'allocate.path' },
+          exportName: { $from: 'export.exportName' },
+        },
       },
     ],
   });

@@ -174,9 +174,17 @@ describe('the example volume jobs, on a real sandbox directory', () => {
   test('an export name used by another volume is refused: NameAlreadyExportedError; a revert leaves it alone', async () => {
     await allocate('vol-a', 8, 'p1');
     await allocate('vol-b', 8, 'p2');
-    await invoke(registry, 'export-volume.run', call('export-volume', 'export', { volume: 'vol-a', exportName: 's1' }, 'p1'));
+    await invoke(
+      registry,
+      'export-volume.run',
+      call('export-volume', 'export', { volume: 'vol-a', exportName: 's1' }, 'p1')
+    );
     const failure = await failureOf(
-      invoke(registry, 'export-volume.run', call('export-volume', 'export', { volume: 'vol-b', exportName: 's1' }, 'p2'))
+      invoke(
+        registry,
+        'export-volume.run',
+        call('export-volume', 'export', { volume: 'vol-b', exportName: 's1' }, 'p2')
+      )
     );
     expect(failure.message).toBe('export name "s1" is already used by volume "vol-a"');
     await invoke(registry, 'export-volume.revert', {
@@ -190,9 +198,16 @@ describe('the example volume jobs, on a real sandbox directory', () => {
     const args = { volume: 'vol-a', path: '/x' };
     await invoke(registry, 'register-volume.run', call('register-volume', 'register', args, 'p1'));
     await invoke(registry, 'register-volume.run', call('register-volume', 'register', args, 'p1'), 2);
-    await invoke(registry, 'register-volume.run', call('register-volume', 'register', { volume: 'vol-b', path: '/y' }, 'p2'));
+    await invoke(
+      registry,
+      'register-volume.run',
+      call('register-volume', 'register', { volume: 'vol-b', path: '/y' }, 'p2')
+    );
     expect((await inspectSandbox(root)).catalog.map((e) => e.key)).toEqual(['p1/register', 'p2/register']);
-    await invoke(registry, 'register-volume.revert', { ...call('register-volume', 'register', args, 'p1'), afterFailure: false });
+    await invoke(registry, 'register-volume.revert', {
+      ...call('register-volume', 'register', args, 'p1'),
+      afterFailure: false,
+    });
     expect((await inspectSandbox(root)).catalog.map((e) => e.key)).toEqual(['p2/register']);
   });
 

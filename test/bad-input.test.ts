@@ -120,7 +120,11 @@ const badPositiveInt = fc.oneof(
 );
 /** A volume size allocate-volume refuses (it also has a maximum). */
 const badSize = fc.oneof(badPositiveInt, fc.integer({ min: 1_048_577 }));
-const badVolume = fc.oneof(fc.string().filter((s) => !/^[a-z0-9][a-z0-9-]{0,62}$/.test(s)), fc.integer(), fc.constant(null));
+const badVolume = fc.oneof(
+  fc.string().filter((s) => !/^[a-z0-9][a-z0-9-]{0,62}$/.test(s)),
+  fc.integer(),
+  fc.constant(null)
+);
 
 const jobPath = fc.constantFrom(...JOB_PATHS);
 
@@ -138,10 +142,15 @@ const mutation: fc.Arbitrary<(def: Raw, params: Raw) => { kind: string; path: st
     at(def, path).id = v;
     return { kind: 'bad step id', path: `${path}.id` };
   }),
-  fc.tuple(jobPath, fc.string().filter((s) => !registry.get(s))).map(([path, v]) => (def: Raw) => {
-    at(def, path).job = v;
-    return { kind: 'unknown job', path: `${path}.job` };
-  }),
+  fc
+    .tuple(
+      jobPath,
+      fc.string().filter((s) => !registry.get(s))
+    )
+    .map(([path, v]) => (def: Raw) => {
+      at(def, path).job = v;
+      return { kind: 'unknown job', path: `${path}.job` };
+    }),
   fc.tuple(jobPath, badDuration, fc.constantFrom('timeout', 'heartbeatTimeout')).map(([path, v, key]) => (def: Raw) => {
     at(def, path)[key] = v;
     return { kind: 'bad duration', path: `${path}.${key}` };
@@ -160,16 +169,54 @@ const mutation: fc.Arbitrary<(def: Raw, params: Raw) => { kind: string; path: st
       return { kind: 'bad retry', path: `${path}.retry` };
     }),
   fc
-    .tuple(fc.constantFrom('', 'steps[0]', 'steps[1]', 'steps[0].retry', 'options', 'options.defaults'), fc.string({ minLength: 1 }))
-    .filter(([, key]) => !['id', 'job', 'args', 'name', 'steps', 'params', 'options', 'description', 'parallel', 'pivot', 'timeout', 'heartbeatTimeout', 'retry', 'revert', 'revertOnFailure', 'revertMode', 'onRevertFailure', 'defaults', 'continueAsNewAfterEvents', 'maximumAttempts', 'initialInterval', 'backoffCoefficient', 'maximumInterval', 'nonRetryableErrorTypes', '__proto__'].includes(key))
+    .tuple(
+      fc.constantFrom('', 'steps[0]', 'steps[1]', 'steps[0].retry', 'options', 'options.defaults'),
+      fc.string({ minLength: 1 })
+    )
+    .filter(
+      ([, key]) =>
+        ![
+          'id',
+          'job',
+          'args',
+          'name',
+          'steps',
+          'params',
+          'options',
+          'description',
+          'parallel',
+          'pivot',
+          'timeout',
+          'heartbeatTimeout',
+          'retry',
+          'revert',
+          'revertOnFailure',
+          'revertMode',
+          'onRevertFailure',
+          'defaults',
+          'continueAsNewAfterEvents',
+          'maximumAttempts',
+          'initialInterval',
+          'backoffCoefficient',
+          'maximumInterval',
+          'nonRetryableErrorTypes',
+          '__proto__',
+        ].includes(key)
+    )
     .map(([path, key]) => (def: Raw) => {
       (path ? at(def, path) : def)[key] = 1;
       return { kind: 'unknown key', path };
     }),
-  fc.tuple(fc.constantFrom(...JOB_PATHS.slice(1)), fc.constantFrom(...JOB_PATHS)).filter(([a, b]) => a !== b).map(([path, other]) => (def: Raw) => {
-    at(def, path).id = at(def, other).id;
-    return { kind: 'duplicate id', path: JOB_PATHS.indexOf(path) > JOB_PATHS.indexOf(other) ? `${path}.id` : `${other}.id` };
-  }),
+  fc
+    .tuple(fc.constantFrom(...JOB_PATHS.slice(1)), fc.constantFrom(...JOB_PATHS))
+    .filter(([a, b]) => a !== b)
+    .map(([path, other]) => (def: Raw) => {
+      at(def, path).id = at(def, other).id;
+      return {
+        kind: 'duplicate id',
+        path: JOB_PATHS.indexOf(path) > JOB_PATHS.indexOf(other) ? `${path}.id` : `${other}.id`,
+      };
+    }),
   fc.constantFrom('count', 'note', 'fs', 'missing-step').map((target) => (def: Raw) => {
     at(def, 'steps[0].args').volume = { $from: `${target}.path` };
     return { kind: 'reference to a later or missing step', path: 'steps[0].args.volume' };
@@ -233,7 +280,10 @@ const BREAKABLE_ARG: Record<string, [string, fc.Arbitrary<unknown>]> = {
   'steps[1].parallel[0]': ['volume', badVolume],
   'steps[1].parallel[1]': ['limitMb', badPositiveInt],
   'steps[2]': ['message', fc.oneof(fc.constant(''), fc.constant('m'.repeat(501)), fc.integer())],
-  'steps[3]': ['count', fc.oneof(fc.integer({ max: 0 }), fc.string(), fc.double({ min: 1.01, max: 9, noInteger: true }))],
+  'steps[3]': [
+    'count',
+    fc.oneof(fc.integer({ max: 0 }), fc.string(), fc.double({ min: 1.01, max: 9, noInteger: true })),
+  ],
 };
 
 type Mutate = (def: Raw) => { kind: string; path: string };
@@ -250,10 +300,13 @@ function stepMutation(path: string): fc.Arbitrary<Mutate> {
       at(def, path).timeout = v;
       return { kind: 'bad duration', path: `${path}.timeout` };
     }),
-    fc.string().filter((s) => !registry.get(s)).map((v) => (def: Raw) => {
-      at(def, path).job = v;
-      return { kind: 'unknown job', path: `${path}.job` };
-    }),
+    fc
+      .string()
+      .filter((s) => !registry.get(s))
+      .map((v) => (def: Raw) => {
+        at(def, path).job = v;
+        return { kind: 'unknown job', path: `${path}.job` };
+      }),
     unsetParam.map((name) => (def: Raw) => {
       at(def, `${path}.args`).volume = { $param: name };
       return { kind: 'parameter not set', path: `${path}.args.volume` };
@@ -286,7 +339,9 @@ function rejection(c: Pick<Case, 'definition' | 'params'>): DefinitionError {
     if (err instanceof DefinitionError) return err;
     throw new Error(`the validator threw ${String(err)} instead of a DefinitionError`, { cause: err });
   }
-  throw new Error(`accepted a malformed definition: ${JSON.stringify(c.definition)} params ${JSON.stringify(c.params)}`);
+  throw new Error(
+    `accepted a malformed definition: ${JSON.stringify(c.definition)} params ${JSON.stringify(c.params)}`
+  );
 }
 
 function expectClear(err: DefinitionError): void {
@@ -350,9 +405,9 @@ test('the worker checks too: malformed definitions the client did not check fail
       if (!schema.success) {
         counts.refusedByClient += 1;
         // The client refuses what is not even a definition: nothing is started.
-        await expect(startProcess(tw.client, c.definition, { taskQueue: tw.taskQueue, id, params: c.params })).rejects.toBeInstanceOf(
-          DefinitionError
-        );
+        await expect(
+          startProcess(tw.client, c.definition, { taskQueue: tw.taskQueue, id, params: c.params })
+        ).rejects.toBeInstanceOf(DefinitionError);
         await expect(tw.client.workflow.getHandle(id).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
         return;
       }
@@ -367,7 +422,14 @@ test('the worker checks too: malformed definitions the client did not check fail
     }),
     { numRuns: 200 }
   );
-  expect(await inspectSandbox(sandbox)).toEqual({ volumes: [], mounts: [], quotas: [], exports: [], catalog: [], audit: [] });
+  expect(await inspectSandbox(sandbox)).toEqual({
+    volumes: [],
+    mounts: [],
+    quotas: [],
+    exports: [],
+    catalog: [],
+    audit: [],
+  });
   recordFigure('bad input', { ...counts, total: counts.single + counts.junk + counts.several + counts.server });
   expect(counts.rejectedByWorker).toBeGreaterThan(20);
 }, 300_000);
@@ -385,7 +447,12 @@ describe('payloads too large for Temporal', () => {
     ['params near 2 MB', bigDefinition(10), { blob: 'y'.repeat(1_900_000) }],
   ])('%s: PayloadTooLargeError before anything starts', async (_what, definition, params) => {
     const id = `too-large-${Math.random().toString(36).slice(2)}`;
-    const started = startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry, id, ...(params ? { params } : {}) });
+    const started = startProcess(tw.client, definition, {
+      taskQueue: tw.taskQueue,
+      registry,
+      id,
+      ...(params ? { params } : {}),
+    });
     await expect(started).rejects.toBeInstanceOf(PayloadTooLargeError);
     await expect(started).rejects.toThrow(/MB; Jipper's limit is 1.5 MB/);
     await expect(tw.client.workflow.getHandle(id).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
@@ -402,7 +469,11 @@ describe('payloads too large for Temporal', () => {
       name: 'heavy-state',
       params: { blob: 'z'.repeat(700_000) },
       options: { continueAsNewAfterEvents: 100 },
-      steps: Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, job: 'task', args: i < 3 ? { detail: { $param: 'blob' } } : {} })),
+      steps: Array.from({ length: 30 }, (_, i) => ({
+        id: `s${i}`,
+        job: 'task',
+        args: i < 3 ? { detail: { $param: 'blob' } } : {},
+      })),
     };
     const report = await runProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry });
     expect(report.status).toBe('succeeded');
@@ -432,7 +503,11 @@ describe('payloads too large for Temporal', () => {
       },
       { taskQueue: tw.taskQueue, registry }
     );
-    expect(report).toMatchObject({ status: 'reverted', failedStep: 'huge', error: { type: 'JipperResultTooLarge', nonRetryable: true } });
+    expect(report).toMatchObject({
+      status: 'reverted',
+      failedStep: 'huge',
+      error: { type: 'JipperResultTooLarge', nonRetryable: true },
+    });
     expect(report.error?.message).toMatch(/result of job "task" at step "huge" is 2\.50 MB/);
     expect(report.jobs.map((j) => j.status)).toEqual(['reverted', 'failed', 'not_run']);
     expect(journal.filter((e) => e.key === `${report.processId}/huge`)).toHaveLength(1);
@@ -449,14 +524,19 @@ describe('payloads too large for Temporal', () => {
       { taskQueue: tw.taskQueue, registry }
     );
     expect(report).toMatchObject({ status: 'reverted', failedStep: 'c', error: { type: 'JipperResultTooLarge' } });
-    expect(report.error?.message).toMatch(/the results of this process would total 0\.60 MB; they may total at most 0\.52 MB/);
+    expect(report.error?.message).toMatch(
+      /the results of this process would total 0\.60 MB; they may total at most 0\.52 MB/
+    );
     expect(report.jobs.map((j) => j.status)).toEqual(['reverted', 'reverted', 'failed', 'not_run']);
   });
 
   test('a result just under the limit is kept', async () => {
     const report = await runProcess(
       tw.client,
-      { name: 'large-result', steps: [{ id: 'big', job: 'task', args: { resultBytes: MAX_JOB_RESULT_BYTES - 1_000 } }] },
+      {
+        name: 'large-result',
+        steps: [{ id: 'big', job: 'task', args: { resultBytes: MAX_JOB_RESULT_BYTES - 1_000 } }],
+      },
       { taskQueue: tw.taskQueue, registry }
     );
     expect(report.status).toBe('succeeded');

@@ -71,7 +71,10 @@ test('before the first job: nothing runs, every job is not_run, the run ends can
 });
 
 test('mid-job: the running job is cancelled through its heartbeat, completed jobs are reverted', async () => {
-  const handle = await start({ name: 'cancel-mid-job', steps: [task('a'), task('b'), task('c', { durationMs: 20_000 }), task('d')] });
+  const handle = await start({
+    name: 'cancel-mid-job',
+    steps: [task('a'), task('b'), task('c', { durationMs: 20_000 }), task('d')],
+  });
   await waitFor(handle, (r) => r.jobs[2]?.status === 'running', 'step c to run');
   const report = await cancelled(handle);
   expect(statuses(report)).toEqual({ a: 'reverted', b: 'reverted', c: 'failed', d: 'not_run' });
@@ -101,7 +104,11 @@ test('mid-parallel-group: running members are cancelled, finished members and ea
 test('mid-revert: a second cancellation does not cut a revert short; each revert runs once, to completion', async () => {
   const handle = await start({
     name: 'cancel-mid-revert',
-    steps: [task('a', { revertDurationMs: 1_500 }), task('b', { revertDurationMs: 1_500 }), task('c', { durationMs: 20_000 })],
+    steps: [
+      task('a', { revertDurationMs: 1_500 }),
+      task('b', { revertDurationMs: 1_500 }),
+      task('c', { durationMs: 20_000 }),
+    ],
   });
   await waitFor(handle, (r) => r.jobs[2]?.status === 'running', 'step c to run');
   await handle.cancel();
@@ -118,7 +125,12 @@ test('mid-revert: a second cancellation does not cut a revert short; each revert
 test('a cancellation while a failure is being unwound changes nothing: every revert completes once, the run ends reverted', async () => {
   const handle = await start({
     name: 'cancel-while-unwinding',
-    steps: [task('a', { revertDurationMs: 1_500 }), task('b', { revertDurationMs: 1_500 }), task('c'), task('d', { outcome: 'fail-nonretryable' })],
+    steps: [
+      task('a', { revertDurationMs: 1_500 }),
+      task('b', { revertDurationMs: 1_500 }),
+      task('c'),
+      task('d', { outcome: 'fail-nonretryable' }),
+    ],
   });
   await waitFor(handle, (r) => r.jobs[1]?.revert?.status === 'running', 'the revert of b to run');
   await handle.cancel();

@@ -29,7 +29,15 @@ afterAll(async () => {
 
 test('30 processes at once, some failing at random steps: none lost, every report matches the effects on disk', async () => {
   const seed = 20_261_122;
-  const result = await runLoad({ client: tw.client, taskQueue: tw.taskQueue, registry: tw.registry, sandbox, count: 30, seed, prefix: 'load' });
+  const result = await runLoad({
+    client: tw.client,
+    taskQueue: tw.taskQueue,
+    registry: tw.registry,
+    sandbox,
+    count: 30,
+    seed,
+    prefix: 'load',
+  });
   expect(result.reports).toHaveLength(30);
   expect(result.byStatus.succeeded).toBeGreaterThan(0);
   expect(result.byStatus.reverted).toBeGreaterThan(0);

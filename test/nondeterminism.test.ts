@@ -79,7 +79,13 @@ test('a change that breaks a running history: the task fails visibly and retries
   await first.runUntil(async () => {
     handle = await startProcess(
       client,
-      { name: 'deploy-mid-run', steps: [{ id: 'a', job: 'task', args: { durationMs: 2_000 } }, { id: 'b', job: 'task' }] },
+      {
+        name: 'deploy-mid-run',
+        steps: [
+          { id: 'a', job: 'task', args: { durationMs: 2_000 } },
+          { id: 'b', job: 'task' },
+        ],
+      },
       { taskQueue, registry }
     );
     await waitUntil(async () => journal.some((e) => e.key === `${handle?.workflowId}/a`), 'step a to start');
@@ -90,10 +96,14 @@ test('a change that breaks a running history: the task fails visibly and retries
   // The bad deploy: step a completes while only the changed code runs workflows.
   const bad = await workflowWorker(drifted);
   const stuck = await bad.runUntil(
-    waitUntil(async () => {
-      const found = await findStuckWorkflowTask(client, processId);
-      return found !== undefined && found.attempt >= 2 && found;
-    }, 'the workflow task to fail repeatedly', 60_000)
+    waitUntil(
+      async () => {
+        const found = await findStuckWorkflowTask(client, processId);
+        return found !== undefined && found.attempt >= 2 && found;
+      },
+      'the workflow task to fail repeatedly',
+      60_000
+    )
   );
   expect(stuck.message).toMatch(/nondetermin/i);
   const description = await handle.describe();
@@ -118,8 +128,12 @@ test('a change that breaks a running history: the task fails visibly and retries
 
   // Replay: the same history passes with the released code and is a determinism violation for the changed code.
   const history = await handle.fetchHistory();
-  await expect(Worker.runReplayHistory({ workflowBundle: { code: released } }, history, processId)).resolves.toBeUndefined();
-  await expect(Worker.runReplayHistory({ workflowBundle: { code: drifted } }, history, processId)).rejects.toMatchObject({
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { code: released } }, history, processId)
+  ).resolves.toBeUndefined();
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { code: drifted } }, history, processId)
+  ).rejects.toMatchObject({
     name: 'DeterminismViolationError',
   });
   await close();

@@ -87,7 +87,14 @@ test('a server killed mid-job and restarted on the same db: the process complete
 
   expect(report.status).toBe('succeeded');
   expect(report.jobs.every((j) => j.status === 'succeeded')).toBe(true);
-  expect(await effectsOf(sandbox, report, spec)).toEqual({ alloc: 1, fs: 1, quota: 1, export: 1, register: 1, audit: 1 });
+  expect(await effectsOf(sandbox, report, spec)).toEqual({
+    alloc: 1,
+    fs: 1,
+    quota: 1,
+    export: 1,
+    register: 1,
+    audit: 1,
+  });
   expect(await effectsOf(sandbox, report, spec)).toEqual(expectedEffects(report));
   recordFigure('server-crash mid-job', { ...times, allocAttempts: report.jobs[0]?.attempts });
 });
@@ -105,7 +112,14 @@ test('a server killed mid-revert and restarted: the unwinding finishes, every ef
   expect(report.status).toBe('reverted');
   expect(report.failedStep).toBe('spare');
   expect(report.jobs.find((j) => j.stepId === 'alloc')?.revert?.status).toBe('reverted');
-  expect(await effectsOf(sandbox, report, spec)).toEqual({ alloc: 0, fs: 0, quota: 0, export: 0, register: 0, audit: 1 });
+  expect(await effectsOf(sandbox, report, spec)).toEqual({
+    alloc: 0,
+    fs: 0,
+    quota: 0,
+    export: 0,
+    register: 0,
+    audit: 1,
+  });
   expect(await effectsOf(sandbox, report, spec)).toEqual(expectedEffects(report));
   recordFigure('server-crash mid-revert', { ...times, revertAttempts: report.jobs[0]?.revert?.attempts });
 });

@@ -64,7 +64,14 @@ test.each([
 
 test('a job that stops heartbeating is retried after its heartbeat timeout, not its start-to-close timeout', async () => {
   const { report, ms } = await timed('silent', [
-    { id: 'silent', job: 'task', args: { outcome: 'hang' }, timeout: '5m', heartbeatTimeout: '1s', retry: { maximumAttempts: 2, ...fast } },
+    {
+      id: 'silent',
+      job: 'task',
+      args: { outcome: 'hang' },
+      timeout: '5m',
+      heartbeatTimeout: '1s',
+      retry: { maximumAttempts: 2, ...fast },
+    },
   ]);
   expect(report).toMatchObject({ status: 'reverted', failedStep: 'silent', error: { type: 'timeout' } });
   expect(report.error?.message).toMatch(/heartbeat timeout/i);
@@ -74,7 +81,14 @@ test('a job that stops heartbeating is retried after its heartbeat timeout, not 
 
 test('a job that heartbeats runs past its heartbeat timeout as long as it keeps heartbeating', async () => {
   const { report } = await timed('busy', [
-    { id: 'busy', job: 'task', args: { durationMs: 3_000 }, timeout: '1m', heartbeatTimeout: '1s', retry: { maximumAttempts: 1 } },
+    {
+      id: 'busy',
+      job: 'task',
+      args: { durationMs: 3_000 },
+      timeout: '1m',
+      heartbeatTimeout: '1s',
+      retry: { maximumAttempts: 1 },
+    },
   ]);
   expect(report.status).toBe('succeeded');
   expect(report.jobs[0]?.attempts).toBe(1);
@@ -83,7 +97,14 @@ test('a job that heartbeats runs past its heartbeat timeout as long as it keeps 
 test('a timed-out job whose outcome is unknown is reverted itself when its step says revertOnFailure', async () => {
   const { report } = await timed('unknown-outcome', [
     first,
-    { id: 'stuck', job: 'task', args: { outcome: 'hang' }, timeout: '1s', retry: { maximumAttempts: 1 }, revertOnFailure: true },
+    {
+      id: 'stuck',
+      job: 'task',
+      args: { outcome: 'hang' },
+      timeout: '1s',
+      retry: { maximumAttempts: 1 },
+      revertOnFailure: true,
+    },
   ]);
   expect(report.status).toBe('reverted');
   expect(report.revertOrder).toEqual(['stuck', 'a']);

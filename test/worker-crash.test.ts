@@ -91,11 +91,23 @@ test('a worker killed mid-job: a new worker resumes the job from its heartbeat; 
   expect(alloc?.attempts).toBeGreaterThanOrEqual(2);
   const resumedAt = Number(/zero-fill resumed at (\d+) MB/.exec(alloc?.detail ?? '')?.[1] ?? 0);
   expect(resumedAt).toBeGreaterThan(0);
-  expect(await effectsOf(sandbox, report, spec)).toEqual({ alloc: 1, fs: 1, quota: 1, export: 1, register: 1, audit: 1 });
+  expect(await effectsOf(sandbox, report, spec)).toEqual({
+    alloc: 1,
+    fs: 1,
+    quota: 1,
+    export: 1,
+    register: 1,
+    audit: 1,
+  });
   expect(await effectsOf(sandbox, report, spec)).toEqual(expectedEffects(report));
   // The heartbeat timeout, not the start-to-close timeout, decided when the lost attempt was retried.
   expect(recoveryMs).toBeLessThan(START_TO_CLOSE_MS / 8);
-  recordFigure('worker-crash mid-job', { recoveryMs, resumedAtMb: resumedAt, sizeMb: spec.sizeMb, attempts: alloc?.attempts });
+  recordFigure('worker-crash mid-job', {
+    recoveryMs,
+    resumedAtMb: resumedAt,
+    sizeMb: spec.sizeMb,
+    attempts: alloc?.attempts,
+  });
 });
 
 test('a worker killed mid-revert: the revert resumes on a new worker and every revert completes, once', async () => {
@@ -125,13 +137,31 @@ test('a worker killed mid-revert: the revert resumes on a new worker and every r
   expect(alloc?.revert?.attempts).toBeGreaterThanOrEqual(2);
   expect(alloc?.revert?.detail).toMatch(/wipe resumed at [1-9]\d* MB/);
   // Everything undone but the audit line (append-only, no revert), which stands exactly once.
-  expect(await effectsOf(sandbox, report, spec)).toEqual({ alloc: 0, fs: 0, quota: 0, export: 0, register: 0, audit: 1 });
+  expect(await effectsOf(sandbox, report, spec)).toEqual({
+    alloc: 0,
+    fs: 0,
+    quota: 0,
+    export: 0,
+    register: 0,
+    audit: 1,
+  });
   expect(await effectsOf(sandbox, report, spec)).toEqual(expectedEffects(report));
   // The bystander's effects were not touched by the other process's reverts.
-  expect(await effectsOf(sandbox, bystander, bystanderSpec)).toEqual({ alloc: 1, fs: 1, quota: 1, export: 1, register: 1, audit: 1 });
+  expect(await effectsOf(sandbox, bystander, bystanderSpec)).toEqual({
+    alloc: 1,
+    fs: 1,
+    quota: 1,
+    export: 1,
+    register: 1,
+    audit: 1,
+  });
   const state = await inspectSandbox(sandbox);
   expect(state.volumes).toEqual(['bystander', 'crash-fill']);
   expect(state.exports).toContain(TAKEN_EXPORT);
   expect(recoveryMs).toBeLessThan(START_TO_CLOSE_MS / 8);
-  recordFigure('worker-crash mid-revert', { recoveryMs, attempts: alloc?.revert?.attempts, detail: alloc?.revert?.detail });
+  recordFigure('worker-crash mid-revert', {
+    recoveryMs,
+    attempts: alloc?.revert?.attempts,
+    detail: alloc?.revert?.detail,
+  });
 });

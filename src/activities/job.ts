@@ -47,7 +47,10 @@ export interface JobContext {
   /** Human-readable detail for the report ("allocated 64 MB at /srv/vol-1"). The last call wins. */
   setDetail(detail: string): void;
   /** Logs through the worker's logger, tagged with the process and step. */
-  readonly log: { info(message: string, meta?: Record<string, unknown>): void; warn(message: string, meta?: Record<string, unknown>): void };
+  readonly log: {
+    info(message: string, meta?: Record<string, unknown>): void;
+    warn(message: string, meta?: Record<string, unknown>): void;
+  };
 }
 
 export interface RevertContext extends JobContext {

@@ -170,7 +170,10 @@ function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () 
     signal: activity.cancellationSignal,
     sleep: (ms: number) => activity.sleep(ms),
     setDetail: (text: string) => {
-      detail = text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}… (cut at ${MAX_DETAIL_CHARS} characters)` : text;
+      detail =
+        text.length > MAX_DETAIL_CHARS
+          ? `${text.slice(0, MAX_DETAIL_CHARS)}… (cut at ${MAX_DETAIL_CHARS} characters)`
+          : text;
     },
     log: {
       info: (message, extra) => {
@@ -221,7 +224,9 @@ function checkFingerprints(call: JobCall, registry: JobRegistry): void {
   if (!call.fingerprints) return;
   const differ = Object.entries(call.fingerprints)
     .filter(([name, fingerprint]) => registry.fingerprint(name) !== fingerprint)
-    .map(([name]) => (registry.get(name) ? `"${name}" (its revert or default options differ)` : `"${name}" (unknown here)`));
+    .map(([name]) =>
+      registry.get(name) ? `"${name}" (its revert or default options differ)` : `"${name}" (unknown here)`
+    );
   if (!differ.length) return;
   throw ApplicationFailure.create({
     type: PLAN_MISMATCH_TYPE,
@@ -248,7 +253,11 @@ async function runJob(job: AnyJob, call: JobCall, registry: JobRegistry): Promis
       result = checked.data;
     }
     const text = detail();
-    const outcome: JobOutcome = { result: result ?? null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+    const outcome: JobOutcome = {
+      result: result ?? null,
+      attempt: ctx.attempt,
+      ...(text !== undefined ? { detail: text } : {}),
+    };
     checkResultSize(job, call, outcome);
     return outcome;
   } catch (err) {

@@ -65,7 +65,11 @@ function declaredIds(step: unknown): string[] {
  * What can still be checked against the registry in a definition whose shape is wrong somewhere: its params and
  * step defaults when they parse, and every step that parses on its own (`undefined` for the others).
  */
-function salvage(raw: unknown): { params: Record<string, unknown>; defaults?: JobOptions; steps: (Step | undefined)[] } {
+function salvage(raw: unknown): {
+  params: Record<string, unknown>;
+  defaults?: JobOptions;
+  steps: (Step | undefined)[];
+} {
   const record = isRecord(raw) ? raw : {};
   const params = isRecord(record.params) ? record.params : {};
   const defaults = isRecord(record.options) ? jobOptionsSchema.safeParse(record.options.defaults).data : undefined;
@@ -86,18 +90,30 @@ function salvageStep(raw: unknown): Step | undefined {
  * run's parameter values `params`. Never throws for bad input: every problem is returned — the shape's, and, for every
  * step whose own shape is right, the registry's (unknown jobs, args, references), so one round of fixes is enough.
  */
-export function validateDefinition(raw: unknown, registry: JobRegistry, params: Record<string, unknown> = {}): Validation {
+export function validateDefinition(
+  raw: unknown,
+  registry: JobRegistry,
+  params: Record<string, unknown> = {}
+): Validation {
   const parsed = processDefinitionSchema.safeParse(raw);
   const definition = parsed.data;
   const problems: Problem[] = parsed.success ? [] : zodProblems(parsed.error);
   const source = definition
-    ? { params: definition.params ?? {}, defaults: definition.options?.defaults, steps: definition.steps as (Step | undefined)[] }
+    ? {
+        params: definition.params ?? {},
+        defaults: definition.options?.defaults,
+        steps: definition.steps as (Step | undefined)[],
+      }
     : salvage(raw);
   // A parameter set to undefined is not set (it would not survive the trip to the worker as JSON).
   const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
   const allParams: Record<string, unknown> = { ...source.params, ...given };
   const jobs: PlannedJob[] = [];
-  const rawSteps: unknown[] = definition ? definition.steps : isRecord(raw) && Array.isArray(raw.steps) ? raw.steps : [];
+  const rawSteps: unknown[] = definition
+    ? definition.steps
+    : isRecord(raw) && Array.isArray(raw.steps)
+      ? raw.steps
+      : [];
 
   // Step ids, in order: a $from may name only steps of earlier top-level steps.
   const everyId = new Set(rawSteps.flatMap(declaredIds));
@@ -123,7 +139,10 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
 
     for (const { job: jobStep, path } of members) {
       if (isGroupStep(step) && jobStep.pivot) {
-        problems.push({ path: `${path}.pivot`, message: 'mark the parallel group as the pivot, not one of its members' });
+        problems.push({
+          path: `${path}.pivot`,
+          message: 'mark the parallel group as the pivot, not one of its members',
+        });
       }
       const job = registry.get(jobStep.job);
       if (!job) {
@@ -134,14 +153,20 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
         continue;
       }
       if (jobStep.revertOnFailure && !job.revert) {
-        problems.push({ path: `${path}.revertOnFailure`, message: `job "${job.name}" has no revert to run on failure` });
+        problems.push({
+          path: `${path}.revertOnFailure`,
+          message: `job "${job.name}" has no revert to run on failure`,
+        });
       }
 
       const refs = findRefs(jobStep.args ?? {});
       for (const ref of refs) {
         const where = formatPath([`${path}.args`, ...ref.path]);
         if (ref.kind === 'param' && !Object.hasOwn(allParams, ref.target)) {
-          problems.push({ path: where, message: `parameter "${ref.target}" is not set (add it to params or --set it)` });
+          problems.push({
+            path: where,
+            message: `parameter "${ref.target}" is not set (add it to params or --set it)`,
+          });
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
           const message = everyId.has(ref.target)
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
@@ -153,7 +178,9 @@ export function validateDefinition(raw: unknown, registry: JobRegistry, params: 
       // Check the args against the job's schema with $param values filled in; values that come from earlier
       // steps' results are known only at run time, so issues at those places are not reported here.
       const fromPaths = refs.filter((r) => r.kind === 'from').map((r) => r.path.join('\u0000'));
-      const candidate = mapRefs(jobStep.args ?? {}, (ref) => (ref.kind === 'param' ? allParams[ref.target] : undefined));
+      const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
+        ref.kind === 'param' ? allParams[ref.target] : undefined
+      );
       const result = job.input.safeParse(candidate);
       if (!result.success) {
         for (const issue of result.error.issues) {

@@ -90,7 +90,8 @@ export const stepSchema = z.unknown().transform((value, ctx): JobStep | GroupSte
   const grouped = typeof value === 'object' && value !== null && 'parallel' in value;
   const parsed = grouped ? groupStepSchema.safeParse(value) : jobStepSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+  for (const issue of parsed.error.issues)
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
   return z.NEVER;
 });
 export type Step = z.infer<typeof stepSchema>;

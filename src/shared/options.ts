@@ -30,7 +30,10 @@ export interface JobMeta {
  * harder, since a revert that gives up leaves a person work: 1 minute per attempt, 10 attempts, backoff up to 1 minute.
  */
 export const DEFAULT_JOB_OPTIONS: EffectiveJobOptions = {
-  run: { timeout: '1m', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } },
+  run: {
+    timeout: '1m',
+    retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  },
   revert: {
     timeout: '1m',
     retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },

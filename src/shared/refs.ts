@@ -93,10 +93,12 @@ export function resolveRefs(
     value,
     (ref, at) => {
       if (ref.kind === 'param') {
-        if (!Object.hasOwn(params, ref.target)) throw new UnresolvedReferenceError(`${at}: parameter "${ref.target}" is not set`);
+        if (!Object.hasOwn(params, ref.target))
+          throw new UnresolvedReferenceError(`${at}: parameter "${ref.target}" is not set`);
         return params[ref.target];
       }
-      if (!Object.hasOwn(results, ref.target)) throw new UnresolvedReferenceError(`${at}: step "${ref.target}" has no result`);
+      if (!Object.hasOwn(results, ref.target))
+        throw new UnresolvedReferenceError(`${at}: step "${ref.target}" has no result`);
       const resolved = getPath(results[ref.target], ref.resultPath);
       if (resolved === undefined) {
         throw new UnresolvedReferenceError(

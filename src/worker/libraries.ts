@@ -16,7 +16,14 @@ const envSchema = z.object({
   JIPPER_LIBRARIES: z
     .string()
     .optional()
-    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [])),
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : []
+    ),
   JIPPER_SANDBOX: z.string().min(1, 'JIPPER_SANDBOX must be a directory path').optional(),
 });
 
@@ -47,7 +54,9 @@ export async function loadLibraries(env: NodeJS.ProcessEnv = process.env): Promi
     try {
       mod = (await import(target)) as Record<string, unknown>;
     } catch (err) {
-      throw new LibraryLoadError(`JIPPER_LIBRARIES: cannot load "${specifier}": ${(err as Error).message.split('\n')[0]}`);
+      throw new LibraryLoadError(
+        `JIPPER_LIBRARIES: cannot load "${specifier}": ${(err as Error).message.split('\n')[0]}`
+      );
     }
     const exported = mod.libraries ?? mod.library ?? mod.default;
     const candidates = Array.isArray(exported) ? (exported as unknown[]) : [exported];

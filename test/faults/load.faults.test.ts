@@ -43,7 +43,15 @@ afterAll(async () => {
 
 test(`${COUNT} processes at once, some failing at random steps: none lost, every report matches the effects`, async () => {
   const seed = 1_122;
-  const result = await runLoad({ client: conn.client, taskQueue, registry, sandbox, count: COUNT, seed, prefix: 'load' });
+  const result = await runLoad({
+    client: conn.client,
+    taskQueue,
+    registry,
+    sandbox,
+    count: COUNT,
+    seed,
+    prefix: 'load',
+  });
   expect(result.reports).toHaveLength(COUNT);
   expect(await loadDiscrepancies(sandbox, result)).toEqual([]);
   recordFigure(`load ${COUNT}`, { seed, startMs: result.startMs, totalMs: result.totalMs, byStatus: result.byStatus });
@@ -81,5 +89,11 @@ test(`${COUNT} processes at once while the worker is SIGKILLed twice: none lost,
   expect(kills).toBe(2);
   expect(result.reports).toHaveLength(COUNT);
   expect(await loadDiscrepancies(sandbox, result, { crashed: true })).toEqual([]);
-  recordFigure(`load ${COUNT} with worker kills`, { seed, kills, startMs: result.startMs, totalMs: result.totalMs, byStatus: result.byStatus });
+  recordFigure(`load ${COUNT} with worker kills`, {
+    seed,
+    kills,
+    startMs: result.startMs,
+    totalMs: result.totalMs,
+    byStatus: result.byStatus,
+  });
 });

@@ -54,7 +54,9 @@ test(`${STEPS} steps, failing at the last: continues as new forward and while un
   expect(report.failedStep).toBe(`s${STEPS - 1}`);
   const expected = ids.slice(0, -1).reverse();
   expect(report.revertOrder).toEqual(expected);
-  const reverts = journal.filter((e) => e.kind === 'revert' && e.key.startsWith(`${report.processId}/`)).map((e) => e.stepId);
+  const reverts = journal
+    .filter((e) => e.kind === 'revert' && e.key.startsWith(`${report.processId}/`))
+    .map((e) => e.stepId);
   expect(reverts).toEqual(expected);
   const runs = journal.filter((e) => e.kind === 'run' && e.key.startsWith(`${report.processId}/`)).map((e) => e.stepId);
   expect(runs).toEqual(ids);
@@ -68,7 +70,7 @@ test(`${STEPS} steps, failing at the last: continues as new forward and while un
   });
   const client = new Client({ connection });
   const chain: RunFigures[] = [];
-  for (let runId: string | undefined = first.runId; runId; ) {
+  for (let runId: string | undefined = first.runId; runId;) {
     const history: History = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
     const events = history.events ?? [];
     const last = events.at(-1);
@@ -77,7 +79,8 @@ test(`${STEPS} steps, failing at the last: continues as new forward and while un
       events: events.length,
       historyBytes: Buffer.byteLength(JSON.stringify(history)),
       runs: events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'task.run').length,
-      reverts: events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'task.revert').length,
+      reverts: events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'task.revert')
+        .length,
     });
     runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }

@@ -16,7 +16,14 @@ import { seededRandom } from '../support/load';
 import type { PrivateServer } from '../support/private-server';
 import { startPrivateServer } from '../support/private-server';
 import type { Provisioning } from '../support/volume-effects';
-import { TAKEN_EXPORT, effectsOf, expectedEffects, longAlloc, provisioning, takenExportConf } from '../support/volume-effects';
+import {
+  TAKEN_EXPORT,
+  effectsOf,
+  expectedEffects,
+  longAlloc,
+  provisioning,
+  takenExportConf,
+} from '../support/volume-effects';
 import type { WorkerProcess } from '../support/worker-process';
 import { spawnWorker } from '../support/worker-process';
 
@@ -52,7 +59,9 @@ test('the server SIGKILLed five times mid-run: every process ends as its args sa
     { volume: 'server-kills-c', sizeMb: 16, failAt: 'quota', ...long },
   ];
   const started = Date.now();
-  const handles = await Promise.all(specs.map((spec) => startProcess(client, provisioning(spec), { taskQueue, registry })));
+  const handles = await Promise.all(
+    specs.map((spec) => startProcess(client, provisioning(spec), { taskQueue, registry }))
+  );
 
   const random = seededRandom(11);
   const outages: { atMs: number; downMs: number }[] = [];

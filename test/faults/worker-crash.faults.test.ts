@@ -16,7 +16,14 @@ import { seededRandom } from '../support/load';
 import { testConnection } from '../support/server';
 import type { TestConnection } from '../support/server';
 import type { Provisioning } from '../support/volume-effects';
-import { TAKEN_EXPORT, effectsOf, expectedEffects, longAlloc, provisioning, takenExportConf } from '../support/volume-effects';
+import {
+  TAKEN_EXPORT,
+  effectsOf,
+  expectedEffects,
+  longAlloc,
+  provisioning,
+  takenExportConf,
+} from '../support/volume-effects';
 import type { WorkerProcess } from '../support/worker-process';
 import { spawnWorker } from '../support/worker-process';
 
@@ -49,7 +56,9 @@ test('the worker SIGKILLed every few seconds: every process finishes or unwinds,
     { volume: 'many-kills-c', sizeMb: 16, failAt: 'export', ...long },
   ];
   const started = Date.now();
-  const handles = await Promise.all(specs.map((spec) => startProcess(conn.client, provisioning(spec), { taskQueue, registry })));
+  const handles = await Promise.all(
+    specs.map((spec) => startProcess(conn.client, provisioning(spec), { taskQueue, registry }))
+  );
 
   let done = false;
   const kills: number[] = [];
@@ -78,9 +87,30 @@ test('the worker SIGKILLed every few seconds: every process finishes or unwinds,
     expect(await effectsOf(sandbox, report, spec)).toEqual(expectedEffects(report));
     expect(report.needsAttention).toEqual([]);
   }
-  expect(await effectsOf(sandbox, reports[0]!, specs[0]!)).toEqual({ alloc: 1, fs: 1, quota: 1, export: 1, register: 1, audit: 1 });
-  expect(await effectsOf(sandbox, reports[1]!, specs[1]!)).toEqual({ alloc: 0, fs: 0, quota: 0, export: 0, register: 0, audit: 1 });
-  expect(await effectsOf(sandbox, reports[2]!, specs[2]!)).toEqual({ alloc: 0, fs: 0, quota: 0, export: 0, register: 0, audit: 0 });
+  expect(await effectsOf(sandbox, reports[0]!, specs[0]!)).toEqual({
+    alloc: 1,
+    fs: 1,
+    quota: 1,
+    export: 1,
+    register: 1,
+    audit: 1,
+  });
+  expect(await effectsOf(sandbox, reports[1]!, specs[1]!)).toEqual({
+    alloc: 0,
+    fs: 0,
+    quota: 0,
+    export: 0,
+    register: 0,
+    audit: 1,
+  });
+  expect(await effectsOf(sandbox, reports[2]!, specs[2]!)).toEqual({
+    alloc: 0,
+    fs: 0,
+    quota: 0,
+    export: 0,
+    register: 0,
+    audit: 0,
+  });
   const state = await inspectSandbox(sandbox);
   expect(state.volumes).toEqual(['many-kills-a']);
   expect(state.exports.sort()).toEqual(['many-kills-a-share', TAKEN_EXPORT].sort());

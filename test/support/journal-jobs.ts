@@ -49,24 +49,50 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
       resultBytes: z.number().int().min(0).default(0),
       detail: z.string().optional(),
     }),
-    options: { timeout: '20s', heartbeatTimeout: '1s', retry: { maximumAttempts: 2, initialInterval: '50ms' }, revert: { retry: { maximumAttempts: 2, initialInterval: '50ms' } } },
+    options: {
+      timeout: '20s',
+      heartbeatTimeout: '1s',
+      retry: { maximumAttempts: 2, initialInterval: '50ms' },
+      revert: { retry: { maximumAttempts: 2, initialInterval: '50ms' } },
+    },
     async run(input, ctx) {
-      journal.push({ kind: 'run', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input, results: { ...ctx.results } });
+      journal.push({
+        kind: 'run',
+        stepId: ctx.stepId,
+        key: ctx.idempotencyKey,
+        attempt: ctx.attempt,
+        input,
+        results: { ...ctx.results },
+      });
       await busy(input.durationMs, ctx);
       if (input.detail) ctx.setDetail(input.detail);
       if (input.outcome === 'hang') await ctx.sleep(3_600_000);
       if (blocked.has(ctx.stepId)) throw new Error(`task ${ctx.stepId} is blocked`);
       if (input.outcome === 'fail') throw new Error(`task ${ctx.stepId} failed`);
-      if (input.outcome === 'fail-nonretryable') throw ApplicationFailure.nonRetryable(`task ${ctx.stepId} refused`, 'TaskRefused');
+      if (input.outcome === 'fail-nonretryable')
+        throw ApplicationFailure.nonRetryable(`task ${ctx.stepId} refused`, 'TaskRefused');
       if (input.outcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`task ${ctx.stepId} flaked`);
-      return { step: ctx.stepId, value: input.value ?? null, ...(input.resultBytes ? { padding: 'x'.repeat(input.resultBytes) } : {}) };
+      return {
+        step: ctx.stepId,
+        value: input.value ?? null,
+        ...(input.resultBytes ? { padding: 'x'.repeat(input.resultBytes) } : {}),
+      };
     },
     async revert(input, result, ctx) {
-      journal.push({ kind: 'revert', stepId: ctx.stepId, key: ctx.idempotencyKey, attempt: ctx.attempt, input, result, afterFailure: ctx.afterFailure });
+      journal.push({
+        kind: 'revert',
+        stepId: ctx.stepId,
+        key: ctx.idempotencyKey,
+        attempt: ctx.attempt,
+        input,
+        result,
+        afterFailure: ctx.afterFailure,
+      });
       await busy(input.revertDurationMs, ctx);
       if (blocked.has(`${ctx.stepId}/revert`)) throw new Error(`revert of ${ctx.stepId} is blocked`);
       if (input.revertOutcome === 'fail') throw new Error(`revert of ${ctx.stepId} failed`);
-      if (input.revertOutcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`revert of ${ctx.stepId} flaked`);
+      if (input.revertOutcome === 'fail-first-attempt' && ctx.attempt === 1)
+        throw new Error(`revert of ${ctx.stepId} flaked`);
       ctx.setDetail(`undid ${ctx.stepId}`);
     },
   });

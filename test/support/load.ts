@@ -58,12 +58,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const random = seededRandom(o.seed);
   const specs: Provisioning[] = Array.from({ length: o.count }, (_, i) => {
     const failAt = OUTCOMES[Math.floor(random() * OUTCOMES.length)];
-    return { volume: `${o.prefix}-${i}`, sizeMb: 1, ...(failAt ? { failAt } : {}), ...(o.options ? { options: o.options } : {}) };
+    return {
+      volume: `${o.prefix}-${i}`,
+      sizeMb: 1,
+      ...(failAt ? { failAt } : {}),
+      ...(o.options ? { options: o.options } : {}),
+    };
   });
   const started = Date.now();
   const handles = await Promise.all(
     specs.map((spec, i) =>
-      startProcess(o.client, provisioning(spec), { taskQueue: o.taskQueue, registry: o.registry, id: `${o.prefix}-${i}` })
+      startProcess(o.client, provisioning(spec), {
+        taskQueue: o.taskQueue,
+        registry: o.registry,
+        id: `${o.prefix}-${i}`,
+      })
     )
   );
   const startMs = Date.now() - started;
@@ -88,7 +97,11 @@ export async function loadDiscrepancies(
   if (reports.length !== specs.length) wrong.push(`${specs.length} processes started, ${reports.length} reports`);
   const effects = await actualEffects(
     sandbox,
-    reports.map((r, i) => ({ processId: r.processId, volume: (specs[i] as Provisioning).volume, exportName: exportNameOf(specs[i] as Provisioning) }))
+    reports.map((r, i) => ({
+      processId: r.processId,
+      volume: (specs[i] as Provisioning).volume,
+      exportName: exportNameOf(specs[i] as Provisioning),
+    }))
   );
   reports.forEach((report, i) => {
     const spec = specs[i] as Provisioning;
@@ -113,20 +126,43 @@ export async function loadDiscrepancies(
     }
   };
   const prefixOf = (name: string) => specs.some((s) => name === s.volume || name === `${s.volume}-share`);
-  expectSorted('volumes', state.volumes.filter(prefixOf), succeeded.map((s) => s.volume));
-  expectSorted('mounts', state.mounts.filter(prefixOf), succeeded.map((s) => s.volume));
-  expectSorted('quotas', state.quotas.filter(prefixOf), succeeded.map((s) => s.volume));
-  expectSorted('exports', state.exports.filter(prefixOf), succeeded.map((s) => exportNameOf(s)));
+  expectSorted(
+    'volumes',
+    state.volumes.filter(prefixOf),
+    succeeded.map((s) => s.volume)
+  );
+  expectSorted(
+    'mounts',
+    state.mounts.filter(prefixOf),
+    succeeded.map((s) => s.volume)
+  );
+  expectSorted(
+    'quotas',
+    state.quotas.filter(prefixOf),
+    succeeded.map((s) => s.volume)
+  );
+  expectSorted(
+    'exports',
+    state.exports.filter(prefixOf),
+    succeeded.map((s) => exportNameOf(s))
+  );
   if (!state.exports.includes(TAKEN_EXPORT)) wrong.push(`the export ${TAKEN_EXPORT} of another team was removed`);
   const ours = (key: string) => reports.some((r) => key.startsWith(`${r.processId}/`));
-  expectSorted('catalog entries', state.catalog.filter((e) => ours(e.key)).map((e) => e.volume), succeeded.map((s) => s.volume));
+  expectSorted(
+    'catalog entries',
+    state.catalog.filter((e) => ours(e.key)).map((e) => e.volume),
+    succeeded.map((s) => s.volume)
+  );
   const auditLines = state.audit.filter((line) => reports.some((r) => line.includes(` ${r.processId}/audit `)));
-  if (auditLines.length !== audited.length) wrong.push(`audit: ${auditLines.length} lines, ${audited.length} accounted for`);
+  if (auditLines.length !== audited.length)
+    wrong.push(`audit: ${auditLines.length} lines, ${audited.length} accounted for`);
   // A worker killed mid-write may leave a temporary file or a lock (taken over once stale): debris, not an effect.
   if (crashed) return wrong;
   const leftovers = (await readdir(sandbox)).filter((f) => /\.(lock|takeover|tmp)$/.test(f));
   if (leftovers.length) wrong.push(`left behind: ${leftovers.join(', ')}`);
-  const volumeTmp = (await readdir(join(sandbox, 'volumes')).catch(() => [] as string[])).filter((f) => f.endsWith('.tmp'));
+  const volumeTmp = (await readdir(join(sandbox, 'volumes')).catch(() => [] as string[])).filter((f) =>
+    f.endsWith('.tmp')
+  );
   if (volumeTmp.length) wrong.push(`left behind in volumes/: ${volumeTmp.join(', ')}`);
   return wrong;
 }

@@ -60,7 +60,10 @@ export interface PendingActivity {
 }
 
 /** Temporal's view of a pending activity of the process (by activity id, e.g. `alloc.run`), or undefined. */
-export async function pendingActivity(handle: WorkflowHandle, activityId: string): Promise<PendingActivity | undefined> {
+export async function pendingActivity(
+  handle: WorkflowHandle,
+  activityId: string
+): Promise<PendingActivity | undefined> {
   const { raw } = await handle.describe();
   const pending = raw.pendingActivities?.find((a) => a.activityId === activityId);
   if (!pending) return undefined;

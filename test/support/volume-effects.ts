@@ -38,7 +38,10 @@ export interface Provisioning {
  * A long allocation for crash tests: zero-fill on the way forward and a wipe on the way back, both at `mbPerSec` and
  * heartbeating, with attempts to spare — every crash costs the attempt that was running.
  */
-export function longAlloc(mbPerSec: number, heartbeatTimeout: string): Pick<Provisioning, 'allocArgs' | 'allocOptions'> {
+export function longAlloc(
+  mbPerSec: number,
+  heartbeatTimeout: string
+): Pick<Provisioning, 'allocArgs' | 'allocOptions'> {
   const call = { timeout: '5m', heartbeatTimeout, retry: { maximumAttempts: 50 } };
   return {
     allocArgs: { zeroFill: true, wipeOnRelease: true, ioLimitMbPerSec: mbPerSec },

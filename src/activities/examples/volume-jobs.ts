@@ -96,7 +96,13 @@ async function isStale(dir: string, orphanMs: number): Promise<boolean> {
  * never hold it together. Waiting stops when `signal` aborts (the attempt was cancelled or timed out): an attempt
  * Temporal has given up on must not go on to write, since its retry (or the process's revert) may already have run.
  */
-async function withLock<T>(root: string, name: string, fn: () => Promise<T>, signal?: AbortSignal, orphanMs = 5_000): Promise<T> {
+async function withLock<T>(
+  root: string,
+  name: string,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+  orphanMs = 5_000
+): Promise<T> {
   const dir = join(root, `.${name}.lock`);
   const takeover = `${dir}.takeover`;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
@@ -222,32 +228,37 @@ export function volumeJobs(options: VolumeLibraryOptions) {
         throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${existing.key})`);
       }
       if (!existing) {
-        await withLock(root, 'pool', async () => {
-          const claimed = await readJson<AllocationRecord>(paths.allocation(input.volume));
-          if (claimed) {
-            if (claimed.key === ctx.idempotencyKey) return;
-            throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${claimed.key})`);
-          }
-          const pool = (await readJson<{ capacityMb: number }>(paths.pool)) ?? { capacityMb: DEFAULT_CAPACITY_MB };
-          let usedMb = 0;
-          for (const file of await readdir(paths.volumes)) {
-            if (!file.endsWith('.alloc.json')) continue;
-            usedMb += (await readJson<AllocationRecord>(join(paths.volumes, file)))?.sizeMb ?? 0;
-          }
-          if (usedMb + input.sizeMb > pool.capacityMb) {
-            throw new CapacityExceededError(
-              `the pool has ${pool.capacityMb - usedMb} MB free of ${pool.capacityMb} MB; volume "${input.volume}" needs ${input.sizeMb} MB`
-            );
-          }
-          const handle = await open(paths.image(input.volume), 'w');
-          await handle.truncate(input.sizeMb * 1024 * 1024);
-          await handle.close();
-          await writeJson(paths.allocation(input.volume), {
-            volume: input.volume,
-            sizeMb: input.sizeMb,
-            key: ctx.idempotencyKey,
-          } satisfies AllocationRecord);
-        }, ctx.signal);
+        await withLock(
+          root,
+          'pool',
+          async () => {
+            const claimed = await readJson<AllocationRecord>(paths.allocation(input.volume));
+            if (claimed) {
+              if (claimed.key === ctx.idempotencyKey) return;
+              throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${claimed.key})`);
+            }
+            const pool = (await readJson<{ capacityMb: number }>(paths.pool)) ?? { capacityMb: DEFAULT_CAPACITY_MB };
+            let usedMb = 0;
+            for (const file of await readdir(paths.volumes)) {
+              if (!file.endsWith('.alloc.json')) continue;
+              usedMb += (await readJson<AllocationRecord>(join(paths.volumes, file)))?.sizeMb ?? 0;
+            }
+            if (usedMb + input.sizeMb > pool.capacityMb) {
+              throw new CapacityExceededError(
+                `the pool has ${pool.capacityMb - usedMb} MB free of ${pool.capacityMb} MB; volume "${input.volume}" needs ${input.sizeMb} MB`
+              );
+            }
+            const handle = await open(paths.image(input.volume), 'w');
+            await handle.truncate(input.sizeMb * 1024 * 1024);
+            await handle.close();
+            await writeJson(paths.allocation(input.volume), {
+              volume: input.volume,
+              sizeMb: input.sizeMb,
+              key: ctx.idempotencyKey,
+            } satisfies AllocationRecord);
+          },
+          ctx.signal
+        );
       }
       let note = existing ? ' (found from an earlier attempt)' : '';
       if (input.zeroFill) {
@@ -269,10 +280,12 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       }
       let wiped = '';
       if (input.wipeOnRelease) {
-        const resumedAt = await zeroFill(input.volume, record.sizeMb, input.ioLimitMbPerSec, ctx).catch((err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          return record.sizeMb;
-        });
+        const resumedAt = await zeroFill(input.volume, record.sizeMb, input.ioLimitMbPerSec, ctx).catch(
+          (err: unknown) => {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+            return record.sizeMb;
+          }
+        );
         wiped = resumedAt ? ` (wipe resumed at ${resumedAt} MB)` : ' (wiped)';
       }
       await rm(paths.image(input.volume), { force: true });
@@ -363,19 +376,24 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     input: z.object({ volume: volumeName, path: z.string().min(1), exportName: z.string().optional() }),
     options: { timeout: '30s' },
     async run(input, ctx) {
-      const entries = await withLock(root, 'catalog', async () => {
-        const catalog = (await readJson<CatalogEntry[]>(paths.catalog)) ?? [];
-        if (!catalog.some((e) => e.key === ctx.idempotencyKey)) {
-          catalog.push({
-            volume: input.volume,
-            path: input.path,
-            key: ctx.idempotencyKey,
-            ...(input.exportName ? { exportName: input.exportName } : {}),
-          });
-          await writeJson(paths.catalog, catalog);
-        }
-        return catalog.length;
-      }, ctx.signal);
+      const entries = await withLock(
+        root,
+        'catalog',
+        async () => {
+          const catalog = (await readJson<CatalogEntry[]>(paths.catalog)) ?? [];
+          if (!catalog.some((e) => e.key === ctx.idempotencyKey)) {
+            catalog.push({
+              volume: input.volume,
+              path: input.path,
+              key: ctx.idempotencyKey,
+              ...(input.exportName ? { exportName: input.exportName } : {}),
+            });
+            await writeJson(paths.catalog, catalog);
+          }
+          return catalog.length;
+        },
+        ctx.signal
+      );
       ctx.setDetail(`registered ${input.volume} in the catalog (${entries} volumes)`);
       return { registered: input.volume };
     },
@@ -400,7 +418,10 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       await mkdir(root, { recursive: true });
       const log = await readFile(paths.audit, 'utf8').catch(() => '');
       if (!log.includes(` ${ctx.idempotencyKey} `)) {
-        await appendFile(paths.audit, `${new Date().toISOString()} ${ctx.idempotencyKey} ${input.volume}: ${input.message}\n`);
+        await appendFile(
+          paths.audit,
+          `${new Date().toISOString()} ${ctx.idempotencyKey} ${input.volume}: ${input.message}\n`
+        );
       }
       ctx.setDetail(`audit: ${input.message}`);
       return { logged: true };
