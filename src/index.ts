@@ -1,61 +1,57 @@
 /**
- * Jipper: a durable saga orchestrator on Temporal. A process is an ordered list of jobs; when one fails, every
- * finished job is reverted, newest first, and the report says what happened to each job.
+ * `jipper`: define jobs and job libraries, write process definitions, and read reports. A process is an ordered list
+ * (or a graph) of jobs; when one fails, every finished job is reverted, newest first, and the report says what
+ * happened to each job. Programs start processes with `jipper/client`, workers run them with `jipper/worker`,
+ * code-first workflows use `jipper/workflow`, and tests use `jipper/testing`.
  *
  * @example
  * ```ts
  * import { z } from 'zod';
- * import { JobRegistry, defineJob, defineLibrary, createJipperWorker, runProcess } from 'jipper';
+ * import { defineJob, defineLibrary, defineProcess } from 'jipper';
  *
- * const createBucket = defineJob({
+ * export const createBucket = defineJob({
  *   name: 'create-bucket',
  *   input: z.object({ bucket: z.string() }),
- *   async run({ bucket }, ctx) { await storage.create(bucket, { requestId: ctx.idempotencyKey }); return { bucket }; },
- *   async revert({ bucket }) { await storage.remove(bucket); },
+ *   async run({ bucket }, ctx) {
+ *     await storage.create(bucket, { requestId: ctx.idempotencyKey });
+ *     return { bucket };
+ *   },
+ *   async revert({ bucket }) {
+ *     await storage.remove(bucket);
+ *   },
  * });
- * const libraries = [defineLibrary('storage', [createBucket])];
- * const { worker } = await createJipperWorker({ connection, taskQueue: 'jipper', libraries });
- * // With the workers' libraries the client checks the definition and plans it (no planning on the worker).
- * const registry = new JobRegistry(libraries);
- * const report = await runProcess(client, { name: 'setup', steps: [{ id: 'bucket', job: 'create-bucket', args: { bucket: 'b1' } }] }, { taskQueue: 'jipper', registry });
- * ```
+ * export const library = defineLibrary('storage', [createBucket]);
  *
- * Code-first workflows (branching) import their API from `jipper/workflow` (`src/workflow.ts`), which is safe for the
- * workflow sandbox.
+ * export const setup = defineProcess({
+ *   name: 'setup',
+ *   steps: [{ id: 'bucket', job: 'create-bucket', args: { bucket: 'b1' } }],
+ * });
+ * ```
  */
 export { defineJob } from './activities/job';
 export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertContext } from './activities/job';
-export { DuplicateJobError, JobRegistry, PLAN_MISMATCH_TYPE, defineLibrary } from './activities/registry';
-export type { JobLibrary } from './activities/registry';
+export { DuplicateJobError, defineLibrary } from './activities/library';
+export type { JobLibrary } from './activities/library';
+export { JobRegistry } from './activities/registry';
 export { validateDefinition } from './activities/validate';
-export { volumeJobs, volumeLibrary, inspectSandbox } from './activities/examples/volume-jobs';
-export type { VolumeJobs } from './activities/examples/volume-jobs';
+export type { JobCatalog, Validation } from './activities/validate';
 
-export { defineProcess, processDefinitionSchema } from './shared/definition';
-export type { GroupStep, JobOptions, JobStep, ProcessDefinition, ProcessOptions, Step } from './shared/definition';
-export type { Decision, ErrorInfo, JobReport, JobStatus, ProcessReport, ProcessStatus } from './shared/report';
-export type { JobFacts, Problem } from './shared/plan';
-export { planFromFacts } from './shared/plan';
+export { defineProcess, processDefinitionSchema } from './schema/definition';
+export type { GroupStep, JobOptions, JobStep, ProcessDefinition, ProcessOptions, Step } from './schema/definition';
+export type { JobFacts, Plan, PlannedJob, Problem } from './shared/plan';
+export { formatProblems, planFromFacts } from './shared/plan';
+
+export { FINAL_PROCESS_STATUSES, JOB_STATUSES, isFinalStatus } from './shared/report';
+export type {
+  Decision,
+  ErrorInfo,
+  FinalProcessStatus,
+  JobReport,
+  JobStatus,
+  ProcessReport,
+  ProcessStatus,
+  RevertReport,
+} from './shared/report';
 export { reportToMarkdown } from './shared/render';
-
-export {
-  DecisionRejectedError,
-  DefinitionError,
-  PayloadTooLargeError,
-  cancelProcess,
-  decide,
-  getReport,
-  parseDefinition,
-  planDefinition,
-  runProcess,
-  startProcess,
-  waitForReport,
-} from './client/process-client';
-export { findStuckWorkflowTask } from './client/stuck-task';
-export type { StuckWorkflowTask } from './client/stuck-task';
-export { loadDefinitionFile } from './client/definition-file';
-export { loadConfig, connectClient, connectNative, ensureServer } from './client/config';
-
-export { createJipperWorker, bundleJipperWorkflows } from './worker/worker';
-export type { JipperWorkerOptions } from './worker/worker';
-export { startWorker } from './worker/main';
+export * from './shared/errors';
+export * from './shared/limits';

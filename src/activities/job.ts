@@ -21,7 +21,7 @@
  * ```
  */
 import type { z } from 'zod';
-import type { JobOptions } from '../shared/definition';
+import type { JobOptions } from '../schema/definition';
 
 /** What a job's run and revert can see and do. */
 export interface JobContext {

@@ -4,14 +4,25 @@
  * set or to steps that do not run earlier, and args that fail the job's input schema.
  */
 import type { z } from 'zod';
-import type { JobOptions, JobStep, ProcessDefinition, Step } from '../shared/definition';
-import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } from '../shared/definition';
-import { mergeJobOptions } from '../shared/options';
-import type { Plan, PlannedJob, Problem } from '../shared/plan';
-import { formatPath } from '../shared/plan';
+import type { JobOptions, JobStep, ProcessDefinition, Step } from '../schema/definition';
+import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } from '../schema/definition';
+import { MAX_JOBS } from '../shared/limits';
+import type { JobFacts, Plan, Problem } from '../shared/plan';
+import { formatPath, planFromFacts } from '../shared/plan';
 import { findRefs, mapRefs } from '../shared/refs';
-import { isGroupStep, stepJobs } from '../shared/steps';
-import type { JobRegistry } from './registry';
+import { allJobSteps, isGroupStep, stepJobs } from '../shared/steps';
+import { isRecord } from '../shared/text';
+import type { AnyJob } from './job';
+
+/**
+ * What checking a definition needs to know of the job libraries (a `JobRegistry` is one): the job names, each job's
+ * input schema and whether it has a revert, and the facts the planner plans from.
+ */
+export interface JobCatalog {
+  names(): string[];
+  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert'> | undefined;
+  facts(names: readonly string[]): Record<string, JobFacts>;
+}
 
 export interface Validation extends Plan {
   /** The parsed definition, when its shape is valid. */
@@ -42,16 +53,6 @@ function suggestion(name: string, known: readonly string[]): string {
     .sort((x, y) => x.d - y.d)
     .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)));
   return best ? ` (did you mean "${best.k}"?)` : '';
-}
-
-/**
- * Most jobs a process may have: 2,000. Measured: a 2,000-job process carries about 1.3 MB when it continues as new
- * (small args and results); Temporal refuses payloads over 2 MB.
- */
-export const MAX_JOBS = 2_000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The step ids a raw (possibly malformed) step declares, for references from other steps. */
@@ -92,7 +93,7 @@ function salvageStep(raw: unknown): Step | undefined {
  */
 export function validateDefinition(
   raw: unknown,
-  registry: JobRegistry,
+  catalog: JobCatalog,
   params: Record<string, unknown> = {}
 ): Validation {
   const parsed = processDefinitionSchema.safeParse(raw);
@@ -108,7 +109,6 @@ export function validateDefinition(
   // A parameter set to undefined is not set (it would not survive the trip to the worker as JSON).
   const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
   const allParams: Record<string, unknown> = { ...source.params, ...given };
-  const jobs: PlannedJob[] = [];
   const rawSteps: unknown[] = definition
     ? definition.steps
     : isRecord(raw) && Array.isArray(raw.steps)
@@ -144,11 +144,11 @@ export function validateDefinition(
           message: 'mark the parallel group as the pivot, not one of its members',
         });
       }
-      const job = registry.get(jobStep.job);
+      const job = catalog.get(jobStep.job);
       if (!job) {
         problems.push({
           path: `${path}.job`,
-          message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, registry.names())}; known jobs: ${registry.names().join(', ')}`,
+          message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, catalog.names())}; known jobs: ${catalog.names().join(', ')}`,
         });
         continue;
       }
@@ -189,25 +189,19 @@ export function validateDefinition(
           problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
         }
       }
-
-      jobs.push({
-        stepId: jobStep.id,
-        job: job.name,
-        ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
-        ...((isGroupStep(step) ? step.pivot : jobStep.pivot) ? { pivot: true } : {}),
-        hasRevert: typeof job.revert === 'function',
-        options: mergeJobOptions(job.options, source.defaults, jobStep),
-        fingerprint: registry.fingerprint(job.name),
-      });
     }
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);
   });
 
-  if (jobs.length > MAX_JOBS) {
+  const jobCount = rawSteps.flatMap(declaredIds).length;
+  if (jobCount > MAX_JOBS) {
     problems.push({
       path: 'steps',
-      message: `${jobs.length} jobs; a process may have at most ${MAX_JOBS} (a long process carries its whole state from run to run when it continues as new, in one payload Temporal caps at 2 MB): split it into several processes`,
+      message: `${jobCount} jobs; a process may have at most ${MAX_JOBS} (a long process carries its whole state from run to run when it continues as new, in one payload Temporal caps at 2 MB): split it into several processes`,
     });
   }
-  return { problems, params: allParams, jobs, ...(problems.length || !definition ? {} : { definition }) };
+  if (problems.length || !definition) return { problems, params: allParams, jobs: [] };
+  // A valid definition is planned by the one planner the workflow also uses, from the facts the catalog gives.
+  const plan = planFromFacts(definition, given, catalog.facts(allJobSteps(definition).map((step) => step.job)));
+  return plan.problems.length ? { ...plan, params: allParams } : { ...plan, definition };
 }

@@ -4,7 +4,7 @@
  * field by field too).
  */
 import type { ActivityOptions } from '@temporalio/common';
-import type { CallOptions, Duration, JobOptions, RetrySpec } from './definition';
+import type { CallOptions, Duration, JobOptions, RetrySpec } from '../schema/definition';
 
 export interface EffectiveCallOptions {
   timeout: Duration;

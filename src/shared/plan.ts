@@ -1,8 +1,9 @@
 /** The result of checking a definition against a worker's job registry. Plain JSON (it crosses the activity boundary). */
-import type { ProcessDefinition } from './definition';
+import type { ProcessDefinition } from '../schema/definition';
 import type { EffectiveJobOptions, JobMeta } from './options';
 import { mergeJobOptions } from './options';
 import { isGroupStep, stepJobs } from './steps';
+import { isRecord } from './text';
 
 /** A job at a step, as the engine runs it. */
 export interface PlannedJob {
@@ -54,10 +55,6 @@ export function formatProblems(problems: readonly Problem[]): string {
  */
 export interface JobFacts extends JobMeta {
   fingerprint: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Facts as `JobRegistry.facts` makes them: a revert flag, a fingerprint, and default options as an object. */

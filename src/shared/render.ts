@@ -3,20 +3,14 @@
  * shows it in a narrow panel, so each job is one row of five columns; what happened to the job (its detail, its error,
  * how its revert ended) shares one cell.
  */
-import type { ProcessDefinition } from './definition';
+import type { ProcessDefinition } from '../schema/definition';
+import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { isGroupStep, stepJobs } from './steps';
-
-const MAX_ROWS = 60;
+import { durationBetween } from './text';
 
 function cell(text: string | undefined): string {
-  return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, 240);
-}
-
-function durationOf(job: { startedAt?: string; endedAt?: string }): string {
-  if (!job.startedAt || !job.endedAt) return '';
-  const ms = Date.parse(job.endedAt) - Date.parse(job.startedAt);
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+  return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, MAX_RENDERED_CELL_CHARS);
 }
 
 function revertText(job: JobReport): string | undefined {
@@ -48,7 +42,7 @@ function statusText(job: JobReport): string {
 
 /** The table row of a job. */
 function rowLine(j: JobReport): string {
-  return `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' ⚑ pivot' : ''} | ${cell(j.job)} | ${statusText(j)} | ${durationOf(j)} | ${story(j)} |`;
+  return `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' ⚑ pivot' : ''} | ${cell(j.job)} | ${statusText(j)} | ${durationBetween(j.startedAt, j.endedAt)} | ${story(j)} |`;
 }
 
 /** Everything a job's row shows, as one string: a row whose key is unchanged renders as before. */
@@ -81,7 +75,7 @@ export function reportToMarkdown(report: ProcessReport): string {
     report.needsAttention.length ? `Needs a person: ${report.needsAttention.map((s) => `\`${s}\``).join(', ')}` : '',
     report.revertOrder.length ? `Reverted, in order: ${report.revertOrder.join(' → ')}` : '',
   ].filter(Boolean);
-  const rows = report.jobs.length > MAX_ROWS ? report.jobs.slice(-MAX_ROWS) : report.jobs;
+  const rows = report.jobs.length > MAX_RENDERED_ROWS ? report.jobs.slice(-MAX_RENDERED_ROWS) : report.jobs;
   const table = ['| step | job | status | time | what happened |', '|---|---|---|---|---|', ...rows.map(cachedRowLine)];
   if (rows.length < report.jobs.length) table.push(`\n(${report.jobs.length - rows.length} earlier jobs not shown)`);
   return [...head, table.join('\n')].join('\n\n');

@@ -94,10 +94,3 @@ export interface ProcessReport {
 export function isFinalStatus(status: ProcessStatus): status is FinalProcessStatus {
   return (FINAL_PROCESS_STATUSES as readonly string[]).includes(status);
 }
-
-/** Failure type of a workflow that ended without succeeding; its details carry the report. */
-export const PROCESS_FAILED_TYPE = 'JipperProcessFailed';
-/** Failure type of a definition rejected before any job ran. */
-export const INVALID_DEFINITION_TYPE = 'JipperInvalidDefinition';
-/** Failure type of job input that fails the job's schema (non-retryable). */
-export const INVALID_INPUT_TYPE = 'JipperInvalidInput';

@@ -9,8 +9,9 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { volumeLibrary } from '../activities/examples/volume-jobs';
-import type { JobLibrary } from '../activities/registry';
-import { findProjectRoot } from '../client/temporal-cli';
+
+import { findProjectRoot } from '../config/project';
+import type { JobLibrary } from '../activities/library';
 
 const envSchema = z.object({
   JIPPER_LIBRARIES: z

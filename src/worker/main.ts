@@ -5,12 +5,15 @@
  */
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { JobRegistry } from '../activities/registry';
-import type { JipperConfig } from '../client/config';
-import { connectNative, ensureServer, loadConfig } from '../client/config';
-import { ensureSearchAttributes } from '../client/dev-server';
-import type { LogLine } from '../client/temporal-cli';
+import type { JipperConfig } from '../config/config';
+import { loadConfig } from '../config/config';
+
 import { loadLibraries } from './libraries';
 import { createJipperWorker } from './worker';
+import { connectNative } from '../config/connect';
+import { ensureServer } from '../dev/ensure-server';
+import { ensureSearchAttributes } from '../config/search-attributes';
+import type { LogLine } from '../shared/text';
 
 export interface RunningWorker {
   worker: Worker;

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { JobLibrary } from '../activities/registry';
+
 import { JobRegistry } from '../activities/registry';
+import type { JobLibrary } from '../activities/library';
 
 export interface JipperWorkerOptions {
   connection: NativeConnection;

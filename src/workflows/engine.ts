@@ -28,11 +28,12 @@ import type { PlannedJob } from '../shared/plan';
 import { toActivityOptions } from '../shared/options';
 import { reportToMarkdown } from '../shared/render';
 import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus, RevertReport } from '../shared/report';
-import { PROCESS_FAILED_TYPE } from '../shared/report';
+
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import type { DecideRequest } from './messages';
 import { decideUpdate, reportQuery } from './messages';
+import { DUPLICATE_STEP_TYPE, PROCESS_FAILED_TYPE } from '../shared/errors';
 
 export type { PlannedJob };
 
@@ -208,7 +209,7 @@ export class Engine {
     if (this.planned.has(job.stepId) && this.jobReport(job.stepId).status !== 'pending') {
       throw ApplicationFailure.nonRetryable(
         `step id "${job.stepId}" is used twice in this process`,
-        'JipperDuplicateStep'
+        DUPLICATE_STEP_TYPE
       );
     }
     this.planned.set(job.stepId, job);

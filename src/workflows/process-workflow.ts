@@ -21,24 +21,17 @@ import {
 } from '@temporalio/workflow';
 import type { JobFacts, Plan } from '../shared/plan';
 import { formatProblems, planFromFacts } from '../shared/plan';
-import type { ProcessDefinition, Step } from '../shared/definition';
+import type { ProcessDefinition, Step } from '../schema/definition';
 import type { JobOutcome } from '../shared/calls';
 import { PLAN_ACTIVITY } from '../shared/calls';
 import { resolveRefs } from '../shared/refs';
 import type { ProcessReport } from '../shared/report';
-import { INVALID_DEFINITION_TYPE } from '../shared/report';
+
 import { isGroupStep, stepJobs } from '../shared/steps';
 import type { EngineState } from './engine';
 import { Engine, JobFailedError, initialReport, initialState, rejectWith, throwIfCancelled } from './engine';
-
-/** Default history length at which a run continues as new (Temporal warns at 10,240 events). */
-export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 8_000;
-
-/**
- * Most characters of JSON a continue-as-new may carry (the definition and the whole state). Temporal refuses a
- * payload over 2 MB, and would refuse it again on every retry; the validator's job limit keeps processes well below.
- */
-export const MAX_CARRIED_CHARS = 1_800_000;
+import { INVALID_DEFINITION_TYPE, UNRESOLVED_REFERENCE_TYPE } from '../shared/errors';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shared/limits';
 
 export interface ProcessInput {
   definition: ProcessDefinition;
@@ -140,7 +133,7 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     try {
       return resolveRefs(args ?? {}, plan.params, state.results, `steps.${stepId}.args`);
     } catch (err) {
-      const error = { type: 'UnresolvedReference', message: (err as Error).message };
+      const error = { type: UNRESOLVED_REFERENCE_TYPE, message: (err as Error).message };
       Object.assign(engine.jobReport(stepId), { status: 'failed', error });
       throw new JobFailedError(stepId, error);
     }

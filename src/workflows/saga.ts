@@ -19,7 +19,7 @@
 import { scheduleLocalActivity, workflowInfo } from '@temporalio/workflow';
 import type { JobInput, JobResult } from '../activities/job';
 import { DESCRIBE_ACTIVITY } from '../shared/calls';
-import type { JobOptions } from '../shared/definition';
+import type { JobOptions } from '../schema/definition';
 import type { JobMeta } from '../shared/options';
 import { mergeJobOptions } from '../shared/options';
 import type { ProcessReport } from '../shared/report';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { JobRegistry } from '../../src/activities/registry';
-import { startProcess, waitForReport } from '../../src/client/process-client';
+import { startProcess, waitForReport } from '../../src/client';
 import { recordFigure } from '../support/figures';
 import { seededRandom } from '../support/load';
 import { testConnection } from '../support/server';

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { defineJob } from '../../src/activities/job';
 import type { JobContext } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/registry';
+import { defineLibrary } from '../../src/activities/library';
 
 export interface JournalEntry {
   kind: 'run' | 'revert';

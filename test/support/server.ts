@@ -10,7 +10,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { connectNative, loadConfig } from '../../src/client/config';
+import { loadConfig } from '../../src/config/config';
+import { connectNative } from '../../src/config/connect';
 
 export interface TestConnection {
   /** One native connection, usable by workers and by the client. */

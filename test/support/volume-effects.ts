@@ -7,8 +7,8 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProcessDefinition } from '../../src/shared/definition';
-import type { JobOptions } from '../../src/shared/definition';
+import type { ProcessDefinition } from '../../src/schema/definition';
+import type { JobOptions } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
 
 /** The steps whose effects are counted, in definition order. */

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { defineJob } from '../job';
 import type { JobContext } from '../job';
-import { defineLibrary } from '../registry';
-import type { JobLibrary } from '../registry';
+import type { JobLibrary } from '../..';
+import { defineLibrary } from '../..';
 
 /** The pool cannot hold the requested volume. */
 export class CapacityExceededError extends Error {

@@ -1,0 +1,185 @@
+/**
+ * The activities a job becomes: `<name>.run` and `<name>.revert`. Each parses its input where it enters (a schema
+ * failure is never retried), gives the job its context (idempotency key, attempt, heartbeat, abort signal, the
+ * results it uses), checks the result's shape and size, and rethrows the job's errors as Temporal failures whose
+ * type is the error's class name and whose details carry the attempt and the detail the job wrote.
+ */
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { JobCall, JobFailureDetails, JobOutcome, RevertCall } from '../shared/calls';
+import { INVALID_INPUT_TYPE, INVALID_OUTPUT_TYPE, PLAN_MISMATCH_TYPE, RESULT_TOO_LARGE_TYPE } from '../shared/errors';
+import { MAX_DETAIL_CHARS, MAX_JOB_RESULT_BYTES, MAX_PROCESS_RESULTS_BYTES } from '../shared/limits';
+import { formatPath } from '../shared/plan';
+import type { AnyJob, JobContext, RevertContext } from './job';
+
+function parseInput(job: AnyJob, call: JobCall): unknown {
+  const parsed = job.input.safeParse(call.input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${formatPath(['args', ...i.path])}: ${i.message}`).join('; ');
+  throw ApplicationFailure.create({
+    type: INVALID_INPUT_TYPE,
+    message: `invalid input for job "${job.name}" at step "${call.stepId}": ${problems}`,
+    nonRetryable: true,
+  });
+}
+
+function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () => string | undefined } {
+  const activity = Context.current();
+  let detail: string | undefined;
+  const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
+  const ctx: JobContext = {
+    idempotencyKey: key,
+    processId: call.processId,
+    stepId: call.stepId,
+    attempt: activity.info.attempt,
+    results: call.results,
+    heartbeat: (details?: unknown) => activity.heartbeat(details),
+    lastHeartbeat: activity.info.heartbeatDetails as unknown,
+    signal: activity.cancellationSignal,
+    sleep: (ms: number) => activity.sleep(ms),
+    setDetail: (text: string) => {
+      detail =
+        text.length > MAX_DETAIL_CHARS
+          ? `${text.slice(0, MAX_DETAIL_CHARS)}… (cut at ${MAX_DETAIL_CHARS} characters)`
+          : text;
+    },
+    log: {
+      info: (message, extra) => {
+        activity.log.info(message, { ...meta, ...extra });
+      },
+      warn: (message, extra) => {
+        activity.log.warn(message, { ...meta, ...extra });
+      },
+    },
+  };
+  return { ctx, detail: () => detail };
+}
+
+/**
+ * Rethrows a job's error as an ApplicationFailure that keeps its type (the error class name, so a retry policy's
+ * `nonRetryableErrorTypes` still applies) and carries the attempt and the detail the job wrote. Cancellations pass
+ * through untouched so Temporal reports them as cancellations.
+ */
+function toJobFailure(err: unknown, details: JobFailureDetails): unknown {
+  if (err instanceof CancelledFailure) return err;
+  if (err instanceof ApplicationFailure) {
+    const failure = ApplicationFailure.create({
+      type: err.type ?? 'Error',
+      message: err.message,
+      nonRetryable: err.nonRetryable ?? false,
+      details: [details],
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- Temporal's Duration type comes from `ms`
+      ...(err.nextRetryDelay !== undefined ? { nextRetryDelay: err.nextRetryDelay } : {}),
+      ...(err.cause instanceof Error ? { cause: err.cause } : {}),
+    });
+    failure.stack = err.stack;
+    return failure;
+  }
+  if (err instanceof Error) {
+    const type = err.name !== 'Error' ? err.name : err.constructor.name;
+    const failure = ApplicationFailure.create({ type, message: err.message, details: [details] });
+    failure.stack = err.stack;
+    return failure;
+  }
+  return ApplicationFailure.create({ type: 'Error', message: String(err), details: [details] });
+}
+
+/** What the version check needs of the worker's registry: each job's fingerprint (see `JobRegistry.fingerprint`). */
+export interface Fingerprints {
+  fingerprint(name: string): string | undefined;
+  get(name: string): unknown;
+}
+
+/**
+ * Refuses the first step of a process planned from other versions of its jobs than this worker's (see
+ * {@link JobCall.fingerprints}): a job this worker does not have, or one whose revert or default options differ.
+ */
+function checkFingerprints(call: JobCall, registry: Fingerprints): void {
+  if (!call.fingerprints) return;
+  const differ = Object.entries(call.fingerprints)
+    .filter(([name, fingerprint]) => registry.fingerprint(name) !== fingerprint)
+    .map(([name]) =>
+      registry.get(name) ? `"${name}" (its revert or default options differ)` : `"${name}" (unknown here)`
+    );
+  if (!differ.length) return;
+  throw ApplicationFailure.create({
+    type: PLAN_MISMATCH_TYPE,
+    message: `the process was planned by a client whose job libraries differ from this worker's: ${differ.join(', ')}; run the same job libraries on clients and workers, then start it again`,
+    nonRetryable: true,
+  });
+}
+
+export async function runJob(job: AnyJob, call: JobCall, registry: Fingerprints): Promise<JobOutcome> {
+  checkFingerprints(call, registry);
+  const input = parseInput(job, call);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
+  try {
+    let result: unknown = await job.run(input, ctx);
+    if (job.output) {
+      const checked = job.output.safeParse(result);
+      if (!checked.success) {
+        throw ApplicationFailure.create({
+          type: INVALID_OUTPUT_TYPE,
+          message: `job "${job.name}" returned a result that fails its output schema: ${checked.error.issues.map((i) => `${formatPath(['result', ...i.path])}: ${i.message}`).join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+      result = checked.data;
+    }
+    const text = detail();
+    const outcome: JobOutcome = {
+      result: result ?? null,
+      attempt: ctx.attempt,
+      ...(text !== undefined ? { detail: text } : {}),
+    };
+    checkResultSize(job, call, outcome);
+    return outcome;
+  } catch (err) {
+    const text = detail();
+    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+/** Fails the job, non-retryably, when its result could not travel through Temporal (see {@link MAX_JOB_RESULT_BYTES}). */
+function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void {
+  let serialized: string;
+  try {
+    serialized = JSON.stringify(outcome);
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: INVALID_OUTPUT_TYPE,
+      message: `job "${job.name}" at step "${call.stepId}" returned a result that is not JSON: ${(err as Error).message}`,
+      nonRetryable: true,
+    });
+  }
+  const bytes = Buffer.byteLength(serialized);
+  const total = bytes + Buffer.byteLength(JSON.stringify(call.results));
+  const tooLarge =
+    bytes > MAX_JOB_RESULT_BYTES
+      ? `the result of job "${job.name}" at step "${call.stepId}" is ${mb(bytes)}; a job's result may be at most ${mb(MAX_JOB_RESULT_BYTES)}`
+      : total > MAX_PROCESS_RESULTS_BYTES
+        ? `with the result of job "${job.name}" at step "${call.stepId}" (${mb(bytes)}) the results of this process would total ${mb(total)}; they may total at most ${mb(MAX_PROCESS_RESULTS_BYTES)}`
+        : undefined;
+  if (tooLarge) {
+    throw ApplicationFailure.create({
+      type: RESULT_TOO_LARGE_TYPE,
+      message: `${tooLarge} (results are kept in the process's history and passed to later jobs): return a reference, such as a path or URL, to large data instead`,
+      nonRetryable: true,
+    });
+  }
+}
+
+export async function revertJob(job: AnyJob, call: RevertCall): Promise<JobOutcome> {
+  const input = parseInput(job, call);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}/revert`);
+  const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
+  try {
+    await job.revert?.(input, call.result, revertCtx);
+    const text = detail();
+    return { result: null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+  } catch (err) {
+    const text = detail();
+    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  }
+}

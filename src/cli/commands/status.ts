@@ -1,0 +1,77 @@
+/** `jipper status <id>` and `jipper report <id>`: where a process is, and its full report. */
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import type { ProcessReport } from '../../shared/report';
+import { getReport } from '../../client';
+import { reportToMarkdown } from '../../shared/render';
+import { formatReport } from '../report-table';
+import { summaryLine } from '../report-summary';
+import { UsageError } from '../errors';
+import { action, printJson, withClient } from '../context';
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** How long a running process's worker has to answer the report query. */
+const QUERY_TIMEOUT_MS = 10_000;
+
+/** The report of a process (live while it runs, which needs a worker to answer). */
+export async function readReport(client: Client, processId: string): Promise<ProcessReport> {
+  try {
+    return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => getReport(client, processId));
+  } catch (err) {
+    if (err instanceof Error && err.name === 'WorkflowNotFoundError') throw err;
+    const cause = (err as { cause?: { code?: unknown } }).cause;
+    if (cause?.code === GRPC_DEADLINE_EXCEEDED) {
+      const { taskQueue } = await client.workflow.getHandle(processId).describe();
+      throw new Error(
+        `no worker answered for ${processId} within ${QUERY_TIMEOUT_MS / 1000} s; is one running on task queue "${taskQueue}"? (jipper worker)`,
+        { cause: err }
+      );
+    }
+    throw err;
+  }
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('One line about a process: its status, the step it is at, how it ended.')
+    .argument('<id>', 'workflow id of the process')
+    .option('--json', 'print { id, name, status, current, summary } as JSON')
+    .action(
+      action(async (id: string, options: { json?: boolean }) =>
+        withClient(async (client) => {
+          const report = await readReport(client, id);
+          if (options.json) {
+            const current = report.jobs.filter((j) => ['running', 'reverting'].includes(j.status)).map((j) => j.stepId);
+            printJson({
+              id: report.processId,
+              name: report.name,
+              status: report.status,
+              current,
+              needsAttention: report.needsAttention,
+              summary: summaryLine(report),
+            });
+          } else console.log(summaryLine(report));
+        })
+      )
+    );
+
+  program
+    .command('report')
+    .description("A process's report: every job's status, attempts, time, detail, error and revert.")
+    .argument('<id>', 'workflow id of the process')
+    .option('--json', 'print the report as JSON')
+    .option('--markdown', 'print the report as Markdown (as the Web UI shows it)')
+    .action(
+      action(async (id: string, options: { json?: boolean; markdown?: boolean }) => {
+        if (options.json && options.markdown) throw new UsageError('choose one of --json and --markdown');
+        return withClient(async (client) => {
+          const report = await readReport(client, id);
+          if (options.json) printJson(report);
+          else if (options.markdown) console.log(reportToMarkdown(report));
+          else console.log(formatReport(report));
+        });
+      })
+    );
+}

@@ -1,0 +1,125 @@
+/**
+ * `npm start`: the demo. Obtains a Temporal server (the configured one, or the embedded dev server, installing the
+ * Temporal CLI if needed), starts a worker with the example volume library, and runs examples/provision-volume.yaml
+ * twice: once succeeding, once failing at its export (the name is taken by the first run) and unwinding. Prints both
+ * reports with their Web UI links, then keeps server and worker up until Ctrl-C. `npm start -- --once` exits after
+ * the demo, with a non-zero code if either run did not end as expected.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { volumeLibrary } from '../activities/examples/volume-jobs';
+import type { ProcessReport } from '../shared/report';
+import { createJipperWorker } from '../worker/worker';
+import { JobRegistry } from '../activities/registry';
+import { sandboxRoot } from '../worker/libraries';
+import { loadConfig } from '../config/config';
+import { loadDefinitionFile } from './definition-file';
+import type { DevServer } from '../dev/dev-server';
+import { DEFAULT_DEV_SERVER_PORT, defaultDbFilename, startDevServer } from '../dev/dev-server';
+import { runLink, webUiBase } from './links';
+import { runProcess } from '../client';
+import { formatReport } from './report-table';
+import { findOrInstallTemporalCli } from '../dev/temporal-cli';
+import { findProjectRoot } from '../config/project';
+import { ensureSearchAttributes } from '../config/search-attributes';
+
+const log = (line: string) => console.log(`· ${line}`);
+
+async function main(): Promise<void> {
+  const once = process.argv.includes('--once');
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+  let server: DevServer | undefined;
+  let address = config.address;
+  let uiBase = webUiBase();
+  if (address === undefined) {
+    const cli = await findOrInstallTemporalCli({ log });
+    server = await startDevServer({
+      cliPath: cli.path,
+      port: DEFAULT_DEV_SERVER_PORT,
+      dbFilename: defaultDbFilename(),
+      namespace: config.namespace,
+      log,
+    });
+    address = server.address;
+    uiBase = server.uiUrl ?? uiBase;
+  } else {
+    log(`using the Temporal server at ${address} (${config.addressSource ?? 'configured'})`);
+  }
+
+  const nativeConnection = await NativeConnection.connect({ ...config.connectionOptions, address });
+  await ensureSearchAttributes(nativeConnection, config.namespace, log);
+  const root = sandboxRoot();
+  const libraries = [volumeLibrary({ root })];
+  const { worker } = await createJipperWorker({
+    connection: nativeConnection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    libraries,
+  });
+  // The client checks and plans each definition with the same libraries, so the worker does not plan it again.
+  const registry = new JobRegistry(libraries);
+  const workerDone = worker.run();
+  log(`worker on task queue "${config.taskQueue}", example jobs writing under ${root}`);
+
+  const connection = await Connection.connect({ ...config.connectionOptions, address });
+  const client = new Client({ connection, namespace: config.namespace });
+  const definitionPath = join(findProjectRoot(), 'examples', 'provision-volume.yaml');
+  const definition = await loadDefinitionFile(definitionPath);
+  const stamp = Date.now().toString(36);
+  const exportName = `demo-${stamp}`;
+
+  const show = (title: string, report: ProcessReport) => {
+    console.log(`\n=== ${title} ===`);
+    console.log(formatReport(report));
+    console.log(`Web UI: ${runLink(uiBase, config.namespace, report.processId, report.runId)}`);
+  };
+
+  const first = await runProcess(client, definition, {
+    taskQueue: config.taskQueue,
+    id: `demo-${stamp}-succeeds`,
+    params: { volume: `demo-${stamp}-a`, exportName },
+    registry,
+    source: definitionPath,
+  });
+  show('1. provision-volume: succeeds', first);
+
+  const second = await runProcess(client, definition, {
+    taskQueue: config.taskQueue,
+    id: `demo-${stamp}-unwinds`,
+    params: { volume: `demo-${stamp}-b`, exportName },
+    registry,
+    source: definitionPath,
+  });
+  show(`2. provision-volume again, asking for the export name "${exportName}" the first run took: unwinds`, second);
+
+  const asExpected = first.status === 'succeeded' && second.status === 'reverted';
+  if (!asExpected) console.error(`\nunexpected outcome: ${first.status} and ${second.status}`);
+
+  if (once) {
+    worker.shutdown();
+    await workerDone;
+    await connection.close();
+    await nativeConnection.close();
+    await server?.stop();
+    process.exitCode = asExpected ? 0 : 1;
+    return;
+  }
+  console.log(
+    `\nServer and worker stay up; press Ctrl-C to stop.\n` +
+      `  Web UI:      ${uiBase}\n` +
+      `  Try:         npx jipper start examples/provision-volume.yaml --set volume=vol-${stamp} --set exportName=share-${stamp} --wait\n` +
+      `               npx jipper list`
+  );
+  await workerDone;
+  await connection.close();
+  await nativeConnection.close();
+  await server?.stop();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? `jipper demo: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+/**
+ * How the `jipper` command ends: its exit codes, and every error as one line on stderr (`jipper: <message>`). A stack
+ * trace is printed only with `JIPPER_DEBUG=1`.
+ *
+ * Errors are classified by name, not `instanceof`, so an error from another copy of a library is classified too.
+ */
+
+import { oneLine } from '../shared/text';
+
+export const EXIT_OK = 0;
+/** The process ended not succeeded, or the command failed (server unreachable, replay mismatch...). */
+export const EXIT_FAILED = 1;
+/** Usage or bad input: a missing file, bad YAML, an invalid definition, an unknown id or step. */
+export const EXIT_USAGE = 2;
+
+/** The operator asked for something that cannot be: exit code 2 with the message. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A definition file has problems: each is a line of its own, `file:line:col: path: message` (exit code 2). */
+export class DefinitionProblemsError extends Error {
+  override readonly name = 'DefinitionProblemsError';
+  constructor(readonly lines: string[]) {
+    super(lines.join('; '));
+  }
+}
+
+/** Errors that mean bad input (exit code 2). Anything else is a failure (exit code 1). */
+const INPUT_ERRORS = new Set([
+  'UsageError',
+  'CommanderError',
+  'InvalidArgumentError',
+  'ConfigError',
+  'DefinitionFileError',
+  'DefinitionError',
+  'DefinitionProblemsError',
+  'PayloadTooLargeError',
+  'LibraryLoadError',
+  'DuplicateJobError',
+  'WorkflowNotFoundError',
+  'WorkflowExecutionAlreadyStartedError',
+  'DecisionRejectedError',
+]);
+
+export function exitCodeOf(err: unknown): number {
+  const name = err instanceof Error ? err.name : undefined;
+  return name !== undefined && INPUT_ERRORS.has(name) ? EXIT_USAGE : EXIT_FAILED;
+}
+
+/** The one line an error is shown as, after `jipper: `. */
+export function errorLine(err: unknown): string {
+  if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
+    const { workflowId } = err as Error & { workflowId?: string };
+    const reason = oneLine(err);
+    return /not found/i.test(reason) ? `no process with id "${workflowId}"` : `process "${workflowId}": ${reason}`;
+  }
+  if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
+    const { workflowId } = err as Error & { workflowId?: string };
+    return `a process with id "${workflowId}" is already running; choose another --id`;
+  }
+  return oneLine(err).replace(/^error: /, '');
+}
+
+/** Prints the error as `jipper: <message>` (plus its stack with JIPPER_DEBUG=1) and returns the exit code. */
+export function reportError(err: unknown): number {
+  const lines = err instanceof DefinitionProblemsError ? err.lines : [errorLine(err)];
+  for (const line of lines) process.stderr.write(`jipper: ${line}\n`);
+  if (process.env.JIPPER_DEBUG === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return exitCodeOf(err);
+}

@@ -1,0 +1,54 @@
+/** Follows a running process: polls its live report until it ends, then returns the final report. */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProcessReport } from '../shared/report';
+import { reportQuery } from '../workflows/messages';
+import { waitForReport } from './report';
+
+export interface WatchOptions {
+  /** Called with each polled report and, last, with the final one. */
+  onReport: (report: ProcessReport) => void;
+  /** How often to poll. Default 300 ms. */
+  intervalMs?: number;
+  /** How long one query may take (it needs a worker to answer). Default 5 s. */
+  queryTimeoutMs?: number;
+  /** Called once when no worker has answered for this long. Default 10 s. */
+  onNoWorker?: () => void;
+  noWorkerAfterMs?: number;
+}
+
+/**
+ * Polls the report query while the process runs (a query needs a worker: while none answers, polling goes on
+ * quietly) and resolves with the final report once the process ends, whatever its outcome.
+ */
+export async function watchProcess(
+  client: Client,
+  handle: WorkflowHandle,
+  options: WatchOptions
+): Promise<ProcessReport> {
+  const intervalMs = options.intervalMs ?? 300;
+  const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
+  let ended = false;
+  const final = waitForReport(handle).finally(() => (ended = true));
+  final.catch(() => undefined);
+  const started = Date.now();
+  let answered = false;
+  let warned = false;
+  while (!ended) {
+    try {
+      const report = await client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(reportQuery));
+      answered = true;
+      if (!ended) options.onReport(report);
+    } catch {
+      // No worker has picked the process up yet, or it ended between two polls: the next round tells.
+    }
+    if (!answered && !warned && Date.now() - started > (options.noWorkerAfterMs ?? 10_000)) {
+      warned = true;
+      options.onNoWorker?.();
+    }
+    await Promise.race([final.catch(() => undefined), sleep(intervalMs)]);
+  }
+  const report = await final;
+  options.onReport(report);
+  return report;
+}

@@ -1,0 +1,134 @@
+/**
+ * Connecting to a Temporal server: a client or a native (worker) connection once the server has answered, and a
+ * probe that tells a Temporal frontend from nothing listening or something else — all within a timeout, with a
+ * one-line {@link TemporalUnreachableError} instead of the SDK's long retries.
+ */
+import { connect as tcpConnect } from 'node:net';
+import type { ConnectionOptions } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { oneLine } from '../shared/text';
+import type { JipperConfig } from './config';
+import { ConfigError, TemporalUnreachableError } from './errors';
+
+/** The frontend port Temporal servers and SDKs use unless told otherwise. */
+export const DEFAULT_TEMPORAL_PORT = 7233;
+
+/** How long a connect helper waits for a server to answer before {@link TemporalUnreachableError}. Default 5 s. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+export interface ConnectOptions {
+  /** How long to wait for the server. Default {@link DEFAULT_CONNECT_TIMEOUT_MS}. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A client for the configured server and namespace, once the server has answered.
+ *
+ * @throws TemporalUnreachableError when nothing answers within the timeout.
+ * @throws ConfigError when no address is configured (start the embedded server with {@link ensureServer} first).
+ */
+export async function connectClient(config: JipperConfig, options: ConnectOptions = {}): Promise<Client> {
+  const address = requireAddress(config);
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  try {
+    const connection = await connectChecked({ ...config.connectionOptions, address }, timeoutMs);
+    return new Client({ connection, namespace: config.namespace });
+  } catch (err) {
+    throw new TemporalUnreachableError(address, config.addressSource, oneLine(err), { cause: err });
+  }
+}
+
+/**
+ * A native connection (for workers, and for clients that share it) to the configured server, once it has answered.
+ * The server is probed first with the timeout, since a native connect to something that is not Temporal waits 30 s.
+ *
+ * @throws TemporalUnreachableError when nothing answers within the timeout.
+ * @throws ConfigError when no address is configured.
+ */
+export async function connectNative(config: JipperConfig, options: ConnectOptions = {}): Promise<NativeConnection> {
+  const address = requireAddress(config);
+  await checkReachable(config, address, options.connectTimeoutMs);
+  try {
+    return await NativeConnection.connect({ ...config.connectionOptions, address });
+  } catch (err) {
+    throw new TemporalUnreachableError(address, config.addressSource, oneLine(err), { cause: err });
+  }
+}
+
+export async function checkReachable(config: JipperConfig, address: string, timeoutMs?: number): Promise<void> {
+  const probe = await probeTemporal({ ...config.connectionOptions, address }, timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  if (probe.kind !== 'temporal') throw new TemporalUnreachableError(address, config.addressSource, probe.reason);
+}
+
+function requireAddress(config: JipperConfig): string {
+  if (config.address !== undefined) return config.address;
+  throw new ConfigError(
+    'no Temporal server configured: set TEMPORAL_ADDRESS, or call ensureServer() and pass its address'
+  );
+}
+
+/** What answers at an address: a Temporal frontend, nothing at all, or something else. */
+export type ProbeResult = { kind: 'temporal' } | { kind: 'closed'; reason: string } | { kind: 'other'; reason: string };
+
+/** The connection settings {@link probeTemporal} and {@link connectChecked} use; `address` is required. */
+export type ProbeConnectionOptions = Pick<ConnectionOptions, 'tls' | 'apiKey' | 'metadata'> & { address: string };
+
+/**
+ * Tells whether a Temporal frontend answers at `options.address`: `closed` when no TCP connection can be made,
+ * `other` when one can but `GetSystemInfo` does not succeed within `timeoutMs` (default 3 s).
+ */
+export async function probeTemporal(options: ProbeConnectionOptions, timeoutMs = 3_000): Promise<ProbeResult> {
+  try {
+    await (await connectChecked(options, timeoutMs)).close();
+    return { kind: 'temporal' };
+  } catch (err) {
+    return { kind: err instanceof NothingListeningError ? 'closed' : 'other', reason: oneLine(err) };
+  }
+}
+
+/** No TCP connection could be made at all (refused, unresolvable, or no answer in time). */
+class NothingListeningError extends Error {}
+
+/**
+ * Opens a client connection and checks the server answers `GetSystemInfo` (old servers' UNIMPLEMENTED included: the
+ * SDK accepts that, and so would anything else that speaks gRPC), all within `timeoutMs`. A refused TCP connection
+ * fails at once. On failure the connection is closed, so nothing keeps retrying in the background.
+ */
+export async function connectChecked(options: ProbeConnectionOptions, timeoutMs: number): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  const { host, port } = splitAddress(options.address);
+  const tcp = await tcpOpen(host, port, timeoutMs);
+  if (tcp !== true) throw new NothingListeningError(tcp === false ? 'connection refused' : tcp);
+  const connection = Connection.lazy({ ...options, connectTimeout: Math.max(deadline - Date.now(), 1) });
+  try {
+    await connection.ensureConnected();
+    await connection.withDeadline(deadline, () => connection.workflowService.getSystemInfo({}));
+    return connection;
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}
+
+/** Splits `host:port` (or `[v6]:port`); the port defaults to 7233 as in the SDK. */
+export function splitAddress(address: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
+  if (match?.[1] === undefined) throw new Error(`not a host:port address: ${address}`);
+  const host = match[1].replace(/^\[(.*)\]$/, '$1');
+  return { host, port: match[2] === undefined ? DEFAULT_TEMPORAL_PORT : Number(match[2]) };
+}
+
+/** `true` when a TCP connection opens, `false` when refused, else why not. */
+export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<true | false | string> {
+  return new Promise((resolveOpen) => {
+    const socket = tcpConnect({ host, port });
+    const done = (result: true | false | string): void => {
+      socket.destroy();
+      resolveOpen(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000}s`));
+    socket.once('connect', () => done(true));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? false : oneLine(err)));
+  });
+}

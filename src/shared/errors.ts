@@ -1,0 +1,42 @@
+/**
+ * Every failure type Jipper itself raises, in one place. Temporal classifies failures by their `type` string (an
+ * `ApplicationFailure`'s type), which survives the workflow sandbox, serialization and Jest, where `instanceof` does
+ * not: compare `failure.type` (or `err.cause?.type`) with these constants. A job's own errors keep their class name
+ * as their type (`CapacityExceededError`), so retry policies can list them in `nonRetryableErrorTypes`.
+ */
+
+/** A process that did not succeed: the workflow's failure; its details carry the report. */
+export const PROCESS_FAILED_TYPE = 'JipperProcessFailed';
+/** A definition (or its params) rejected before any job ran; the message lists every problem with its path. */
+export const INVALID_DEFINITION_TYPE = 'JipperInvalidDefinition';
+/** A job's input fails the job's schema (never retried: the same input would fail again). */
+export const INVALID_INPUT_TYPE = 'JipperInvalidInput';
+/** A job's result fails its output schema, or is not JSON (never retried). */
+export const INVALID_OUTPUT_TYPE = 'JipperInvalidOutput';
+/** A job's result (or a process's results) over the size limits in `limits.ts` (never retried). */
+export const RESULT_TOO_LARGE_TYPE = 'JipperResultTooLarge';
+/**
+ * A process's first job found that the plan was made from other versions of its jobs than this worker's (or names a
+ * job this worker lacks). Never retried; nothing has run yet.
+ */
+export const PLAN_MISMATCH_TYPE = 'JipperPlanMismatch';
+/** A code-first workflow named a job no worker library defines. */
+export const UNKNOWN_JOB_TYPE = 'JipperUnknownJob';
+/** A code-first workflow used one step id twice. */
+export const DUPLICATE_STEP_TYPE = 'JipperDuplicateStep';
+/** A `$param` or `$from` reference that cannot be resolved when its step starts (the step fails; the process unwinds). */
+export const UNRESOLVED_REFERENCE_TYPE = 'JipperUnresolvedReference';
+
+/** Every failure type above: for exhaustive checks and docs. */
+export const JIPPER_FAILURE_TYPES = [
+  PROCESS_FAILED_TYPE,
+  INVALID_DEFINITION_TYPE,
+  INVALID_INPUT_TYPE,
+  INVALID_OUTPUT_TYPE,
+  RESULT_TOO_LARGE_TYPE,
+  PLAN_MISMATCH_TYPE,
+  UNKNOWN_JOB_TYPE,
+  DUPLICATE_STEP_TYPE,
+  UNRESOLVED_REFERENCE_TYPE,
+] as const;
+export type JipperFailureType = (typeof JIPPER_FAILURE_TYPES)[number];

@@ -1,0 +1,25 @@
+/**
+ * `jipper/worker`: run Jipper's workflows and the activities of your job libraries on a Temporal worker.
+ *
+ * @example
+ * ```ts
+ * import { NativeConnection } from '@temporalio/worker';
+ * import { createJipperWorker } from 'jipper/worker';
+ * import { library } from './jobs';
+ *
+ * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
+ * const { worker } = await createJipperWorker({ connection, taskQueue: 'jipper', libraries: [library] });
+ * await worker.run();
+ * ```
+ *
+ * `startWorker()` does the same from the configuration (environment and config file), starting the embedded dev
+ * server when no server is configured: it is what `jipper worker` runs.
+ */
+export { bundleJipperWorkflows, createJipperWorker } from './worker';
+export type { JipperWorkerOptions } from './worker';
+export { startWorker } from './main';
+export type { RunningWorker } from './main';
+export { LibraryLoadError, loadLibraries } from './libraries';
+export { SearchAttributeConflictError, ensureSearchAttributes } from '../config/search-attributes';
+export { connectNative } from '../config/connect';
+export { ensureServer } from '../dev/ensure-server';
