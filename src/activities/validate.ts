@@ -5,7 +5,13 @@
  */
 import type { z } from 'zod';
 import type { JobOptions, JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
-import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, processOptionsSchema, stepSchema } from '../schema/definition';
+import {
+  jobOptionsSchema,
+  jobStepSchema,
+  processDefinitionSchema,
+  processOptionsSchema,
+  stepSchema,
+} from '../schema/definition';
 import { MAX_JOBS } from '../shared/limits';
 import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
@@ -77,7 +83,9 @@ function salvage(raw: unknown): {
   const record = isRecord(raw) ? raw : {};
   const params = isRecord(record.params) ? record.params : {};
   const defaults = isRecord(record.options) ? jobOptionsSchema.safeParse(record.options.defaults).data : undefined;
-  const tokens = isRecord(record.options) ? processOptionsSchema.shape.tokens.safeParse(record.options.tokens).data : undefined;
+  const tokens = isRecord(record.options)
+    ? processOptionsSchema.shape.tokens.safeParse(record.options.tokens).data
+    : undefined;
   const steps = Array.isArray(record.steps) ? record.steps.map(salvageStep) : [];
   return { params, ...(defaults ? { defaults } : {}), ...(tokens ? { tokens } : {}), steps };
 }

@@ -35,7 +35,13 @@ import {
 import type { FailureClass } from '../schema/definition';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import { probeActivityName, rateLimitedTaskQueue, revertActivityName, runActivityName } from '../shared/calls';
-import { DEADLINE_TYPE, DUPLICATE_STEP_TYPE, NOT_STARTED_TYPE, PROCESS_FAILED_TYPE } from '../shared/errors';
+import {
+  DEADLINE_TYPE,
+  DUPLICATE_STEP_TYPE,
+  NOT_STARTED_TYPE,
+  PROCESS_FAILED_TYPE,
+  TOKEN_WAIT_TYPE,
+} from '../shared/errors';
 import type { JobEvent } from '../shared/job-status';
 import { applyJobEvent } from '../shared/job-status';
 import type { EffectiveCallOptions } from '../shared/options';
@@ -288,6 +294,12 @@ export class Engine {
     return this.state.report.pause !== undefined;
   }
 
+  /** Records how long a step waited for its resource tokens. */
+  tokensWaited(stepId: string, ms: number): void {
+    this.event(stepId, { type: 'waited', tokensMs: ms });
+    this.publish();
+  }
+
   /** The process's deadline was reached: every running job's failure is of type `deadline`. */
   cutRunning(why: string): void {
     for (const stepId of this.runningJobs) this.cutByDeadline.set(stepId, why);
@@ -477,13 +489,15 @@ export class Engine {
         : CancellationScope.cancellable(async () => {
             const activityScope = CancellationScope.current();
             const timerScope = new CancellationScope();
-            const timer = timerScope.run(() => sleep(durationMs(deadline))).then(
-              () => {
-                this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
-                activityScope.cancel();
-              },
-              () => undefined
-            );
+            const timer = timerScope
+              .run(() => sleep(durationMs(deadline)))
+              .then(
+                () => {
+                  this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
+                  activityScope.cancel();
+                },
+                () => undefined
+              );
             try {
               return await schedule();
             } finally {
@@ -551,7 +565,7 @@ export class Engine {
       this.publish();
       throw new JobFailedError(stepId, {
         type: NOT_STARTED_TYPE,
-        message: 'no worker started the first job in time (the process\'s startWithin)',
+        message: "no worker started the first job in time (the process's startWithin)",
       });
     }
     const failureClass: FailureClass = cutByDeadline ? 'timeout' : failureClassOf(err);
@@ -928,7 +942,9 @@ export class Engine {
 
   /** Unwinds (continuing as new between waves when asked) and ends the process; a carried-over run resumes here. */
   async unwindAndEnd(cancelled: boolean, options: ConcludeOptions = {}): Promise<never> {
-    if (this.state.report.error?.type === NOT_STARTED_TYPE && !this.state.units.length) {
+    const nothingStarted = this.state.report.jobs.every((j) => j.status === 'pending' || j.status === 'not_run');
+    const beforeAnything = [NOT_STARTED_TYPE, TOKEN_WAIT_TYPE].includes(this.state.report.error?.type ?? '');
+    if (beforeAnything && nothingStarted && !this.state.units.length && !cancelled) {
       // Nothing started, so nothing to unwind: the process ends failed, every job not_run.
       this.finish('failed');
       throw this.failure();
