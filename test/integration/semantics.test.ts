@@ -48,7 +48,7 @@ afterAll(async () => {
 
 type Step = ProcessDefinition['steps'][number];
 const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step =>
-  ({ id, job: 'task', args: { value: id, ...args }, ...extra }) as Step;
+  ({ id, job: 'task', args: { value: id, ...args }, ...extra });
 
 const entriesOf = (report: ProcessReport, kind?: JournalEntry['kind']) =>
   journal.filter((e) => e.key.startsWith(`${report.processId}/`) && (!kind || e.kind === kind));
@@ -454,7 +454,7 @@ describe('inputs from clients that do not check: the workflow ends failed listin
       workflowId: `raw-${randomUUID()}`,
       args: [input as never],
     });
-    const failure = await handle.result().catch((err: unknown) => err);
+    const failure: unknown = await handle.result().catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause as { type?: string; message: string };
     expect(cause.type).toBe(INVALID_DEFINITION_TYPE);
