@@ -7,28 +7,37 @@
  *   down    stop everything `up` started (by pid), PostgreSQL last
  *   status  what runs, on which port; exit code 0 only when every component runs and listens
  *   build   only build (or find) the server binaries, and the Web UI with JIPPER_CLUSTER_UI=build
+ *   setup   only register the namespace and Jipper's search attributes, on `TEMPORAL_ADDRESS` (docker-compose.yml's
+ *           temporal-setup) or else on this cluster's frontend; retries while the frontend warms up
  */
 import { z } from 'zod';
 import { oneLine } from '../../client/temporal-cli';
 import { ensureServerBinaries, ensureUiServer } from './binaries';
 import type { ClusterStatus } from './cluster';
-import { clusterDown, clusterStatus, clusterUp } from './cluster';
+import { clusterDown, clusterStatus, clusterUp, setupNamespace } from './cluster';
 import { ClusterSettingsError, clusterSettings } from './settings';
 
-const argsSchema = z.tuple([
-  z.enum(['up', 'down', 'status', 'build'], { error: 'expected up, down, status or build' }),
-]);
+const COMMANDS = ['up', 'down', 'status', 'build', 'setup'] as const;
+type Command = (typeof COMMANDS)[number];
+const argsSchema = z.tuple([z.enum(COMMANDS, { error: `expected ${COMMANDS.join(', ')}` })]);
+const setupEnvSchema = z.object({
+  TEMPORAL_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
+});
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): { command: 'up' | 'down' | 'status' | 'build'; json: boolean } {
+function parseArgs(argv: string[]): { command: Command; json: boolean } {
   const json = argv.includes('--json');
   const rest = argv.filter((a) => a !== '--json');
   const unknownFlag = rest.find((a) => a.startsWith('-'));
   if (unknownFlag !== undefined) throw new UsageError(`unknown option ${unknownFlag}`);
   const parsed = argsSchema.safeParse(rest);
   if (!parsed.success)
-    throw new UsageError(`usage: cluster up|down|status|build [--json] (${parsed.error.issues[0]?.message})`);
+    throw new UsageError(`usage: cluster ${COMMANDS.join('|')} [--json] (${parsed.error.issues[0]?.message})`);
   return { command: parsed.data[0], json };
 }
 
@@ -44,9 +53,13 @@ function printStatus(status: ClusterStatus): void {
 async function main(): Promise<number> {
   let command: ReturnType<typeof parseArgs>;
   let settings: ReturnType<typeof clusterSettings>;
+  let setupAddress: string | undefined;
   try {
     command = parseArgs(process.argv.slice(2));
     settings = clusterSettings();
+    const env = setupEnvSchema.safeParse(process.env);
+    if (!env.success) throw new UsageError(`TEMPORAL_ADDRESS: ${env.error.issues[0]?.message}`);
+    setupAddress = env.data.TEMPORAL_ADDRESS;
   } catch (err) {
     if (err instanceof UsageError || err instanceof ClusterSettingsError) {
       console.error(`jipper cluster: ${err.message}`);
@@ -71,6 +84,9 @@ async function main(): Promise<number> {
       else printStatus(status);
       return status.healthy ? 0 : 1;
     }
+    case 'setup':
+      await setupNamespace(setupAddress ?? settings.address, log);
+      return 0;
     case 'build': {
       const server = await ensureServerBinaries(settings.binDir, settings.sharedCacheDir, log);
       console.log(`${server.server} (${server.version}, ${server.source})`);

@@ -21,8 +21,11 @@ import { findProjectRoot } from '../../client/temporal-cli';
 
 /** The Temporal server the cluster runs: the one inside the Temporal CLI 1.9.1 dev server (`Server 1.32.0`). */
 export const TEMPORAL_SERVER_VERSION = 'v1.32.0';
-/** The Web UI server module, built from the Go module proxy like the server. */
-export const TEMPORAL_UI_SERVER_VERSION = 'v2.58.1';
+/**
+ * The Web UI server module (its UI assets embedded), built from the Go module proxy like the server: the version the
+ * Temporal CLI 1.9.1 embeds (later ones ask for a newer Go than 1.26.8).
+ */
+export const TEMPORAL_UI_SERVER_VERSION = 'v2.54.1';
 
 export const DEFAULT_BASE_PORT = 17_200;
 /** Ports the plan uses above the base: 20 fixed ones, then two per history host. */
