@@ -9,6 +9,7 @@ import type { JipperConfig } from '../client/config';
 import { connectNative, ensureServer, loadConfig } from '../client/config';
 import { ensureSearchAttributes } from '../client/dev-server';
 import type { LogLine } from '../client/temporal-cli';
+import { deploymentFromEnv } from './deployment';
 import { loadLibraries } from './libraries';
 import { createJipperWorker } from './worker';
 
@@ -27,6 +28,7 @@ export async function startWorker(
   log: LogLine = (line) => console.error(line)
 ): Promise<RunningWorker> {
   const libraries = await loadLibraries();
+  const deployment = deploymentFromEnv();
   const address = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
   await ensureSearchAttributes(connection, config.namespace, log);
@@ -35,10 +37,11 @@ export async function startWorker(
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     libraries,
+    ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
   const done = worker.run().finally(() => connection.close());
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, jobs: ${registry.names().join(', ')}`
   );
   return { worker, registry, connection, address, done };
 }
