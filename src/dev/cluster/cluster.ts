@@ -43,7 +43,7 @@ import {
 import type { ManagedProcess } from './processes';
 import { isRunning, logTail, readPidFile, startProcess, stopProcess, tcpOpen, waitForPort } from './processes';
 import type { ServiceProcessSpec } from './server-env';
-import { DYNAMIC_CONFIG, serverArgs, serverEnvironment, serviceProcesses } from './server-env';
+import { renderDynamicConfig, serverArgs, serverEnvironment, serviceProcesses } from './server-env';
 import type { ClusterSettings } from './settings';
 
 export const CLUSTER_NAMESPACE = 'default';
@@ -109,7 +109,7 @@ export async function clusterUp(settings: ClusterSettings, log: LogLine): Promis
 
   const p = paths(settings);
   mkdirSync(settings.dir, { recursive: true });
-  writeFileSync(p.dynamicConfig, stringify(DYNAMIC_CONFIG));
+  writeFileSync(p.dynamicConfig, renderDynamicConfig(settings.dynamicConfigFile));
   const started: ManagedProcess[] = [];
   for (const spec of serviceProcesses(settings)) {
     const running = readPidFile(p.runDir, spec.name);

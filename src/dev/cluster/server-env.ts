@@ -3,6 +3,9 @@
  * environment variables (`temporal-server start` with no config file), so the local cluster and docker-compose.yml
  * configure the same binary the same way. The dynamic config is one object, written to a file for both.
  */
+import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { z } from 'zod';
 import type { ClusterSettings, ServicePorts } from './settings';
 import { TEMPORAL_DB_PASSWORD, TEMPORAL_DB_USER } from './postgres';
 
@@ -30,6 +33,27 @@ export const DYNAMIC_CONFIG: Record<string, { value: unknown; constraints?: Reco
   'frontend.workerVersioningWorkflowAPIs': [{ value: true }],
   'limit.maxIDLength': [{ value: 255, constraints: {} }],
 };
+
+const dynamicConfigSchema = z.record(
+  z.string(),
+  z.array(z.object({ value: z.unknown(), constraints: z.record(z.string(), z.unknown()).optional() })).min(1)
+);
+
+/**
+ * {@link DYNAMIC_CONFIG} with the keys of an operator's file laid over it (`JIPPER_CLUSTER_DYNAMIC_CONFIG`), as the
+ * YAML the server reads. The servers re-read the file every 60 s.
+ *
+ * @throws Error naming the file when it is not a map of keys to `[{ value, constraints? }]` lists
+ */
+export function renderDynamicConfig(overlayFile: string | undefined): string {
+  if (overlayFile === undefined) return stringify(DYNAMIC_CONFIG);
+  const parsed = dynamicConfigSchema.safeParse(parse(readFileSync(overlayFile, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${overlayFile}: not dynamic config (${issue?.path.join('.')}: ${issue?.message})`);
+  }
+  return stringify({ ...DYNAMIC_CONFIG, ...parsed.data });
+}
 
 /** The processes of a cluster: the frontend, each history host, matching and the internal worker. */
 export function serviceProcesses(settings: Pick<ClusterSettings, 'ports'>): ServiceProcessSpec[] {

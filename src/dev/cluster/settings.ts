@@ -10,10 +10,12 @@
  * | `JIPPER_CLUSTER_SHARDS`        | 8                        | history shards (fixed once the database exists)            |
  * | `JIPPER_CLUSTER_CACHE`         | `~/.cache/jipper`        | a build cache that outlives the checkout; `off` for none   |
  * | `JIPPER_CLUSTER_UI`            | `auto`                   | the Web UI: `auto` (if built), `build`, `off`              |
+ * | `JIPPER_CLUSTER_DYNAMIC_CONFIG`| none                     | a YAML file of dynamic config keys laid over the defaults  |
  *
  * The default base port sits below the range the test dev servers pick from (20000–32000) and the kernel's ephemeral
  * range (32768–60999), so a cluster and `npm test` can run side by side.
  */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -52,6 +54,12 @@ const envSchema = z.object({
   JIPPER_CLUSTER_SHARDS: integer(1, 1024).optional(),
   JIPPER_CLUSTER_CACHE: z.string().trim().min(1, 'must not be empty (use `off` for no cache)').optional(),
   JIPPER_CLUSTER_UI: z.enum(['auto', 'build', 'off'], { error: 'must be auto, build or off' }).optional(),
+  JIPPER_CLUSTER_DYNAMIC_CONFIG: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .refine((path) => existsSync(path), 'no such file')
+    .optional(),
 });
 
 export interface ServicePorts {
@@ -81,6 +89,8 @@ export interface ClusterSettings {
   historyHosts: number;
   shards: number;
   ui: 'auto' | 'build' | 'off';
+  /** A YAML file of dynamic config laid over {@link DYNAMIC_CONFIG} (server-env.ts), or undefined. */
+  dynamicConfigFile: string | undefined;
   ports: PortPlan;
   /** `127.0.0.1:<frontend gRPC port>`. */
   address: string;
@@ -129,6 +139,8 @@ export function clusterSettings(
     historyHosts,
     shards: e.JIPPER_CLUSTER_SHARDS ?? 8,
     ui: e.JIPPER_CLUSTER_UI ?? 'auto',
+    dynamicConfigFile:
+      e.JIPPER_CLUSTER_DYNAMIC_CONFIG === undefined ? undefined : within(e.JIPPER_CLUSTER_DYNAMIC_CONFIG),
     ports,
     address: `127.0.0.1:${ports.frontend.grpc}`,
   };
