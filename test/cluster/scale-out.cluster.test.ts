@@ -63,7 +63,7 @@ test(`${COUNT} processes per round on 1, 2 and 4 worker processes: correct, spre
     const group: Group = { n, sandbox, workers: await spawnWorkers(sandbox, n), rounds: [] };
     groups.push(group);
     // Warm up: the workers' first workflow tasks load the bundle; the task queue's partitions get loaded.
-    await runLoad({ client: conn.client, ...sandbox, count: 4, seed: 7, prefix: `warm-${n}` });
+    await runLoad({ client: conn.client, ...sandbox, count: 4, seed: 7, prefix: `${sandbox.taskQueue}-warm` });
   }
   const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? [...groups] : [...groups].reverse())).flat();
 
@@ -75,8 +75,9 @@ test(`${COUNT} processes per round on 1, 2 and 4 worker processes: correct, spre
       client: conn.client,
       ...s,
       count: COUNT,
-      seed: 4_242 + i,
-      prefix: `scale-${n}-${i}`,
+      // Round r of every group runs the same mix of processes.
+      seed: 4_242 + group.rounds.length,
+      prefix: `${s.taskQueue}-${i}`,
     });
     const cpu = cpuUsed(before, cpuSnapshot(settings, workers));
     const seconds = result.totalMs / 1000;

@@ -251,7 +251,7 @@ async function sqlTool(binaries: ServerBinaries, pg: Postgres, args: string[]): 
   };
   return new Promise((resolveRun, reject) => {
     execFile(binaries.sqlTool, args, { env, timeout: 300_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
+      if (error && typeof error.code !== 'number') reject(new Error(`temporal-sql-tool: ${error.message}`));
       else resolveRun({ code: typeof error?.code === 'number' ? error.code : 0, out: `${stdout}${stderr}` });
     });
   });
