@@ -32,8 +32,16 @@ const serviceSchema = z.object({
   environment: z.record(z.string(), z.string()).optional(),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
   ports: z.array(z.string()).optional(),
+  networks: z.record(z.string(), z.object({ ipv4_address: z.string().optional() }).nullable()).optional(),
 });
-const compose = z.object({ services: z.record(z.string(), serviceSchema) }).parse(raw);
+const compose = z
+  .object({
+    services: z.record(z.string(), serviceSchema),
+    networks: z
+      .record(z.string(), z.object({ ipam: z.object({ config: z.array(z.object({ subnet: z.string() })) }) }))
+      .optional(),
+  })
+  .parse(raw);
 type Service = z.infer<typeof serviceSchema>;
 
 function service(name: string): Service {
@@ -233,8 +241,10 @@ describe('docker-compose.yml', () => {
     const local = new Set(Object.keys(serverEnvironment(settings, serviceProcesses(settings)[0]!, '/dev/null')));
     for (const name of ['temporal-frontend', 'temporal-history-1', 'temporal-history-2', 'temporal-matching']) {
       const env = service(name).environment ?? {};
-      // Containers bind to their own address and find the frontend by name; the rest is what the local cluster sets.
-      const extra = Object.keys(env).filter((key) => !local.has(key) && key !== 'CLUSTER_RPC_ADDRESS');
+      // Containers listen on all their interfaces, advertise their own address and find the frontend by name; the rest
+      // is what the local cluster sets.
+      const containerOnly = ['CLUSTER_RPC_ADDRESS', 'TEMPORAL_BROADCAST_ADDRESS'];
+      const extra = Object.keys(env).filter((key) => !local.has(key) && !containerOnly.includes(key));
       expect({ name, extra }).toEqual({ name, extra: [] });
       expect(env).toMatchObject({
         DB: 'postgres12',
@@ -248,6 +258,21 @@ describe('docker-compose.yml', () => {
     );
     const shipped: unknown = parse(readFileSync(join(root, 'deploy', 'temporal', 'dynamicconfig.yaml'), 'utf8'));
     expect(shipped).toEqual(DYNAMIC_CONFIG);
+  });
+
+  it('each Temporal container advertises its own fixed address on the project network (the server requires one with 0.0.0.0)', () => {
+    const subnet = compose.networks?.default?.ipam.config[0]?.subnet ?? '';
+    const prefix = subnet.replace(/\.0\/24$/, '.');
+    expect(subnet).toMatch(/^\d+\.\d+\.\d+\.0\/24$/);
+    const addresses = serviceProcesses(clusterSettings({})).map((spec) => {
+      const s = service(`temporal-${spec.name}`);
+      expect(s.environment?.BIND_ON_IP).toBe('0.0.0.0');
+      const advertised = s.environment?.TEMPORAL_BROADCAST_ADDRESS;
+      expect(advertised).toBe(s.networks?.default?.ipv4_address);
+      expect(advertised?.startsWith(prefix)).toBe(true);
+      return advertised;
+    });
+    expect(new Set(addresses).size).toBe(addresses.length);
   });
 
   it('sets up both databases the way the local cluster does, from the schemas the image ships', () => {
