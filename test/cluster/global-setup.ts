@@ -4,7 +4,7 @@
  * does with its dev server. The Web UI is built and started too unless `JIPPER_CLUSTER_UI` says otherwise. A cluster that is already up (same settings) is used as it is and left running; one
  * started here is stopped by global-teardown.ts unless `JIPPER_CLUSTER_KEEP=1`.
  */
-import { clusterStatus, clusterUp } from '../../src/dev/cluster/cluster';
+import { clusterDown, clusterStatus, clusterUp } from '../../src/dev/cluster/cluster';
 import { clusterSettings } from '../../src/dev/cluster/settings';
 
 export const STARTED_CLUSTER = Symbol.for('jipper.test.clusterStarted');
@@ -18,8 +18,15 @@ export default async function globalSetup(): Promise<void> {
   process.env.JIPPER_CLUSTER_UI ??= 'build';
   const settings = clusterSettings();
   const before = await clusterStatus(settings);
-  const status = await clusterUp(settings, log);
-  if (!status.healthy) throw new Error(`the cluster is not healthy: ${JSON.stringify(status)}`);
+  let status: Awaited<ReturnType<typeof clusterUp>>;
+  try {
+    status = await clusterUp(settings, log);
+    if (!status.healthy) throw new Error(`the cluster is not healthy: ${JSON.stringify(status)}`);
+  } catch (err) {
+    // Jest runs no teardown after a failed setup: stop what this setup started.
+    if (!before.healthy) await clusterDown(settings, log);
+    throw err;
+  }
   (globalThis as GlobalWithCluster)[STARTED_CLUSTER] = !before.healthy;
   process.env.TEMPORAL_ADDRESS = status.address;
   delete process.env.TEMPORAL_NAMESPACE;
