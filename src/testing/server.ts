@@ -49,7 +49,7 @@ export interface TestServer {
 
 /** Starts (or connects to) a Temporal server for tests; see {@link TestServerOptions}. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = loadConfig();
+  const config = await loadConfig({ configFile: false });
   const namespace = options.namespace ?? config.namespace;
   const log = options.log ?? (() => undefined);
   const address = options.address ?? config.address;
@@ -62,7 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await ensureSearchAttributes(env.connection, namespace, log);
     return wrap(env, address, namespace, undefined, undefined);
   }
-  const cliPath = options.cliPath ?? (await findOrInstallTemporalCli({ log })).path;
+  const cliPath = options.cliPath ?? (await findOrInstallTemporalCli({ projectRoot: config.projectRoot, log })).path;
   // A port picked free can be taken before the server binds it (another process on the machine): pick again.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { defineJob } from '../../src/activities/job';
 import { JobRegistry } from '../../src/activities/registry';
 import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { loadDefinitionFile } from '../../src/cli/definition-file';
+import { loadDefinitionFile } from '../../src/client/definition-file';
 import { planDefinition } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import { planFromFacts } from '../../src/shared/plan';
