@@ -196,6 +196,12 @@ function signalServer(pid: number, signal: NodeJS.Signals, group: boolean): void
   }
 }
 
+/** The state files of the servers this process started and that die with it: removed when it exits. */
+const foregroundStateFiles = new Set<string>();
+process.once('exit', () => {
+  for (const file of foregroundStateFiles) rmSync(file, { force: true });
+});
+
 /** Starts a dev server on the port, or reuses the Temporal server already there. See {@link DevServerOptions}. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const ip = options.ip ?? '127.0.0.1';
@@ -242,6 +248,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       process.removeListener('exit', killOnExit);
       await terminate(child, exited, options.stopGraceMs ?? 5_000);
       rmSync(stateFile, { force: true });
+      foregroundStateFiles.delete(stateFile);
     })();
     return stopping;
   };
@@ -264,9 +271,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     detached,
     startedAt: new Date().toISOString(),
   };
+  mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   if (detached) child.unref();
-  else process.once('exit', () => rmSync(stateFile, { force: true }));
+  else foregroundStateFiles.add(stateFile);
   log(`Temporal dev server: ready at ${address}${uiUrl === undefined ? '' : `, Web UI ${uiUrl}`}`);
   return { address, uiUrl, pid: child.pid, reused: false, stop };
 }

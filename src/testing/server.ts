@@ -13,6 +13,7 @@ import { freePort } from '../dev/ports';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { LogLine } from '../shared/text';
+import { installTestRuntime } from './runtime';
 
 export interface TestServerOptions {
   /**
@@ -49,6 +50,7 @@ export interface TestServer {
 
 /** Starts (or connects to) a Temporal server for tests; see {@link TestServerOptions}. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  installTestRuntime();
   const config = await loadConfig({ configFile: false });
   const namespace = options.namespace ?? config.namespace;
   const log = options.log ?? (() => undefined);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Client } from '@temporalio/client';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { JobLibrary } from '../activities/library';
 import type { JobRegistry } from '../activities/registry';
 import { startProcess } from '../client/start';
@@ -21,6 +21,7 @@ import type { CallRecord, FaultPlan } from './instrument';
 import { Instrumentation } from './instrument';
 import type { MatrixCase } from './matrix';
 import { expectOutcome } from './outcome';
+import { installTestRuntime } from './runtime';
 import type { TestServer } from './server';
 
 export interface TestWorkerOptions {
@@ -73,8 +74,6 @@ export interface TestWorker {
   shutdown(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
 /** How long a case waits for a step to be reached, or for a parked process, before failing. */
 const CASE_STEP_TIMEOUT_MS = 60_000;
 
@@ -83,15 +82,7 @@ export async function startTestWorker(
   libraries: readonly JobLibrary[],
   options: TestWorkerOptions = {}
 ): Promise<TestWorker> {
-  if (!runtimeInstalled) {
-    // Workers log their activity failures at WARN; in a test run those are expected (failure cases): keep ERROR.
-    try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-    } catch {
-      // A runtime was installed already (by the test's own code): keep it.
-    }
-    runtimeInstalled = true;
-  }
+  installTestRuntime();
   const address = options.server?.address ?? options.address ?? process.env.TEMPORAL_ADDRESS;
   if (!address)
     throw new Error('no Temporal server for the test worker: pass `server` or `address`, or set TEMPORAL_ADDRESS');

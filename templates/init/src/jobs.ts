@@ -38,6 +38,8 @@ async function readText(path: string): Promise<string | undefined> {
 /** The workspace jobs, working under `root`. */
 export function workspaceJobs(root: string) {
   const workspaceDir = (workspace: string) => join(root, 'workspaces', workspace);
+  // Grants live apart from the workspace, as in an access-control service of their own.
+  const grantFile = (workspace: string, user: string) => join(root, 'grants', `${workspace}--${user}.json`);
 
   const createWorkspace = defineJob({
     name: 'create-workspace',
@@ -70,14 +72,13 @@ export function workspaceJobs(root: string) {
     input: z.object({ workspace: name, user: name, role: z.enum(['read', 'write', 'admin']) }),
     options: { timeout: '30s' },
     async run({ workspace, user, role }, ctx) {
-      const access = join(workspaceDir(workspace), 'access');
-      await mkdir(access, { recursive: true });
-      await writeFile(join(access, `${user}.json`), JSON.stringify({ role, key: ctx.idempotencyKey }));
+      await mkdir(join(root, 'grants'), { recursive: true });
+      await writeFile(grantFile(workspace, user), JSON.stringify({ role, key: ctx.idempotencyKey }));
       ctx.setDetail(`${user} is ${role} on ${workspace}`);
       return { user, role };
     },
     async revert({ workspace, user }, _result, ctx) {
-      const grant = join(workspaceDir(workspace), 'access', `${user}.json`);
+      const grant = grantFile(workspace, user);
       const text = await readText(grant);
       if (text === undefined || (JSON.parse(text) as { key: string }).key !== `${ctx.processId}/${ctx.stepId}`) return;
       await rm(grant, { force: true });
@@ -125,7 +126,7 @@ export function workspaceEffects(root: string) {
     'create-workspace': async (input: { workspace: string }, call: { processId: string; stepId: string }) =>
       (await readText(join(root, 'workspaces', input.workspace, 'owner'))) === `${call.processId}/${call.stepId}`,
     'grant-access': async (input: { workspace: string; user: string }, call: { processId: string; stepId: string }) => {
-      const text = await readText(join(root, 'workspaces', input.workspace, 'access', `${input.user}.json`));
+      const text = await readText(join(root, 'grants', `${input.workspace}--${input.user}.json`));
       return text !== undefined && (JSON.parse(text) as { key: string }).key === `${call.processId}/${call.stepId}`;
     },
     announce: async (_input: unknown, call: { processId: string; stepId: string }) =>
