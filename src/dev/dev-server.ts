@@ -173,11 +173,13 @@ export async function stopDevServerProcess(
 ): Promise<boolean> {
   const running = isDevServerProcess(state.pid);
   if (running) {
+    // Timers that keep the process alive: the caller (`jipper dev stop`) has nothing else to wait for.
+    const pause = () => delay(100);
     signalServer(state.pid, 'SIGTERM', state.detached);
     const deadline = Date.now() + graceMs;
-    while (isDevServerProcess(state.pid) && Date.now() < deadline) await sleep(100);
+    while (isDevServerProcess(state.pid) && Date.now() < deadline) await pause();
     if (isDevServerProcess(state.pid)) signalServer(state.pid, 'SIGKILL', state.detached);
-    while (isDevServerProcess(state.pid) && Date.now() < deadline + 5_000) await sleep(100);
+    while (isDevServerProcess(state.pid) && Date.now() < deadline + 5_000) await pause();
   }
   rmSync(state.file, { force: true });
   return running;

@@ -86,7 +86,7 @@ test('a bad config file is one line naming the file and every bad setting', asyn
   write({ 'jipper.config.json': JSON.stringify({ taskQueue: 'has space', address: 'nope:x', colour: 'red' }) });
   const attempt = loadConfig({ env: {}, cwd: project });
   await expect(attempt).rejects.toBeInstanceOf(ConfigError);
-  const message = await attempt.catch((err: Error) => err.message);
+  const message = (await attempt.catch((err: Error) => err.message)) as string;
   expect(message.split('\n')).toHaveLength(1);
   expect(message).toContain(`jipper.config.json (${join(project, 'jipper.config.json')}): `);
   expect(message).toContain('taskQueue: must not contain spaces');
@@ -149,7 +149,7 @@ exports.libraries = [defineLibrary('c', [defineJob({ name: 'job-c', input: z.obj
     for (const [specifier, pattern] of cases) {
       const attempt = load({ JIPPER_LIBRARIES: specifier });
       await expect(attempt).rejects.toBeInstanceOf(LibraryLoadError);
-      const message = await attempt.catch((err: Error) => err.message);
+      const message = (await attempt.catch((err: Error) => err.message)) as string;
       expect(message.split('\n')).toHaveLength(1);
       expect(message).toMatch(pattern);
     }
