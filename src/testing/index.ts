@@ -41,7 +41,7 @@ export type { EffectProbe, EffectProbes, ProbedCall } from './effects';
 export { failureMatrix } from './matrix';
 export type { FailureMatrixOptions, MatrixCase } from './matrix';
 export { OutcomeMismatchError, expectOutcome, outcomeDifferences, predictOutcome, processModel } from './outcome';
-export type { ExpectedOutcome, ModelJob, ModelStep, OutcomePredictor, ProcessModel, Scenario } from './outcome';
+export type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
 export { ReplayMismatchError, expectReplays, historyFiles, replayHistories } from './replay';
 export type { ReplayFileResult, ReplayOptions } from './replay';
 export { globalSetup, globalTeardown } from './jest';

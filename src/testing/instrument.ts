@@ -38,8 +38,8 @@ export interface FaultPlan {
   failRun: Set<string>;
   /** Steps whose revert fails (before the job's code runs). */
   failRevert: Set<string>;
-  /** A step whose run waits, heartbeating, until the process is cancelled. */
-  holdRun?: string;
+  /** Steps whose run waits, heartbeating, until the process is cancelled. */
+  holdRun?: Set<string>;
 }
 
 /** The shared state of a test worker's instrumentation. */
@@ -133,7 +133,7 @@ export class Instrumentation {
     this.changed();
     const plan = this.faults.get(ctx.processId);
     try {
-      if (side === 'run' && plan?.holdRun === ctx.stepId) {
+      if (side === 'run' && plan?.holdRun?.has(ctx.stepId)) {
         // Waits for the cancellation, which reaches an activity through its heartbeat; sleep() throws when it does.
         for (;;) {
           ctx.heartbeat();

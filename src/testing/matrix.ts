@@ -60,7 +60,7 @@ export function failureMatrix(
   const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
   const predict = options.predict ?? predictOutcome;
   const kinds = new Set(options.kinds ?? ['fail', 'cancel', 'revert-fail']);
-  const jobs = model.steps.flatMap((step) => step.jobs);
+  const jobs = model.plan.jobs;
   const cases: MatrixCase[] = [];
   const add = (id: string, what: string, scenario: Scenario) => {
     const expected = predict(model, scenario);

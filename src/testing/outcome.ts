@@ -1,42 +1,26 @@
 /**
  * What a definition implies when something goes wrong: for a failure or a cancel at a step, or a revert that fails,
- * which jobs run, which are reverted and in what order, and how the process ends. Pure: it reads the definition's
- * structure (steps, parallel groups, the pivot) and what the planning registry knows of each job (a revert,
- * `revertOnFailure`), and the process options (`revertMode`, `onRevertFailure`).
+ * which jobs run, which are reverted and in what order, and how the process ends — as the report must say it.
  *
- * The failure matrix computes every case's expectation with {@link predictOutcome}, through the small
- * {@link OutcomePredictor} interface — step ids and a scenario in, the expected revert order and final report out — so
- * it can be pointed at the engine's own preview of a revert plan (`src/shared/revert-plan.ts`, when it lands) without
- * changing the matrix.
+ * The failure matrix computes every case's expectation through the small {@link OutcomePredictor} interface (a planned
+ * definition and a scenario in, the expected revert order and final report out). {@link predictOutcome} reads it off
+ * the engine's own preview of a run, `previewPlan` (`src/shared/revert-plan.ts`), the function the engine unwinds by:
+ * one source of truth for graphs (`needs`), groups and their success policies, the pivot, `revertOnFailure`, failure
+ * classes, revert modes and park mode.
  */
 import type { JobRegistry } from '../activities/registry';
 import type { ProcessDefinition } from '../schema/definition';
+import type { PlanNode, PlannedJob } from '../shared/plan';
 import type { FinalProcessStatus, JobStatus, ProcessReport, RevertReport } from '../shared/report';
-import { isGroupStep, stepJobs } from '../shared/steps';
+import type { PlanPreview, PreviewScenario } from '../shared/revert-plan';
+import { previewPlan } from '../shared/revert-plan';
 import { INJECTED_FAULT_TYPE } from './instrument';
 
-/** One job of a definition, as the outcome depends on it. */
-export interface ModelJob {
-  stepId: string;
-  job: string;
-  hasRevert: boolean;
-  revertOnFailure: boolean;
-}
-
-/** One step: a job, or a parallel group of jobs. */
-export interface ModelStep {
-  /** The group's id, when it is a group with one. */
-  id?: string;
-  parallel: boolean;
-  /** The step is the pivot (for a group: the whole group). */
-  pivot: boolean;
-  jobs: ModelJob[];
-}
-
-/** A definition reduced to what decides its unwinding. */
+/** A definition as planned: what decides its unwinding (its graph, each job's revert and options, its settings). */
 export interface ProcessModel {
   name: string;
-  steps: ModelStep[];
+  definition: ProcessDefinition;
+  plan: { jobs: PlannedJob[]; nodes?: PlanNode[] };
   revertMode: 'sequential' | 'parallel';
   onRevertFailure: 'continue' | 'park';
 }
@@ -45,7 +29,7 @@ export interface ProcessModel {
 export type Scenario =
   /** The run of `stepId` fails (non-retryably). */
   | { kind: 'fail'; stepId: string }
-  /** The process is cancelled while `stepId` runs (its group's other members have settled). */
+  /** The process is cancelled while `stepId` runs (with whatever runs beside it). */
   | { kind: 'cancel'; stepId: string }
   /** The run of `trigger` fails, and while unwinding the revert of `stepId` fails. */
   | { kind: 'revert-fail'; stepId: string; trigger: string };
@@ -57,14 +41,18 @@ export interface ExpectedOutcome {
   failedStep?: string;
   stoppedPastPivot: boolean;
   /**
-   * The steps whose reverts run, in order; the steps of one inner list run together (a parallel group's completed
-   * members) and may appear in any order among themselves.
+   * The steps whose reverts run, wave by wave; the steps of one wave run side by side and may appear in any order
+   * among themselves.
    */
   revertOrder: string[][];
   /** Steps left needing a person (a revert that failed and stays failed). */
   needsAttention: string[];
   /** Every job's final status, and how its revert ended when it has one in the report. */
   jobs: Record<string, { status: JobStatus; revert?: RevertReport['status']; errorType?: string }>;
+  /** For a cancel: the other jobs running when it lands (cancelled with the process). The case holds them all. */
+  alsoCancelled: string[];
+  /** For a cancel: the jobs that complete before it lands. The case cancels once they have, whatever the timing. */
+  completeBeforeCancel: string[];
   /**
    * Park mode: the step where the process parks for an operator; the case then lifts the fault and decides `retry`,
    * as an operator would after fixing the cause, and the expectation is for after that.
@@ -75,7 +63,7 @@ export interface ExpectedOutcome {
 /** Step ids in, the expected outcome out: see the module comment. */
 export type OutcomePredictor = (model: ProcessModel, scenario: Scenario) => ExpectedOutcome;
 
-/** The model of a definition, with each job's revert and `revertOnFailure` from the registry that plans it. */
+/** The model of a definition, planned with the registry that the test worker runs (each job's revert and options). */
 export function processModel(
   definition: ProcessDefinition,
   registry: JobRegistry,
@@ -86,124 +74,99 @@ export function processModel(
     const lines = validation.problems.map((p) => `${p.path || '(definition)'}: ${p.message}`);
     throw new Error(`the definition cannot be planned: ${lines.join('; ')}`);
   }
-  const planned = new Map(validation.jobs.map((job) => [job.stepId, job]));
   const checked = validation.definition;
   return {
     name: checked.name,
+    definition: checked,
+    plan: { jobs: validation.jobs, ...(validation.nodes ? { nodes: validation.nodes } : {}) },
     revertMode: checked.options?.revertMode ?? 'sequential',
     onRevertFailure: checked.options?.onRevertFailure ?? 'continue',
-    steps: checked.steps.map((step) => ({
-      ...(isGroupStep(step) && step.id !== undefined ? { id: step.id } : {}),
-      parallel: isGroupStep(step),
-      pivot: Boolean(step.pivot),
-      jobs: stepJobs(step).map((jobStep) => {
-        const job = planned.get(jobStep.id);
-        return {
-          stepId: jobStep.id,
-          job: jobStep.job,
-          hasRevert: job?.hasRevert ?? false,
-          revertOnFailure: Boolean(job?.options.revertOnFailure),
-        };
-      }),
-    })),
   };
 }
 
-function stepIndexOf(model: ProcessModel, stepId: string): number {
-  const index = model.steps.findIndex((step) => step.jobs.some((job) => job.stepId === stepId));
-  if (index < 0) throw new Error(`no step "${stepId}" in process ${model.name}`);
-  return index;
+function preview(model: ProcessModel, scenario: PreviewScenario): PlanPreview {
+  return previewPlan(model.plan, model.definition, model.definition.options ?? {}, scenario);
 }
 
-/** Jipper's engine as it unwinds a list of steps and parallel groups (see docs/design.md, "Unwinding"). */
+/**
+ * The engine's own preview of a run (`previewPlan` of `src/shared/revert-plan.ts`, the function it unwinds by), read
+ * as the report a case must end with. A process that the preview leaves parked is retried by the case after its fault
+ * is lifted: a forward failure then goes on to the end, a revert then succeeds.
+ */
 export const predictOutcome: OutcomePredictor = (model, scenario) => {
-  const failing = scenario.kind === 'revert-fail' ? scenario.trigger : scenario.stepId;
-  const at = stepIndexOf(model, failing);
+  const run = preview(
+    model,
+    scenario.kind === 'fail'
+      ? { failAt: scenario.stepId }
+      : scenario.kind === 'cancel'
+        ? { cancelAt: scenario.stepId }
+        : { failAt: scenario.trigger, revertFails: scenario.stepId }
+  );
   const jobs: ExpectedOutcome['jobs'] = {};
-  const units: ModelJob[][] = [];
-  let pivotPassed = false;
-  model.steps.forEach((step, index) => {
-    if (index < at) {
-      for (const job of step.jobs) jobs[job.stepId] = { status: 'succeeded' };
-      units.push([...step.jobs]);
-      if (step.pivot) pivotPassed = true;
-    } else if (index === at) {
-      const unit: ModelJob[] = [];
-      for (const job of step.jobs) {
-        if (job.stepId === failing) {
-          const errorType = scenario.kind === 'cancel' ? 'cancelled' : INJECTED_FAULT_TYPE;
-          jobs[job.stepId] = { status: 'failed', errorType };
-          if (job.revertOnFailure) unit.push(job);
-        } else {
-          jobs[job.stepId] = { status: 'succeeded' };
-          unit.push(job);
-        }
-      }
-      if (unit.length) units.push(unit);
-    } else {
-      for (const job of step.jobs) jobs[job.stepId] = { status: 'not_run' };
-    }
-  });
+  for (const id of run.succeeded) jobs[id] = { status: 'succeeded' };
+  for (const id of run.notRun) jobs[id] = { status: 'not_run' };
+  for (const id of run.cancelled) jobs[id] = { status: 'failed', errorType: 'cancelled' };
+  const stopped = run.stoppedAt?.stepId;
+  if (stopped !== undefined) {
+    jobs[stopped] = { status: 'failed', errorType: run.stoppedAt?.by === 'cancel' ? 'cancelled' : INJECTED_FAULT_TYPE };
+  }
+  const failedStep = run.stoppedAt?.by === 'failure' ? stopped : undefined;
+  const base = {
+    ...(failedStep !== undefined ? { failedStep } : {}),
+    alsoCancelled: run.cancelled,
+    completeBeforeCancel: scenario.kind === 'cancel' ? run.succeeded : [],
+  };
 
-  if (pivotPassed) {
-    if (scenario.kind === 'fail' && model.onRevertFailure === 'park') {
-      // Parked past the pivot; the case lifts the fault and retries, and the process goes on to the end.
-      for (const step of model.steps) for (const job of step.jobs) jobs[job.stepId] = { status: 'succeeded' };
-      return {
-        status: 'succeeded',
-        stoppedPastPivot: false,
-        revertOrder: [],
-        needsAttention: [],
-        jobs,
-        parkedAt: failing,
-      };
-    }
+  if (run.status === 'parked' && !run.reverts.length && stopped !== undefined) {
+    // Parked on a forward failure; retried without the fault, the run goes on as if nothing had failed.
+    const retried = preview(model, {});
+    const all: ExpectedOutcome['jobs'] = {};
+    for (const id of retried.succeeded) all[id] = { status: 'succeeded' };
+    for (const id of retried.notRun) all[id] = { status: 'not_run' };
     return {
-      status: scenario.kind === 'cancel' ? 'cancelled' : 'failed',
-      ...(scenario.kind === 'cancel' ? {} : { failedStep: failing }),
-      stoppedPastPivot: true,
+      status: 'succeeded',
+      stoppedPastPivot: false,
       revertOrder: [],
       needsAttention: [],
-      jobs,
+      jobs: all,
+      alsoCancelled: [],
+      completeBeforeCancel: [],
+      parkedAt: stopped,
     };
   }
 
-  const revertOrder: string[][] = [];
   const needsAttention: string[] = [];
   let parkedAt: string | undefined;
-  for (const unit of [...units].reverse()) {
+  const revertOrder: string[][] = [];
+  for (const wave of run.reverts) {
     const reverted: string[] = [];
-    for (const job of unit) {
-      const row = jobs[job.stepId] as ExpectedOutcome['jobs'][string];
+    for (const item of wave) {
+      const row = (jobs[item.stepId] ??= { status: 'succeeded' });
       const afterFailure = row.status === 'failed';
-      if (!job.hasRevert) {
+      if (item.action === 'skip') {
         if (!afterFailure) row.status = 'skipped';
         row.revert = 'skipped';
         continue;
       }
-      reverted.push(job.stepId);
-      const fails = scenario.kind === 'revert-fail' && scenario.stepId === job.stepId;
-      if (fails && model.onRevertFailure === 'park') parkedAt = job.stepId;
-      if (fails && model.onRevertFailure === 'continue') {
+      reverted.push(item.stepId);
+      if (item.action === 'revert-failed' && model.onRevertFailure === 'continue') {
         row.revert = 'revert_failed';
         if (!afterFailure) row.status = 'revert_failed';
-        needsAttention.push(job.stepId);
-      } else {
-        row.revert = 'reverted';
-        if (!afterFailure) row.status = 'reverted';
+        needsAttention.push(item.stepId);
+        continue;
       }
+      if (item.action === 'revert-failed') parkedAt = item.stepId;
+      row.revert = 'reverted';
+      if (!afterFailure) row.status = 'reverted';
     }
     if (reverted.length) revertOrder.push(reverted);
   }
-  const status: FinalProcessStatus = needsAttention.length
-    ? 'revert_failed'
-    : scenario.kind === 'cancel'
-      ? 'cancelled'
-      : 'reverted';
+  const status: FinalProcessStatus =
+    run.status === 'parked' ? (run.stoppedAt?.by === 'cancel' ? 'cancelled' : 'reverted') : run.status;
   return {
     status,
-    ...(scenario.kind === 'cancel' ? {} : { failedStep: failing }),
-    stoppedPastPivot: false,
+    ...base,
+    stoppedPastPivot: run.stoppedPastPivot,
     revertOrder,
     needsAttention,
     jobs,
@@ -212,25 +175,17 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
 };
 
 /**
- * The run failure that makes the revert of `job` run (for a revert-failure case): the latest job whose failure still
- * unwinds it — a later step before the pivot is passed, a member of its own group, or itself with `revertOnFailure`.
+ * The run failure that makes the revert of `stepId` run (for a revert-failure case): the latest job, in definition
+ * order, whose failure unwinds it; none when no failure does (it has no revert, or only the pivot comes after it).
  */
 export function revertTrigger(model: ProcessModel, stepId: string): string | undefined {
-  const at = stepIndexOf(model, stepId);
-  const self = model.steps[at]?.jobs.find((job) => job.stepId === stepId);
-  if (!self?.hasRevert) return undefined;
-  let trigger: string | undefined;
-  let pivotPassed = model.steps.slice(0, at).some((step) => step.pivot);
-  if (pivotPassed) return undefined;
-  for (let index = at; index < model.steps.length && !pivotPassed; index++) {
-    const step = model.steps[index] as ModelStep;
-    for (const job of step.jobs) {
-      if (index > at || job.stepId !== stepId || job.revertOnFailure) trigger = job.stepId;
-    }
-    // A failure at the pivot step itself still unwinds; past it nothing does.
-    if (step.pivot) pivotPassed = true;
+  const job = model.plan.jobs.find((j) => j.stepId === stepId);
+  if (!job?.hasRevert) return undefined;
+  for (const candidate of [...model.plan.jobs].reverse()) {
+    const run = preview(model, { failAt: candidate.stepId });
+    if (run.reverts.flat().some((r) => r.stepId === stepId && r.action === 'revert')) return candidate.stepId;
   }
-  return trigger;
+  return undefined;
 }
 
 /** Checks a report against an expectation; every difference is a line of the returned list (empty: it matches). */

@@ -138,7 +138,7 @@ export async function startTestWorker(
       const { scenario, expected } = testCase;
       const faults: FaultPlan = { failRun: new Set(), failRevert: new Set() };
       if (scenario.kind === 'fail') faults.failRun.add(scenario.stepId);
-      if (scenario.kind === 'cancel') faults.holdRun = scenario.stepId;
+      if (scenario.kind === 'cancel') faults.holdRun = new Set([scenario.stepId, ...expected.alsoCancelled]);
       if (scenario.kind === 'revert-fail') {
         faults.failRun.add(scenario.trigger);
         faults.failRevert.add(scenario.stepId);
@@ -147,14 +147,16 @@ export async function startTestWorker(
       const { processId, handle } = await start(testCase.definition, { ...runOptions, id }, faults);
       const deadline = AbortSignal.timeout(CASE_STEP_TIMEOUT_MS);
       if (scenario.kind === 'cancel') {
-        // Cancel once the step is held and the other members of its group have settled: the outcome is then the one
-        // the definition implies, whatever the timing.
-        const siblings = siblingsOf(testCase, scenario.stepId);
+        // Cancel once every job that runs beside the step is held with it and every job before it has completed: the
+        // outcome is then the one the definition implies, whatever the timing.
+        const held = [scenario.stepId, ...expected.alsoCancelled];
         await instrumentation.waitFor(
           processId,
           (calls) =>
-            calls.some((c) => c.stepId === scenario.stepId && c.side === 'run') &&
-            siblings.every((s) => calls.some((c) => c.stepId === s && c.side === 'run' && c.outcome !== 'running')),
+            held.every((id) => calls.some((c) => c.stepId === id && c.side === 'run')) &&
+            expected.completeBeforeCancel.every((id) =>
+              calls.some((c) => c.stepId === id && c.side === 'run' && c.outcome === 'ok')
+            ),
           deadline
         );
         await handle.cancel();
@@ -175,18 +177,6 @@ export async function startTestWorker(
       await nativeConnection.close();
     },
   };
-}
-
-/** The other members of the parallel group `stepId` belongs to (none for a step of its own). */
-function siblingsOf(testCase: MatrixCase, stepId: string): string[] {
-  const steps = (testCase.definition as { steps?: unknown[] }).steps ?? [];
-  for (const step of steps) {
-    const members = (step as { parallel?: { id: string }[] }).parallel;
-    if (members?.some((member) => member.id === stepId)) {
-      return members.map((member) => member.id).filter((id) => id !== stepId);
-    }
-  }
-  return [];
 }
 
 /** Waits until the process is parked at `stepId` (polling its report query). */

@@ -92,13 +92,26 @@ test('the matrices have a case per job failing, per cancel at each job, and per 
     ...['allocate', 'filesystem', 'quota', 'export'].map((j) => `revert-fail-${j}`),
   ]);
   const failExport = listedCases.find((c) => c.id === 'fail-export');
+  expect(failExport?.expected.revertOrder.map((wave) => [...wave].sort())).toEqual([
+    ['filesystem', 'quota'],
+    ['allocate'],
+  ]);
   expect(failExport?.expected).toMatchObject({
     status: 'reverted',
     failedStep: 'export',
-    revertOrder: [['filesystem', 'quota'], ['allocate']],
     jobs: {
       audit: { status: 'skipped', revert: 'skipped' },
       export: { status: 'failed', errorType: INJECTED_FAULT_TYPE },
+    },
+  });
+  // A cancel while a group runs cancels its other member too: neither is reverted, the allocation is.
+  expect(listedCases.find((c) => c.id === 'cancel-quota')?.expected).toMatchObject({
+    status: 'cancelled',
+    alsoCancelled: ['filesystem'],
+    revertOrder: [['allocate']],
+    jobs: {
+      filesystem: { status: 'failed', errorType: 'cancelled' },
+      quota: { status: 'failed', errorType: 'cancelled' },
     },
   });
   // Past the pivot nothing is unwound; in park mode a failure there waits for a decision (the case retries).
