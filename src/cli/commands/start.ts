@@ -2,7 +2,7 @@
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Command } from 'commander';
 import { watchProcess } from '../../client/watch';
-import { runLink, webUiBase } from '../links';
+import { runLink } from '../links';
 import { liveView } from '../live-view';
 import { startProcess } from '../../client';
 import { formatReport } from '../report-table';
@@ -33,7 +33,7 @@ export function registerStart(program: Command): void {
         const params = parseSets(options.set);
         const { definition, registry } = await requireValidDefinition(file, params);
         return withClient(
-          async (client, config) => {
+          async (client, config, server) => {
             const handle = await startProcess(client, definition, {
               taskQueue: config.taskQueue,
               params,
@@ -42,11 +42,11 @@ export function registerStart(program: Command): void {
               ...(options.id !== undefined ? { id: options.id } : {}),
             });
             const { firstExecutionRunId: runId } = handle as WorkflowHandleWithFirstExecutionRunId;
-            const webUi = runLink(webUiBase(), config.namespace, handle.workflowId, runId);
+            const webUi = runLink(server.uiUrl, config.namespace, handle.workflowId, runId);
             if (!options.json) {
               console.log(`started ${definition.name} as ${handle.workflowId}`);
               console.log(`  run id: ${runId}`);
-              console.log(`  Web UI: ${webUi}`);
+              console.log(`  Web UI: ${webUi ?? '(unknown: set webUi in the config file, or --web-ui)'}`);
             }
             if (!options.wait) {
               if (options.json) printJson({ workflowId: handle.workflowId, runId, webUi });
