@@ -70,7 +70,27 @@ export const benchStep = defineJob({
   },
 });
 
-export const benchLibrary = defineLibrary('bench', [benchStep]);
+/**
+ * A step with a result of `size` characters of data (the history-size benchmark): it returns the same result whatever
+ * its input, and its input may reference an earlier step's result (`$from`), so its call carries that result.
+ */
+export const benchPayload = defineJob({
+  name: 'bench-payload',
+  input: z.object({ size: z.number().int().min(0), after: z.string().optional() }),
+  options: {
+    timeout: RUN_OPTIONS.startToCloseTimeout,
+    retry: { ...RUN_OPTIONS.retry },
+    revert: { timeout: REVERT_OPTIONS.startToCloseTimeout, retry: { ...REVERT_OPTIONS.retry } },
+  },
+  async run(input, ctx) {
+    return { step: ctx.stepId, data: 'x'.repeat(input.size) };
+  },
+  async revert() {
+    return undo();
+  },
+});
+
+export const benchLibrary = defineLibrary('bench', [benchStep, benchPayload]);
 
 export interface ProcessShape {
   steps: number;
@@ -85,6 +105,21 @@ export interface ProcessShape {
 
 export function stepId(index: number): string {
   return `s${index}`;
+}
+
+/**
+ * A chain of `steps` payload steps (the history-size benchmark): each returns `size` characters of data, and each after
+ * the first reads the one before it (`$from`), so its call carries exactly that one result.
+ */
+export function payloadDefinition(steps: number, size: number): ProcessDefinition {
+  return {
+    name: `bench-history-${steps}`,
+    steps: Array.from({ length: steps }, (_, i) => ({
+      id: stepId(i + 1),
+      job: benchPayload.name,
+      args: { size, ...(i > 0 ? { after: { $from: `${stepId(i)}.step` } } : {}) },
+    })),
+  };
 }
 
 /** The Jipper definition of a process shape. */

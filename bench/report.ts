@@ -37,12 +37,21 @@ export interface ReplayFigures {
   failures: number;
 }
 
+/** A failed run with some completed steps, every one reverted. */
+export interface CompensationFigures {
+  /** From the failing step's failure to the run's end (server event times): compensation latency. */
+  unwinding: LatencyFigures;
+  /** From start to result, at the client (the forward steps, the failure and the unwinding). */
+  endToEnd: LatencyFigures;
+}
+
 export interface SideFigures {
   latency: Record<number, LatencyFigures>;
   /** Least-squares ms per step over the sizes, fitted to the p50 and to the p99 latencies. */
   slope: { p50: number; p99: number };
   intercept: { p50: number; p99: number };
-  failure: { p50: number; p99: number; n: number };
+  /** By number of completed steps. */
+  compensation: Record<number, CompensationFigures>;
   /** 3-step processes per second. */
   throughput: number;
   /**
@@ -53,6 +62,27 @@ export interface SideFigures {
   history: HistoryFigures;
   replay: ReplayFigures;
   memory: MemoryResult;
+}
+
+/** Jipper's code-first saga (`runSaga`), measured beside its definition runs. */
+export type CodeFirstFigures = Pick<SideFigures, 'latency' | 'slope' | 'intercept' | 'compensation'>;
+
+/** History bytes of long processes: every run of the continued-as-new chain, summed. */
+export interface HistoryBytesFigures {
+  /** Characters of data in each step's result. */
+  resultChars: number;
+  bySteps: Record<
+    number,
+    { steps: number; runs: number; events: number; bytes: number; jsonBytes: number; seconds: number }
+  >;
+}
+
+/** A ratio of two sides' percentiles, with a 90% bootstrap interval for each. */
+export interface PercentileRatios {
+  p50: number;
+  p99: number;
+  p50Interval: NonNullable<Target['interval']>;
+  p99Interval: NonNullable<Target['interval']>;
 }
 
 export interface Target {
@@ -97,26 +127,36 @@ export interface BenchResults {
       sizes: number[];
       latencySamples: number;
       warmupRuns: number;
-      failureSteps: number;
-      failureSamples: number;
+      compensationSizes: number[];
+      compensationSamples: number;
+      historySizes: number[];
+      historyResultChars: number;
       concurrency: number;
       throughputPerRound: number;
       throughputRounds: number;
       memory: { warm: number; n: number };
     };
   };
-  sides: Record<SideName, SideFigures>;
+  sides: Record<'handwritten' | 'jipper', SideFigures>;
   ratios: {
     slopeP50: number;
     slopeP99: number;
     throughput: number;
     cpuPerProcess: number;
-    failureP50: number;
-    failureP99: number;
+    /** Compensation latency, Jipper ÷ hand-written, by completed steps. */
+    compensation: Record<number, PercentileRatios>;
+    /** Jipper's code-first saga ÷ its definition runs. */
+    codeFirst: {
+      slopeP50: { value: number; interval: Target['interval'] };
+      slopeP99: { value: number; interval: Target['interval'] };
+      compensation: Record<number, PercentileRatios>;
+    };
     eventsPerProcess3: number;
     replay: number;
     memory: number;
   };
+  codeFirst: CodeFirstFigures;
+  historyBytes: HistoryBytesFigures;
   replaySource: string;
   committedReplay?: ReplayFigures;
   workerStart: {
@@ -125,8 +165,12 @@ export interface BenchResults {
     handwrittenPrebuilt: WorkerStartFigures;
   };
   targets: Target[];
-  /** Raw latencies in ms, by side (and by steps for the forward path). */
-  samples: { latency: Record<SideName, Record<number, number[]>>; failure: Record<SideName, number[]> };
+  /** Raw latencies in ms, by side, and by steps (forward) or completed steps (compensation). */
+  samples: {
+    latency: Record<SideName, Record<number, number[]>>;
+    unwinding: Record<SideName, Record<number, number[]>>;
+    failureEndToEnd: Record<SideName, Record<number, number[]>>;
+  };
 }
 
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
@@ -138,6 +182,10 @@ function eventsPerStep(h: HistoryFigures, sizes: number[]): number {
   const first = sizes[0] as number;
   const last = sizes[sizes.length - 1] as number;
   return ((h.bySteps[last]?.events ?? NaN) - (h.bySteps[first]?.events ?? NaN)) / (last - first);
+}
+
+function withInterval(value: number, interval: Target['interval']): string {
+  return interval ? `${x(value)} (${x(interval.low)}–${x(interval.high)})` : x(value);
 }
 
 function formatValue(t: Target): string {
@@ -162,19 +210,28 @@ function summaryRows(r: BenchResults): string[][] {
   }
   rows.push(['per-step slope at p50 (ms/step)', ms(h.slope.p50), ms(j.slope.p50), x(r.ratios.slopeP50)]);
   rows.push(['per-step slope at p99 (ms/step)', ms(h.slope.p99), ms(j.slope.p99), x(r.ratios.slopeP99)]);
-  const fs = r.meta.settings.failureSteps;
-  rows.push([
-    `failure path p50, ${fs} steps, fail at last (ms)`,
-    ms(h.failure.p50),
-    ms(j.failure.p50),
-    x(r.ratios.failureP50),
-  ]);
-  rows.push([
-    `failure path p99, ${fs} steps, fail at last (ms)`,
-    ms(h.failure.p99),
-    ms(j.failure.p99),
-    x(r.ratios.failureP99),
-  ]);
+  for (const completed of r.meta.settings.compensationSizes) {
+    const a = h.compensation[completed] as CompensationFigures;
+    const b = j.compensation[completed] as CompensationFigures;
+    for (const p of ['p50', 'p99'] as const) {
+      rows.push([
+        `compensation latency ${p}, ${completed} completed steps (ms)`,
+        ms(a.unwinding[p]),
+        ms(b.unwinding[p]),
+        x(b.unwinding[p] / a.unwinding[p]),
+      ]);
+    }
+  }
+  for (const completed of r.meta.settings.compensationSizes) {
+    const a = h.compensation[completed] as CompensationFigures;
+    const b = j.compensation[completed] as CompensationFigures;
+    rows.push([
+      `failed run, start → result p50, ${completed} completed steps (ms)`,
+      ms(a.endToEnd.p50),
+      ms(b.endToEnd.p50),
+      x(b.endToEnd.p50 / a.endToEnd.p50),
+    ]);
+  }
   rows.push([
     `throughput, 3 steps, ${r.meta.settings.concurrency} in flight (/s)`,
     h.throughput.toFixed(1),
@@ -204,6 +261,7 @@ function summaryRows(r: BenchResults): string[][] {
     const b = j.history.bySteps[steps]?.events ?? NaN;
     rows.push([`history events per process, ${steps} step${steps > 1 ? 's' : ''}`, String(a), String(b), x(b / a)]);
   }
+  const fs = (r.meta.settings.compensationSizes[0] ?? 0) + 1;
   rows.push([
     `history events, failure path (${fs} steps)`,
     String(h.history.failure.events),
@@ -339,7 +397,9 @@ _Generated by \`${meta.command}\` on ${meta.date} in ${meta.durationSeconds.toFi
   } |
 | worker settings (both sides) | \`${JSON.stringify(meta.workerOptions)}\`, SDK defaults otherwise; the prebuilt workflow bundle |
 | latency | ${s.warmupRuns} warm-up runs per side and shape, then ${s.latencySamples} samples per side at ${s.sizes.join(', ')} steps, one at a time, alternated ABAB (Jipper, hand-written) |
-| failure path | ${s.failureSamples} samples per side, ${s.failureSteps} steps, the last fails (non-retryable), the others are reverted |
+| compensation | ${s.compensationSamples} samples per side with ${s.compensationSizes.join(' and ')} completed steps: the next step fails (non-retryable), the completed ones are reverted; alternated ABAB |
+| code-first | Jipper's \`runSaga\` (\`bench/workflows/code-first.ts\`, the same steps) in every latency and compensation round, after the other two sides |
+| history bytes | one process each of ${s.historySizes.map((n) => num(n)).join(', ')} steps, each result ${s.historyResultChars} characters of data, each step reading the one before it (\`$from\`) |
 | throughput | ${s.throughputRounds} rounds × ${s.throughputPerRound} three-step processes per side, ${s.concurrency} in flight, ABAB |
 | memory | ${s.memory.warm} warm-up + ${s.memory.n} parked runs per side, each side in a fresh worker process |
 
@@ -375,6 +435,106 @@ ${mdTable(
   ]
 )}
 
+## Compensation latency, failure → fully unwound
+
+Each sample is a run whose first ${s.compensationSizes.join(' or ')} steps succeed and whose next step fails (non-retryable); every
+completed step is then reverted, newest first, one at a time on every side. Compensation latency runs from the failing
+step's \`ACTIVITY_TASK_FAILED\` to the run's \`WORKFLOW_EXECUTION_FAILED\`, both read from the server's history of
+each sample (the server's clock, every side alike): the workflow task that sees the failure, one revert per completed
+step, and the task that ends the run. Intervals are 90% bootstrap intervals of the ratio.
+
+${mdTable(
+  ['completed steps', '', 'hand-written', 'Jipper', 'Jipper ÷ hand-written', 'code-first', 'code-first ÷ Jipper'],
+  s.compensationSizes.flatMap((completed) => {
+    const a = h.compensation[completed] as CompensationFigures;
+    const b = j.compensation[completed] as CompensationFigures;
+    const c = r.codeFirst.compensation[completed] as CompensationFigures;
+    const ratios = r.ratios.compensation[completed] as PercentileRatios;
+    const codeFirst = r.ratios.codeFirst.compensation[completed] as PercentileRatios;
+    return [
+      ...(['p50', 'p99'] as const).map((p) => [
+        String(completed),
+        `compensation ${p} (ms)`,
+        ms(a.unwinding[p]),
+        ms(b.unwinding[p]),
+        withInterval(ratios[p], ratios[`${p}Interval`]),
+        ms(c.unwinding[p]),
+        withInterval(codeFirst[p], codeFirst[`${p}Interval`]),
+      ]),
+      [
+        String(completed),
+        'start → result p50 (ms)',
+        ms(a.endToEnd.p50),
+        ms(b.endToEnd.p50),
+        x(b.endToEnd.p50 / a.endToEnd.p50),
+        ms(c.endToEnd.p50),
+        x(c.endToEnd.p50 / b.endToEnd.p50),
+      ],
+    ];
+  })
+)}
+
+## Code-first \`runSaga\` beside definition runs
+
+The same steps written as a workflow on \`runSaga\` (\`bench/workflows/code-first.ts\`: one \`saga.run\` per step),
+on Jipper's worker with the same job library and settings, in the same rounds as the other two sides.
+
+${mdTable(
+  ['', 'definition run', 'code-first', 'code-first ÷ definition'],
+  [
+    ...s.sizes.flatMap((steps) =>
+      (['p50', 'p99'] as const).map((p) => {
+        const a = j.latency[steps] as LatencyFigures;
+        const b = r.codeFirst.latency[steps] as LatencyFigures;
+        return [`latency ${p}, ${steps} step${steps > 1 ? 's' : ''} (ms)`, ms(a[p]), ms(b[p]), x(b[p] / a[p])];
+      })
+    ),
+    [
+      'per-step slope at p50 (ms/step)',
+      ms(j.slope.p50),
+      ms(r.codeFirst.slope.p50),
+      withInterval(r.ratios.codeFirst.slopeP50.value, r.ratios.codeFirst.slopeP50.interval),
+    ],
+    [
+      'per-step slope at p99 (ms/step)',
+      ms(j.slope.p99),
+      ms(r.codeFirst.slope.p99),
+      withInterval(r.ratios.codeFirst.slopeP99.value, r.ratios.codeFirst.slopeP99.interval),
+    ],
+    [
+      'intercept at p50 (ms)',
+      ms(j.intercept.p50),
+      ms(r.codeFirst.intercept.p50),
+      x(r.codeFirst.intercept.p50 / j.intercept.p50),
+    ],
+  ]
+)}
+
+## History bytes per step
+
+One Jipper process per size, every step returning ${num(r.historyBytes.resultChars)} characters of data and reading the
+step before it (\`{ $from: "s<n>.step" }\`), so each call carries one earlier result. A process's results may weigh
+512 KiB in all (src/shared/limits.ts), which sets the result size at 1,000 steps. Bytes are summed over every run of
+the continued-as-new chain: protobuf as the server stores them, and JSON (\`JSON.stringify\` of the fetched history,
+the measure of the long-process fault test).
+
+${mdTable(
+  ['steps', 'runs', 'events', 'history bytes (protobuf)', 'per step', 'JSON bytes', 'JSON per step', 'seconds'],
+  s.historySizes.map((steps) => {
+    const f = r.historyBytes.bySteps[steps] as HistoryBytesFigures['bySteps'][number];
+    return [
+      num(steps),
+      String(f.runs),
+      num(f.events),
+      num(f.bytes),
+      num(f.bytes / steps),
+      num(f.jsonBytes),
+      num(f.jsonBytes / steps),
+      f.seconds.toFixed(1),
+    ];
+  })
+)}
+
 ## History events
 
 ${mdTable(
@@ -388,7 +548,7 @@ ${mdTable(
       num(j.history.bySteps[steps]?.bytes ?? NaN),
     ]),
     [
-      `failure path (${s.failureSteps})`,
+      `failure path (${s.compensationSizes[0] ?? 0} completed + 1 failing)`,
       String(h.history.failure.events),
       String(j.history.failure.events),
       num(h.history.failure.bytes),
@@ -403,7 +563,7 @@ Where the event counts differ (one 3-step run):
 
 ${mdTable(['event type', 'hand-written', 'Jipper', 'extra'], typeDiff(h.history.types, j.history.types))}
 
-On the failure path (${s.failureSteps} steps):
+On the failure path (${s.compensationSizes[0] ?? 0} completed steps, then one failing):
 
 ${mdTable(['event type', 'hand-written', 'Jipper', 'extra'], typeDiff(h.history.failureTypes ?? {}, j.history.failureTypes ?? {}))}
 

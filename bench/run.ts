@@ -9,10 +9,12 @@
  *   npm run bench -- --report-only        rewrite BENCHMARKS.md from bench/results.json (after editing notes.md)
  *
  * Measures: end-to-end latency (start → result) at 1, 3 and 10 steps, alternated ABAB after a warm-up, with the
- * per-step slope at p50 and p99; throughput of 3-step processes at a fixed concurrency; history events per step and
- * per process; the failure path (fail at the last step, unwind); replay speed and replay worker creation; worker start
- * with the prebuilt bundle and with bundling at start; memory per cached workflow. Every figure is compared as a
- * ratio measured in the same run; nothing here is a timed assertion in `npm test`.
+ * per-step slope at p50 and p99; compensation latency (from the failing step's failure to the run's end, every
+ * completed step reverted) with 3 and 10 completed steps; Jipper's code-first `runSaga` beside its definition runs
+ * (the same latencies); throughput of 3-step processes at a fixed concurrency; history events per step and per
+ * process; history bytes per step of long processes (every run of a continued-as-new chain); replay speed and replay
+ * worker creation; worker start with the prebuilt bundle and with bundling at start; memory per cached workflow. Every
+ * figure is compared as a ratio measured in the same run; nothing here is a timed assertion in `npm test`.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -21,35 +23,55 @@ import { cpus, loadavg, totalmem, availableParallelism, release, platform } from
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { ProcessShape } from './jobs';
-import type { BenchResults, HistoryFigures, ReplayFigures, SideFigures, Target } from './report';
+import { payloadDefinition } from './jobs';
+import type {
+  BenchResults,
+  CodeFirstFigures,
+  CompensationFigures,
+  HistoryBytesFigures,
+  HistoryFigures,
+  ReplayFigures,
+  SideFigures,
+  Target,
+} from './report';
 import { printTable, writeBenchmarksMd } from './report';
 import { historyFromJson } from '../src/worker/history-json';
 import { historyWorkflowId } from '../src/worker/replay';
 import { startBenchServer } from './server';
 import type { SideName } from './sides';
 import {
+  ALL_SIDES,
   BENCH_WORKER_OPTIONS,
+  CODEFIRST_BUNDLE,
+  CODEFIRST_WORKFLOWS,
   HANDWRITTEN_BUNDLE,
   HANDWRITTEN_WORKFLOWS,
   JIPPER_BUNDLE,
   PROJECT_ROOT,
   SIDES,
+  benchRegistry,
   createSideWorker,
   nextId,
   runToResult,
 } from './sides';
 import type { MemoryResult, WorkerStartResult } from './child';
-import { linearFit, median, percentile, pool, slopeRatioInterval } from './stats';
+import { linearFit, median, percentile, percentileRatioInterval, pool, slopeRatioInterval } from './stats';
+import { startProcess, waitForReport } from '../src/client';
 
 interface Settings {
   sizes: number[];
   warmupRuns: number;
   latencySamples: number;
-  failureSteps: number;
-  failureSamples: number;
+  /** Completed steps before the failing one, for compensation latency. */
+  compensationSizes: number[];
+  compensationSamples: number;
+  /** Steps of the long processes whose history bytes are measured, and the characters of data in each result. */
+  historySizes: number[];
+  historyResultChars: number;
   concurrency: number;
   throughputWarmup: number;
   throughputPerRound: number;
@@ -63,8 +85,10 @@ const FULL: Settings = {
   sizes: [1, 3, 10],
   warmupRuns: 15,
   latencySamples: 300,
-  failureSteps: 3,
-  failureSamples: 50,
+  compensationSizes: [3, 10],
+  compensationSamples: 200,
+  historySizes: [10, 100, 1_000],
+  historyResultChars: 480,
   concurrency: 20,
   throughputWarmup: 40,
   throughputPerRound: 150,
@@ -78,7 +102,8 @@ const QUICK: Settings = {
   ...FULL,
   warmupRuns: 5,
   latencySamples: 20,
-  failureSamples: 10,
+  compensationSamples: 15,
+  historySizes: [10, 100],
   throughputWarmup: 20,
   throughputPerRound: 40,
   replayMinSeconds: 1,
@@ -134,19 +159,29 @@ async function main(): Promise<void> {
       logger: new DefaultLogger('WARN'),
     });
     writeFileSync(HANDWRITTEN_BUNDLE, code);
+    log('bundling the code-first saga (not timed)');
+    const codeFirst = await bundleWorkflowCode({ workflowsPath: CODEFIRST_WORKFLOWS, logger: new DefaultLogger('WARN') });
+    writeFileSync(CODEFIRST_BUNDLE, codeFirst.code);
     if (!existsSync(JIPPER_BUNDLE)) throw new Error(`${JIPPER_BUNDLE} is missing: run npm run build`);
 
     const nativeConnection = await NativeConnection.connect({ address: server.address });
-    const connection = await Connection.connect({ address: server.address });
+    // Large enough for the history pages of long processes (a run's history can exceed gRPC's default 4 MB).
+    const connection = await Connection.connect({
+      address: server.address,
+      channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+    });
     const client = new Client({ connection });
     const queues: Record<SideName, string> = {
       handwritten: `bench-handwritten-${randomUUID()}`,
       jipper: `bench-jipper-${randomUUID()}`,
+      codefirst: `bench-codefirst-${randomUUID()}`,
     };
-    const workers = await Promise.all(SIDES.map((side) => createSideWorker(side, nativeConnection, queues[side])));
+    const workers = await Promise.all(
+      ALL_SIDES.map((side) => createSideWorker(side, nativeConnection, queues[side]))
+    );
     const running = workers.map((w) => w.run());
-    // Jipper first in every pair: A = jipper, B = hand-written.
-    const order: SideName[] = ['jipper', 'handwritten'];
+    // Jipper first in every round: A = jipper, B = hand-written, then Jipper's code-first saga.
+    const order: SideName[] = ['jipper', 'handwritten', 'codefirst'];
 
     const timed = async (side: SideName, shape: ProcessShape, label: string): Promise<{ id: string; ms: number }> => {
       const id = nextId(side, label);
@@ -156,8 +191,12 @@ async function main(): Promise<void> {
     };
 
     log(`warm-up: ${settings.warmupRuns} runs per side and shape`);
-    const failureShape: ProcessShape = { steps: settings.failureSteps, failAt: settings.failureSteps };
-    for (const shape of [...settings.sizes.map((steps) => ({ steps })), failureShape]) {
+    // Compensation: `completed` steps succeed, the next one fails (non-retryable), the completed ones are reverted.
+    const failureShape = (completed: number): ProcessShape => ({ steps: completed + 1, failAt: completed + 1 });
+    for (const shape of [
+      ...settings.sizes.map((steps) => ({ steps })),
+      ...settings.compensationSizes.map(failureShape),
+    ]) {
       for (let i = 0; i < settings.warmupRuns; i++) for (const side of order) await timed(side, shape, 'warmup');
     }
 
@@ -175,15 +214,30 @@ async function main(): Promise<void> {
     }
 
     log(
-      `failure path: ${settings.failureSamples} samples per side, ${settings.failureSteps} steps failing at the last`
+      `compensation: ${settings.compensationSamples} samples per side with ${settings.compensationSizes.join(', ')} completed steps, ABAB`
     );
-    const failure = emptySides<number[]>(() => []);
-    const failureIds = emptySides<string[]>(() => []);
-    for (let i = 0; i < settings.failureSamples; i++) {
-      for (const side of order) {
-        const { id, ms } = await timed(side, failureShape, 'fail');
-        failure[side].push(ms);
-        failureIds[side].push(id);
+    const failureEndToEnd = emptySides<Record<number, number[]>>(() => ({}));
+    const failureIds = emptySides<Record<number, string[]>>(() => ({}));
+    for (let i = 0; i < settings.compensationSamples; i++) {
+      for (const completed of settings.compensationSizes) {
+        for (const side of order) {
+          const { id, ms } = await timed(side, failureShape(completed), `fail${completed}`);
+          (failureEndToEnd[side][completed] ??= []).push(ms);
+          (failureIds[side][completed] ??= []).push(id);
+        }
+      }
+    }
+    log('compensation: reading the unwinding times from the histories');
+    const unwinding = emptySides<Record<number, number[]>>(() => ({}));
+    for (const side of order) {
+      for (const completed of settings.compensationSizes) {
+        const ids = failureIds[side][completed] ?? [];
+        const times: number[] = [];
+        for (let i = 0; i < ids.length; i += 20) {
+          const batch = ids.slice(i, i + 20);
+          times.push(...(await Promise.all(batch.map((id) => unwindingMs(client, id, completed)))));
+        }
+        unwinding[side][completed] = times;
       }
     }
 
@@ -212,10 +266,11 @@ async function main(): Promise<void> {
       }
       return elapsed;
     };
-    for (const side of order) await throughputRun(side, settings.throughputWarmup, false);
+    const pair: SideName[] = ['jipper', 'handwritten'];
+    for (const side of pair) await throughputRun(side, settings.throughputWarmup, false);
     const throughputMs = emptySides<number[]>(() => []);
     for (let round = 0; round < settings.throughputRounds; round++) {
-      for (const side of order) throughputMs[side].push(await throughputRun(side, settings.throughputPerRound, true));
+      for (const side of pair) throughputMs[side].push(await throughputRun(side, settings.throughputPerRound, true));
     }
 
     log('histories: fetching and counting events');
@@ -231,12 +286,25 @@ async function main(): Promise<void> {
         if (steps === 3) histories[side].types = countTypes(last.types);
         replaySets[side].push(...fetched.map((f) => ({ workflowId: f.id, history: f.history })));
       }
-      const failed = await Promise.all(failureIds[side].slice(-10).map((id) => fetchHistory(client, id)));
+      const failed = await Promise.all(
+        (failureIds[side][settings.compensationSizes[0] as number] ?? []).slice(-10).map((id) => fetchHistory(client, id))
+      );
       const lastFailed = failed[failed.length - 1];
       if (!lastFailed) throw new Error(`no ${side} failure run`);
       histories[side].failure = { events: lastFailed.events, bytes: lastFailed.bytes };
       histories[side].failureTypes = countTypes(lastFailed.types);
       replaySets[side].push(...failed.map((f) => ({ workflowId: f.id, history: f.history })));
+    }
+
+    log(
+      `history bytes: processes of ${settings.historySizes.join(', ')} steps, results of ${settings.historyResultChars} characters`
+    );
+    const historyBytes: HistoryBytesFigures = {
+      resultChars: settings.historyResultChars,
+      bySteps: {},
+    };
+    for (const steps of settings.historySizes) {
+      historyBytes.bySteps[steps] = await historyBytesOf(client, queues.jipper, steps, settings.historyResultChars);
     }
 
     for (const worker of workers) worker.shutdown();
@@ -278,34 +346,41 @@ async function main(): Promise<void> {
 
     log(`memory: ${settings.memory.n} parked runs per side, in fresh processes`);
     const memory = emptySides<MemoryResult | undefined>(() => undefined);
-    for (const side of order) {
+    for (const side of pair) {
       memory[side] = await forkChild<MemoryResult>(
         ['memory', server.address, side, String(settings.memory.warm), String(settings.memory.n)],
         ['--expose-gc']
       );
     }
 
-    const sides = emptySides<SideFigures>(() => ({}) as SideFigures);
-    for (const side of SIDES) {
+    const latencyFigures = (side: SideName): Pick<SideFigures, 'latency' | 'slope' | 'intercept'> => {
       const bySteps: SideFigures['latency'] = {};
-      for (const steps of settings.sizes) {
-        const samples = latency[side][steps] ?? [];
-        bySteps[steps] = {
-          p50: percentile(samples, 50),
-          p99: percentile(samples, 99),
-          mean: avg(samples),
-          n: samples.length,
-        };
-      }
+      for (const steps of settings.sizes) bySteps[steps] = figures(latency[side][steps] ?? []);
       const fit = (p: 'p50' | 'p99') =>
         linearFit(settings.sizes.map((x) => ({ x, y: (bySteps[x] as { p50: number; p99: number })[p] })));
-      const tputMs = throughputMs[side].reduce((a, b) => a + b, 0);
-      const counts = settings.throughputPerRound * settings.throughputRounds;
-      sides[side] = {
+      return {
         latency: bySteps,
         slope: { p50: fit('p50').slope, p99: fit('p99').slope },
         intercept: { p50: fit('p50').intercept, p99: fit('p99').intercept },
-        failure: { p50: percentile(failure[side], 50), p99: percentile(failure[side], 99), n: failure[side].length },
+      };
+    };
+    const compensationFigures = (side: SideName): Record<number, CompensationFigures> =>
+      Object.fromEntries(
+        settings.compensationSizes.map((completed) => [
+          completed,
+          {
+            unwinding: figures(unwinding[side][completed] ?? []),
+            endToEnd: figures(failureEndToEnd[side][completed] ?? []),
+          },
+        ])
+      );
+    const sides = {} as Record<(typeof SIDES)[number], SideFigures>;
+    for (const side of SIDES) {
+      const tputMs = throughputMs[side].reduce((a, b) => a + b, 0);
+      const counts = settings.throughputPerRound * settings.throughputRounds;
+      sides[side] = {
+        ...latencyFigures(side),
+        compensation: compensationFigures(side),
         throughput: counts / (tputMs / 1000),
         cpuPerProcess: {
           workerAndClientMs: throughputCpu[side].benchMs / throughputCpu[side].processes,
@@ -331,6 +406,55 @@ async function main(): Promise<void> {
       kind: `rounds`,
     };
     const replayTarget = replay.committed ?? replay.jipper;
+    const percentileInterval = (
+      a: readonly number[],
+      b: readonly number[],
+      p: number
+    ): NonNullable<Target['interval']> => {
+      const [low, high] = percentileRatioInterval(a, b, p);
+      return { low, high, kind: '90% bootstrap' };
+    };
+    const compensationRatios: BenchResults['ratios']['compensation'] = {};
+    for (const completed of settings.compensationSizes) {
+      const a = unwinding.jipper[completed] ?? [];
+      const b = unwinding.handwritten[completed] ?? [];
+      compensationRatios[completed] = {
+        p50: percentile(a, 50) / percentile(b, 50),
+        p99: percentile(a, 99) / percentile(b, 99),
+        p50Interval: percentileInterval(a, b, 50),
+        p99Interval: percentileInterval(a, b, 99),
+      };
+    }
+    const codeFirstFigures: CodeFirstFigures = {
+      ...latencyFigures('codefirst'),
+      compensation: compensationFigures('codefirst'),
+    };
+    const codeFirstSlope = (p: number, key: 'p50' | 'p99') => {
+      const [low, high] = slopeRatioInterval(latency.codefirst, latency.jipper, settings.sizes, p);
+      return {
+        value: codeFirstFigures.slope[key] / sides.jipper.slope[key],
+        interval: { low, high, kind: '90% bootstrap' },
+      };
+    };
+    const codeFirstRatios: BenchResults['ratios']['codeFirst'] = {
+      slopeP50: codeFirstSlope(50, 'p50'),
+      slopeP99: codeFirstSlope(99, 'p99'),
+      compensation: Object.fromEntries(
+        settings.compensationSizes.map((completed) => {
+          const a = unwinding.codefirst[completed] ?? [];
+          const b = unwinding.jipper[completed] ?? [];
+          return [
+            completed,
+            {
+              p50: percentile(a, 50) / percentile(b, 50),
+              p99: percentile(a, 99) / percentile(b, 99),
+              p50Interval: percentileInterval(a, b, 50),
+              p99Interval: percentileInterval(a, b, 99),
+            },
+          ];
+        })
+      ),
+    };
     const targets: Target[] = [
       target(
         'per-step slope, p50 (Jipper ÷ hand-written)',
@@ -348,6 +472,30 @@ async function main(): Promise<void> {
         'x',
         slopeInterval(99)
       ),
+      ...settings.compensationSizes.flatMap((completed) => {
+        const r = compensationRatios[completed] as BenchResults['ratios']['compensation'][number];
+        return (['p50', 'p99'] as const).map((p) =>
+          target(
+            `compensation latency ${p}, ${completed} completed steps (Jipper ÷ hand-written)`,
+            '≤ 1.0×',
+            r[p],
+            (v) => v <= 1,
+            'x',
+            r[`${p}Interval`]
+          )
+        );
+      }),
+      ...(['p50', 'p99'] as const).map((p) => {
+        const r = codeFirstRatios[p === 'p50' ? 'slopeP50' : 'slopeP99'];
+        return target(
+          `code-first per-step slope, ${p} (runSaga ÷ definition run)`,
+          'within noise: interval reaches 1.0×',
+          r.value,
+          () => (r.interval?.low ?? Infinity) <= 1,
+          'x',
+          r.interval
+        );
+      }),
       target(
         'throughput (Jipper ÷ hand-written)',
         '≥ 0.9×',
@@ -405,17 +553,19 @@ async function main(): Promise<void> {
         slopeP99: slopeRatio.p99,
         throughput: ratio((s) => s.throughput),
         cpuPerProcess: ratio((s) => s.cpuPerProcess.workerAndClientMs + s.cpuPerProcess.serverMs),
-        failureP50: ratio((s) => s.failure.p50),
-        failureP99: ratio((s) => s.failure.p99),
+        compensation: compensationRatios,
+        codeFirst: codeFirstRatios,
         eventsPerProcess3: ratio((s) => s.history.bySteps[3]?.events ?? NaN),
         replay: ratio((s) => s.replay.eventsPerSecond),
         memory: ratio((s) => s.memory.rssPerWorkflowKb),
       },
+      codeFirst: codeFirstFigures,
+      historyBytes,
       replaySource: replay.source,
       ...(replay.committed ? { committedReplay: replay.committed } : {}),
       workerStart,
       targets,
-      samples: { latency, failure },
+      samples: { latency, unwinding, failureEndToEnd },
     };
     printTable(results);
     writeFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -427,11 +577,75 @@ async function main(): Promise<void> {
 }
 
 function emptySides<T>(make: () => T): Record<SideName, T> {
-  return { handwritten: make(), jipper: make() };
+  return { handwritten: make(), jipper: make(), codefirst: make() };
 }
 
-function avg(samples: number[]): number {
+function avg(samples: readonly number[]): number {
   return samples.reduce((a, b) => a + b, 0) / samples.length;
+}
+
+function figures(samples: readonly number[]): { p50: number; p99: number; mean: number; n: number } {
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), mean: avg(samples), n: samples.length };
+}
+
+const EventType = temporal.api.enums.v1.EventType;
+
+/**
+ * Compensation latency of one failed run, from its history: from the failing step's failure (the server's
+ * `ACTIVITY_TASK_FAILED`) to the run's end (`WORKFLOW_EXECUTION_FAILED`), which comes once every completed step is
+ * reverted. Checks that the run did revert exactly `completed` steps after the failure.
+ */
+async function unwindingMs(client: Client, id: string, completed: number): Promise<number> {
+  const history = await client.workflow.getHandle(id).fetchHistory();
+  const events = history.events ?? [];
+  const failedAt = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED);
+  const end = events.at(-1);
+  if (failedAt < 0 || end?.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED) {
+    throw new Error(`${id}: no failed step, or the run did not end failed`);
+  }
+  const reverts = events
+    .slice(failedAt)
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).length;
+  if (reverts !== completed) throw new Error(`${id}: ${reverts} steps reverted after the failure, not ${completed}`);
+  return tsToMs(end.eventTime) - tsToMs(events[failedAt]?.eventTime);
+}
+
+/**
+ * Runs a chain of `steps` payload steps (each result `resultChars` characters of data, each step reading the one
+ * before it) and sums the history of every run of its continued-as-new chain: protobuf bytes as the server stores
+ * them, and JSON bytes as the long-process fault test measured them (`JSON.stringify` of the fetched history).
+ */
+async function historyBytesOf(
+  client: Client,
+  taskQueue: string,
+  steps: number,
+  resultChars: number
+): Promise<HistoryBytesFigures['bySteps'][number]> {
+  const id = nextId('jipper', `history${steps}`);
+  const start = performance.now();
+  const handle = await startProcess(client, payloadDefinition(steps, resultChars), {
+    taskQueue,
+    id,
+    registry: benchRegistry,
+  });
+  const report = await waitForReport(handle);
+  const ms = performance.now() - start;
+  if (report.status !== 'succeeded') throw new Error(`${id}: expected succeeded, got ${report.status}`);
+  let runs = 0;
+  let events = 0;
+  let bytes = 0;
+  let jsonBytes = 0;
+  // From the last run back to the first: each run's first event names the run it continues.
+  for (let runId: string | undefined = report.runId; runId; ) {
+    const history = await client.workflow.getHandle(id, runId).fetchHistory();
+    runs += 1;
+    events += history.events?.length ?? 0;
+    bytes += temporal.api.history.v1.History.encode(history).finish().byteLength;
+    jsonBytes += Buffer.byteLength(JSON.stringify(history));
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  if (runs !== (report.continuedAsNew ?? 0) + 1) throw new Error(`${id}: walked ${runs} runs of ${id}'s chain`);
+  return { steps, runs, events, bytes, jsonBytes, seconds: ms / 1000 };
 }
 
 function target(

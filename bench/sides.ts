@@ -1,6 +1,8 @@
 /**
- * The two sides of the benchmark — the hand-written saga and Jipper — behind one interface: create a worker (same
- * settings for both), run a process of a given shape from start to result, and start one without waiting.
+ * The sides of the benchmark — the hand-written saga, Jipper's definition runs and Jipper's code-first `runSaga` —
+ * behind one interface: create a worker (same settings for all), run a process of a given shape from start to result,
+ * and start one without waiting. The main comparison is Jipper (definitions) against the hand-written saga; the
+ * code-first side is measured beside Jipper's definition runs.
  */
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -8,16 +10,20 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { JobRegistry } from '../src/activities/registry';
-import { runProcess, startProcess } from '../src/client';
+import { reportFromError, runProcess, startProcess } from '../src/client';
 
 import { createJipperWorker } from '../src/worker/worker';
 import type { ProcessShape } from './jobs';
 import { benchLibrary, handwrittenActivities, jipperDefinition } from './jobs';
 import type { handwrittenSaga } from './workflows/handwritten-saga';
+import type { benchCodeFirst } from './workflows/code-first';
 import { findProjectRoot } from '../src/config/project';
+import type { ProcessReport } from '../src/shared/report';
 
-export type SideName = 'handwritten' | 'jipper';
-export const SIDES: readonly SideName[] = ['handwritten', 'jipper'];
+export type SideName = 'handwritten' | 'jipper' | 'codefirst';
+/** The two sides of the main comparison. */
+export const SIDES: readonly ('handwritten' | 'jipper')[] = ['handwritten', 'jipper'];
+export const ALL_SIDES: readonly SideName[] = ['handwritten', 'jipper', 'codefirst'];
 
 export const PROJECT_ROOT = findProjectRoot(__dirname);
 /** Jipper's prebuilt workflow bundle, written by `npm run build`. */
@@ -25,6 +31,9 @@ export const JIPPER_BUNDLE = join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
 /** The hand-written saga's bundle, written by the benchmark before it starts (see run.ts). */
 export const HANDWRITTEN_BUNDLE = join(PROJECT_ROOT, 'dist', 'bench', 'handwritten-bundle.js');
 export const HANDWRITTEN_WORKFLOWS = require.resolve('./workflows/handwritten-saga');
+/** The code-first workflow's bundle, written by the benchmark before it starts (see run.ts). */
+export const CODEFIRST_BUNDLE = join(PROJECT_ROOT, 'dist', 'bench', 'code-first-bundle.js');
+export const CODEFIRST_WORKFLOWS = require.resolve('./workflows/code-first');
 
 /**
  * Worker settings, identical for both sides. `maxCachedWorkflows` is large so the memory benchmark's parked runs all
@@ -42,12 +51,13 @@ export async function createSideWorker(
   options: { bundle?: 'prebuilt' | 'at-start' } = {}
 ): Promise<Worker> {
   const prebuilt = (options.bundle ?? 'prebuilt') === 'prebuilt';
-  if (side === 'jipper') {
+  if (side === 'jipper' || side === 'codefirst') {
+    const bundle = side === 'codefirst' ? CODEFIRST_BUNDLE : JIPPER_BUNDLE;
     const { worker } = await createJipperWorker({
       connection,
       taskQueue,
       libraries: [benchLibrary],
-      ...(prebuilt ? { workflowBundlePath: JIPPER_BUNDLE } : {}),
+      ...(prebuilt || side === 'codefirst' ? { workflowBundlePath: bundle } : {}),
       workerOptions: BENCH_WORKER_OPTIONS,
     });
     return worker;
@@ -66,7 +76,7 @@ export async function createSideWorker(
  * The client's registry: Jipper's side checks and plans each definition with the worker's job library before starting
  * it, as the `jipper` command does, so the worker does not plan it again.
  */
-const benchRegistry = new JobRegistry([benchLibrary]);
+export const benchRegistry = new JobRegistry([benchLibrary]);
 
 let sequence = 0;
 export function nextId(side: SideName, label: string): string {
@@ -75,8 +85,8 @@ export function nextId(side: SideName, label: string): string {
 }
 
 /**
- * Runs one process from start to result and returns the workflow id; throws when the outcome is not the expected one
- * (success, or a failure at `failAt` that was unwound).
+ * Runs one process from start to result; throws when the outcome is not the expected one (success, or a failure at
+ * `failAt` that was unwound).
  */
 export async function runToResult(
   client: Client,
@@ -87,6 +97,23 @@ export async function runToResult(
 ): Promise<void> {
   if (side === 'jipper') {
     const report = await runProcess(client, jipperDefinition(shape), { taskQueue, id, registry: benchRegistry });
+    const expected = shape.failAt === undefined ? 'succeeded' : 'reverted';
+    if (report.status !== expected) throw new Error(`${id}: expected ${expected}, got ${report.status}`);
+    return;
+  }
+  if (side === 'codefirst') {
+    let report: ProcessReport;
+    try {
+      report = await client.workflow.execute<typeof benchCodeFirst>('benchCodeFirst', {
+        taskQueue,
+        workflowId: id,
+        args: [shape],
+      });
+    } catch (err) {
+      const fromError = reportFromError(err);
+      if (!fromError) throw err;
+      report = fromError;
+    }
     const expected = shape.failAt === undefined ? 'succeeded' : 'reverted';
     if (report.status !== expected) throw new Error(`${id}: expected ${expected}, got ${report.status}`);
     return;
@@ -113,6 +140,10 @@ export async function startOnly(
 ): Promise<void> {
   if (side === 'jipper') {
     await startProcess(client, jipperDefinition(shape), { taskQueue, id, registry: benchRegistry });
+    return;
+  }
+  if (side === 'codefirst') {
+    await client.workflow.start<typeof benchCodeFirst>('benchCodeFirst', { taskQueue, workflowId: id, args: [shape] });
     return;
   }
   await client.workflow.start<typeof handwrittenSaga>('handwrittenSaga', { taskQueue, workflowId: id, args: [shape] });

@@ -79,3 +79,24 @@ export function slopeRatioInterval(
   const ratios = Array.from({ length: rounds }, () => slope(numerator) / slope(denominator));
   return [percentile(ratios, 5), percentile(ratios, 95)];
 }
+
+/**
+ * A percentile bootstrap interval for the ratio of two sides' p-th percentiles: each round resamples both sides'
+ * samples with replacement. Returns the 5th and 95th percentiles of the ratio (a 90% interval).
+ */
+export function percentileRatioInterval(
+  numerator: readonly number[],
+  denominator: readonly number[],
+  p: number,
+  rounds = 1_000,
+  seed = 1
+): [number, number] {
+  const random = seededRandom(seed);
+  const resample = (samples: readonly number[]) =>
+    Array.from({ length: samples.length }, () => samples[Math.floor(random() * samples.length)] as number);
+  const ratios = Array.from(
+    { length: rounds },
+    () => percentile(resample(numerator), p) / percentile(resample(denominator), p)
+  );
+  return [percentile(ratios, 5), percentile(ratios, 95)];
+}

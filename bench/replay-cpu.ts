@@ -1,0 +1,166 @@
+/**
+ * Workflow-side CPU per history, measured by replay: replay runs exactly the workflow code a worker runs, with no
+ * server and no other process in the way, so the CPU time a replay takes is a clean measure of the workflow's own
+ * cost, and far less sensitive to a busy machine than end-to-end latency. Used to find where Jipper's time goes and to
+ * compare engine variants before a live run (see bench/notes.md).
+ *
+ *   node dist/bench/bench/replay-cpu.js record <dir> [runs]
+ *       starts a dev server and the benchmark's workers, runs each shape `runs` times per side (forward: 1, 3, 10
+ *       steps; compensation: 3 and 10 completed steps, then a failing one) and writes every history to <dir>
+ *   node dist/bench/bench/replay-cpu.js replay <dir> <side>:<label>=<bundle> ... [--rounds n]
+ *       replays each side's histories with each bundle given for it (`jipper:before=/tmp/a.js jipper:after=dist/…`),
+ *       interleaved over `n` rounds (default 7), and prints the median CPU ms per history of each shape
+ *
+ * Each replay of a set runs in a fresh Node process: the first cancellation scope a workflow runs switches on Node's
+ * async hooks in its thread for good (see bench/notes.md), and a replay runs in the main thread, so one set must not
+ * pay for the scopes of another.
+ *
+ * Sides: `jipper` (definition runs), `handwritten`, `codefirst`. Run `npm run bench -- --quick` (or the full bench)
+ * once first: it writes the hand-written and code-first bundles to dist/bench/.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { historyFromJson, historyToJson } from '../src/worker/history-json';
+import type { ProcessShape } from './jobs';
+import { startBenchServer } from './server';
+import type { SideName } from './sides';
+import { ALL_SIDES, PROJECT_ROOT, createSideWorker, nextId, runToResult } from './sides';
+import { median } from './stats';
+
+const log = (line: string): void => void process.stderr.write(`[replay-cpu] ${line}\n`);
+
+const SHAPES: Record<string, ProcessShape> = {
+  f1: { steps: 1 },
+  f3: { steps: 3 },
+  f10: { steps: 10 },
+  c3: { steps: 4, failAt: 4 },
+  c10: { steps: 11, failAt: 11 },
+};
+
+async function record(dir: string, runs: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const server = await startBenchServer({ projectRoot: PROJECT_ROOT, stock: false, log });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  try {
+    const native = await NativeConnection.connect({ address: server.address });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const queues = Object.fromEntries(ALL_SIDES.map((side) => [side, `replay-cpu-${side}-${randomUUID()}`]));
+    const workers = await Promise.all(ALL_SIDES.map((side) => createSideWorker(side, native, queues[side] as string)));
+    const running = workers.map((w) => w.run());
+    for (const [name, shape] of Object.entries(SHAPES)) {
+      for (const side of ALL_SIDES) {
+        for (let i = 0; i < runs + 2; i++) {
+          const id = nextId(side, name);
+          await runToResult(client, side, queues[side] as string, shape, id);
+          if (i < 2) continue; // warm-up
+          const history = await client.workflow.getHandle(id).fetchHistory();
+          writeFileSync(join(dir, `${side}.${name}.${i - 2}.json`), historyToJson(history));
+        }
+      }
+      log(`recorded ${name}`);
+    }
+    for (const worker of workers) worker.shutdown();
+    await Promise.all(running);
+    await connection.close();
+    await native.close();
+  } finally {
+    await server.stop();
+  }
+}
+
+type Loaded = { workflowId: string; history: ReturnType<typeof historyFromJson> };
+
+async function cpuPerHistory(bundle: string, histories: Loaded[]): Promise<number> {
+  let cpuStart = process.cpuUsage();
+  let cpu = cpuStart;
+  const source = (async function* () {
+    cpuStart = process.cpuUsage();
+    yield* histories;
+  })();
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle }, replayName: 'cpu' }, source)) {
+    if (result.error) throw new Error(`${result.workflowId} did not replay with ${bundle}: ${String(result.error)}`);
+    cpu = process.cpuUsage(cpuStart);
+  }
+  return (cpu.user + cpu.system) / 1000 / histories.length;
+}
+
+/**
+ * Child mode: replays the files with the bundle in this fresh process, a few passes to warm up (the JIT), then more,
+ * and prints the median CPU ms per history of the measured passes.
+ */
+async function replayOne(bundle: string, files: string[]): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const histories = files.map((file) => ({
+    workflowId: file,
+    history: historyFromJson(JSON.parse(readFileSync(file, 'utf8'))),
+  }));
+  for (let i = 0; i < WARM_PASSES; i++) await cpuPerHistory(bundle, histories);
+  const passes: number[] = [];
+  for (let i = 0; i < MEASURED_PASSES; i++) passes.push(await cpuPerHistory(bundle, histories));
+  console.log(String(median(passes)));
+}
+
+const WARM_PASSES = 3;
+const MEASURED_PASSES = 5;
+
+async function replay(dir: string, variants: { side: SideName; label: string; bundle: string }[], rounds: number) {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const sets = new Map<string, string[]>();
+  for (const file of files) {
+    const [side, shape] = file.split('.');
+    const key = `${side}.${shape}`;
+    (sets.get(key) ?? sets.set(key, []).get(key))?.push(join(dir, file));
+  }
+  const samples = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of variants) {
+      for (const shape of Object.keys(SHAPES)) {
+        const set = sets.get(`${variant.side}.${shape}`);
+        if (!set) continue;
+        const key = `${variant.side}:${variant.label}\t${shape}`;
+        const out = execFileSync(process.execPath, [__filename, 'replay-one', variant.bundle, ...set], {
+          encoding: 'utf8',
+        });
+        (samples.get(key) ?? samples.set(key, []).get(key))?.push(Number(out.trim().split('\n').at(-1)));
+      }
+    }
+    log(`round ${round + 1} of ${rounds}`);
+  }
+  console.log(['variant', ...Object.keys(SHAPES)].join('\t'));
+  for (const variant of variants) {
+    const row = Object.keys(SHAPES).map((shape) => {
+      const s = samples.get(`${variant.side}:${variant.label}\t${shape}`);
+      return s ? median(s).toFixed(2) : '-';
+    });
+    console.log([`${variant.side}:${variant.label}`, ...row].join('\t'));
+  }
+}
+
+async function main(): Promise<void> {
+  const [mode, dir, ...rest] = process.argv.slice(2);
+  if (mode === 'record' && dir) return record(dir, Number(rest[0] ?? 10));
+  if (mode === 'replay-one' && dir) return replayOne(dir, rest);
+  if (mode === 'replay' && dir) {
+    const roundsAt = rest.indexOf('--rounds');
+    const rounds = roundsAt >= 0 ? Number(rest[roundsAt + 1]) : 7;
+    const variants = rest
+      .filter((arg, i) => arg !== '--rounds' && (roundsAt < 0 || i !== roundsAt + 1))
+      .map((arg) => {
+        const match = /^(jipper|handwritten|codefirst):([^=]+)=(.+)$/.exec(arg);
+        if (!match) throw new Error(`expected <side>:<label>=<bundle>, got ${arg}`);
+        return { side: match[1] as SideName, label: match[2] as string, bundle: match[3] as string };
+      });
+    return replay(dir, variants, rounds);
+  }
+  throw new Error('usage: replay-cpu record <dir> [runs] | replay <dir> <side>:<label>=<bundle> ... [--rounds n]');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
