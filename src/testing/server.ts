@@ -18,13 +18,17 @@ import { installTestRuntime } from './runtime';
 export interface TestServerOptions {
   /**
    * Use the server at this address instead of starting one. Default: `TEMPORAL_ADDRESS` when set (with the TLS and
-   * API-key settings of the environment), else a new dev server.
+   * API-key settings of the environment), else a new dev server. `false`: always a new dev server of its own.
    */
-  address?: string;
+  address?: string | false;
   /** Namespace. Default: `TEMPORAL_NAMESPACE`, else `default`. */
   namespace?: string;
   /** Start the Web UI with a new dev server (on a free port). Default `false`. */
   ui?: boolean;
+  /**
+   * Dynamic configuration for a new dev server (`--dynamic-config-value`), e.g. `{ 'matching.enableFairness': true }`.
+   */
+  dynamicConfig?: Record<string, string | number | boolean>;
   /** The `temporal` binary for a new dev server. Default: the project's pinned CLI, installed when missing. */
   cliPath?: string;
   /** Progress lines. Default: silent. */
@@ -54,7 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = await loadConfig({ configFile: false });
   const namespace = options.namespace ?? config.namespace;
   const log = options.log ?? (() => undefined);
-  const address = options.address ?? config.address;
+  const address = options.address === false ? undefined : (options.address ?? config.address);
   if (address !== undefined) {
     const env = await TestWorkflowEnvironment.createFromExistingServer({
       ...config.connectionOptions,
@@ -79,7 +83,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           ...(uiPort !== undefined ? { ui: true, uiPort } : { ui: false }),
           searchAttributes: [...JIPPER_SEARCH_ATTRIBUTES],
           log: { format: 'pretty', level: 'warn' },
-          extraArgs: uiPort !== undefined ? ['--ui-disable-news-fetch'] : [],
+          extraArgs: [
+            ...(uiPort !== undefined ? ['--ui-disable-news-fetch'] : []),
+            ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
+              '--dynamic-config-value',
+              `${key}=${JSON.stringify(value)}`,
+            ]),
+          ],
         },
       });
       const uiUrl = uiPort !== undefined ? `http://127.0.0.1:${uiPort}` : undefined;
