@@ -66,7 +66,7 @@ test('high-priority jobs and reverts overtake low-priority work queued before th
     }
     handles.push(await start({ name: 'high', options: { priority: 1 }, steps: [job('high')] }, 'high'));
     const reports = await Promise.all(handles.map((h) => waitForReport(h)));
-    expect(reports.map((r) => r.status)).toEqual(['reverted', ...Array(11).fill('succeeded')]);
+    expect(reports.map((r) => r.status)).toEqual(['reverted', ...Array<string>(11).fill('succeeded')]);
   } finally {
     await worker.shutdown();
   }
