@@ -27,7 +27,7 @@ import { PLAN_ACTIVITY } from '../shared/calls';
 import { resolveRefs } from '../shared/refs';
 import type { ProcessReport } from '../shared/report';
 
-import { isGroupStep, stepJobs } from '../shared/steps';
+import { isGroupStep, reportRows } from '../shared/steps';
 import type { EngineState } from './engine';
 import { Engine, JobFailedError, initialReport, initialState, rejectWith, throwIfCancelled } from './engine';
 import { INVALID_DEFINITION_TYPE, UNRESOLVED_REFERENCE_TYPE } from '../shared/errors';
@@ -53,17 +53,6 @@ export interface CarriedState {
   cursor: number;
   phase: 'forward' | 'unwinding';
   cancelled: boolean;
-}
-
-function reportRows(definition: ProcessDefinition) {
-  return definition.steps.flatMap((step) =>
-    stepJobs(step).map((job) => ({
-      stepId: job.id,
-      job: job.job,
-      ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
-      ...((isGroupStep(step) ? step.pivot : job.pivot) ? { pivot: true } : {}),
-    }))
-  );
 }
 
 export async function jipperProcess(input: ProcessInput): Promise<ProcessReport> {
