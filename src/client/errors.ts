@@ -66,7 +66,7 @@ export interface ExistingRun {
 export function describeExisting(existing: ExistingRun, rerunAsked: boolean, rerunHint: string): string {
   const what = `${existing.process ?? 'a workflow'} run ${existing.runId}`;
   const id = `process id "${existing.processId}"`;
-  if (existing.live) return `${id} is in use: ${what} is ${existing.status} (started ${existing.startedAt})`;
+  if (existing.live) return `${id} is in use: ${what} is ${existing.status} (since ${existing.startedAt})`;
   const ended = `${what} ended ${existing.status}${existing.closedAt ? ` at ${existing.closedAt}` : ''}`;
   if (existing.status === 'succeeded') {
     return `${id} is used: ${ended}; a process that succeeded is not run again${rerunAsked ? ', even on a rerun' : ''}`;

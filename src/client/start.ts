@@ -208,7 +208,9 @@ export function startDelayOf(
     const parsed = durationSchema.safeParse(startDelay);
     if (!parsed.success)
       throw new StartTimeError(`start delay ${JSON.stringify(startDelay)}: ${parsed.error.issues[0]?.message}`);
-    return durationToMs(parsed.data);
+    const delay = durationToMs(parsed.data);
+    if (delay <= 0) throw new StartTimeError(`start delay ${JSON.stringify(startDelay)}: expected more than zero`);
+    return delay;
   }
   return undefined;
 }

@@ -23,10 +23,10 @@ import { z } from 'zod';
 import { durationToMs } from '../shared/text';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
-export const durationSchema = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),
-]);
+export const durationStringSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
+export const durationSchema = z.union([z.number().int().positive(), durationStringSchema]);
 export type Duration = z.infer<typeof durationSchema>;
 
 /** Temporal's retry policy, as written in a definition. Unset fields keep the job's (or Jipper's) default. */
@@ -146,7 +146,18 @@ function isTimeZone(name: string): boolean {
   }
 }
 
-const cronSchema = z
+/** An IANA time zone name the runtime knows (`UTC`, `Europe/Paris`). */
+export const timeZoneSchema = z
+  .string()
+  .refine(isTimeZone, { message: 'unknown time zone; expected an IANA name such as "Europe/Paris" or "UTC"' });
+
+/** A schedule's interval: a duration of one second or more. */
+export const everySchema = durationSchema.refine(
+  (d) => durationToMs(d) >= 1000,
+  'a schedule runs at most once a second: expected "1s" or more'
+);
+
+export const cronSchema = z
   .string()
   .trim()
   .min(1, 'expected a cron expression such as "0 3 * * *" (minute hour day-of-month month day-of-week)');
@@ -176,14 +187,9 @@ export const scheduleSchema = z
      */
     cron: z.union([cronSchema, z.array(cronSchema).min(1, 'expected at least one cron expression')]).optional(),
     /** A run every this long (`15m`, `6h`, `1d`), counted from the Unix epoch (`6h` runs at 00:00, 06:00... UTC). */
-    every: durationSchema
-      .refine((d) => durationToMs(d) >= 1000, 'a schedule runs at most once a second: expected "1s" or more')
-      .optional(),
+    every: everySchema.optional(),
     /** IANA time zone the cron expressions are read in. Default UTC. */
-    timezone: z
-      .string()
-      .refine(isTimeZone, { message: 'unknown time zone; expected an IANA name such as "Europe/Paris" or "UTC"' })
-      .optional(),
+    timezone: timeZoneSchema.optional(),
     /** Each run starts up to this much later than its time, at random (spreads many schedules' load). Default none. */
     jitter: durationSchema.optional(),
     /** What to do when a run is due while the previous one still runs (see {@link OVERLAP_POLICIES}). Default skip. */
