@@ -8,7 +8,7 @@
  * {@link ProcessAlreadyStartedError} (naming that run and how it stands), unless `rerun` is asked for and that run did
  * not succeed; two clients starting the same id at once get one process (Temporal decides, atomically).
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -219,7 +219,7 @@ export async function startProcess(
   client: Client,
   rawDefinition: unknown,
   options: StartProcessOptions
-): Promise<WorkflowHandle<typeof jipperProcess>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof jipperProcess>> {
   const delayMs = startDelayOf(options);
   const request = buildStartRequest(rawDefinition, {
     ...options,

@@ -153,7 +153,8 @@ export const timeZoneSchema = z
 
 /** A schedule's interval: a duration of one second or more. */
 export const everySchema = durationSchema.refine(
-  (d) => durationToMs(d) >= 1000,
+  // Zod runs refinements after a failed union too: leave a value that is no duration to the union's own message.
+  (d) => (typeof d === 'string' && !durationStringSchema.safeParse(d).success ? true : durationToMs(d) >= 1000),
   'a schedule runs at most once a second: expected "1s" or more'
 );
 

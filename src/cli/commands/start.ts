@@ -3,7 +3,7 @@
  * `--start-at` / `--start-in` delay its beginning (it is `waiting` till then); an `--id` already used is refused unless
  * `--rerun` is given and that run did not succeed.
  */
-import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { watchProcess } from '../../client/watch';
 import { runLink, webUiBase } from '../links';
@@ -68,7 +68,7 @@ export function registerStart(program: Command): void {
               ...(options.startAt ? { startAt: options.startAt } : {}),
               ...(options.startIn ? { startDelay: options.startIn } : {}),
             });
-            const { firstExecutionRunId: runId } = handle as WorkflowHandleWithFirstExecutionRunId;
+            const { firstExecutionRunId: runId } = handle;
             const webUi = runLink(webUiBase(), config.namespace, handle.workflowId, runId);
             const startsAt = options.startAt ?? (options.startIn ? await startTimeOf(handle) : undefined);
             if (!options.json) {
