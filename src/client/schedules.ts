@@ -12,7 +12,14 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import type { Client, ScheduleDescription, ScheduleHandle, ScheduleOptions } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  Client,
+  ScheduleDescription,
+  ScheduleExecutionResult,
+  ScheduleHandle,
+  ScheduleOptions,
+} from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import type { JobRegistry } from '../activities/registry';
 import type { OverlapPolicy, ScheduleSpecInput } from '../schema/definition';
@@ -130,12 +137,24 @@ export function planSchedule(rawDefinition: unknown, options: ScheduleProcessOpt
 
 const GRPC_INVALID_ARGUMENT = 3;
 
+/**
+ * The reason the server refused a schedule's spec (gRPC INVALID_ARGUMENT), or `undefined` for any other error. The SDK
+ * turns that refusal into a `TypeError` with the server's words, or (when it does not recognise the gRPC error, as
+ * under Jest) a `ServiceError` whose cause carries them.
+ */
+function refusalReason(err: unknown): string | undefined {
+  if (err instanceof Error && err.name === 'TypeError') return err.message;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const { code, details } = e as Error & { code?: unknown; details?: unknown };
+    if (code === GRPC_INVALID_ARGUMENT) return typeof details === 'string' && details ? details : e.message;
+  }
+  return undefined;
+}
+
 /** A refusal of the spec by the server, as one line; anything else as it is. */
 function specRefusal(err: unknown, planned: PlannedSchedule): unknown {
-  const cause = (err as { cause?: { code?: unknown; details?: unknown; message?: unknown } }).cause;
-  const invalid = cause?.code === GRPC_INVALID_ARGUMENT || (err instanceof Error && err.name === 'TypeError');
-  if (!invalid || !(err instanceof Error)) return err;
-  const reason = (typeof cause?.details === 'string' && cause.details) || err.message;
+  const reason = refusalReason(err)?.replace(/^Invalid schedule spec: /, '');
+  if (reason === undefined) return err;
   const { cron, every } = planned.schedule;
   const what = cron !== undefined ? `cron ${JSON.stringify(cron)}` : `every ${JSON.stringify(every)}`;
   return new ScheduleSpecError(`schedule "${planned.scheduleId}" (${what}): Temporal refused it: ${reason}`, {
@@ -308,7 +327,7 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
   const recentRuns = await Promise.all(
     recent.map(async ({ scheduledAt, takenAt, action: taken }) => {
       const { workflowId } = taken.workflow;
-      const status = await existingRun(client, workflowId).then(
+      const status = await existingRun(client, workflowId, taken.workflow.firstExecutionRunId).then(
         (run) => run.status,
         () => 'unknown'
       );
@@ -391,6 +410,9 @@ export async function listSchedules(
  * Starts a run of the schedule now, whatever its spec says, and waits up to `waitMs` (default 10 s) to learn the
  * new run's process id (`undefined` when none showed: the overlap policy may have skipped it). `overlap` overrides
  * the schedule's policy for this run; Temporal's default for a trigger is `allow-all`.
+ *
+ * Temporal names a run `<schedule id>-<its time, to the second>`, so two runs in one second would share a process id
+ * (and their jobs' idempotency keys): a trigger within a second of the schedule's latest run waits for the next second.
  */
 export async function triggerSchedule(
   client: Client,
@@ -398,14 +420,20 @@ export async function triggerSchedule(
   options: { overlap?: OverlapPolicy; waitMs?: number } = {}
 ): Promise<string | undefined> {
   const handle = client.schedule.getHandle(scheduleId);
-  const before = new Set((await handle.describe()).info.recentActions.map((a) => a.action.workflow.workflowId));
+  const runKey = (a: ScheduleExecutionResult) =>
+    `${a.action.workflow.workflowId}/${a.action.workflow.firstExecutionRunId}`;
+  const { recentActions } = (await handle.describe()).info;
+  const before = new Set(recentActions.map(runKey));
+  const latest = Math.max(0, ...recentActions.map((a) => a.scheduledAt.getTime()));
+  const clear = (Math.floor(latest / 1000) + 1) * 1000 + 50 - Date.now();
+  if (clear > 0) await sleep(clear);
   await handle.trigger(options.overlap ? temporalOverlap(options.overlap) : undefined);
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   for (;;) {
-    const fresh = (await handle.describe()).info.recentActions.find((a) => !before.has(a.action.workflow.workflowId));
+    const fresh = (await handle.describe()).info.recentActions.find((a) => !before.has(runKey(a)));
     if (fresh) return fresh.action.workflow.workflowId;
     if (Date.now() >= deadline) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }
 

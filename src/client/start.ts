@@ -252,9 +252,15 @@ export async function startProcess(
   }
 }
 
-/** The run that holds a process id now (the latest run with it), and how it stands. */
-export async function existingRun(client: Client, processId: string): Promise<ExistingRun> {
-  const info = await client.workflow.getHandle(processId).describe();
+/**
+ * The run that holds a process id now (the latest run with it), and how it stands; with `runId`, that run (followed
+ * to its latest run when it continued as new).
+ */
+export async function existingRun(client: Client, processId: string, runId?: string): Promise<ExistingRun> {
+  let info = await client.workflow.getHandle(processId, runId).describe();
+  if (runId !== undefined && info.status.name === 'CONTINUED_AS_NEW') {
+    info = await client.workflow.getHandle(processId).describe();
+  }
   const jipperStatus = info.typedSearchAttributes.get(PROCESS_STATUS_KEY);
   const running = info.status.name === 'RUNNING';
   const waiting = running && info.executionTime !== undefined && info.executionTime.getTime() > Date.now();

@@ -396,10 +396,13 @@ test('several problems at once are all listed, in one error', () => {
   );
 });
 
+const RUN = Math.random().toString(36).slice(2, 8);
+
 test('the worker checks too: malformed definitions the client did not check fail before any job starts', async () => {
   await fc.assert(
     fc.asyncProperty(singleCase, async (c) => {
-      const id = `bad-input-${counts.server}`;
+      // Unique to this test run: an id names one process, and a server may outlive a test run (TEMPORAL_ADDRESS).
+      const id = `bad-input-${RUN}-${counts.server}`;
       counts.server += 1;
       const schema = processDefinitionSchema.safeParse(c.definition);
       if (!schema.success) {
