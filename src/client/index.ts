@@ -33,6 +33,7 @@ export {
 export type { StartProcessOptions, StartRequest, StartRequestOptions } from './start';
 export {
   SCHEDULED_BY_ATTRIBUTE,
+  SCHEDULED_BY_KEY,
   ScheduleConflictError,
   applySchedule,
   backfillSchedule,

@@ -21,6 +21,7 @@ import type {
   ScheduleOptions,
 } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { JobRegistry } from '../activities/registry';
 import type { OverlapPolicy, ScheduleSpecInput } from '../schema/definition';
 import { processDefinitionSchema, scheduleSchema } from '../schema/definition';
@@ -33,6 +34,7 @@ import { buildStartRequest, existingRun, PROCESS_WORKFLOW_TYPE } from './start';
 
 /** The search attribute Temporal sets on every run a schedule starts: the schedule's id. */
 export const SCHEDULED_BY_ATTRIBUTE = 'TemporalScheduledById';
+export const SCHEDULED_BY_KEY = defineSearchAttributeKey(SCHEDULED_BY_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 export interface ScheduleProcessOptions {
   /** The task queue the runs start on (the workers'). */

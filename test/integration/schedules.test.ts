@@ -7,10 +7,9 @@
  * running process before the next one starts.
  */
 import { ScheduleNotFoundError } from '@temporalio/client';
-import type { SearchAttributeType } from '@temporalio/common';
-import { defineSearchAttributeKey } from '@temporalio/common';
 import type { ScheduleSpecInput } from '../../src/schema/definition';
 import {
+  SCHEDULED_BY_KEY,
   applySchedule,
   backfillSchedule,
   createSchedule,
@@ -48,7 +47,6 @@ const task = (id: string, args: Record<string, unknown> = {}) => ({ id, job: 'ta
 const journalOf = (id: string) => journal.filter((e) => e.key.startsWith(`${id}/`)).map((e) => `${e.stepId}:${e.kind}`);
 /** Never due while the tests run: runs come from trigger and backfill. */
 const YEARLY = '0 3 1 1 *';
-const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', 'KEYWORD');
 
 function definition(name: string, schedule: ScheduleSpecInput, steps: unknown[] = [task('a'), task('b')]) {
   created.push(schedule.id ?? name);
@@ -72,7 +70,7 @@ test('a scheduled run is an ordinary process: its report, search attributes, mem
   const description = await handle.describe();
   expect(description.typedSearchAttributes.get(PROCESS_NAME_KEY)).toBe('sched-run');
   expect(description.typedSearchAttributes.get(PROCESS_STATUS_KEY)).toBe('succeeded');
-  expect(description.typedSearchAttributes.get(SCHEDULED_BY)).toBe(id);
+  expect(description.typedSearchAttributes.get(SCHEDULED_BY_KEY)).toBe(id);
   expect(description.memo).toMatchObject({ process: 'sched-run', schedule: id });
   // Planned by its worker (a local activity), not from facts the schedule was made with long before.
   const history = await handle.fetchHistory();

@@ -4,9 +4,8 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { isWaiting } from '../../client/report';
-import { SCHEDULED_BY_ATTRIBUTE } from '../../client/schedules';
+import { SCHEDULED_BY_ATTRIBUTE, SCHEDULED_BY_KEY } from '../../client/schedules';
 import { scheduleIdSchema } from '../../schema/definition';
 import { FINAL_PROCESS_STATUSES, LIVE_PROCESS_STATUSES } from '../../shared/report';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../../shared/search-attributes';
@@ -53,8 +52,6 @@ export interface ListedRun {
   /** The schedule that started it, if one did. */
   schedule?: string;
 }
-
-const SCHEDULED_BY_KEY = defineSearchAttributeKey(SCHEDULED_BY_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 function toRun(info: WorkflowExecutionInfo): ListedRun {
   const memoProcess = typeof info.memo?.process === 'string' ? info.memo.process : undefined;
