@@ -78,3 +78,8 @@ export function describeExisting(existing: ExistingRun, rerunAsked: boolean, rer
 export class ScheduleSpecError extends Error {
   override readonly name = 'ScheduleSpecError';
 }
+
+/** The process refused an operator's action (pause, resume, revise): the message is its reason. */
+export class OperatorActionRejectedError extends Error {
+  override readonly name = 'OperatorActionRejectedError';
+}

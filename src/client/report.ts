@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { ProcessReport } from '../workflow';
 import { reportQuery } from '../workflow';
-import { reportRows } from '../shared/steps';
+import { planRows } from '../shared/plan';
 import type { ProcessInput } from '../workflows/process-workflow';
 
 /** The report carried by a process's failure, if it is one of Jipper's. */
@@ -81,7 +81,7 @@ export async function waitingReport(
     ...(description.executionTime ? { startsAt: description.executionTime.toISOString() } : {}),
     needsAttention: [],
     revertOrder: [],
-    jobs: reportRows(input.definition).map((row) => ({ ...row, status: 'pending' as const })),
+    jobs: planRows(input.definition).map((row) => ({ ...row, status: 'pending' as const })),
   };
 }
 

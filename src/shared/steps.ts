@@ -1,6 +1,5 @@
 /** Pure helpers over a definition's steps. Zod-free, so workflow code can import them without the schema library. */
 import type { GroupStep, JobStep, ProcessDefinition, Step } from '../schema/definition';
-import type { JobReport } from './report';
 
 export function isGroupStep(step: Step): step is GroupStep {
   return 'parallel' in step;
@@ -19,21 +18,4 @@ export function allJobSteps(definition: Pick<ProcessDefinition, 'steps'>): JobSt
 /** A readable label for a step: its id, or the ids of its group's members. */
 export function stepLabel(step: Step): string {
   return isGroupStep(step) ? (step.id ?? `parallel(${step.parallel.map((s) => s.id).join(', ')})`) : step.id;
-}
-
-/**
- * The report's rows for a definition, every job `pending`, in definition order: what a process starts with, and what a
- * client shows for a process that has not begun yet (a delayed start).
- */
-export function reportRows(
-  definition: Pick<ProcessDefinition, 'steps'>
-): Pick<JobReport, 'stepId' | 'job' | 'group' | 'pivot'>[] {
-  return definition.steps.flatMap((step) =>
-    stepJobs(step).map((job) => ({
-      stepId: job.id,
-      job: job.job,
-      ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
-      ...((isGroupStep(step) ? step.pivot : job.pivot) ? { pivot: true } : {}),
-    }))
-  );
 }
