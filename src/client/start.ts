@@ -229,7 +229,8 @@ export async function startProcess(
     return await client.workflow.start<typeof jipperProcess>(request.workflowType, {
       taskQueue: options.taskQueue,
       workflowId,
-      args: request.args,
+      // The workflow counts its start tolerance from the end of the delay.
+      args: delayMs !== undefined ? [{ ...request.args[0], startDelayMs: delayMs }] : request.args,
       memo: request.memo,
       staticSummary: request.staticSummary,
       staticDetails: request.staticDetails,

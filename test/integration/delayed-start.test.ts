@@ -103,6 +103,20 @@ test('it begins when the delay is over, and a watcher sees it wait, then run', a
   expect(await statusAttribute(id)).toBe('succeeded');
 });
 
+test('the start tolerance counts from the delayed start, not from the request', async () => {
+  const id = unique('later-tolerance');
+  const report = await waitForReport(
+    await startProcess(
+      tw.client,
+      { ...def, name: 'later-tolerance', options: { startWithin: '2s' } },
+      { taskQueue: tw.taskQueue, registry: tw.registry, id, startDelay: '4s' }
+    )
+  );
+  // Begun 4 s after the request, its first job started well within 2 s of that.
+  expect(report.status).toBe('succeeded');
+  expect(journalOf(id)[0]).toBe('a:run');
+});
+
 test('a start time in the past is refused and starts nothing', async () => {
   const id = unique('later-past');
   const err = await startProcess(tw.client, def, {
