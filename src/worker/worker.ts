@@ -77,9 +77,7 @@ export async function createJipperWorker(
         taskQueue: rateLimitedTaskQueue(options.taskQueue, job),
         activities: { [runActivityName(job)]: activities[runActivityName(job)], default: activities.default },
         maxTaskQueueActivitiesPerSecond: ratePerSecond,
-        ...(options.workerOptions?.shutdownGraceTime !== undefined
-          ? { shutdownGraceTime: options.workerOptions.shutdownGraceTime }
-          : {}),
+        ...pick(options.workerOptions, 'shutdownGraceTime'),
       })
     )
   );
@@ -98,4 +96,9 @@ function runTogether(main: Worker, others: Worker[]): void {
     for (const w of others) if (w.getState() === 'RUNNING') w.shutdown();
     shutdown();
   };
+}
+
+/** `{ [key]: value }` when the options set it, else `{}`. */
+function pick<K extends keyof WorkerOptions>(options: Partial<WorkerOptions> | undefined, key: K): Partial<WorkerOptions> {
+  return options?.[key] !== undefined ? { [key]: options[key] } : {};
 }

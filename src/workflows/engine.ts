@@ -329,14 +329,15 @@ export class Engine {
 
   /** Adds a job the engine did not know up front (code-first workflows, revisions), with its report row. */
   plan(job: PlannedJob): void {
-    if (this.planned.has(job.stepId) && this.jobReport(job.stepId).status !== 'pending') {
+    const row = this.state.report.jobs.find((j) => j.stepId === job.stepId);
+    if (this.planned.has(job.stepId) && row && row.status !== 'pending') {
       throw ApplicationFailure.nonRetryable(
         `step id "${job.stepId}" is used twice in this process`,
         DUPLICATE_STEP_TYPE
       );
     }
     this.planned.set(job.stepId, job);
-    if (!this.state.report.jobs.some((j) => j.stepId === job.stepId)) this.state.report.jobs.push(reportRow(job));
+    if (!row) this.state.report.jobs.push(reportRow(job));
   }
 
   /** Forgets a job that never started (a revision removed it), with its report row. */

@@ -214,7 +214,7 @@ describe('previewPlan: what runs and what is reverted, before anything runs', ()
       },
       { id: 'c', job: 'c', revertOnFailure: true },
       { id: 'd', job: 'd', pivot: true },
-      { id: 'e', job: 'a' === 'a' ? 'b' : 'b' },
+      { id: 'e', job: 'b' },
     ],
   };
   const planned = () => plan(list);
