@@ -20,12 +20,15 @@ export interface TokenRequestCall {
   request: { requestId: string; processId: string; claims: TokenClaim[]; priority: number };
 }
 
+const sweepEvery = Number(process.env.JIPPER_TOKEN_SWEEP_MS) || undefined;
+
 /** Sends the request to the keeper of the task queue, with start: the keeper runs from the first request on. */
 async function requestTokens(call: TokenRequestCall): Promise<void> {
   await Context.current().client.workflow.signalWithStart(TOKEN_KEEPER_WORKFLOW, {
     workflowId: tokenKeeperId(call.taskQueue),
     taskQueue: call.taskQueue,
-    args: [{}],
+    // How often the keeper looks for holders that ended without releasing (default 30 s; tests shorten it).
+    args: [sweepEvery ? { sweepEveryMs: sweepEvery } : {}],
     signal: TOKENS_REQUEST_SIGNAL,
     signalArgs: [call.request],
     staticSummary: `Jipper's resource tokens for task queue ${call.taskQueue}`,

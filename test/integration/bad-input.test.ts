@@ -396,13 +396,11 @@ test('several problems at once are all listed, in one error', () => {
   );
 });
 
-const RUN = Math.random().toString(36).slice(2, 8);
-
 test('the worker checks too: malformed definitions the client did not check fail before any job starts', async () => {
   await fc.assert(
     fc.asyncProperty(singleCase, async (c) => {
-      // Unique to this test run: an id names one process, and a server may outlive a test run (TEMPORAL_ADDRESS).
-      const id = `bad-input-${RUN}-${counts.server}`;
+      // Unique per run: a persistent server (a cluster on PostgreSQL) keeps the runs of earlier test runs.
+      const id = `${tw.taskQueue}-${counts.server}`;
       counts.server += 1;
       const schema = processDefinitionSchema.safeParse(c.definition);
       if (!schema.success) {

@@ -6,8 +6,8 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { historyToJson } from '../history-json';
-import { replayHistoryFiles } from '../replay';
+import { historyToJson } from '../../worker/history-json';
+import { replayHistoryFiles } from '../../worker/replay';
 import { EXIT_FAILED, UsageError } from '../errors';
 import { action, withClient } from '../context';
 

@@ -29,7 +29,7 @@ import {
 } from '../../schema/definition';
 import { compactDuration } from '../../client/schedule-spec';
 import { isRecord } from '../../shared/text';
-import { loadDefinitionSource } from '../definition-file';
+import { loadDefinitionSource } from '../../client/definition-file';
 import { EXIT_FAILED, UsageError } from '../errors';
 import { paint } from '../report-table';
 import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';

@@ -6,7 +6,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { watchProcess } from '../../client/watch';
-import { runLink, webUiBase } from '../links';
+import { runLink } from '../links';
 import { liveView } from '../live-view';
 import { startProcess } from '../../client';
 import { formatReport } from '../report-table';
@@ -57,7 +57,7 @@ export function registerStart(program: Command): void {
         const params = parseSets(options.set);
         const { definition, registry } = await requireValidDefinition(file, params);
         return withClient(
-          async (client, config) => {
+          async (client, config, server) => {
             const handle = await startProcess(client, definition, {
               taskQueue: config.taskQueue,
               params,
@@ -69,7 +69,7 @@ export function registerStart(program: Command): void {
               ...(options.startIn ? { startDelay: options.startIn } : {}),
             });
             const { firstExecutionRunId: runId } = handle;
-            const webUi = runLink(webUiBase(), config.namespace, handle.workflowId, runId);
+            const webUi = runLink(server.uiUrl, config.namespace, handle.workflowId, runId);
             const startsAt = options.startAt ?? (options.startIn ? await startTimeOf(handle) : undefined);
             if (!options.json) {
               console.log(`started ${definition.name} as ${handle.workflowId}`);
@@ -79,7 +79,7 @@ export function registerStart(program: Command): void {
                 );
               }
               console.log(`  run id: ${runId}`);
-              console.log(`  Web UI: ${webUi}`);
+              console.log(`  Web UI: ${webUi ?? '(unknown: set webUi in the config file, or --web-ui)'}`);
             }
             const startsAtField = startsAt ? { startsAt: startsAt.toISOString() } : {};
             if (!options.wait) {
