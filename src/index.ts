@@ -37,12 +37,21 @@ export { JobRegistry } from './activities/registry';
 export { validateDefinition } from './activities/validate';
 export type { JobCatalog, Validation } from './activities/validate';
 
-export { defineProcess, processDefinitionSchema } from './schema/definition';
-export type { GroupStep, JobOptions, JobStep, ProcessDefinition, ProcessOptions, Step } from './schema/definition';
+export { OVERLAP_POLICIES, defineProcess, processDefinitionSchema, scheduleSchema } from './schema/definition';
+export type {
+  GroupStep,
+  JobOptions,
+  JobStep,
+  OverlapPolicy,
+  ProcessDefinition,
+  ProcessOptions,
+  ScheduleSpecInput,
+  Step,
+} from './schema/definition';
 export type { JobFacts, Plan, PlannedJob, Problem } from './shared/plan';
 export { formatProblems, planFromFacts } from './shared/plan';
 
-export { FINAL_PROCESS_STATUSES, JOB_STATUSES, isFinalStatus } from './shared/report';
+export { FINAL_PROCESS_STATUSES, JOB_STATUSES, LIVE_PROCESS_STATUSES, isFinalStatus } from './shared/report';
 export type {
   Decision,
   ErrorInfo,

@@ -5,6 +5,8 @@
  * Errors are classified by name, not `instanceof`, so an error from another copy of a library is classified too.
  */
 
+import type { ExistingRun } from '../client/errors';
+import { describeExisting } from '../client/errors';
 import { oneLine } from '../shared/text';
 
 export const EXIT_OK = 0;
@@ -41,6 +43,12 @@ const INPUT_ERRORS = new Set([
   'WorkflowNotFoundError',
   'WorkflowExecutionAlreadyStartedError',
   'DecisionRejectedError',
+  'ProcessAlreadyStartedError',
+  'StartTimeError',
+  'ScheduleSpecError',
+  'ScheduleConflictError',
+  'ScheduleAlreadyRunning',
+  'ScheduleNotFoundError',
 ]);
 
 export function exitCodeOf(err: unknown): number {
@@ -58,6 +66,18 @@ export function errorLine(err: unknown): string {
   if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
     const { workflowId } = err as Error & { workflowId?: string };
     return `a process with id "${workflowId}" is already running; choose another --id`;
+  }
+  if (err instanceof Error && err.name === 'ProcessAlreadyStartedError') {
+    const { existing, rerunAsked } = err as Error & { existing: ExistingRun; rerunAsked: boolean };
+    return describeExisting(existing, rerunAsked, 'add --rerun');
+  }
+  if (err instanceof Error && err.name === 'ScheduleNotFoundError') {
+    const { scheduleId } = err as Error & { scheduleId?: string };
+    return `no schedule with id "${scheduleId}" (jipper schedule list)`;
+  }
+  if (err instanceof Error && err.name === 'ScheduleAlreadyRunning') {
+    const { scheduleId } = err as Error & { scheduleId?: string };
+    return `a schedule with id "${scheduleId}" exists; change it with jipper schedule apply, or delete it first (jipper schedule delete ${scheduleId})`;
   }
   return oneLine(err).replace(/^error: /, '');
 }

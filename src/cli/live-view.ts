@@ -7,7 +7,7 @@ import type { JobReport, ProcessReport } from '../shared/report';
 import { isFinalStatus } from '../shared/report';
 import { durationBetween } from '../shared/text';
 import { paint } from './report-table';
-import { forwardProgress, revertProgress, stepName } from './report-summary';
+import { forwardProgress, revertProgress, startsLine, stepName } from './report-summary';
 
 export interface LiveView {
   /** Shows the latest report; call it with every report polled, and once with the final one. */
@@ -84,7 +84,8 @@ class TerminalView implements LiveView {
     const progress = unwinding ? revertProgress(report) : forwardProgress(report);
     const header =
       `${report.name}  ${paint(report.status, report.status, this.color)}  ` +
-      `${unwinding ? 'reverts ' : 'jobs '}${bar(progress.done, progress.total)}`;
+      `${unwinding ? 'reverts ' : 'jobs '}${bar(progress.done, progress.total)}` +
+      (report.status === 'waiting' && report.startsAt ? `  ${startsLine(report.startsAt)}` : '');
     const stepWidth = Math.max(...report.jobs.map((j) => stepName(j).length), 4);
     const jobWidth = Math.max(...report.jobs.map((j) => j.job.length), 3);
     const lines = report.jobs.map((job) => {
@@ -131,7 +132,8 @@ class LineView implements LiveView {
       });
     if (report.status !== this.status) {
       this.status = report.status;
-      const line = `${report.name}: ${report.status}`;
+      const starts = report.status === 'waiting' && report.startsAt ? ` · ${startsLine(report.startsAt)}` : '';
+      const line = `${report.name}: ${report.status}${starts}`;
       if (isFinalStatus(report.status)) lines.push(line);
       else lines.unshift(line);
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `jipper` command line: run the embedded server and a worker, validate and start processes, follow them, read
- * their reports, list, cancel and decide, export and replay histories, and draw a process. `jipper <command> --help`
- * documents each command.
+ * The `jipper` command line: run the embedded server and a worker, validate and start processes (now, later, or on a
+ * schedule), follow them, read their reports, list, cancel and decide, export and replay histories, and draw a
+ * process. `jipper <command> --help` documents each command.
  *
  * Exit codes: 0 success; 1 the process ended not succeeded, or the command failed; 2 usage or bad input (a missing
  * file, bad YAML, an invalid definition, an unknown id or step). Every error is one line on stderr, `jipper: ...`
@@ -24,6 +24,7 @@ import { registerGraph } from './commands/graph';
 import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
 import { registerList } from './commands/list';
+import { registerSchedule } from './commands/schedule';
 import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerSchedule(program);
   registerHistory(program);
   registerGraph(program);
   return program;

@@ -1,5 +1,6 @@
 /** One-line summaries of a report: where a process is now, for `jipper status` and the live view of `start --wait`. */
 import type { JobReport, ProcessReport } from '../shared/report';
+import { formatDuration } from '../shared/text';
 
 /** Job statuses that end a job's forward pass. */
 const FORWARD_DONE = new Set(['succeeded', 'failed', 'skipped', 'reverting', 'reverted', 'revert_failed']);
@@ -32,10 +33,17 @@ export function currentActivity(report: ProcessReport): string | undefined {
   return `${verb} ${running.map((j) => `${stepName(j)} (${j.job})`).join(', ')}`;
 }
 
+/** `starts at 2026-11-27T03:00:00.000Z (in 1h59m)`: when a waiting (delayed) process begins. */
+export function startsLine(startsAt: string, now = Date.now()): string {
+  const left = Date.parse(startsAt) - now;
+  return `starts at ${startsAt}${left > 0 ? ` (in ${formatDuration(left)})` : ''}`;
+}
+
 /** `provision-volume-1: provision-volume reverted · failed at quota: QuotaAboveLimitError: ... · 3/6 jobs ran`. */
 export function summaryLine(report: ProcessReport): string {
   const { done, total } = forwardProgress(report);
   const parts = [`${report.processId}: ${report.name} ${report.status}`];
+  if (report.status === 'waiting' && report.startsAt) parts.push(startsLine(report.startsAt));
   const now = currentActivity(report);
   if (now) parts.push(now);
   if (report.failedStep) {

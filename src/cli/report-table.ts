@@ -11,6 +11,7 @@ export interface FormatOptions {
 const COLORS: Record<string, number> = {
   succeeded: 32,
   reverted: 36,
+  waiting: 90,
   running: 33,
   reverting: 33,
   unwinding: 33,
@@ -43,7 +44,8 @@ export function formatReport(report: ProcessReport, options: FormatOptions = {})
     `status: ${paint(report.status, report.status, color)}` +
       (report.failedStep ? `  ·  failed at step ${report.failedStep}` : '') +
       (report.stoppedPastPivot ? '  ·  stopped past the pivot: nothing unwound' : '') +
-      (report.endedAt ? `  ·  took ${durationBetween(report.startedAt, report.endedAt)}` : ''),
+      (report.endedAt ? `  ·  took ${durationBetween(report.startedAt, report.endedAt)}` : '') +
+      (report.status === 'waiting' && report.startsAt ? `  ·  starts at ${report.startsAt}` : ''),
     ...(report.error ? [`error: ${report.error.type}: ${report.error.message}`] : []),
     ...(report.revertOrder.length ? [`reverted, newest first: ${report.revertOrder.join(' → ')}`] : []),
     ...(report.needsAttention.length ? [`needs a person: ${report.needsAttention.join(', ')}`] : []),

@@ -4,11 +4,14 @@
  * workflow's details). These helpers unwrap it.
  */
 
-import type { WorkflowHandle, Client } from '@temporalio/client';
+import type { WorkflowHandle, Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { ProcessReport } from '../workflow';
 import { reportQuery } from '../workflow';
+import { planRows } from '../shared/plan';
+import type { ProcessInput } from '../workflows/process-workflow';
 
 /** The report carried by a process's failure, if it is one of Jipper's. */
 export function reportFromError(err: unknown): ProcessReport | undefined {
@@ -40,12 +43,56 @@ export async function waitForReport(handle: WorkflowHandle): Promise<ProcessRepo
 }
 
 /**
+ * The run has not begun: it was started with a delay (`startAt`, `startDelay`) that has not passed. Temporal holds
+ * its first workflow task until then, so no worker has seen it and a query cannot be answered yet.
+ */
+export function isWaiting(
+  description: Pick<WorkflowExecutionDescription, 'status' | 'executionTime'>,
+  now = Date.now()
+): boolean {
+  return description.status.name === 'RUNNING' && (description.executionTime?.getTime() ?? 0) > now;
+}
+
+/**
+ * The report of a process that has not begun: status `waiting`, when it starts, and every job `pending`. Read from
+ * the run's start event (no worker needed).
+ */
+export async function waitingReport(
+  client: Client,
+  description: Pick<WorkflowExecutionDescription, 'workflowId' | 'runId' | 'startTime' | 'executionTime'>
+): Promise<ProcessReport> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: description.workflowId, runId: description.runId },
+    maximumPageSize: 1,
+  });
+  const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const input = await decodeFromPayloadsAtIndex<ProcessInput>(
+    client.options.loadedDataConverter,
+    0,
+    started?.input?.payloads
+  );
+  return {
+    processId: description.workflowId,
+    runId: description.runId,
+    name: input.definition.name,
+    status: 'waiting',
+    startedAt: description.startTime.toISOString(),
+    ...(description.executionTime ? { startsAt: description.executionTime.toISOString() } : {}),
+    needsAttention: [],
+    revertOrder: [],
+    jobs: planRows(input.definition).map((row) => ({ ...row, status: 'pending' as const })),
+  };
+}
+
+/**
  * The report of a process: the live one (a query, answered by a worker) while it runs; from its result or failure
- * once it ended (no worker needed).
+ * once it ended (no worker needed); for a delayed start that has not begun, a `waiting` report (no worker needed).
  */
 export async function getReport(client: Client, processId: string): Promise<ProcessReport> {
   const handle = client.workflow.getHandle(processId);
   const description = await handle.describe();
   if (description.status.name !== 'RUNNING') return waitForReport(handle);
+  if (isWaiting(description)) return waitingReport(client, description);
   return handle.query(reportQuery);
 }

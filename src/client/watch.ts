@@ -3,7 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessReport } from '../shared/report';
 import { reportQuery } from '../workflows/messages';
-import { waitForReport } from './report';
+import { isWaiting, waitForReport, waitingReport } from './report';
 
 export interface WatchOptions {
   /** Called with each polled report and, last, with the final one. */
@@ -19,7 +19,8 @@ export interface WatchOptions {
 
 /**
  * Polls the report query while the process runs (a query needs a worker: while none answers, polling goes on
- * quietly) and resolves with the final report once the process ends, whatever its outcome.
+ * quietly) and resolves with the final report once the process ends, whatever its outcome. A delayed start that has
+ * not begun is reported once as `waiting`; polling starts when it begins (or it ends first, cancelled).
  */
 export async function watchProcess(
   client: Client,
@@ -31,6 +32,17 @@ export async function watchProcess(
   let ended = false;
   const final = waitForReport(handle).finally(() => (ended = true));
   final.catch(() => undefined);
+  const description = await handle.describe();
+  if (isWaiting(description)) {
+    options.onReport(await waitingReport(client, description));
+    const begun = new AbortController();
+    const until = (description.executionTime?.getTime() ?? 0) - Date.now();
+    await Promise.race([
+      final.catch(() => undefined),
+      sleep(until, undefined, { signal: begun.signal }).catch(() => undefined),
+    ]);
+    begun.abort();
+  }
   const started = Date.now();
   let answered = false;
   let warned = false;

@@ -4,9 +4,14 @@
  * payload converter unchanged.
  */
 
-/** Final process statuses (the contract), plus the live ones a running process passes through. */
+/**
+ * Final process statuses (the contract), plus the live ones a running process passes through. `waiting` is a process
+ * started with a delay (`startAt` / `--start-in`) that has not begun yet: no job has run, and cancelling it unwinds
+ * nothing. Only clients report it (the search attribute, and `getReport` while the delay lasts); the workflow itself
+ * starts `running`.
+ */
 export const FINAL_PROCESS_STATUSES = ['succeeded', 'reverted', 'revert_failed', 'cancelled', 'failed'] as const;
-export const LIVE_PROCESS_STATUSES = ['running', 'paused', 'unwinding', 'parked'] as const;
+export const LIVE_PROCESS_STATUSES = ['waiting', 'running', 'paused', 'unwinding', 'parked'] as const;
 export type FinalProcessStatus = (typeof FINAL_PROCESS_STATUSES)[number];
 export type ProcessStatus = FinalProcessStatus | (typeof LIVE_PROCESS_STATUSES)[number];
 
@@ -96,6 +101,8 @@ export interface ProcessReport {
   name: string;
   status: ProcessStatus;
   startedAt: string;
+  /** A `waiting` process (a delayed start): when it begins. */
+  startsAt?: string;
   endedAt?: string;
   /** The step whose failure started the unwinding (or stopped the process past the pivot). */
   failedStep?: string;

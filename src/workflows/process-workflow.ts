@@ -65,6 +65,11 @@ export interface ProcessInput {
    * the workflow plans the definition itself; without it the worker plans it (a local activity).
    */
   jobs?: Record<string, JobFacts>;
+  /**
+   * The start delay the client asked for (`startAt` / `startDelay`), in ms: the process begins that long after its
+   * start time, and its start tolerance counts from then.
+   */
+  startDelayMs?: number;
   /** Set by continue-as-new only: where the previous run stopped. */
   carried?: CarriedState;
 }
@@ -183,11 +188,12 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     }
   };
 
-  // Start tolerance: the first jobs must start within `startWithin` of the process's start.
+  // Start tolerance: the first jobs must start within `startWithin` of the process's start (a delayed start's end).
   const startWithinMs = options?.startWithin !== undefined ? durationMs(options.startWithin) : undefined;
+  const dueAt = info.startTime.getTime() + (typeof input.startDelayMs === 'number' ? input.startDelayMs : 0);
   const firstJobOptions = (): Partial<ActivityOptions> => {
     if (startWithinMs === undefined || state.completedCount > 0) return {};
-    const left = startWithinMs - (nowMs() - info.startTime.getTime());
+    const left = startWithinMs - (nowMs() - dueAt);
     return { scheduleToStartTimeout: Math.max(1, left) };
   };
 
@@ -381,7 +387,7 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     return revised;
   };
 
-  if (startWithinMs !== undefined && !carried && nowMs() - info.startTime.getTime() > startWithinMs) {
+  if (startWithinMs !== undefined && !carried && nowMs() - dueAt > startWithinMs) {
     stop = notStarted(options?.startWithin);
   }
   // The process's own tokens, before its first step.

@@ -294,7 +294,7 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     expectOneLineError(
       await run(['list', '--status', 'done']),
       2,
-      "argument 'done' is invalid. expected one of running"
+      "argument 'done' is invalid. expected one of waiting, running"
     );
     expectOneLineError(await run(['list', '--limit', '0']), 2, "'--limit <n>' argument '0' is invalid");
     expectOneLineError(await run(['frobnicate']), 2, "unknown command 'frobnicate'");

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Argument } from 'commander';
 import type { Decision } from '../../shared/report';
-import { cancelProcess, decide, getReport } from '../../client';
+import { cancelProcess, decide, getReport, isWaiting } from '../../client';
 import { UsageError } from '../errors';
 import { action, withClient } from '../context';
 
@@ -11,12 +11,15 @@ const DECISIONS: readonly Decision[] = ['retry', 'skip', 'mark-reverted'];
 export function registerControl(program: Command): void {
   program
     .command('cancel')
-    .description('Cancel a process: forward progress stops and it unwinds as after a failure (reverts still run).')
+    .description(
+      'Cancel a process: forward progress stops and it unwinds as after a failure (reverts still run). A process waiting for a delayed start ends cancelled with nothing to unwind.'
+    )
     .argument('<id>', 'workflow id of the process')
     .action(
       action(async (id: string) =>
         withClient(async (client) => {
-          const { status } = await client.workflow.getHandle(id).describe();
+          const description = await client.workflow.getHandle(id).describe();
+          const { status } = description;
           if (status.name !== 'RUNNING') {
             const report = await getReport(client, id).catch(() => undefined);
             throw new UsageError(
@@ -24,7 +27,9 @@ export function registerControl(program: Command): void {
             );
           }
           await cancelProcess(client, id);
-          console.log(`cancellation requested: ${id} stops and unwinds (jipper status ${id})`);
+          if (isWaiting(description)) {
+            console.log(`cancellation requested: ${id} had not started; it ends cancelled, nothing to unwind`);
+          } else console.log(`cancellation requested: ${id} stops and unwinds (jipper status ${id})`);
         })
       )
     );

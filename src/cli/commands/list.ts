@@ -4,6 +4,9 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { isWaiting } from '../../client/report';
+import { SCHEDULED_BY_ATTRIBUTE, SCHEDULED_BY_KEY } from '../../client/schedules';
+import { scheduleIdSchema } from '../../schema/definition';
 import { FINAL_PROCESS_STATUSES, LIVE_PROCESS_STATUSES } from '../../shared/report';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../../shared/search-attributes';
 import { paint } from '../report-table';
@@ -16,11 +19,12 @@ export function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** The visibility query for the filters: every Jipper run, by status and process name. */
-export function listQuery(filters: { status?: string; process?: string }): string {
+/** The visibility query for the filters: every Jipper run, by status, process name and the schedule that started it. */
+export function listQuery(filters: { status?: string; process?: string; schedule?: string }): string {
   const clauses = [`${PROCESS_NAME_KEY.name} IS NOT NULL`];
   if (filters.status !== undefined) clauses.push(`${PROCESS_STATUS_KEY.name} = ${quote(filters.status)}`);
   if (filters.process !== undefined) clauses.push(`${PROCESS_NAME_KEY.name} = ${quote(filters.process)}`);
+  if (filters.schedule !== undefined) clauses.push(`${SCHEDULED_BY_ATTRIBUTE} = ${quote(filters.schedule)}`);
   return clauses.join(' AND ');
 }
 
@@ -42,18 +46,26 @@ export interface ListedRun {
   process: string | undefined;
   status: string;
   startedAt: string;
+  /** A delayed start that has not begun: when it begins. */
+  startsAt?: string;
   closedAt: string | undefined;
+  /** The schedule that started it, if one did. */
+  schedule?: string;
 }
 
 function toRun(info: WorkflowExecutionInfo): ListedRun {
   const memoProcess = typeof info.memo?.process === 'string' ? info.memo.process : undefined;
+  const waiting = isWaiting(info);
+  const schedule = info.typedSearchAttributes.get(SCHEDULED_BY_KEY);
   return {
     id: info.workflowId,
     runId: info.runId,
     process: info.typedSearchAttributes.get(PROCESS_NAME_KEY) ?? memoProcess,
     status: info.typedSearchAttributes.get(PROCESS_STATUS_KEY) ?? info.status.name.toLowerCase(),
     startedAt: info.startTime.toISOString(),
+    ...(waiting && info.executionTime ? { startsAt: info.executionTime.toISOString() } : {}),
     closedAt: info.closeTime?.toISOString(),
+    ...(schedule !== undefined ? { schedule } : {}),
   };
 }
 
@@ -65,10 +77,11 @@ export function registerList(program: Command): void {
     .description('Recent process runs, newest first: id, process, status, start and close time (UTC).')
     .option('--status <status>', `only runs with this status: ${STATUSES.join(', ')}`, parseWith(statusSchema))
     .option('--process <name>', 'only runs of this process (its definition name)', parseWith(processSchema))
+    .option('--schedule <id>', 'only runs started by this schedule', parseWith(scheduleIdSchema))
     .option('--limit <n>', 'at most this many runs (default 20)', parseWith(limitSchema), 20)
     .option('--json', 'print the runs as JSON')
     .action(
-      action(async (options: { status?: string; process?: string; limit: number; json?: boolean }) =>
+      action(async (options: { status?: string; process?: string; schedule?: string; limit: number; json?: boolean }) =>
         withClient(async (client) => {
           const runs: ListedRun[] = [];
           const query = listQuery(options);
@@ -87,7 +100,7 @@ export function registerList(program: Command): void {
             table.push([
               run.id,
               run.process ?? '',
-              paint(run.status, run.status, color),
+              paint(run.startsAt ? `${run.status} till ${time(run.startsAt)}` : run.status, run.status, color),
               time(run.startedAt),
               time(run.closedAt),
             ]);

@@ -37,7 +37,7 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('One line about a process: its status, the step it is at, how it ended.')
     .argument('<id>', 'workflow id of the process')
-    .option('--json', 'print { id, name, status, current, summary } as JSON')
+    .option('--json', 'print { id, name, status, current, needsAttention, startsAt?, summary } as JSON')
     .action(
       action(async (id: string, options: { json?: boolean }) =>
         withClient(async (client) => {
@@ -50,6 +50,7 @@ export function registerStatus(program: Command): void {
               status: report.status,
               current,
               needsAttention: report.needsAttention,
+              ...(report.startsAt ? { startsAt: report.startsAt } : {}),
               summary: summaryLine(report),
             });
           } else console.log(summaryLine(report));
