@@ -1,7 +1,10 @@
 /**
  * Checks a whole process definition against a job registry before any job runs, and collects every problem with its
  * location: schema errors, duplicate step ids, unknown jobs (with a suggestion), references to parameters that are not
- * set or to steps that do not run earlier, and args that fail the job's input schema.
+ * set or to steps that do not run earlier, args that fail the job's input schema — and typos that would otherwise run
+ * silently: a run parameter the process has no use for, an arg the job's schema does not know (zod would drop it and
+ * use the default), and a `$from` path that is not in the result the earlier job's output schema describes. Each
+ * typo comes with a "did you mean" when a known name is close.
  */
 import type { z } from 'zod';
 import type { JobOptions, JobStep, ProcessDefinition, Step } from '../schema/definition';
@@ -13,6 +16,7 @@ import { findRefs, mapRefs } from '../shared/refs';
 import { allJobSteps, isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
+import { missingOutputPath, unknownKeys } from './schema-walk';
 
 /**
  * What checking a definition needs to know of the job libraries (a `JobRegistry` is one): the job names, each job's
@@ -20,7 +24,7 @@ import type { AnyJob } from './job';
  */
 export interface JobCatalog {
   names(): string[];
-  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert'> | undefined;
+  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert' | 'output'> | undefined;
   facts(names: readonly string[]): Record<string, JobFacts>;
 }
 
@@ -47,12 +51,34 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-function suggestion(name: string, known: readonly string[]): string {
+/** ` (did you mean "region"?)` when a known name is close to `name`, else `''`. */
+export function suggestion(name: string, known: readonly string[]): string {
   const best = known
     .map((k) => ({ k, d: distance(name, k) }))
     .sort((x, y) => x.d - y.d)
     .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)));
   return best ? ` (did you mean "${best.k}"?)` : '';
+}
+
+/**
+ * What is wrong with `$from: <step>.<path>` when the step's job declares an output schema and the path is not in the
+ * result it describes; `undefined` when the path may be there (or the job declares no output schema).
+ */
+function fromPathProblem(
+  stepId: string,
+  resultPath: readonly string[],
+  jobName: string | undefined,
+  catalog: JobCatalog
+): string | undefined {
+  const output = jobName === undefined ? undefined : catalog.get(jobName)?.output;
+  if (!output || !resultPath.length) return undefined;
+  const missing = missingOutputPath(output, resultPath);
+  if (!missing) return undefined;
+  const ref = `$from "${[stepId, ...resultPath].join('.')}"`;
+  const where = missing.at.length ? ` at "${missing.at.join('.')}"` : '';
+  const result = `the result of step "${stepId}" (job "${jobName}")`;
+  if (missing.kind) return `${ref}: ${result} is ${missing.kind}${where}; it has no "${missing.segment}"`;
+  return `${ref}: ${result} has no "${missing.segment}"${where}${suggestion(missing.segment, missing.known)}; it has: ${missing.known.join(', ') || 'nothing'}`;
 }
 
 /** The step ids a raw (possibly malformed) step declares, for references from other steps. */
@@ -115,8 +141,24 @@ export function validateDefinition(
       ? raw.steps
       : [];
 
+  // A run parameter nothing uses is a typo (`--set bukket=...`): it would run with the default instead.
+  const declared = Object.keys(source.params);
+  const referenced = new Set(
+    rawSteps.flatMap((step) => findRefs(step).flatMap((ref) => (ref.kind === 'param' ? [ref.target] : [])))
+  );
+  const usable = [...new Set([...declared, ...referenced])].sort();
+  for (const key of Object.keys(given)) {
+    if (Object.hasOwn(source.params, key) || referenced.has(key)) continue;
+    problems.push({
+      path: formatPath(['params', key]),
+      message: `unknown parameter "${key}": the process neither declares nor uses it${suggestion(key, usable)}; ${usable.length ? `its parameters: ${usable.join(', ')}` : 'it has no parameters'}`,
+    });
+  }
+
   // Step ids, in order: a $from may name only steps of earlier top-level steps.
   const everyId = new Set(rawSteps.flatMap(declaredIds));
+  /** The job each step that parsed runs, by step id: to check `$from` paths against its output schema. */
+  const jobAt = new Map<string, string>();
   const seen = new Map<string, string>();
   const earlier = new Set<string>();
   source.steps.forEach((step: Step | undefined, i) => {
@@ -172,12 +214,18 @@ export function validateDefinition(
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
             : `no step "${ref.target}" in this process`;
           problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+        } else if (ref.kind === 'from') {
+          const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+          if (problem) problems.push({ path: where, message: problem });
         }
       }
 
       // Check the args against the job's schema with $param values filled in; values that come from earlier
-      // steps' results are known only at run time, so issues at those places are not reported here.
-      const fromPaths = refs.filter((r) => r.kind === 'from').map((r) => r.path.join('\u0000'));
+      // steps' results are known only at run time, and a parameter that is not set is reported above, so issues at
+      // those places are not reported here.
+      const skipped = refs
+        .filter((r) => r.kind === 'from' || !Object.hasOwn(allParams, r.target))
+        .map((r) => r.path.join('\u0000'));
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
         ref.kind === 'param' ? allParams[ref.target] : undefined
       );
@@ -185,11 +233,21 @@ export function validateDefinition(
       if (!result.success) {
         for (const issue of result.error.issues) {
           const key = issue.path.map(String).join('\u0000');
-          if (fromPaths.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
           problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
         }
       }
+      for (const unknown of unknownKeys(job.input, candidate)) {
+        const what = unknown.path.length
+          ? `key "${unknown.key}" in args.${formatPath(unknown.path)}`
+          : `arg "${unknown.key}"`;
+        problems.push({
+          path: formatPath([`${path}.args`, ...unknown.path, unknown.key]),
+          message: `job "${job.name}" has no ${what}${suggestion(unknown.key, unknown.known)}; ${unknown.known.length ? `it takes: ${unknown.known.join(', ')}` : 'it takes none there'}`,
+        });
+      }
     }
+    for (const { job } of members) jobAt.set(job.id, job.job);
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);
   });
 

@@ -17,6 +17,7 @@ import { DEFAULT_DEV_SERVER_PORT } from '../dev/dev-server';
 import type { DefinitionSource } from './definition-file';
 import { loadDefinitionSource } from './definition-file';
 import { DefinitionProblemsError, UsageError } from './errors';
+import { isRecord } from '../shared/text';
 
 /** Where the commands look for a server when none is configured: the embedded dev server's address. */
 export const EMBEDDED_ADDRESS = `127.0.0.1:${DEFAULT_DEV_SERVER_PORT}`;
@@ -106,7 +107,13 @@ export async function checkDefinitionFile(path: string, params: Record<string, u
   const source = await loadDefinitionSource(path);
   const registry = new JobRegistry(await loadLibraries());
   const validation = registry.validate(source.value, params);
+  const fileParams = isRecord(source.value) && isRecord(source.value.params) ? source.value.params : {};
   const problems = validation.problems.map((problem) => {
+    // A parameter the file does not declare came from the command line: the problem is in its --set.
+    const set = /^params\.(.+)$/.exec(problem.path)?.[1];
+    if (set !== undefined && Object.hasOwn(params, set) && !Object.hasOwn(fileParams, set)) {
+      return { ...problem, location: `--set ${set}` };
+    }
     const { line, col } = source.locate(problem.path);
     return { ...problem, location: `${path}:${line}:${col}` };
   });
@@ -124,15 +131,16 @@ export async function requireValidDefinition(
   return { ...checked, definition };
 }
 
-/** One line per problem: `file:line:col: steps[1].job: unknown job "x"`. */
+/** One line per problem: `file:line:col: steps[1].job: unknown job "x"`, or `--set bukket: ...` for a --set. */
 export function problemLines(problems: readonly LocatedProblem[]): string[] {
-  return problems.map((p) => `${p.location}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+  return problems.map((p) =>
+    p.location.startsWith('--')
+      ? `${p.location}: ${p.message}`
+      : `${p.location}: ${p.path ? `${p.path}: ` : ''}${p.message}`
+  );
 }
 
-/** Prints a value as JSON on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+export { printJson } from './io';
 
 /**
  * Wraps a command's action: its returned number becomes the exit code. Errors are left to the entry point, which

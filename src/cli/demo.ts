@@ -19,7 +19,7 @@ import type { DevServer } from '../dev/dev-server';
 import { DEFAULT_DEV_SERVER_PORT, defaultDbFilename, startDevServer } from '../dev/dev-server';
 import { runLink, webUiBase } from './links';
 import { runProcess } from '../client';
-import { formatReport } from './report-table';
+import { reportForStdout } from './report-table';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { findProjectRoot } from '../config/project';
 import { ensureSearchAttributes } from '../config/search-attributes';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 
   const show = (title: string, report: ProcessReport) => {
     console.log(`\n=== ${title} ===`);
-    console.log(formatReport(report));
+    console.log(reportForStdout(report));
     console.log(`Web UI: ${runLink(uiBase, config.namespace, report.processId, report.runId)}`);
   };
 

@@ -6,6 +6,7 @@
  */
 
 import { oneLine } from '../shared/text';
+import { err } from './io';
 
 export const EXIT_OK = 0;
 /** The process ended not succeeded, or the command failed (server unreachable, replay mismatch...). */
@@ -63,9 +64,9 @@ export function errorLine(err: unknown): string {
 }
 
 /** Prints the error as `jipper: <message>` (plus its stack with JIPPER_DEBUG=1) and returns the exit code. */
-export function reportError(err: unknown): number {
-  const lines = err instanceof DefinitionProblemsError ? err.lines : [errorLine(err)];
-  for (const line of lines) process.stderr.write(`jipper: ${line}\n`);
-  if (process.env.JIPPER_DEBUG === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return exitCodeOf(err);
+export function reportError(error: unknown): number {
+  const lines = error instanceof DefinitionProblemsError ? error.lines : [errorLine(error)];
+  err(...lines.map((line) => `jipper: ${line}`));
+  if (process.env.JIPPER_DEBUG === '1' && error instanceof Error && error.stack) err(error.stack);
+  return exitCodeOf(error);
 }

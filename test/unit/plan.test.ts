@@ -30,10 +30,11 @@ function bothWays(definition: unknown, params: Record<string, unknown>) {
 test.each(readdirSync(examples).filter((f) => /\.(ya?ml|json)$/.test(f)))(
   '%s: the same plan either way',
   async (file) => {
-    const { byWorker, byFacts } = bothWays(await loadDefinitionFile(join(examples, file)), {
-      volume: 'v1',
-      exportName: 'e1',
-    });
+    const definition = await loadDefinitionFile(join(examples, file));
+    // Only parameters the example has (a parameter a process has no use for is a typo, refused).
+    const uses = (name: string) => JSON.stringify(definition).includes(`"${name}"`);
+    const params = { volume: 'v1', ...(uses('exportName') ? { exportName: 'e1' } : {}) };
+    const { byWorker, byFacts } = bothWays(definition, params);
     expect(byFacts).toEqual(byWorker);
     expect(byFacts.jobs.length).toBeGreaterThan(0);
   }

@@ -6,6 +6,7 @@ import { startWorker } from '../../worker/main';
 import { loadConfig } from '../../config/config';
 import { DEFAULT_DEV_SERVER_PORT, defaultDbFilename, startDevServer } from '../../dev/dev-server';
 import { findOrInstallTemporalCli } from '../../dev/temporal-cli';
+import { err, out, printJsonLine } from '../io';
 import { action } from '../context';
 
 const portSchema = z.coerce.number().int().min(1).max(65535);
@@ -35,6 +36,7 @@ interface DevOptions {
   headless?: boolean;
   db: string;
   inMemory?: boolean;
+  json?: boolean;
 }
 
 export function registerServers(program: Command): void {
@@ -48,10 +50,11 @@ export function registerServers(program: Command): void {
     .option('--headless', 'no Web UI')
     .option('--db <file>', 'SQLite file that keeps runs across restarts', defaultDbFilename())
     .option('--in-memory', 'keep no state on disk (runs are lost when the server stops)')
+    .option('--json', 'print { address, webUi, namespace, db, reused } as one JSON line once the server is up')
     .action(
       action(async (options: DevOptions) => {
         const namespace = loadConfig().namespace;
-        const log = (line: string) => process.stderr.write(`${line}\n`);
+        const log = (line: string) => err(line);
         const cli = await findOrInstallTemporalCli({ log });
         const server = await startDevServer({
           cliPath: cli.path,
@@ -61,10 +64,23 @@ export function registerServers(program: Command): void {
           namespace,
           log,
         });
-        console.log(`Temporal ${server.reused ? 'server (already running)' : 'dev server'}: ${server.address}`);
-        console.log(`Web UI: ${server.uiUrl ?? '(none)'}`);
-        console.log(`namespace: ${namespace}${server.reused || options.inMemory ? '' : ` · state in ${options.db}`}`);
-        console.log('Press Ctrl-C to stop.');
+        const db = server.reused || options.inMemory ? undefined : options.db;
+        if (options.json) {
+          printJsonLine({
+            address: server.address,
+            webUi: server.uiUrl ?? null,
+            namespace,
+            db: db ?? null,
+            reused: server.reused,
+          });
+        } else {
+          out(
+            `Temporal ${server.reused ? 'server (already running)' : 'dev server'}: ${server.address}`,
+            `Web UI: ${server.uiUrl ?? '(none)'}`,
+            `namespace: ${namespace}${db ? ` · state in ${db}` : ''}`,
+            'Press Ctrl-C to stop.'
+          );
+        }
         await untilSignal();
         await server.stop();
       })
@@ -75,9 +91,14 @@ export function registerServers(program: Command): void {
     .description(
       "Run a worker for Jipper's workflows and the job libraries of JIPPER_LIBRARIES (default: the example volume library in JIPPER_SANDBOX) until Ctrl-C."
     )
+    .option('--json', 'print { taskQueue, address, namespace, jobs } as one JSON line once the worker polls')
     .action(
-      action(async () => {
-        const { done } = await startWorker();
+      action(async (options: { json?: boolean }) => {
+        const config = loadConfig();
+        const { done, address, registry } = await startWorker(config, (line) => err(line));
+        if (options.json) {
+          printJsonLine({ taskQueue: config.taskQueue, address, namespace: config.namespace, jobs: registry.names() });
+        }
         await done;
       })
     );

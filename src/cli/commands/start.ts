@@ -1,18 +1,18 @@
 /** `jipper start <definition>`: validates and starts a process; with `--wait`, follows it live to its report. */
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Command } from 'commander';
-import { watchProcess } from '../../client/watch';
-import { runLink, webUiBase } from '../links';
-import { liveView } from '../live-view';
 import { startProcess } from '../../client';
-import { formatReport } from '../report-table';
+import { processId } from '../args';
 import { EXIT_FAILED } from '../errors';
-import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';
+import { EXIT_DETACHED, follow } from '../follow';
+import { out, printJson } from '../io';
+import { runLink, webUiBase } from '../links';
+import { action, collectSet, parseSets, requireValidDefinition, withClient } from '../context';
 import { SET_HELP } from './validate';
 
 interface StartOptions {
   id?: string;
-  set: string[];
+  set?: string[];
   wait?: boolean;
   json?: boolean;
 }
@@ -21,16 +21,16 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description(
-      'Validate a definition file and start it as a process; print its id, run id and Web UI link. With --wait, show its progress live, then its report; the exit code is 0 only when it succeeded.'
+      'Validate a definition file and start it as a process; print its id, run id and Web UI link. With --wait, show its progress live, then its report; the exit code is 0 only when it succeeded. Ctrl-C stops following (the process goes on; jipper watch <id> re-attaches).'
     )
     .argument('<definition>', 'definition file (.json, .yaml, .yml)')
-    .option('--id <id>', 'workflow id (default: <process name>-<uuid>)')
-    .option('--set <key=value>', SET_HELP, collectSet, [])
+    .option('--id <id>', 'workflow id (default: <process name>-<uuid>)', processId)
+    .option('--set <key=value>', SET_HELP, collectSet)
     .option('--wait', 'follow the process until it ends, then print its report')
     .option('--json', 'print { workflowId, runId, webUi } (with --wait, also the final report) as JSON')
     .action(
       action(async (file: string, options: StartOptions) => {
-        const params = parseSets(options.set);
+        const params = parseSets(options.set ?? []);
         const { definition, registry } = await requireValidDefinition(file, params);
         return withClient(
           async (client, config) => {
@@ -42,27 +42,32 @@ export function registerStart(program: Command): void {
               ...(options.id !== undefined ? { id: options.id } : {}),
             });
             const { firstExecutionRunId: runId } = handle as WorkflowHandleWithFirstExecutionRunId;
-            const webUi = runLink(webUiBase(), config.namespace, handle.workflowId, runId);
+            const started = {
+              workflowId: handle.workflowId,
+              runId,
+              webUi: runLink(webUiBase(), config.namespace, handle.workflowId, runId),
+            };
             if (!options.json) {
-              console.log(`started ${definition.name} as ${handle.workflowId}`);
-              console.log(`  run id: ${runId}`);
-              console.log(`  Web UI: ${webUi}`);
+              out(
+                `started ${definition.name} as ${handle.workflowId}`,
+                `  run id: ${runId}`,
+                `  Web UI: ${started.webUi}`
+              );
             }
             if (!options.wait) {
-              if (options.json) printJson({ workflowId: handle.workflowId, runId, webUi });
+              if (options.json) printJson(started);
               return undefined;
             }
-            const view = options.json ? undefined : liveView(process.stdout);
-            const report = await watchProcess(client, handle, {
-              onReport: (r) => view?.update(r),
-              onNoWorker: () =>
-                process.stderr.write(
-                  `jipper: no worker has picked up ${handle.workflowId} yet; is one running on task queue "${config.taskQueue}"? (jipper worker)\n`
-                ),
+            const followed = await follow(client, handle, {
+              quiet: options.json === true,
+              taskQueue: config.taskQueue,
             });
-            if (options.json) printJson({ workflowId: handle.workflowId, runId, webUi, report });
-            else console.log(`\n${formatReport(report)}`);
-            return report.status === 'succeeded' ? undefined : EXIT_FAILED;
+            if (followed.detached) {
+              if (options.json) printJson({ ...started, detached: true });
+              return EXIT_DETACHED;
+            }
+            if (options.json) printJson({ ...started, report: followed.report });
+            return followed.report.status === 'succeeded' ? undefined : EXIT_FAILED;
           },
           { startServer: true }
         );
