@@ -42,6 +42,7 @@ const INPUT_ERRORS = new Set([
   'WorkflowNotFoundError',
   'WorkflowExecutionAlreadyStartedError',
   'DecisionRejectedError',
+  'RequestRejectedError',
 ]);
 
 export function exitCodeOf(err: unknown): number {

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerCompletion } from './commands/completion';
+import { registerPlan } from './commands/plan';
 import { registerControl } from './commands/control';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
 import type { CliIo } from './io';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerHistory(program);
   registerGraph(program);
+  registerPlan(program);
   registerCompletion(program);
   return program;
 }

@@ -1,6 +1,6 @@
 /** One-line summaries of a report: where a process is now, for `jipper status` and the live view of `start --wait`. */
 import type { ProcessReport } from '../shared/report';
-import { errorText, parkedSteps, parkedText, stepName, unwindingLine } from '../shared/wording';
+import { errorText, parkedSteps, parkedText, pauseText, stepName, unwindingLine } from '../shared/wording';
 
 export { stepName };
 
@@ -23,6 +23,8 @@ export function revertProgress(report: ProcessReport): { done: number; total: nu
 export function currentActivity(report: ProcessReport): string | undefined {
   const parked = parkedSteps(report);
   if (parked.length) return `waiting for a decision on ${parked.map(parkedText).join('; ')}`;
+  const paused = pauseText(report);
+  if (paused) return paused;
   const running = report.jobs.filter((j) => j.status === 'running' || j.revert?.status === 'running');
   if (!running.length) return undefined;
   const verb = report.lastKnown !== undefined ? 'was at' : report.status === 'unwinding' ? 'reverting' : 'running';

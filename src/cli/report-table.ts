@@ -11,6 +11,7 @@ import {
   jobStory,
   parkedSteps,
   parkedText,
+  pauseText,
   stepName,
   unwindingLine,
 } from '../shared/wording';
@@ -50,6 +51,7 @@ export function reportHeader(report: ProcessReport, color = false): string[] {
     ...(report.error ? [`error: ${errorText(report.error)}`] : []),
     ...endedByTemporalLines(report),
     ...parked.map((p) => `waiting for a decision on ${parkedText(p)}`),
+    ...(pauseText(report) ? [pauseText(report) as string] : []),
     ...(others.length ? [`needs a person: ${others.join(', ')}`] : []),
     ...(unwinding ? [unwinding] : []),
   ];

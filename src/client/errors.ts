@@ -28,3 +28,8 @@ export class PayloadTooLargeError extends Error {
 export class DecisionRejectedError extends Error {
   override readonly name = 'DecisionRejectedError';
 }
+
+/** The process refused an operator's request (pause a process that is not running, resume one that is not paused). */
+export class RequestRejectedError extends Error {
+  override readonly name = 'RequestRejectedError';
+}

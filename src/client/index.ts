@@ -19,7 +19,7 @@ export type { StartProcessOptions } from './start';
 export { getReport, reportFromError, waitForReport } from './report';
 export { watchProcess } from './watch';
 export type { WatchOptions } from './watch';
-export { cancelProcess, decide } from './control';
+export { cancelProcess, decide, pauseProcess, resumeProcess } from './control';
 export { findStuckWorkflowTask } from './stuck-task';
 export type { StuckWorkflowTask } from './stuck-task';
 export {
@@ -27,11 +27,12 @@ export {
   DecisionRejectedError,
   DefinitionError,
   PayloadTooLargeError,
+  RequestRejectedError,
   TemporalUnreachableError,
 } from './errors';
 export { DEFAULT_TASK_QUEUE, loadConfig } from '../config/config';
 export type { JipperConfig } from '../config/config';
 export { connectClient } from '../config/connect';
-export { reportQuery, decideUpdate } from '../workflows/messages';
-export type { DecideRequest, DecideResponse } from '../workflows/messages';
+export { reportQuery, decideUpdate, pauseUpdate, resumeUpdate } from '../workflows/messages';
+export type { DecideRequest, DecideResponse, PauseRequest } from '../workflows/messages';
 export type { Decision, ErrorInfo, JobReport, JobStatus, ProcessReport, ProcessStatus } from '../shared/report';

@@ -11,7 +11,15 @@ import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { isGroupStep, stepJobs } from './steps';
 import { durationBetween } from './text';
-import { endedByTemporalLines, errorText, jobStory, parkedSteps, stepName, unwindingLine } from './wording';
+import {
+  endedByTemporalLines,
+  errorText,
+  jobStory,
+  parkedSteps,
+  pauseText,
+  stepName,
+  unwindingLine,
+} from './wording';
 
 /** Text of the report on one line, cut to a size the Web UI can show, with Markdown's emphasis characters escaped. */
 function cell(text: string | undefined): string {
@@ -88,6 +96,7 @@ export function reportToMarkdown(report: ProcessReport): string {
         `Waiting for a decision on \`${p.stepId}\` (${p.kind === 'revert' ? 'its revert failed' : 'it failed past the pivot'}` +
         `${p.error ? `: ${cell(errorText(p.error))}` : ''}): \`${p.command}\``
     ),
+    pauseText(report) ? capitalized(cell(pauseText(report))) : '',
     others.length ? `Needs a person: ${others.map((s) => `\`${s}\``).join(', ')}` : '',
     unwinding ? cell(capitalized(unwinding)) : '',
   ].filter(Boolean);

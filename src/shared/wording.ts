@@ -125,6 +125,22 @@ export function endedByTemporalLines(report: ProcessReport): string[] {
   ];
 }
 
+/**
+ * A paused (or pausing) process in one phrase, with the command that resumes it: `paused (maintenance window): no
+ * further step starts; jipper resume p-1`, or `pausing: no further step starts once allocate settles; ...`. `undefined`
+ * when no operator paused it.
+ */
+export function pauseText(report: ProcessReport): string | undefined {
+  const { pause } = report;
+  if (!pause || (report.status !== 'running' && report.status !== 'paused')) return undefined;
+  const why = pause.reason ? ` (${pause.reason})` : '';
+  const resume = `jipper resume ${report.processId}`;
+  const settling = report.jobs.filter((j) => j.status === 'running').map(stepName);
+  if (report.status === 'paused' || !settling.length) return `paused${why}: no further step starts; ${resume}`;
+  const verb = settling.length === 1 ? 'settles' : 'settle';
+  return `pausing${why}: no further step starts once ${settling.join(', ')} ${verb}; ${resume}`;
+}
+
 /** What happened to a job, in parts: its own detail, its error, and how its revert went (each when there is one). */
 export function jobStory(job: JobReport): { detail?: string; error?: string; revert?: string } {
   const revert = job.revert;

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { Argument } from 'commander';
 import type { Decision, ProcessReport } from '../../shared/report';
-import { cancelProcess, decide, getReport } from '../../client';
-import { processId, stepId } from '../args';
+import { cancelProcess, decide, getReport, pauseProcess, resumeProcess } from '../../client';
+import { processId, reason, stepId } from '../args';
 import { EXIT_FAILED, UsageError } from '../errors';
 import { EXIT_DETACHED, follow } from '../follow';
 import { out, printJson } from '../io';
@@ -64,6 +64,45 @@ export function registerControl(program: Command): void {
           if (followed.detached) return EXIT_DETACHED;
           if (options.json) printJson({ id, cancelRequested: true, report: followed.report });
           return endedAs(followed.report, 'cancelled');
+        })
+      )
+    );
+
+  program
+    .command('pause')
+    .description(
+      'Pause a running process: no further step starts; the jobs already running settle, then its status is paused (jipper list --status paused). jipper resume goes on; jipper cancel unwinds it.'
+    )
+    .argument('<id>', 'workflow id of the process', processId)
+    .option('--reason <text>', 'why, for the report and the Web UI', reason)
+    .option('--json', 'print { id, pauseRequested, status } as JSON')
+    .action(
+      action(async (id: string, options: { reason?: string; json?: boolean }) =>
+        withClient(async (client) => {
+          await pauseProcess(client, id, options.reason);
+          const report = await getReport(client, id);
+          const running = report.jobs.filter((j) => j.status === 'running').map((j) => j.stepId);
+          if (options.json) return printJson({ id, pauseRequested: true, status: report.status, settling: running });
+          out(
+            report.status === 'paused' || !running.length
+              ? `${id} is paused: no further step starts (jipper resume ${id})`
+              : `${id} pauses once ${running.join(', ')} settle${running.length === 1 ? 's' : ''}: no further step starts (jipper resume ${id})`
+          );
+        })
+      )
+    );
+
+  program
+    .command('resume')
+    .description('Resume a paused process: its steps start again where it paused.')
+    .argument('<id>', 'workflow id of the process', processId)
+    .option('--json', 'print { id, resumed } as JSON')
+    .action(
+      action(async (id: string, options: { json?: boolean }) =>
+        withClient(async (client) => {
+          await resumeProcess(client, id);
+          if (options.json) return printJson({ id, resumed: true });
+          out(`${id} resumed (jipper watch ${id})`);
         })
       )
     );
