@@ -17,7 +17,8 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import type { JobFailureDetails, JobOutcome } from '../shared/calls';
 import type { ErrorInfo, JobReport, ProcessReport } from '../shared/report';
-import { isGroupStep, stepJobs } from '../shared/steps';
+import { inputShapeProblems } from '../shared/input-shape';
+import { planRows } from '../shared/plan';
 import { isRecord } from '../shared/text';
 import type { ProcessInput } from '../workflows/process-workflow';
 
@@ -55,20 +56,12 @@ async function errorOf(
   return { info, details };
 }
 
-/** The rows a definition's report starts with, in definition order. */
+/** The rows a definition's report starts with (the engine's own: `planRows`), or the carried report's jobs. */
 function definitionRows(input: unknown): JobReport[] {
-  if (!isRecord(input) || !isRecord(input.definition) || !Array.isArray(input.definition.steps)) return [];
-  const { definition, carried } = input as unknown as ProcessInput;
+  if (inputShapeProblems(input).length) return [];
+  const { definition, carried } = input as ProcessInput;
   if (carried?.state?.report?.jobs) return structuredClone(carried.state.report.jobs);
-  return definition.steps.flatMap((step) =>
-    stepJobs(step).map((job) => ({
-      stepId: job.id,
-      job: job.job,
-      ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
-      ...((isGroupStep(step) ? step.pivot : job.pivot) ? { pivot: true } : {}),
-      status: 'pending' as const,
-    }))
-  );
+  return planRows(definition).map((row) => ({ ...row, status: 'pending' }));
 }
 
 /**
