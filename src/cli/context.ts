@@ -58,8 +58,8 @@ const setSchema = z.object({
 });
 
 /** Commander's collector for a repeated `--set key=value`. */
-export function collectSet(item: string, previous: string[]): string[] {
-  return [...previous, item];
+export function collectSet(item: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), item];
 }
 
 /**

@@ -55,6 +55,7 @@ export function errorLine(err: unknown): string {
   if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
     const { workflowId } = err as Error & { workflowId?: string };
     const reason = oneLine(err);
+    if (/already completed/i.test(reason)) return `process "${workflowId}" has already ended`;
     return /not found/i.test(reason) ? `no process with id "${workflowId}"` : `process "${workflowId}": ${reason}`;
   }
   if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {

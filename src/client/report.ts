@@ -35,14 +35,18 @@ export function reportFromError(err: unknown): ProcessReport | undefined {
 /** Why Temporal ended the run, when it did: terminated (with the reason given) or timed out. */
 function endedByTemporal(err: unknown): { status: 'terminated' | 'timed_out'; message: string } | undefined {
   const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-  if (cause instanceof TerminatedFailure) {
-    return { status: 'terminated', message: cause.message ? `terminated: ${cause.message}` : 'terminated' };
-  }
-  if (cause instanceof TimeoutFailure) {
-    const which = (cause.timeoutType ?? '').toLowerCase().replace(/_/g, '-');
-    return { status: 'timed_out', message: `the workflow's ${which || 'execution'} timeout passed` };
-  }
+  if (cause instanceof TerminatedFailure) return { status: 'terminated', message: cause.message || 'no reason given' };
+  if (cause instanceof TimeoutFailure) return { status: 'timed_out', message: 'its workflow timeout passed' };
   return undefined;
+}
+
+/** `3s`, `1m30s`: a proto Duration as people write it. */
+function durationText(duration: { seconds?: unknown; nanos?: number | null } | null | undefined): string | undefined {
+  const seconds = Number(duration?.seconds ?? 0) + (duration?.nanos ?? 0) / 1e9;
+  if (!seconds) return undefined;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  return m ? `${m}m${s ? `${s}s` : ''}` : `${s}s`;
 }
 
 /**
@@ -51,9 +55,22 @@ function endedByTemporal(err: unknown): { status: 'terminated' | 'timed_out'; me
  */
 async function lastReport(
   handle: WorkflowHandle,
-  ended: { status: 'terminated' | 'timed_out'; message: string }
+  endedBy: { status: 'terminated' | 'timed_out'; message: string }
 ): Promise<ProcessReport> {
+  let ended = endedBy;
   const description = await handle.describe();
+  if (ended.status === 'timed_out') {
+    // Which limit it was, from the run's configuration: the execution timeout (all runs) or the run timeout.
+    const config = description.raw.executionConfig;
+    const execution = durationText(config?.workflowExecutionTimeout);
+    const run = durationText(config?.workflowRunTimeout);
+    const limit = execution
+      ? `its workflow execution timeout (${execution})`
+      : run
+        ? `its workflow run timeout (${run})`
+        : undefined;
+    if (limit) ended = { ...ended, message: `${limit} passed` };
+  }
   const { connection } = handle.client;
   let report: ProcessReport;
   let lastKnown: ProcessReport['lastKnown'];
@@ -72,6 +89,8 @@ async function lastReport(
   }
   return {
     ...report,
+    // The run is over: a job that had not started never will. A running one keeps its status (its outcome is unknown).
+    jobs: report.jobs.map((job) => (job.status === 'pending' ? { ...job, status: 'not_run' } : job)),
     status: ended.status,
     error: { type: ended.status, message: ended.message },
     ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),

@@ -36,7 +36,10 @@ export async function watchProcess(
   const { signal } = options;
   signal?.throwIfAborted();
   let ended = false;
-  const final = waitForReport(handle).finally(() => (ended = true));
+  // The long poll for the end is aborted with the signal too, so a caller that stops watching is not held until the end.
+  const final = (signal ? client.withAbortSignal(signal, () => waitForReport(handle)) : waitForReport(handle)).finally(
+    () => (ended = true)
+  );
   final.catch(() => undefined);
   const aborted = new Promise<never>((_, reject) => {
     signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });

@@ -11,15 +11,7 @@ import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { isGroupStep, stepJobs } from './steps';
 import { durationBetween } from './text';
-import {
-  endedByTemporalLines,
-  errorText,
-  jobStory,
-  parkedSteps,
-  pauseText,
-  stepName,
-  unwindingLine,
-} from './wording';
+import { endedByTemporalLines, errorText, jobStory, parkedSteps, pauseText, stepName, unwindingLine } from './wording';
 
 /** Text of the report on one line, cut to a size the Web UI can show, with Markdown's emphasis characters escaped. */
 function cell(text: string | undefined): string {
