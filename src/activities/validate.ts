@@ -20,7 +20,7 @@ import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
 import { durationMs, mergeJobOptions } from '../shared/options';
 import { tokenTemplateParams } from '../shared/tokens';
-import { findRefs, mapRefs } from '../shared/refs';
+import { findRefs, getPath, mapRefs } from '../shared/refs';
 import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
@@ -59,13 +59,18 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-/** ` (did you mean "region"?)` when a known name is close to `name`, else `''`. */
-export function suggestion(name: string, known: readonly string[]): string {
-  const best = known
+/** The known name closest to `name`, when one is close enough to be a typo of it. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  return known
     .map((k) => ({ k, d: distance(name, k) }))
     .sort((x, y) => x.d - y.d)
-    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)));
-  return best ? ` (did you mean "${best.k}"?)` : '';
+    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)))?.k;
+}
+
+/** ` (did you mean "region"?)` when a known name is close to `name`, else `''`. */
+export function suggestion(name: string, known: readonly string[]): string {
+  const best = closest(name, known);
+  return best !== undefined ? ` (did you mean "${best}"?)` : '';
 }
 
 /**
@@ -278,15 +283,22 @@ export function validateDefinition(
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
         ref.kind === 'param' ? allParams[ref.target] : undefined
       );
+      const unknowns = unknownKeys(job.input, candidate);
+      // A missing key that an unknown key is a typo of (`sizeMB` for `sizeMb`) is one problem, told at the typo.
+      const misspelt = unknowns.flatMap((u) => {
+        const meant = closest(u.key, u.known);
+        return meant === undefined ? [] : [[...u.path, meant].map(String).join('\u0000')];
+      });
       const result = job.input.safeParse(candidate);
       if (!result.success) {
         for (const issue of result.error.issues) {
           const key = issue.path.map(String).join('\u0000');
           if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          if (misspelt.includes(key) && getPath(candidate, issue.path.map(String)) === undefined) continue;
           problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
         }
       }
-      for (const unknown of unknownKeys(job.input, candidate)) {
+      for (const unknown of unknowns) {
         const what = unknown.path.length
           ? `key "${unknown.key}" in args.${formatPath(unknown.path)}`
           : `arg "${unknown.key}"`;
