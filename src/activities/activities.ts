@@ -131,7 +131,9 @@ function checkFingerprints(call: JobCall, registry: Fingerprints): void {
   const differ = Object.entries(call.fingerprints)
     .filter(([name, fingerprint]) => registry.fingerprint(name) !== fingerprint)
     .map(([name]) =>
-      registry.get(name) ? `"${name}" (its revert or default options differ)` : `"${name}" (unknown here)`
+      registry.get(name)
+        ? `"${name}" (its revert or default options differ)`
+        : `"${name}" (this worker on task queue "${Context.current().info.taskQueue}" does not have it)`
     );
   if (!differ.length) return;
   throw ApplicationFailure.create({
@@ -195,7 +197,9 @@ function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void 
   const bytes = Buffer.byteLength(serialized);
   // The workflow says how much room the process's results have left; calls made before it did carry every result.
   const total =
-    call.resultsBytes !== undefined ? bytes + call.resultsBytes : bytes + Buffer.byteLength(JSON.stringify(call.results));
+    call.resultsBytes !== undefined
+      ? bytes + call.resultsBytes
+      : bytes + Buffer.byteLength(JSON.stringify(call.results));
   const tooLarge =
     bytes > MAX_JOB_RESULT_BYTES
       ? `the result of job "${job.name}" at step "${call.stepId}" is ${mb(bytes)}; a job's result may be at most ${mb(MAX_JOB_RESULT_BYTES)}`

@@ -112,7 +112,9 @@ export function ratePerSecond(rateLimit: string, job: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*\/\s*(s|sec|second|m|min|minute)$/.exec(rateLimit.trim());
   const count = match ? Number(match[1]) : NaN;
   if (!match || !(count > 0)) {
-    throw new TypeError(`job "${job}": rateLimit "${rateLimit}" must be a count per second or minute, such as "5/s" or "30/m"`);
+    throw new TypeError(
+      `job "${job}": rateLimit "${rateLimit}" must be a count per second or minute, such as "5/s" or "30/m"`
+    );
   }
   return match[2]?.startsWith('s') ? count : count / 60;
 }

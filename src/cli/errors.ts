@@ -42,7 +42,7 @@ const INPUT_ERRORS = new Set([
   'WorkflowNotFoundError',
   'WorkflowExecutionAlreadyStartedError',
   'DecisionRejectedError',
-  'RequestRejectedError',
+  'OperatorActionRejectedError',
 ]);
 
 export function exitCodeOf(err: unknown): number {

@@ -29,7 +29,7 @@ export class DecisionRejectedError extends Error {
   override readonly name = 'DecisionRejectedError';
 }
 
-/** The process refused an operator's request (pause a process that is not running, resume one that is not paused). */
-export class RequestRejectedError extends Error {
-  override readonly name = 'RequestRejectedError';
+/** The process refused an operator's action (pause, resume, revise): the message is its reason. */
+export class OperatorActionRejectedError extends Error {
+  override readonly name = 'OperatorActionRejectedError';
 }

@@ -8,6 +8,7 @@ import type { JobRegistry } from '../activities/registry';
 import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
 
+import { deploymentFromEnv } from './deployment';
 import { loadLibraries } from './libraries';
 import { createJipperWorker } from './worker';
 import { connectNative } from '../config/connect';
@@ -30,6 +31,7 @@ export async function startWorker(
   log: LogLine = (line) => console.error(line)
 ): Promise<RunningWorker> {
   const libraries = await loadLibraries();
+  const deployment = deploymentFromEnv();
   const address = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
   await ensureSearchAttributes(connection, config.namespace, log);
@@ -38,10 +40,11 @@ export async function startWorker(
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     libraries,
+    ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
   const done = worker.run().finally(() => connection.close());
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, jobs: ${registry.names().join(', ')}`
   );
   return { worker, registry, connection, address, done };
 }

@@ -37,7 +37,7 @@ function plan(definition: ProcessDefinition, reg = registry): Plan & { definitio
   expect(checked.problems).toEqual([]);
   const { jobs } = planDefinition(definition, { registry: reg });
   const planned = planFromFacts(definition, {}, jobs ?? {});
-  expect(planned).toEqual({ problems: [], params: checked.params, jobs: checked.jobs, nodes: checked.nodes });
+  expect(planned).toMatchObject({ problems: [], params: checked.params, jobs: checked.jobs, nodes: checked.nodes });
   return { ...planned, definition };
 }
 
@@ -216,7 +216,7 @@ describe('previewPlan: what runs and what is reverted, before anything runs', ()
       },
       { id: 'c', job: 'c', revertOnFailure: true },
       { id: 'd', job: 'd', pivot: true },
-      { id: 'e', job: 'a' === 'a' ? 'b' : 'b' },
+      { id: 'e', job: 'b' },
     ],
   };
   const planned = () => plan(list);
