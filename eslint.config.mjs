@@ -57,7 +57,19 @@ const roomZones = Object.entries(FORBIDDEN).flatMap(([room, forbidden]) =>
 );
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.jipper/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  // templates/ is what `jipper init` writes into a user's project: the package test type-checks and runs it there.
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.jipper/**',
+      'coverage/**',
+      'templates/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

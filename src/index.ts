@@ -6,8 +6,7 @@
  *
  * @example
  * ```ts
- * import { z } from 'zod';
- * import { defineJob, defineLibrary, defineProcess } from 'jipper';
+ * import { defineJob, defineLibrary, defineProcess, z } from 'jipper';
  *
  * export const createBucket = defineJob({
  *   name: 'create-bucket',
@@ -28,6 +27,8 @@
  * });
  * ```
  */
+/** The zod Jipper checks job inputs with: define your jobs' schemas with it (or with your own zod 4). */
+export { z } from 'zod';
 export { defineJob } from './activities/job';
 export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertContext } from './activities/job';
 export { DuplicateJobError, defineLibrary } from './activities/library';
@@ -53,6 +54,8 @@ export type {
   RevertReport,
 } from './shared/report';
 export { reportToMarkdown } from './shared/render';
+export { defineConfig } from './config/file';
+export type { JipperConfigFile } from './config/file';
 export * from './shared/errors';
 export * from './shared/limits';
 export { previewPlan, revertWaves } from './shared/revert-plan';

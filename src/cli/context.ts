@@ -1,47 +1,108 @@
 /**
- * What the `jipper` commands share: the configuration, a client connection, `--set` parameters, and reading a
- * definition file and checking it against the worker's job libraries, with every problem located in the file.
+ * What the `jipper` commands share: the global options and the configuration they make, a client connection,
+ * `--set` parameters, and reading a definition file and checking it against the configured job libraries, with every
+ * problem located in the file.
  */
 import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { Option } from 'commander';
 import { z } from 'zod';
-import { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../activities/registry';
 import type { Validation } from '../activities/validate';
 import type { ProcessDefinition } from '../schema/definition';
 import type { Problem } from '../shared/plan';
-import { loadLibraries } from '../worker/libraries';
-import type { JipperConfig } from '../config/config';
+import { loadRegistry } from '../worker/libraries';
+import type { ConfigFlags, JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
 import { connectClient } from '../config/connect';
-import { ensureServer } from '../dev/ensure-server';
-import { DEFAULT_DEV_SERVER_PORT } from '../dev/dev-server';
-import type { DefinitionSource } from './definition-file';
-import { loadDefinitionSource } from './definition-file';
+import type { ServerInUse } from '../dev/ensure-server';
+import { configuredAddress, ensureServer, webUiOf } from '../dev/ensure-server';
+import type { DefinitionSource } from '../client/definition-file';
+import { loadDefinitionSource } from '../client/definition-file';
 import { DefinitionProblemsError, UsageError } from './errors';
 import { isRecord } from '../shared/text';
 
-/** Where the commands look for a server when none is configured: the embedded dev server's address. */
-export const EMBEDDED_ADDRESS = `127.0.0.1:${DEFAULT_DEV_SERVER_PORT}`;
+/**
+ * The options every command takes, as the `temporal` CLI has them; each overrides the environment and the config
+ * file (see `src/config/config.ts`). `jipper config` prints the settings they make and where each came from.
+ */
+export function addGlobalOptions(program: Command): void {
+  const options: [string, string][] = [
+    ['--config <file>', 'config file (default: jipper.config.ts or .json, found from the working directory up)'],
+    ['--address <host:port>', 'Temporal frontend (default 127.0.0.1:7233; on loopback, the embedded dev server)'],
+    ['-n, --namespace <name>', 'Temporal namespace (default: default)'],
+    ['--task-queue <name>', 'task queue of the workers (default: jipper)'],
+    ['--libraries <modules>', 'job library modules, comma-separated (paths or package names)'],
+    ['--api-key <key>', 'API key (Temporal Cloud); implies --tls'],
+    ['--tls', 'connect with TLS'],
+    ['--tls-cert-path <file>', 'client certificate (mTLS)'],
+    ['--tls-key-path <file>', 'client certificate key (mTLS)'],
+    ['--tls-ca-path <file>', 'CA certificate to verify the server with'],
+    ['--tls-server-name <name>', 'server name to verify'],
+    ['--profile <name>', "profile of Temporal's config file (TEMPORAL_PROFILE)"],
+    ['--web-ui <url>', 'Web UI base for links (default: the dev server in use)'],
+  ];
+  for (const [flags, description] of options) program.addOption(new Option(flags, description));
+  program.hook('preAction', (_program, actionCommand) => {
+    globalFlags = pickFlags(actionCommand.optsWithGlobals());
+    configLoading = undefined;
+  });
+}
+
+const FLAG_KEYS = [
+  'config',
+  'address',
+  'namespace',
+  'taskQueue',
+  'libraries',
+  'apiKey',
+  'tls',
+  'tlsCertPath',
+  'tlsKeyPath',
+  'tlsCaPath',
+  'tlsServerName',
+  'profile',
+  'webUi',
+] as const satisfies readonly (keyof ConfigFlags)[];
+
+function pickFlags(options: Record<string, unknown>): ConfigFlags {
+  const flags: ConfigFlags = {};
+  for (const key of FLAG_KEYS) if (options[key] !== undefined) Object.assign(flags, { [key]: options[key] });
+  return flags;
+}
+
+/** The global options of the command being run (set before its action runs). */
+let globalFlags: ConfigFlags = {};
+let configLoading: Promise<JipperConfig> | undefined;
+
+/** The configuration for this command: flags, environment, config file, Temporal profile (loaded once). */
+export function cliConfig(): Promise<JipperConfig> {
+  configLoading ??= loadConfig({ flags: globalFlags });
+  return configLoading;
+}
 
 /**
- * A client for the configured server, or for the embedded dev server's address when none is configured. Commands
- * that only read or signal runs start nothing (an unreachable server is a one-line TemporalUnreachableError);
- * `startServer` starts the embedded dev server first when it is not running (for `start`).
+ * A client for the configured server (default: the embedded dev server's address). Commands that only read or signal
+ * runs start nothing (an unreachable server is a one-line TemporalUnreachableError); `startServer` starts the
+ * embedded dev server first when the address is on loopback and nothing listens (for `start`). `server` says which
+ * server is in use and its Web UI, for links.
  */
 export async function withClient<T>(
-  fn: (client: Client, config: JipperConfig) => Promise<T>,
+  fn: (client: Client, config: JipperConfig, server: ServerInUse) => Promise<T>,
   options: { startServer?: boolean } = {}
 ): Promise<T> {
-  const config = loadConfig();
-  const address = options.startServer
+  const config = await cliConfig();
+  const server: ServerInUse = options.startServer
     ? await ensureServer(config, (line) => process.stderr.write(`${line}\n`))
-    : (config.address ?? EMBEDDED_ADDRESS);
+    : { address: configuredAddress(config), uiUrl: undefined, started: false };
   const client = await connectClient({
     ...config,
-    address,
+    address: server.address,
     addressSource: config.addressSource ?? 'embedded dev server',
   });
+  if (!options.startServer) server.uiUrl = await webUiOf(config, server.address);
   try {
-    return await fn(client, config);
+    return await fn(client, config, server);
   } finally {
     await client.connection.close();
   }
@@ -102,10 +163,10 @@ export interface CheckedDefinition {
   problems: LocatedProblem[];
 }
 
-/** Reads a definition file and checks it against the worker's job libraries (`JIPPER_LIBRARIES`) with the params. */
+/** Reads a definition file and checks it against the configured job libraries (the worker's) with the params. */
 export async function checkDefinitionFile(path: string, params: Record<string, unknown>): Promise<CheckedDefinition> {
   const source = await loadDefinitionSource(path);
-  const registry = new JobRegistry(await loadLibraries());
+  const registry = await loadRegistry(await cliConfig());
   const validation = registry.validate(source.value, params);
   const fileParams = isRecord(source.value) && isRecord(source.value.params) ? source.value.params : {};
   const problems = validation.problems.map((problem) => {

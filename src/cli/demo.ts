@@ -14,10 +14,11 @@ import { createJipperWorker } from '../worker/worker';
 import { JobRegistry } from '../activities/registry';
 import { sandboxRoot } from '../worker/libraries';
 import { loadConfig } from '../config/config';
-import { loadDefinitionFile } from './definition-file';
+import { loadDefinitionFile } from '../client/definition-file';
 import type { DevServer } from '../dev/dev-server';
 import { DEFAULT_DEV_SERVER_PORT, defaultDbFilename, startDevServer } from '../dev/dev-server';
-import { runLink, webUiBase } from './links';
+import { runLink } from './links';
+import { webUiOf } from '../dev/ensure-server';
 import { runProcess } from '../client';
 import { reportForStdout } from './report-table';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
@@ -28,30 +29,32 @@ const log = (line: string) => console.log(`· ${line}`);
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
-  const config = loadConfig();
+  const config = await loadConfig();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   let server: DevServer | undefined;
   let address = config.address;
-  let uiBase = webUiBase();
+  let uiBase = config.webUi;
   if (address === undefined) {
     const cli = await findOrInstallTemporalCli({ log });
     server = await startDevServer({
       cliPath: cli.path,
       port: DEFAULT_DEV_SERVER_PORT,
-      dbFilename: defaultDbFilename(),
+      dbFilename: defaultDbFilename(DEFAULT_DEV_SERVER_PORT, config.projectRoot),
+      projectRoot: config.projectRoot,
       namespace: config.namespace,
       log,
     });
     address = server.address;
-    uiBase = server.uiUrl ?? uiBase;
+    uiBase = uiBase ?? server.uiUrl;
   } else {
     log(`using the Temporal server at ${address} (${config.addressSource ?? 'configured'})`);
+    uiBase = await webUiOf(config, address);
   }
 
   const nativeConnection = await NativeConnection.connect({ ...config.connectionOptions, address });
   await ensureSearchAttributes(nativeConnection, config.namespace, log);
-  const root = sandboxRoot();
+  const root = sandboxRoot(process.env, config.projectRoot);
   const libraries = [volumeLibrary({ root })];
   const { worker } = await createJipperWorker({
     connection: nativeConnection,
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   const show = (title: string, report: ProcessReport) => {
     console.log(`\n=== ${title} ===`);
     console.log(reportForStdout(report));
-    console.log(`Web UI: ${runLink(uiBase, config.namespace, report.processId, report.runId)}`);
+    console.log(`Web UI: ${runLink(uiBase, config.namespace, report.processId, report.runId) ?? '(unknown)'}`);
   };
 
   const first = await runProcess(client, definition, {
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nServer and worker stay up; press Ctrl-C to stop.\n` +
-      `  Web UI:      ${uiBase}\n` +
+      `  Web UI:      ${uiBase ?? '(unknown)'}\n` +
       `  Try:         npx jipper start examples/provision-volume.yaml --set volume=vol-${stamp} --set exportName=share-${stamp} --wait\n` +
       `               npx jipper list`
   );

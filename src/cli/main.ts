@@ -8,20 +8,25 @@
  * file, bad YAML, an invalid definition, an unknown id or step). Every error is one line on stderr, `jipper: ...`
  * (with its stack trace too when JIPPER_DEBUG=1).
  *
- * Configuration: Temporal's standard environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key, profile) and
- * JIPPER_TASK_QUEUE; with no address configured, the embedded dev server on 127.0.0.1:7233.
+ * Configuration: global options (--address, --namespace, --task-queue, --libraries, TLS, API key...), then Temporal's
+ * standard environment and Jipper's (JIPPER_TASK_QUEUE, JIPPER_LIBRARIES...), then the project's jipper.config.ts or
+ * .json, then a Temporal profile; `jipper config` prints the result. With no address configured, the embedded dev
+ * server on 127.0.0.1:7233.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerCompletion } from './commands/completion';
-import { registerPlan } from './commands/plan';
+import { registerConfig } from './commands/config';
 import { registerControl } from './commands/control';
+import { registerPlan } from './commands/plan';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
 import type { CliIo } from './io';
 import { io, setIo } from './io';
+import { addGlobalOptions } from './context';
 import { registerGraph } from './commands/graph';
 import { registerHistory } from './commands/history';
+import { registerInit } from './commands/init';
 import { registerList } from './commands/list';
 import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
@@ -52,6 +57,9 @@ export function buildProgram(): Command {
             .trim()}\n`
         ),
     });
+  addGlobalOptions(program);
+  registerInit(program);
+  registerConfig(program);
   registerServers(program);
   registerValidate(program);
   registerStart(program);

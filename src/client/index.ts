@@ -7,7 +7,7 @@
  * import { JobRegistry } from 'jipper';
  * import { libraries } from './jobs';
  *
- * const config = loadConfig();
+ * const config = await loadConfig(); // flags, environment, jipper.config.ts, Temporal profile
  * const client = await connectClient(config);
  * // With the workers' job libraries the client checks the definition and plans it before starting.
  * const report = await runProcess(client, definition, { taskQueue: config.taskQueue, registry: new JobRegistry(libraries) });
@@ -34,7 +34,8 @@ export {
   TemporalUnreachableError,
 } from './errors';
 export { DEFAULT_TASK_QUEUE, loadConfig } from '../config/config';
-export type { JipperConfig } from '../config/config';
+export type { ConfigFlags, JipperConfig, LibrarySpec, LoadConfigOptions } from '../config/config';
+export { DefinitionFileError, loadDefinitionFile } from './definition-file';
 export { connectClient } from '../config/connect';
 export { reportQuery, decideUpdate, pauseUpdate, resumeUpdate, reviseUpdate, tokensQuery } from '../workflows/messages';
 export type { DecideRequest, DecideResponse, PauseRequest, ReviseRequest, TokensView } from '../workflows/messages';

@@ -8,11 +8,11 @@ import type { ConnectionOptions } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { oneLine } from '../shared/text';
+import { splitAddress } from './address';
 import type { JipperConfig } from './config';
 import { ConfigError, TemporalUnreachableError } from './errors';
 
-/** The frontend port Temporal servers and SDKs use unless told otherwise. */
-export const DEFAULT_TEMPORAL_PORT = 7233;
+export { DEFAULT_TEMPORAL_PORT, isLoopbackHost, splitAddress } from './address';
 
 /** How long a connect helper waits for a server to answer before {@link TemporalUnreachableError}. Default 5 s. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -109,14 +109,6 @@ export async function connectChecked(options: ProbeConnectionOptions, timeoutMs:
     await connection.close();
     throw err;
   }
-}
-
-/** Splits `host:port` (or `[v6]:port`); the port defaults to 7233 as in the SDK. */
-export function splitAddress(address: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
-  if (match?.[1] === undefined) throw new Error(`not a host:port address: ${address}`);
-  const host = match[1].replace(/^\[(.*)\]$/, '$1');
-  return { host, port: match[2] === undefined ? DEFAULT_TEMPORAL_PORT : Number(match[2]) };
 }
 
 /** `true` when a TCP connection opens, `false` when refused, else why not. */

@@ -1,4 +1,5 @@
 /** The errors of configuration and connection: each message is one line that says what is wrong and what to do. */
+import { isLoopbackHost, splitAddress } from './address';
 
 /** The environment (or the Temporal config file) holds invalid settings; the message lists each of them. */
 export class ConfigError extends Error {
@@ -15,10 +16,16 @@ export class TemporalUnreachableError extends Error {
     options?: { cause?: unknown }
   ) {
     const from = addressSource === undefined ? '' : ` (${addressSource})`;
-    const hint =
-      addressSource === 'TEMPORAL_ADDRESS'
-        ? 'start one with `jipper dev` or unset TEMPORAL_ADDRESS'
-        : 'start one with `jipper dev` or change the configured address';
+    let local = false;
+    try {
+      local = isLoopbackHost(splitAddress(address).host);
+    } catch {
+      local = false;
+    }
+    // `jipper dev` reads the same address (flags, environment, config file), so it starts the server asked for here.
+    const hint = local
+      ? 'start one with `jipper dev` (or `jipper worker`, which starts it), or use another --address'
+      : `check the address${addressSource === undefined ? '' : ` in ${addressSource}`} and that the server is up`;
     super(`no Temporal server answers at ${address}${from}: ${reason}; ${hint}`, options);
   }
 }

@@ -1,6 +1,8 @@
 /**
  * The embedded Temporal dev server (`temporal server start-dev`): start one, or reuse the one already listening, and
- * make sure Jipper's search attributes exist on it.
+ * make sure Jipper's search attributes exist on it. A server this project starts leaves a state file,
+ * `.jipper/dev-server-<port>.json` (its pid, address, Web UI, database and log), so later commands find its Web UI and
+ * `jipper dev status` / `jipper dev stop` can see and stop it.
  *
  * ```ts
  * const server = await startDevServer({ port: 7233, dbFilename: defaultDbFilename() });
@@ -10,12 +12,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Connection } from '@temporalio/client';
 import type { ProbeConnectionOptions } from '../config/connect';
-import { DEFAULT_TEMPORAL_PORT, connectChecked, probeTemporal, tcpOpen } from '../config/connect';
+import { DEFAULT_TEMPORAL_PORT, connectChecked, probeTemporal, splitAddress, tcpOpen } from '../config/connect';
 import { findProjectRoot } from '../config/project';
 import { ensureSearchAttributes } from '../config/search-attributes';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
@@ -37,7 +39,7 @@ export interface DevServerOptions {
   uiPort?: number | false;
   /**
    * SQLite file that keeps workflows across restarts, relative to the project root. Default: none, state lives in
-   * memory and is lost when the server stops. {@link defaultDbFilename} is the project's usual file.
+   * memory and is lost when the server stops. {@link defaultDbFilename} is the project's usual file for a port.
    */
   dbFilename?: string;
   /** Namespace created at launch (and checked for search attributes). Default `default`, which always exists. */
@@ -49,13 +51,13 @@ export interface DevServerOptions {
   /** How long `stop()` waits after SIGTERM before SIGKILL. Default 5 s. */
   stopGraceMs?: number;
   /**
-   * Keep the server running after this process exits (its own process group, output to the log file, and a pid file
-   * `.jipper/dev-server-<port>.pid`). Default `false`: the server is killed when this process exits.
+   * Keep the server running after this process exits (its own process group, output to the log file). Default
+   * `false`: the server is killed when this process exits. Either way its state file says where it is while it runs.
    */
   detached?: boolean;
   /** Where the server's output goes. Default `.jipper/dev-server-<port>.log` under the project root. */
   logFile?: string;
-  /** Root for the default db, log and pid files. Default: {@link findProjectRoot}. */
+  /** Root for the default db, log and state files. Default: {@link findProjectRoot}. */
   projectRoot?: string;
   /** Progress lines. Default: silent. */
   log?: LogLine;
@@ -78,8 +80,25 @@ export interface DevServer {
 export class DevServerPortInUseError extends Error {
   override readonly name = 'DevServerPortInUseError';
   constructor(readonly port: number) {
-    super(`port ${port} is in use by something that is not a Temporal server; set TEMPORAL_ADDRESS or free the port`);
+    super(
+      `port ${port} is in use by something that is not a Temporal server; choose another --address or free the port`
+    );
   }
+}
+
+/** What a running dev server of this project left in `.jipper/dev-server-<port>.json`. */
+export interface DevServerState {
+  pid: number;
+  /** `host:port` of the frontend. */
+  address: string;
+  uiUrl?: string;
+  /** The SQLite file, when it keeps state on disk. */
+  dbFilename?: string;
+  logFile: string;
+  namespace: string;
+  /** `true`: it outlives the command that started it (`jipper dev stop` ends it). */
+  detached: boolean;
+  startedAt: string;
 }
 
 /** `temporal server start-dev` exited or did not answer in time; the message ends with its last log line. */
@@ -87,10 +106,103 @@ export class DevServerStartError extends Error {
   override readonly name = 'DevServerStartError';
 }
 
-/** The project's dev-server database: `<project root>/.jipper/dev-server.db`. */
-export function defaultDbFilename(projectRoot: string = findProjectRoot()): string {
-  return join(projectRoot, '.jipper', 'dev-server.db');
+/** The project's dev-server database for a port: `<project root>/.jipper/dev-server-<port>.db`. */
+export function defaultDbFilename(
+  port: number = DEFAULT_DEV_SERVER_PORT,
+  projectRoot: string = findProjectRoot()
+): string {
+  return join(projectRoot, '.jipper', `dev-server-${port}.db`);
 }
+
+/** Where a dev server on `port` keeps its state file. */
+export function devServerStateFile(port: number, projectRoot: string = findProjectRoot()): string {
+  return join(projectRoot, '.jipper', `dev-server-${port}.json`);
+}
+
+/** The state files of this project's dev servers (running or left behind by one that died), by port. */
+export function readDevServerStates(projectRoot: string = findProjectRoot()): (DevServerState & { file: string })[] {
+  const dir = join(projectRoot, '.jipper');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => /^dev-server-\d+\.json$/.test(name));
+  } catch {
+    return [];
+  }
+  const states: (DevServerState & { file: string })[] = [];
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    try {
+      const state = JSON.parse(readFileSync(file, 'utf8')) as DevServerState;
+      if (typeof state.pid === 'number' && typeof state.address === 'string') states.push({ ...state, file });
+    } catch {
+      // A file being written, or not ours: not a server.
+    }
+  }
+  return states;
+}
+
+/** The state of this project's dev server at `address`, if it left one. */
+export function devServerStateAt(address: string, projectRoot: string = findProjectRoot()): DevServerState | undefined {
+  return readDevServerStates(projectRoot).find((state) => state.address === address);
+}
+
+/** Whether a process with this pid runs, and is a Temporal dev server (not another process that reused the pid). */
+export function isDevServerProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('start-dev');
+  } catch {
+    return true; // No /proc (macOS): the pid is alive, and was the server's.
+  }
+}
+
+/**
+ * Stops the dev server a state file describes: SIGTERM to its process group, SIGKILL after the grace period, then
+ * removes the state file. A server whose process is gone only has its state file removed.
+ *
+ * @returns whether a running server was stopped.
+ */
+export async function stopDevServerProcess(
+  state: DevServerState & { file: string },
+  graceMs = 5_000
+): Promise<boolean> {
+  const running = isDevServerProcess(state.pid);
+  if (running) {
+    // Timers that keep the process alive: the caller (`jipper dev stop`) has nothing else to wait for.
+    const pause = () => delay(100);
+    signalServer(state.pid, 'SIGTERM', state.detached);
+    const deadline = Date.now() + graceMs;
+    while (isDevServerProcess(state.pid) && Date.now() < deadline) await pause();
+    if (isDevServerProcess(state.pid)) signalServer(state.pid, 'SIGKILL', state.detached);
+    while (isDevServerProcess(state.pid) && Date.now() < deadline + 5_000) await pause();
+  }
+  rmSync(state.file, { force: true });
+  return running;
+}
+
+/** Signals a detached server's whole process group (it leads one), else the process itself. */
+function signalServer(pid: number, signal: NodeJS.Signals, group: boolean): void {
+  try {
+    process.kill(group ? -pid : pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/** The state files of the servers this process started and that die with it: removed when it exits. */
+const foregroundStateFiles = new Set<string>();
+process.once('exit', () => {
+  for (const file of foregroundStateFiles) rmSync(file, { force: true });
+});
 
 /** Starts a dev server on the port, or reuses the Temporal server already there. See {@link DevServerOptions}. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
@@ -99,15 +211,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const namespace = options.namespace ?? 'default';
   const log = options.log ?? (() => undefined);
   const root = options.projectRoot ?? findProjectRoot();
-  const address = `${ip}:${port}`;
+  const address = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 
   const existing = await probeTemporal({ address });
   if (existing.kind === 'other') throw new DevServerPortInUseError(port);
   if (existing.kind === 'temporal') {
     log(`Temporal dev server: reusing the server already at ${address}`);
     await withConnection({ address }, (connection) => ensureSearchAttributes(connection, namespace, log));
-    const guessedUi = port + 1000;
-    const uiUrl = (await tcpOpen(ip, guessedUi, 1000)) === true ? `http://${ip}:${guessedUi}` : undefined;
+    const uiUrl = await runningUiUrl(address, root);
     return { address, uiUrl, pid: undefined, reused: true, stop: () => Promise.resolve() };
   }
 
@@ -125,7 +236,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (const key of JIPPER_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliTypeName(key.type)}`);
 
   const logFile = resolve(root, options.logFile ?? join('.jipper', `dev-server-${port}.log`));
-  const pidFile = join(root, '.jipper', `dev-server-${port}.pid`);
+  const stateFile = devServerStateFile(port, root);
   const detached = options.detached ?? false;
   log(`Temporal dev server: starting on ${address}${uiPort === false ? ' (headless)' : `, UI on port ${uiPort}`}`);
   const child = spawnServer(cliPath, args, logFile, detached);
@@ -138,7 +249,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     stopping ??= (async () => {
       process.removeListener('exit', killOnExit);
       await terminate(child, exited, options.stopGraceMs ?? 5_000);
-      if (detached) rmSync(pidFile, { force: true });
+      rmSync(stateFile, { force: true });
+      foregroundStateFiles.delete(stateFile);
     })();
     return stopping;
   };
@@ -150,13 +262,40 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await stop();
     throw err;
   }
-  if (detached) {
-    writeFileSync(pidFile, `${child.pid}\n`);
-    child.unref();
-  }
   const uiUrl = uiPort === false ? undefined : `http://${ip}:${uiPort}`;
+  const state: DevServerState = {
+    pid: child.pid as number,
+    address,
+    ...(uiUrl !== undefined ? { uiUrl } : {}),
+    ...(options.dbFilename !== undefined ? { dbFilename: resolve(root, options.dbFilename) } : {}),
+    logFile,
+    namespace,
+    detached,
+    startedAt: new Date().toISOString(),
+  };
+  mkdirSync(dirname(stateFile), { recursive: true });
+  writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  if (detached) child.unref();
+  else foregroundStateFiles.add(stateFile);
   log(`Temporal dev server: ready at ${address}${uiUrl === undefined ? '' : `, Web UI ${uiUrl}`}`);
   return { address, uiUrl, pid: child.pid, reused: false, stop };
+}
+
+/**
+ * The Web UI of the Temporal server running at `address`: the one its state file names when this project started it,
+ * else the dev server's usual `port + 1000` when something listens there, else none.
+ */
+export async function runningUiUrl(
+  address: string,
+  projectRoot: string = findProjectRoot()
+): Promise<string | undefined> {
+  const state = devServerStateAt(address, projectRoot);
+  if (state && isDevServerProcess(state.pid)) return state.uiUrl;
+  const { host, port } = splitAddress(address);
+  const guessed = port + 1000;
+  if (guessed > 65535) return undefined;
+  const uiHost = host.includes(':') ? `[${host}]` : host;
+  return (await tcpOpen(host, guessed, 1000)) === true ? `http://${uiHost}:${guessed}` : undefined;
 }
 
 /** The CLI's spelling of a search attribute type: KEYWORD → Keyword, KEYWORD_LIST → KeywordList. */

@@ -13,6 +13,7 @@ import { freePort } from '../dev/ports';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { LogLine } from '../shared/text';
+import { installTestRuntime } from './runtime';
 
 export interface TestServerOptions {
   /**
@@ -49,7 +50,8 @@ export interface TestServer {
 
 /** Starts (or connects to) a Temporal server for tests; see {@link TestServerOptions}. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const config = loadConfig();
+  installTestRuntime();
+  const config = await loadConfig({ configFile: false });
   const namespace = options.namespace ?? config.namespace;
   const log = options.log ?? (() => undefined);
   const address = options.address ?? config.address;
@@ -62,7 +64,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await ensureSearchAttributes(env.connection, namespace, log);
     return wrap(env, address, namespace, undefined, undefined);
   }
-  const cliPath = options.cliPath ?? (await findOrInstallTemporalCli({ log })).path;
+  const cliPath = options.cliPath ?? (await findOrInstallTemporalCli({ projectRoot: config.projectRoot, log })).path;
   // A port picked free can be taken before the server binds it (another process on the machine): pick again.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();

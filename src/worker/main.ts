@@ -1,7 +1,8 @@
 /**
  * The worker entrypoint (`node dist/worker/main.js`, `jipper worker`, the docker-compose worker): connects to the
- * configured Temporal server — or the embedded dev server when none is configured — makes sure Jipper's search
- * attributes exist, and runs a worker with the configured job libraries until SIGINT/SIGTERM.
+ * configured Temporal server — starting the embedded dev server when the address is on loopback and nothing listens —
+ * makes sure Jipper's search attributes exist, and runs a worker with the configured job libraries until
+ * SIGINT/SIGTERM.
  */
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { JobRegistry } from '../activities/registry';
@@ -21,18 +22,21 @@ export interface RunningWorker {
   registry: JobRegistry;
   connection: NativeConnection;
   address: string;
+  /** The server's Web UI, when known. */
+  uiUrl: string | undefined;
   /** Resolves when the worker has shut down (after `worker.shutdown()` or a signal). */
   done: Promise<void>;
 }
 
 /** Starts a worker as configured; it polls until shut down. */
 export async function startWorker(
-  config: JipperConfig = loadConfig(),
+  config?: JipperConfig,
   log: LogLine = (line) => console.error(line)
 ): Promise<RunningWorker> {
-  const libraries = await loadLibraries();
+  config ??= await loadConfig();
+  const libraries = await loadLibraries(config);
   const deployment = deploymentFromEnv();
-  const address = await ensureServer(config, log);
+  const { address, uiUrl } = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
   await ensureSearchAttributes(connection, config.namespace, log);
   const { worker, registry } = await createJipperWorker({
@@ -44,9 +48,9 @@ export async function startWorker(
   });
   const done = worker.run().finally(() => connection.close());
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}${uiUrl ? `, Web UI ${uiUrl}` : ''})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, jobs: ${registry.names().join(', ')}`
   );
-  return { worker, registry, connection, address, done };
+  return { worker, registry, connection, address, uiUrl, done };
 }
 
 async function main(): Promise<void> {

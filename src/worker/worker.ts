@@ -99,6 +99,9 @@ function runTogether(main: Worker, others: Worker[]): void {
 }
 
 /** `{ [key]: value }` when the options set it, else `{}`. */
-function pick<K extends keyof WorkerOptions>(options: Partial<WorkerOptions> | undefined, key: K): Partial<WorkerOptions> {
+function pick<K extends keyof WorkerOptions>(
+  options: Partial<WorkerOptions> | undefined,
+  key: K
+): Partial<WorkerOptions> {
   return options?.[key] !== undefined ? { [key]: options[key] } : {};
 }

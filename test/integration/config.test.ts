@@ -9,23 +9,41 @@ import { ensureServer } from '../../src/dev/ensure-server';
 import { ConfigError, TemporalUnreachableError } from '../../src/config/errors';
 import { freePort } from '../../src/dev/ports';
 
+/** The configuration from these variables alone (no config file). */
+const fromEnv = (env: NodeJS.ProcessEnv) => loadConfig({ env, configFile: false });
+
 describe('loadConfig', () => {
   let scratch: string;
   beforeAll(() => (scratch = mkdtempSync(join(tmpdir(), 'jipper-config-'))));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('defaults to the embedded server, namespace default and task queue jipper', () => {
-    expect(loadConfig({})).toEqual({
+  it('defaults to the embedded server, namespace default and task queue jipper', async () => {
+    expect(await loadConfig({ env: {}, cwd: scratch })).toEqual({
       address: undefined,
       addressSource: undefined,
       namespace: 'default',
       taskQueue: 'jipper',
       connectionOptions: { address: undefined, tls: undefined, apiKey: undefined, metadata: undefined },
+      libraries: undefined,
+      webUi: undefined,
+      projectRoot: scratch,
+      configFile: undefined,
+      sources: {
+        configFile: 'none found',
+        projectRoot: 'the working directory',
+        address: 'default',
+        namespace: 'default',
+        taskQueue: 'default',
+        libraries: 'default',
+        tls: 'default',
+        apiKey: 'default',
+        webUi: 'default',
+      },
     });
   });
 
-  it('reads the standard Temporal variables and JIPPER_TASK_QUEUE', () => {
-    const config = loadConfig({
+  it('reads the standard Temporal variables and JIPPER_TASK_QUEUE', async () => {
+    const config = await fromEnv({
       TEMPORAL_ADDRESS: 'temporal.example:7233',
       TEMPORAL_NAMESPACE: 'storage',
       TEMPORAL_API_KEY: 'secret',
@@ -41,17 +59,17 @@ describe('loadConfig', () => {
     });
   });
 
-  it('rejects an empty JIPPER_TASK_QUEUE', () => {
-    expect(() => loadConfig({ JIPPER_TASK_QUEUE: '' })).toThrow(ConfigError);
-    expect(() => loadConfig({ JIPPER_TASK_QUEUE: '' })).toThrow(
+  it('rejects an empty JIPPER_TASK_QUEUE', async () => {
+    await expect(fromEnv({ JIPPER_TASK_QUEUE: '' })).rejects.toThrow(ConfigError);
+    await expect(fromEnv({ JIPPER_TASK_QUEUE: '' })).rejects.toThrow(
       'invalid configuration: JIPPER_TASK_QUEUE: must not be empty'
     );
   });
 
-  it('lists every bad setting in one line', () => {
+  it('lists every bad setting in one line', async () => {
     let error: unknown;
     try {
-      loadConfig({
+      await fromEnv({
         TEMPORAL_ADDRESS: 'localhost:notaport',
         TEMPORAL_TLS: 'maybe',
         TEMPORAL_TLS_CLIENT_CERT_PATH: join(scratch, 'missing.pem'),
@@ -67,28 +85,28 @@ describe('loadConfig', () => {
     expect(message).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH: no such file');
   });
 
-  it('wants a client certificate and its key together', () => {
+  it('wants a client certificate and its key together', async () => {
     const cert = join(scratch, 'client.pem');
     writeFileSync(cert, '');
-    expect(() => loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert })).toThrow(
+    await expect(fromEnv({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert })).rejects.toThrow(
       'invalid configuration: TEMPORAL_TLS_CLIENT_KEY_PATH: must be set together with the client cert/key'
     );
   });
 
-  it('takes the address from a profile of the Temporal config file, environment first', () => {
+  it('takes the address from a profile of the Temporal config file, environment first', async () => {
     const file = join(scratch, 'temporal.toml');
     writeFileSync(
       file,
       ['[profile.staging]', 'address = "staging.internal:7233"', 'namespace = "provisioning"', ''].join('\n')
     );
     const env = { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'staging' };
-    expect(loadConfig(env)).toMatchObject({
+    expect(await fromEnv(env)).toMatchObject({
       address: 'staging.internal:7233',
       addressSource: 'config profile "staging"',
       namespace: 'provisioning',
     });
-    expect(loadConfig({ ...env, TEMPORAL_NAMESPACE: 'override' }).namespace).toBe('override');
-    expect(() => loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' })).toThrow(
+    expect((await fromEnv({ ...env, TEMPORAL_NAMESPACE: 'override' })).namespace).toBe('override');
+    await expect(fromEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' })).rejects.toThrow(
       /^invalid Temporal client configuration: Profile 'prod' not found/
     );
   });
@@ -97,10 +115,11 @@ describe('loadConfig', () => {
 describe('connecting', () => {
   it('turns a closed TEMPORAL_ADDRESS into TemporalUnreachableError with a one-line message', async () => {
     const address = `127.0.0.1:${await freePort()}`;
-    const config = loadConfig({ TEMPORAL_ADDRESS: address });
+    // A TLS setting keeps ensureServer from starting a dev server there: the address must answer as it is.
+    const config = await fromEnv({ TEMPORAL_ADDRESS: address, TEMPORAL_TLS: 'true' });
     const expected =
       `no Temporal server answers at ${address} (TEMPORAL_ADDRESS): connection refused; ` +
-      'start one with `jipper dev` or unset TEMPORAL_ADDRESS';
+      'start one with `jipper dev` (or `jipper worker`, which starts it), or use another --address';
     for (const attempt of [connectClient(config), connectNative(config), ensureServer(config)]) {
       await expect(attempt).rejects.toBeInstanceOf(TemporalUnreachableError);
       await expect(attempt).rejects.toThrow(expected);
@@ -112,7 +131,7 @@ describe('connecting', () => {
     const address = `127.0.0.1:${port}`;
     try {
       const started = Date.now();
-      const attempt = connectNative(loadConfig({ TEMPORAL_ADDRESS: address }), { connectTimeoutMs: 1_000 });
+      const attempt = connectNative(await fromEnv({ TEMPORAL_ADDRESS: address }), { connectTimeoutMs: 1_000 });
       await expect(attempt).rejects.toThrow(
         new RegExp(`^no Temporal server answers at ${address} \\(TEMPORAL_ADDRESS\\): `)
       );
@@ -123,8 +142,11 @@ describe('connecting', () => {
   });
 
   it("connects to the run's server", async () => {
-    const config = loadConfig();
-    await expect(ensureServer(config)).resolves.toBe(process.env.TEMPORAL_ADDRESS);
+    const config = await loadConfig({ configFile: false });
+    await expect(ensureServer(config)).resolves.toMatchObject({
+      address: process.env.TEMPORAL_ADDRESS,
+      started: false,
+    });
     const client = await connectClient(config);
     try {
       const info = await client.workflowService.getSystemInfo({});
@@ -135,6 +157,6 @@ describe('connecting', () => {
   });
 
   it('asks for an address when none is configured', async () => {
-    await expect(connectClient(loadConfig({}))).rejects.toBeInstanceOf(ConfigError);
+    await expect(connectClient(await fromEnv({}))).rejects.toBeInstanceOf(ConfigError);
   });
 });

@@ -23,7 +23,14 @@ afterAll(async () => {
 
 test('the demo prints a succeeded report and a reverted one, unwound newest first, and exits 0', async () => {
   const { stdout } = await run(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli', 'demo.js'), '--once'], {
-    env: { ...process.env, JIPPER_SANDBOX: sandbox, JIPPER_TASK_QUEUE: `demo-${randomUUID()}`, NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      JIPPER_SANDBOX: sandbox,
+      JIPPER_TASK_QUEUE: `demo-${randomUUID()}`,
+      // The run's server has its Web UI on a port of its own: the demo links to it when told where.
+      JIPPER_WEB_UI_URL: process.env.JIPPER_TEST_UI_URL ?? 'http://127.0.0.1:8233',
+      NO_COLOR: '1',
+    },
     timeout: 120_000,
   });
   const [first, second] = stdout.split(/^=== /m).slice(1);

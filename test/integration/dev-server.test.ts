@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { msToTs } from '@temporalio/common/lib/time';
-import { DevServerPortInUseError, DevServerStartError, startDevServer } from '../../src/dev/dev-server';
+import {
+  DevServerPortInUseError,
+  DevServerStartError,
+  readDevServerStates,
+  startDevServer,
+  stopDevServerProcess,
+} from '../../src/dev/dev-server';
+import { ensureServer } from '../../src/dev/ensure-server';
+import { loadConfig } from '../../src/config/config';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import type { TestConnection } from '../support/server';
 import { listenPlainTcp, testConnection } from '../support/server';
@@ -33,7 +41,7 @@ describe('startDevServer', () => {
       const attempt = startDevServer({ port, uiPort: false });
       await expect(attempt).rejects.toBeInstanceOf(DevServerPortInUseError);
       await expect(attempt).rejects.toThrow(
-        `port ${port} is in use by something that is not a Temporal server; set TEMPORAL_ADDRESS or free the port`
+        `port ${port} is in use by something that is not a Temporal server; choose another --address or free the port`
       );
     } finally {
       await close();
@@ -73,6 +81,52 @@ describe('startDevServer', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('ensureServer on a loopback address where nothing listens', () => {
+  let project: string;
+  beforeAll(() => (project = mkdtempSync(join(tmpdir(), 'jipper-ensure-'))));
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it('starts the embedded dev server there, in the background, with its state in the project; stop ends it', async () => {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const config = await loadConfig({ env: { TEMPORAL_ADDRESS: address }, cwd: project, configFile: false });
+    const lines: string[] = [];
+    const server = await ensureServer(config, (line) => lines.push(line));
+    const [state] = readDevServerStates(project);
+    try {
+      expect(server).toMatchObject({ address, started: true });
+      expect(state).toMatchObject({
+        address,
+        detached: true,
+        dbFilename: join(project, '.jipper', `dev-server-${port}.db`),
+      });
+      expect(server.uiUrl).toBe(state?.uiUrl);
+      expect(server.uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(lines.join('\n')).toContain(`Web UI ${server.uiUrl}`);
+      await expect(probeTemporal({ address })).resolves.toEqual({ kind: 'temporal' });
+      // A second call finds it, with its Web UI from the state file.
+      await expect(ensureServer(config)).resolves.toEqual({ address, uiUrl: server.uiUrl, started: false });
+      expect(isRunning(state?.pid ?? -1)).toBe(true);
+    } finally {
+      if (state) await stopDevServerProcess(state);
+    }
+    expect(isRunning(state?.pid ?? -1)).toBe(false);
+    expect(readDevServerStates(project)).toEqual([]);
+    await expect(probeTemporal({ address })).resolves.toMatchObject({ kind: 'closed' });
+  });
+
+  it('does not start one where TLS is configured: the address must answer', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const config = await loadConfig({
+      env: { TEMPORAL_ADDRESS: address, TEMPORAL_TLS: 'true' },
+      cwd: project,
+      configFile: false,
+    });
+    await expect(ensureServer(config)).rejects.toThrow(`no Temporal server answers at ${address} (TEMPORAL_ADDRESS)`);
+    expect(readDevServerStates(project)).toEqual([]);
   });
 });
 

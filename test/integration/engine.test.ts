@@ -531,7 +531,7 @@ describe('planning: by the client that has the job libraries, else by the worker
       registry: withExtra,
     });
     expect(report.failedStep).toBe('a');
-    expect(report.jobs[0]?.error?.message).toMatch(/"extra" \(unknown here\)/);
+    expect(report.jobs[0]?.error?.message).toMatch(/"extra" \(this worker on task queue "[^"]+" does not have it\)/);
     expect(entriesOf(report)).toEqual([]);
   });
 

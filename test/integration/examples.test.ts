@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { loadDefinitionFile } from '../../src/cli/definition-file';
+import { loadDefinitionFile } from '../../src/client/definition-file';
 import { decide, getReport, runProcess, startProcess, waitForReport } from '../../src/client';
 import type { ProcessReport } from '../../src/shared/report';
 import type { provisionVolumeCodeFirst } from '../../src/workflows';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { loadDefinitionFile } from '../../src/cli/definition-file';
+import { loadDefinitionFile } from '../../src/client/definition-file';
 import { runLink } from '../../src/cli/links';
 import { runProcess } from '../../src/client';
 import type { TestWorker } from '../support/worker';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   const definition = await loadDefinitionFile('examples/provision-volume-over-quota.yaml');
   const report = await runProcess(tw.client, definition, { taskQueue: tw.taskQueue, params: { volume: 'ui-over' } });
   expect(report).toMatchObject({ status: 'reverted', revertOrder: ['filesystem', 'allocate'] });
-  runUrl = runLink(ui, 'default', report.processId);
+  runUrl = runLink(ui, 'default', report.processId) as string;
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -42,6 +42,7 @@ export async function startPrivateServer(dir: string): Promise<PrivateServer> {
       dbFilename,
       logFile: join(dir, `temporal-server-${starts}.log`),
       stopGraceMs: 2_000,
+      projectRoot: dir,
     });
   };
   let server = await start();

@@ -24,7 +24,7 @@ export interface TestConnection {
 
 /** Connects to `process.env.TEMPORAL_ADDRESS` (with any TLS/API-key settings in the environment). */
 export async function testConnection(): Promise<TestConnection> {
-  const config = loadConfig();
+  const config = await loadConfig({ configFile: false });
   if (config.address === undefined) {
     throw new Error('TEMPORAL_ADDRESS is not set: the jest global setup did not provide a Temporal server');
   }

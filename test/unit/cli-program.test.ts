@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { buildProgram, runCli } from '../../src/cli/main';
 
 /** Runs the command in-process and collects what it writes. */
@@ -22,10 +23,18 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 
 const commands = buildProgram().commands.map((c) => c.name());
 
+/** Every command and subcommand (`dev status`), by its full name. */
+function everyCommand(command: Command, prefix = ''): [string, Command][] {
+  return command.commands.flatMap((sub): [string, Command][] => {
+    const name = `${prefix}${sub.name()}`;
+    return [[name, sub], ...everyCommand(sub, `${name} `)];
+  });
+}
+
 test('every command takes --json', () => {
-  const without = buildProgram()
-    .commands.filter((c) => !c.options.some((o) => o.long === '--json'))
-    .map((c) => c.name());
+  const all = everyCommand(buildProgram());
+  expect(all.map(([name]) => name)).toEqual(expect.arrayContaining(['dev status', 'dev stop', 'init', 'config']));
+  const without = all.filter(([, c]) => !c.options.some((o) => o.long === '--json')).map(([name]) => name);
   expect(without).toEqual([]);
 });
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDefinitionSource } from '../../src/cli/definition-file';
+import { loadDefinitionSource } from '../../src/client/definition-file';
 
 let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'jipper-definition-file-'))));

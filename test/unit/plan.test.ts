@@ -11,7 +11,7 @@ import { defineJob } from '../../src/activities/job';
 import { defineLibrary } from '../../src/activities/library';
 import { JobRegistry } from '../../src/activities/registry';
 import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { loadDefinitionFile } from '../../src/cli/definition-file';
+import { loadDefinitionFile } from '../../src/client/definition-file';
 import { planDefinition } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { Plan } from '../../src/shared/plan';

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import type { ReplayResult } from '@temporalio/worker';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { historyWorkflowId, replayHistoryFiles } from '../../src/cli/replay';
-import { historyFromJson } from '../../src/cli/history-json';
+import { historyWorkflowId, replayHistoryFiles } from '../../src/worker/replay';
+import { historyFromJson } from '../../src/worker/history-json';
 import { workflowsPath } from '../../src/worker/worker';
 
 const dir = join(__dirname, '..', 'histories');

@@ -14,17 +14,26 @@ import { findProjectRoot } from '../../src/config/project';
 const run = promisify(execFile);
 const pinned = [TEMPORAL_CLI_VERSION, TEMPORAL_CLI_GO_VERSION];
 
+/** No TEMPORAL_CLI_PATH and no `temporal` on PATH: only the project cache (or an install into it) can answer. */
+const cacheOnlyEnv = () => ({
+  ...process.env,
+  TEMPORAL_CLI_PATH: undefined,
+  PATH: pathWithoutTemporal(process.env.PATH ?? ''),
+});
+
 describe('findOrInstallTemporalCli', () => {
   let scratch: string;
-  beforeAll(() => (scratch = mkdtempSync(join(tmpdir(), 'jipper-cli-'))));
+  // Every test below may rely on the pinned CLI being in the project cache, whichever of them runs alone or first.
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'jipper-cli-'));
+    await findOrInstallTemporalCli({ env: cacheOnlyEnv() });
+  });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('finds the project-cached (or freshly installed) pinned CLI, and it runs', async () => {
-    // No TEMPORAL_CLI_PATH and no `temporal` on PATH: only the project cache (or an install into it) can answer.
-    const env = { ...process.env, TEMPORAL_CLI_PATH: undefined, PATH: pathWithoutTemporal(process.env.PATH ?? '') };
-    const cli = await findOrInstallTemporalCli({ env });
+  it('finds the pinned CLI in the project cache, and it runs', async () => {
+    const cli = await findOrInstallTemporalCli({ env: cacheOnlyEnv() });
     expect(cli.path.startsWith(join(findProjectRoot(), '.jipper', 'bin'))).toBe(true);
-    expect(['cache', 'pip', 'go']).toContain(cli.source);
+    expect(cli.source).toBe('cache');
     expect(pinned).toContain(cli.version);
     const { stdout } = await run(cli.path, ['--version']);
     expect(stdout).toContain(`temporal version ${cli.version}`);

@@ -8,10 +8,10 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { plural } from '../../shared/wording';
+import { historyToJson } from '../../worker/history-json';
+import { replayHistoryFiles } from '../../worker/replay';
 import { parseWith, processId } from '../args';
-import { historyToJson } from '../history-json';
 import { err, out, printJson } from '../io';
-import { replayHistoryFiles } from '../replay';
 import { EXIT_FAILED, UsageError } from '../errors';
 import { action, withClient } from '../context';
 

@@ -6,7 +6,7 @@ import { processId } from '../args';
 import { EXIT_FAILED } from '../errors';
 import { EXIT_DETACHED, follow } from '../follow';
 import { out, printJson } from '../io';
-import { runLink, webUiBase } from '../links';
+import { runLink } from '../links';
 import { action, collectSet, parseSets, requireValidDefinition, withClient } from '../context';
 import { SET_HELP } from './validate';
 
@@ -33,7 +33,7 @@ export function registerStart(program: Command): void {
         const params = parseSets(options.set ?? []);
         const { definition, registry } = await requireValidDefinition(file, params);
         return withClient(
-          async (client, config) => {
+          async (client, config, server) => {
             const handle = await startProcess(client, definition, {
               taskQueue: config.taskQueue,
               params,
@@ -42,16 +42,13 @@ export function registerStart(program: Command): void {
               ...(options.id !== undefined ? { id: options.id } : {}),
             });
             const { firstExecutionRunId: runId } = handle as WorkflowHandleWithFirstExecutionRunId;
-            const started = {
-              workflowId: handle.workflowId,
-              runId,
-              webUi: runLink(webUiBase(), config.namespace, handle.workflowId, runId),
-            };
+            const webUi = runLink(server.uiUrl, config.namespace, handle.workflowId, runId);
+            const started = { workflowId: handle.workflowId, runId, webUi: webUi ?? null };
             if (!options.json) {
               out(
                 `started ${definition.name} as ${handle.workflowId}`,
                 `  run id: ${runId}`,
-                `  Web UI: ${started.webUi}`
+                `  Web UI: ${webUi ?? '(unknown: set webUi in the config file, or --web-ui)'}`
               );
             }
             if (!options.wait) {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { workflowCode } from '../worker/worker';
+import { workflowCode } from './worker';
 import { historyFromJson } from './history-json';
 import { oneLine } from '../shared/text';
 

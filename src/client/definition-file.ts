@@ -3,6 +3,7 @@
  * the text's layout, so a problem found later at a path such as `steps[2].args.sizeMb` can be shown as `file:line:col`
  * (JSON is YAML, so one parser locates both).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Document } from 'yaml';
@@ -39,18 +40,26 @@ export function parseProblemPath(problemPath: string): (string | number)[] {
   return segments;
 }
 
-async function readText(path: string): Promise<string> {
+function checkExtension(path: string): void {
   const ext = extname(path).toLowerCase();
   if (!['.json', '.yaml', '.yml'].includes(ext)) {
     throw new DefinitionFileError(`${path}: a definition file ends in .json, .yaml or .yml`);
   }
+}
+
+function readError(path: string, err: unknown): DefinitionFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new DefinitionFileError(
+    code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`
+  );
+}
+
+async function readText(path: string): Promise<string> {
+  checkExtension(path);
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DefinitionFileError(
-      code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`
-    );
+    throw readError(path, err);
   }
 }
 
@@ -119,6 +128,20 @@ export async function loadDefinitionSource(path: string): Promise<DefinitionSour
   return { path, value, locate };
 }
 
+/** Reads and parses a definition file (JSON or YAML); it is checked as a definition where it is used. */
 export async function loadDefinitionFile(path: string): Promise<unknown> {
   return (await loadDefinitionSource(path)).value;
+}
+
+/** {@link loadDefinitionFile}, synchronously: for test files that declare one test per case of a definition. */
+export function loadDefinitionFileSync(path: string): unknown {
+  checkExtension(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw readError(path, err);
+  }
+  const lineCounter = new LineCounter();
+  return parseText(path, text, parseDocument(text, { lineCounter }), lineCounter);
 }
