@@ -56,7 +56,10 @@ export function errorLine(err: unknown): string {
     const { workflowId } = err as Error & { workflowId?: string };
     const reason = oneLine(err);
     if (/already completed/i.test(reason)) return `process "${workflowId}" has already ended`;
-    return /not found/i.test(reason) ? `no process with id "${workflowId}"` : `process "${workflowId}": ${reason}`;
+    // The server's not-found message is sometimes empty (an id with a trailing space): it is still not found.
+    return reason === '' || /not found/i.test(reason)
+      ? `no process with id "${workflowId}"`
+      : `process "${workflowId}": ${reason}`;
   }
   if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
     const { workflowId } = err as Error & { workflowId?: string };

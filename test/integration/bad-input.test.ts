@@ -452,7 +452,7 @@ describe('payloads too large for Temporal', () => {
   test.each([
     ['a definition near 2 MB', bigDefinition(1_900_000), undefined],
     ['a definition over 2 MB', bigDefinition(2_500_000), undefined],
-    ['params near 2 MB', bigDefinition(10), { blob: 'y'.repeat(1_900_000) }],
+    ['params near 2 MB', { ...bigDefinition(10), params: { blob: '' } }, { blob: 'y'.repeat(1_900_000) }],
   ])('%s: PayloadTooLargeError before anything starts', async (_what, definition, params) => {
     const id = `too-large-${Math.random().toString(36).slice(2)}`;
     const started = startProcess(tw.client, definition, {
@@ -663,37 +663,31 @@ describe('the command line: every bad input is one line naming what is wrong and
         argv: ['plan', 'examples/provision-volume.yaml', flag, step],
         names: `${flag} ${step}: no job "${step}"`,
       })),
-    fc
-      .constantFrom('', ' ', 'two\nlines')
-      .map((why) => ({
-        kind: 'bad --reason',
-        argv: ['pause', 'fuzz-id', '--reason', why],
-        names: "'--reason <text>' argument",
-      })),
+    fc.constantFrom('', ' ', 'two\nlines').map((why) => ({
+      kind: 'bad --reason',
+      argv: ['pause', 'fuzz-id', '--reason', why],
+      names: "'--reason <text>' argument",
+    })),
     word.map((decision) => ({
       kind: 'bad decision',
       argv: ['decide', 'fuzz-id', 'step', decision],
       names: `value '${decision}' is invalid for argument 'decision'`,
     })),
-    fc
-      .constantFrom('has space', 'a/b', 'ünï')
-      .map((step) => ({
-        kind: 'bad step',
-        argv: ['decide', 'fuzz-id', step, 'retry'],
-        names: `'${step}' is invalid for argument 'step'`,
-      })),
+    fc.constantFrom('has space', 'a/b', 'ünï').map((step) => ({
+      kind: 'bad step',
+      argv: ['decide', 'fuzz-id', step, 'retry'],
+      names: `'${step}' is invalid for argument 'step'`,
+    })),
     word.map((shell) => ({
       kind: 'bad shell',
       argv: ['completion', shell],
       names: `value '${shell}' is invalid for argument 'shell'`,
     })),
-    fc
-      .constantFrom('', 'a\u0000b', 'x'.repeat(1001), 'tab\there')
-      .map((id) => ({
-        kind: 'bad --id',
-        argv: ['start', 'examples/provision-volume.yaml', '--id', id],
-        names: "'--id <id>' argument",
-      })),
+    fc.constantFrom('', 'a\u0000b', 'x'.repeat(1001), 'tab\there').map((id) => ({
+      kind: 'bad --id',
+      argv: ['start', 'examples/provision-volume.yaml', '--id', id],
+      names: "'--id <id>' argument",
+    })),
     fc
       .tuple(fc.constantFrom(...FILE_COMMANDS, 'start'), word, fc.constantFrom('.yaml', '.json', '.txt', ''))
       .map(([name, file, ext]) => {
@@ -762,12 +756,10 @@ describe('workflow inputs started without the client (a raw workflow.start)', ()
       .anything({ maxDepth: 2 })
       .filter((v) => !Array.isArray(v))
       .map((steps) => ({ kind: 'steps not a list', input: { definition: { name: 'raw', steps } } })),
-    fc
-      .array(notAnObject, { minLength: 1, maxLength: 3 })
-      .map((steps) => ({
-        kind: 'a step not an object',
-        input: { definition: { name: 'raw', steps: [...validSteps, ...steps] } },
-      })),
+    fc.array(notAnObject, { minLength: 1, maxLength: 3 }).map((steps) => ({
+      kind: 'a step not an object',
+      input: { definition: { name: 'raw', steps: [...validSteps, ...steps] } },
+    })),
     fc
       .record({ id: fc.anything({ maxDepth: 1 }), job: fc.anything({ maxDepth: 1 }) })
       .filter(({ id, job }) => typeof id !== 'string' || typeof job !== 'string')
