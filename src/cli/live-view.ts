@@ -102,7 +102,7 @@ class TerminalView implements LiveView {
       return `${head}${paint(status, job.status, this.color)}${room > 0 ? fit(tail, room) : ''}`.trimEnd();
     });
     // A parked process says which decision it waits for, with the command (wrapped: a line is never cut).
-    const waiting = report.status === 'parked' ? currentActivity(report) : undefined;
+    const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;
     const hint = waiting ? wrap(waiting, width - 2).map((line) => `  ${line}`) : [];
     const frame = [header, ...lines, ...hint].join('\n');
     if (frame === this.last) return;
@@ -137,7 +137,7 @@ class LineView implements LiveView {
       });
     if (report.status !== this.status) {
       this.status = report.status;
-      const waiting = report.status === 'parked' ? currentActivity(report) : undefined;
+      const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;
       const line = `${report.name}: ${report.status}${waiting ? ` · ${waiting}` : ''}`;
       if (isFinalStatus(report.status)) lines.push(line);
       else lines.unshift(line);
