@@ -20,7 +20,7 @@ import { DEFAULT_DEV_SERVER_PORT, defaultDbFilename, startDevServer } from '../d
 import { runLink } from './links';
 import { webUiOf } from '../dev/ensure-server';
 import { runProcess } from '../client';
-import { formatReport } from './report-table';
+import { reportForStdout } from './report-table';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { findProjectRoot } from '../config/project';
 import { ensureSearchAttributes } from '../config/search-attributes';
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 
   const show = (title: string, report: ProcessReport) => {
     console.log(`\n=== ${title} ===`);
-    console.log(formatReport(report));
+    console.log(reportForStdout(report));
     console.log(`Web UI: ${runLink(uiBase, config.namespace, report.processId, report.runId) ?? '(unknown)'}`);
   };
 

@@ -8,6 +8,7 @@
 import type { ExistingRun } from '../client/errors';
 import { describeExisting } from '../client/errors';
 import { oneLine } from '../shared/text';
+import { err } from './io';
 
 export const EXIT_OK = 0;
 /** The process ended not succeeded, or the command failed (server unreachable, replay mismatch...). */
@@ -49,6 +50,7 @@ const INPUT_ERRORS = new Set([
   'ScheduleConflictError',
   'ScheduleAlreadyRunning',
   'ScheduleNotFoundError',
+  'OperatorActionRejectedError',
 ]);
 
 export function exitCodeOf(err: unknown): number {
@@ -61,7 +63,11 @@ export function errorLine(err: unknown): string {
   if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
     const { workflowId } = err as Error & { workflowId?: string };
     const reason = oneLine(err);
-    return /not found/i.test(reason) ? `no process with id "${workflowId}"` : `process "${workflowId}": ${reason}`;
+    if (/already completed/i.test(reason)) return `process "${workflowId}" has already ended`;
+    // The server's not-found message is sometimes empty (an id with a trailing space): it is still not found.
+    return reason === '' || /not found/i.test(reason)
+      ? `no process with id "${workflowId}"`
+      : `process "${workflowId}": ${reason}`;
   }
   if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
     const { workflowId } = err as Error & { workflowId?: string };
@@ -83,9 +89,9 @@ export function errorLine(err: unknown): string {
 }
 
 /** Prints the error as `jipper: <message>` (plus its stack with JIPPER_DEBUG=1) and returns the exit code. */
-export function reportError(err: unknown): number {
-  const lines = err instanceof DefinitionProblemsError ? err.lines : [errorLine(err)];
-  for (const line of lines) process.stderr.write(`jipper: ${line}\n`);
-  if (process.env.JIPPER_DEBUG === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return exitCodeOf(err);
+export function reportError(error: unknown): number {
+  const lines = error instanceof DefinitionProblemsError ? error.lines : [errorLine(error)];
+  err(...lines.map((line) => `jipper: ${line}`));
+  if (process.env.JIPPER_DEBUG === '1' && error instanceof Error && error.stack) err(error.stack);
+  return exitCodeOf(error);
 }

@@ -16,9 +16,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
 import { registerControl } from './commands/control';
+import { registerPlan } from './commands/plan';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
+import type { CliIo } from './io';
+import { io, setIo } from './io';
 import { addGlobalOptions } from './context';
 import { registerGraph } from './commands/graph';
 import { registerHistory } from './commands/history';
@@ -44,6 +48,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
+      writeOut: (text) => void io().stdout.write(text),
+      writeErr: (text) => void io().stderr.write(text),
       outputError: (message, write) =>
         write(
           `jipper: ${message
@@ -64,10 +70,19 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerHistory(program);
   registerGraph(program);
+  registerPlan(program);
+  registerCompletion(program);
   return program;
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the command line `argv` (as `process.argv`: node, script, then the arguments) and returns its exit code,
+ * writing to `streams` (default: the process's). Never throws: every error is one line on stderr.
+ */
+export async function runCli(argv: string[], streams?: CliIo): Promise<number> {
+  const previous = streams ? setIo(streams) : undefined;
+  const exitCode = process.exitCode;
+  process.exitCode = undefined;
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
@@ -77,11 +92,14 @@ async function main(argv: string[]): Promise<number> {
       return HELP_CODES.has(err.code) && err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     return reportError(err);
+  } finally {
+    process.exitCode = exitCode;
+    if (previous) setIo(previous);
   }
 }
 
 if (require.main === module) {
-  main(process.argv).then(
+  runCli(process.argv).then(
     (code) => {
       process.exitCode = code;
     },

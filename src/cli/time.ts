@@ -3,9 +3,9 @@
  * parsed where they enter with one clear message each; commander shows it as
  * `jipper: option '--start-at <time>' argument '...' is invalid. <message>`.
  */
-import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { durationStringSchema } from '../schema/definition';
+import { parseWith } from './args';
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -27,15 +27,6 @@ export const isoTimeSchema = z
     }
     return time;
   });
-
-/** Commander's parser for an option's value, checked with a zod schema (the first issue is the message). */
-export function parseWith<T>(schema: z.ZodType<T, unknown>): (value: string) => T {
-  return (value) => {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]?.message ?? 'invalid value');
-    return parsed.data;
-  };
-}
 
 /** A duration option (`30s`, `15m`, `2h`, `1d`), kept as written. */
 export const parseDuration = parseWith(durationStringSchema);

@@ -15,6 +15,11 @@ export interface WatchOptions {
   /** Called once when no worker has answered for this long. Default 10 s. */
   onNoWorker?: () => void;
   noWorkerAfterMs?: number;
+  /**
+   * Stops following when aborted: the returned promise rejects with the signal's reason (an `AbortError` unless the
+   * caller gave another). The process itself goes on; only the watching stops.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -29,9 +34,18 @@ export async function watchProcess(
 ): Promise<ProcessReport> {
   const intervalMs = options.intervalMs ?? 300;
   const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
+  const { signal } = options;
+  signal?.throwIfAborted();
   let ended = false;
-  const final = waitForReport(handle).finally(() => (ended = true));
+  // The long poll for the end is aborted with the signal too, so a caller that stops watching is not held until the end.
+  const final = (signal ? client.withAbortSignal(signal, () => waitForReport(handle)) : waitForReport(handle)).finally(
+    () => (ended = true)
+  );
   final.catch(() => undefined);
+  const aborted = new Promise<never>((_, reject) => {
+    signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+  aborted.catch(() => undefined);
   const description = await handle.describe();
   if (isWaiting(description)) {
     options.onReport(await waitingReport(client, description));
@@ -39,28 +53,35 @@ export async function watchProcess(
     const until = (description.executionTime?.getTime() ?? 0) - Date.now();
     await Promise.race([
       final.catch(() => undefined),
+      aborted.catch(() => undefined),
       sleep(until, undefined, { signal: begun.signal }).catch(() => undefined),
     ]);
     begun.abort();
   }
+  signal?.throwIfAborted();
   const started = Date.now();
   let answered = false;
   let warned = false;
   while (!ended) {
     try {
-      const report = await client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(reportQuery));
+      const report = await Promise.race([
+        client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(reportQuery)),
+        aborted,
+      ]);
       answered = true;
       if (!ended) options.onReport(report);
     } catch {
       // No worker has picked the process up yet, or it ended between two polls: the next round tells.
     }
+    signal?.throwIfAborted();
     if (!answered && !warned && Date.now() - started > (options.noWorkerAfterMs ?? 10_000)) {
       warned = true;
       options.onNoWorker?.();
     }
-    await Promise.race([final.catch(() => undefined), sleep(intervalMs)]);
+    await Promise.race([final.catch(() => undefined), sleep(intervalMs), aborted.catch(() => undefined)]);
+    signal?.throwIfAborted();
   }
-  const report = await final;
+  const report = await Promise.race([final, aborted]);
   options.onReport(report);
   return report;
 }

@@ -467,12 +467,16 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
 async function planProcess(input: ProcessInput, shape: ReturnType<typeof inputShapeProblems>): Promise<Plan> {
   if (!shape.length && input.jobs) return planFromFacts(input.definition, input.params ?? {}, input.jobs);
   try {
-    return await CancellationScope.nonCancellable(() =>
+    const plan = await CancellationScope.nonCancellable(() =>
       scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [input.definition, input.params ?? {}], {
         startToCloseTimeout: '30s',
         retry: { maximumAttempts: 3 },
       })
     );
+    // The worker checks the definition and params only: a malformed input it does not see (`jobs` that are not an
+    // object, `params` that are not one) is still a problem, or the run would go on without its report rows.
+    const unseen = shape.filter((s) => !plan.problems.some((p) => p.path === s.path));
+    return unseen.length ? { ...plan, problems: [...plan.problems, ...unseen] } : plan;
   } catch (err) {
     // The worker could not even read it: what the shape check found is the answer.
     if (shape.length) return { problems: shape, params: {}, jobs: [] };

@@ -6,7 +6,6 @@
  * ordinary process, `<schedule id>-<scheduled time>`: `jipper status`, `report`, `cancel` and `list --schedule` work
  * on it.
  */
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ScheduleInfo } from '../../client/schedules';
@@ -31,9 +30,12 @@ import { compactDuration } from '../../client/schedule-spec';
 import { isRecord } from '../../shared/text';
 import { loadDefinitionSource } from '../../client/definition-file';
 import { EXIT_FAILED, UsageError } from '../errors';
-import { paint } from '../report-table';
+import { io, out } from '../io';
+import { colorsFor, paint, style } from '../style';
+import { outputWidth, renderTable } from '../table';
 import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';
-import { parseDuration, parseIsoTime, parseWith } from '../time';
+import { parseDuration, parseIsoTime } from '../time';
+import { parseWith } from '../args';
 import { SET_HELP } from './validate';
 
 const OVERLAP_HELP = `what to do when a run is due while the last one still runs: ${OVERLAP_POLICIES.join(', ')} (default skip; cancel-other cancels it, so it unwinds, before the new one starts)`;
@@ -108,7 +110,7 @@ export function formatSchedule(info: ScheduleInfo, color = false): string {
   return lines.join('\n');
 }
 
-const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const useColor = () => colorsFor(io().stdout);
 
 export function registerSchedule(program: Command): void {
   const schedule = program
@@ -159,9 +161,9 @@ export function registerSchedule(program: Command): void {
             });
             const info = await describeSchedule(client, handle.scheduleId);
             if (options.json) return printJson(info);
-            console.log(`created schedule ${info.scheduleId}`);
-            console.log(formatSchedule(info, useColor()));
-            console.log(`  its runs: jipper list --schedule ${info.scheduleId}`);
+            out(`created schedule ${info.scheduleId}`);
+            out(formatSchedule(info, useColor()));
+            out(`  its runs: jipper list --schedule ${info.scheduleId}`);
           },
           { startServer: true }
         );
@@ -195,9 +197,9 @@ export function registerSchedule(program: Command): void {
             });
             if (options.json) return printJson(applied);
             const state = applied.paused ? `paused${applied.note ? ` (${applied.note})` : ''}` : 'active';
-            console.log(`schedule ${applied.scheduleId}: ${applied.outcome} · process ${applied.process} · ${state}`);
+            out(`schedule ${applied.scheduleId}: ${applied.outcome} · process ${applied.process} · ${state}`);
             if (applied.outcome !== 'created' && applied.paused !== (block.paused === true)) {
-              console.log(
+              out(
                 `  the file says paused: ${block.paused === true}; an existing schedule keeps its state: jipper schedule ${applied.paused ? 'unpause' : 'pause'} ${applied.scheduleId}`
               );
             }
@@ -225,24 +227,26 @@ export function registerSchedule(program: Command): void {
             ...(options.limit !== undefined ? { limit: options.limit } : {}),
           });
           if (options.json) return printJson(listed);
-          if (!listed.length) return void console.log('no schedules found');
+          if (!listed.length) return void out('no schedules found');
           const color = useColor();
-          const table = new Table({
+          const width = outputWidth(io().stdout);
+          const table = renderTable({
             head: ['id', 'process', 'state', 'when', 'next run (UTC)', 'last run (UTC)'],
-            style: { head: color ? ['bold'] : [], border: color ? ['grey'] : [] },
-          });
-          for (const s of listed) {
-            const state = s.paused ? 'paused' : 'active';
-            table.push([
+            rows: listed.map((s) => [
               s.scheduleId,
               s.process ?? '',
-              paint(state, s.paused ? 'parked' : 'succeeded', color),
+              s.paused ? 'paused' : 'active',
               s.spec,
               time(s.nextRun),
               time(s.lastRun),
-            ]);
-          }
-          console.log(table.toString());
+            ]),
+            ...(width !== undefined ? { width } : {}),
+            paint: (row, column, text) => {
+              if (row < 0) return style('bold', text, color);
+              return column === 2 ? paint(text, listed[row]?.paused ? 'parked' : 'succeeded', color) : text;
+            },
+          });
+          out(table);
         })
       )
     );
@@ -259,7 +263,7 @@ export function registerSchedule(program: Command): void {
         withClient(async (client) => {
           const info = await describeSchedule(client, id);
           if (options.json) printJson(info);
-          else console.log(formatSchedule(info, useColor()));
+          else out(formatSchedule(info, useColor()));
         })
       )
     );
@@ -280,7 +284,7 @@ export function registerSchedule(program: Command): void {
             const note = options.note ?? `${verb}d with jipper schedule ${verb}`;
             const handle = client.schedule.getHandle(id);
             await (verb === 'pause' ? handle.pause(note) : handle.unpause(note));
-            console.log(`${verb}d schedule ${id}: ${note}`);
+            out(`${verb}d schedule ${id}: ${note}`);
           })
         )
       );
@@ -300,7 +304,7 @@ export function registerSchedule(program: Command): void {
         withClient(async (client) => {
           const processId = await triggerSchedule(client, id, options.overlap ? { overlap: options.overlap } : {});
           if (processId) {
-            console.log(`triggered schedule ${id}: started ${processId} (jipper status ${processId})`);
+            out(`triggered schedule ${id}: started ${processId} (jipper status ${processId})`);
             return undefined;
           }
           process.stderr.write(
@@ -332,7 +336,7 @@ export function registerSchedule(program: Command): void {
             to: options.to,
             ...(options.overlap ? { overlap: options.overlap } : {}),
           });
-          console.log(
+          out(
             `backfill of schedule ${id} from ${options.from.toISOString()} to ${options.to.toISOString()} requested; its runs start now (jipper list --schedule ${id})`
           );
         })
@@ -347,7 +351,7 @@ export function registerSchedule(program: Command): void {
       action(async (id: string) =>
         withClient(async (client) => {
           await client.schedule.getHandle(id).delete();
-          console.log(`deleted schedule ${id}; its runs are kept (jipper list --schedule ${id})`);
+          out(`deleted schedule ${id}; its runs are kept (jipper list --schedule ${id})`);
         })
       )
     );

@@ -5,21 +5,20 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
-import { watchProcess } from '../../client/watch';
-import { runLink } from '../links';
-import { liveView } from '../live-view';
 import { startProcess } from '../../client';
-import { formatReport } from '../report-table';
-import { EXIT_FAILED } from '../errors';
-import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';
+import { processId } from '../args';
+import { EXIT_FAILED, UsageError } from '../errors';
+import { EXIT_DETACHED, follow } from '../follow';
+import { out, printJson } from '../io';
+import { runLink } from '../links';
+import { action, collectSet, parseSets, requireValidDefinition, withClient } from '../context';
 import { SET_HELP } from './validate';
 import { parseDuration, parseIsoTime } from '../time';
-import { UsageError } from '../errors';
 import { formatDuration } from '../../shared/text';
 
 interface StartOptions {
   id?: string;
-  set: string[];
+  set?: string[];
   wait?: boolean;
   json?: boolean;
   rerun?: boolean;
@@ -31,11 +30,11 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description(
-      'Validate a definition file and start it as a process; print its id, run id and Web UI link. With --wait, show its progress live, then its report; the exit code is 0 only when it succeeded.'
+      'Validate a definition file and start it as a process; print its id, run id and Web UI link. With --wait, show its progress live, then its report; the exit code is 0 only when it succeeded. Ctrl-C stops following (the process goes on; jipper watch <id> re-attaches).'
     )
     .argument('<definition>', 'definition file (.json, .yaml, .yml)')
-    .option('--id <id>', 'workflow id (default: <process name>-<uuid>)')
-    .option('--set <key=value>', SET_HELP, collectSet, [])
+    .option('--id <id>', 'workflow id (default: <process name>-<uuid>)', processId)
+    .option('--set <key=value>', SET_HELP, collectSet)
     .option(
       '--rerun',
       'with --id of a run that ended without succeeding (reverted, failed, cancelled): start it again; a run that succeeded or is going on keeps its id'
@@ -54,7 +53,7 @@ export function registerStart(program: Command): void {
         if (options.rerun && options.id === undefined) {
           throw new UsageError('--rerun reruns the process of an --id; give the id');
         }
-        const params = parseSets(options.set);
+        const params = parseSets(options.set ?? []);
         const { definition, registry } = await requireValidDefinition(file, params);
         return withClient(
           async (client, config, server) => {
@@ -71,32 +70,38 @@ export function registerStart(program: Command): void {
             const { firstExecutionRunId: runId } = handle;
             const webUi = runLink(server.uiUrl, config.namespace, handle.workflowId, runId);
             const startsAt = options.startAt ?? (options.startIn ? await startTimeOf(handle) : undefined);
+            const started = {
+              workflowId: handle.workflowId,
+              runId,
+              webUi: webUi ?? null,
+              ...(startsAt ? { startsAt: startsAt.toISOString() } : {}),
+            };
             if (!options.json) {
-              console.log(`started ${definition.name} as ${handle.workflowId}`);
-              if (startsAt) {
-                console.log(
-                  `  waiting to start at ${startsAt.toISOString()} (in ${formatDuration(startsAt.getTime() - Date.now())}); jipper cancel ${handle.workflowId} calls it off`
-                );
-              }
-              console.log(`  run id: ${runId}`);
-              console.log(`  Web UI: ${webUi ?? '(unknown: set webUi in the config file, or --web-ui)'}`);
+              out(
+                `started ${definition.name} as ${handle.workflowId}`,
+                ...(startsAt
+                  ? [
+                      `  waiting to start at ${startsAt.toISOString()} (in ${formatDuration(startsAt.getTime() - Date.now())}); jipper cancel ${handle.workflowId} calls it off`,
+                    ]
+                  : []),
+                `  run id: ${runId}`,
+                `  Web UI: ${webUi ?? '(unknown: set webUi in the config file, or --web-ui)'}`
+              );
             }
-            const startsAtField = startsAt ? { startsAt: startsAt.toISOString() } : {};
             if (!options.wait) {
-              if (options.json) printJson({ workflowId: handle.workflowId, runId, webUi, ...startsAtField });
+              if (options.json) printJson(started);
               return undefined;
             }
-            const view = options.json ? undefined : liveView(process.stdout);
-            const report = await watchProcess(client, handle, {
-              onReport: (r) => view?.update(r),
-              onNoWorker: () =>
-                process.stderr.write(
-                  `jipper: no worker has picked up ${handle.workflowId} yet; is one running on task queue "${config.taskQueue}"? (jipper worker)\n`
-                ),
+            const followed = await follow(client, handle, {
+              quiet: options.json === true,
+              taskQueue: config.taskQueue,
             });
-            if (options.json) printJson({ workflowId: handle.workflowId, runId, webUi, ...startsAtField, report });
-            else console.log(`\n${formatReport(report)}`);
-            return report.status === 'succeeded' ? undefined : EXIT_FAILED;
+            if (followed.detached) {
+              if (options.json) printJson({ ...started, detached: true });
+              return EXIT_DETACHED;
+            }
+            if (options.json) printJson({ ...started, report: followed.report });
+            return followed.report.status === 'succeeded' ? undefined : EXIT_FAILED;
           },
           { startServer: true }
         );
