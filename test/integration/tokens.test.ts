@@ -27,8 +27,12 @@ afterAll(async () => {
 });
 
 type Step = ProcessDefinition['steps'][number];
-const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step =>
-  ({ id, job: 'task', args: { value: id, ...args }, ...extra });
+const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step => ({
+  id,
+  job: 'task',
+  args: { value: id, ...args },
+  ...extra,
+});
 const start = (definition: ProcessDefinition, id?: string) =>
   startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry: tw.registry, ...(id ? { id } : {}) });
 const entry = (report: ProcessReport, kind: JournalEntry['kind'], stepId: string) =>
