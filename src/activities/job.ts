@@ -71,6 +71,14 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown> {
   revert?(input: z.infer<S>, result: O | undefined, ctx: RevertContext): Promise<void>;
   /** Defaults: timeout, retry, heartbeat timeout, revertOnFailure, and the revert's own timeout and retry. */
   readonly options?: JobOptions;
+  /**
+   * Fields of the result that are secret, as dot paths (`password`, `credentials.token`; digits index arrays). Their
+   * values never leave the worker: the result records `‹secret <step>.<path>›` in their place, and the values are
+   * redacted from the rest of the result, the detail, errors, heartbeats and logs. To hand a secret on to a later job,
+   * store it where the workers' secret provider reads (a vault) and return `secretRef(name)`: the later job's `$from`
+   * gets the reference, which its activity resolves.
+   */
+  readonly secretResult?: readonly string[];
 }
 
 /** Any job, whatever its types (for registries and libraries). */

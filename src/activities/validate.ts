@@ -9,7 +9,7 @@ import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } 
 import { MAX_JOBS } from '../shared/limits';
 import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, planFromFacts } from '../shared/plan';
-import { findRefs, mapRefs } from '../shared/refs';
+import { SECRET_NAME_PATTERN, findRefs, mapRefs } from '../shared/refs';
 import { allJobSteps, isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
@@ -172,12 +172,18 @@ export function validateDefinition(
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
             : `no step "${ref.target}" in this process`;
           problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+        } else if (ref.kind === 'secret' && !SECRET_NAME_PATTERN.test(ref.target)) {
+          problems.push({
+            path: where,
+            message: `$secret "${ref.target}": a secret's name is letters, digits, ".", "_", "-" and "/" (no ".."), starting with a letter or digit`,
+          });
         }
       }
 
       // Check the args against the job's schema with $param values filled in; values that come from earlier
-      // steps' results are known only at run time, so issues at those places are not reported here.
-      const fromPaths = refs.filter((r) => r.kind === 'from').map((r) => r.path.join('\u0000'));
+      // steps' results, and secrets (which only workers can read), are known only at run time, so issues at those
+      // places are not reported here.
+      const fromPaths = refs.filter((r) => r.kind !== 'param').map((r) => r.path.join('\u0000'));
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
         ref.kind === 'param' ? allParams[ref.target] : undefined
       );

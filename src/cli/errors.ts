@@ -32,6 +32,7 @@ const INPUT_ERRORS = new Set([
   'CommanderError',
   'InvalidArgumentError',
   'ConfigError',
+  'KeyRingError',
   'DefinitionFileError',
   'DefinitionError',
   'DefinitionProblemsError',

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCodec } from './commands/codec';
 import { registerControl } from './commands/control';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
 import { registerGraph } from './commands/graph';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerHistory(program);
   registerGraph(program);
+  registerCodec(program);
   return program;
 }
 

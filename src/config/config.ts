@@ -6,7 +6,9 @@
  * `TEMPORAL_TLS_CLIENT_CERT_PATH` / `_KEY_PATH` / `TEMPORAL_TLS_SERVER_CA_CERT_PATH` (and their `_DATA` forms),
  * `TEMPORAL_TLS_SERVER_NAME`, `TEMPORAL_GRPC_META_*`, and a profile (`TEMPORAL_PROFILE`) of the TOML config file
  * (`TEMPORAL_CONFIG_FILE`, default `~/.config/temporalio/temporal.toml`). Environment variables win over the file.
- * Jipper adds `JIPPER_TASK_QUEUE` (default `jipper`).
+ * Jipper adds `JIPPER_TASK_QUEUE` (default `jipper`), and the key ring payloads are encrypted with
+ * (`JIPPER_ENCRYPTION_KEYS` or `JIPPER_ENCRYPTION_KEYS_FILE`, see `src/codec/keyring.ts`): with one, every client and
+ * worker made from this configuration encrypts what it sends to Temporal.
  *
  * With no address configured anywhere, Jipper runs against its embedded dev server ({@link ensureServer}).
  *
@@ -18,8 +20,12 @@
  */
 import { existsSync } from 'node:fs';
 import type { ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { encryptingDataConverter } from '../codec/data-converter';
+import type { KeyRing } from '../codec/keyring';
+import { KeyRingError, loadKeyRing } from '../codec/keyring';
 import { oneLine } from '../shared/text';
 import { splitAddress } from './connect';
 import { ConfigError } from './errors';
@@ -41,6 +47,13 @@ export interface JipperConfig {
   taskQueue: string;
   /** TLS, API key and metadata for every connection; pass through the connect helpers, which set the address. */
   connectionOptions: ConnectionSettings;
+  /** The key ring payloads are encrypted with; `undefined`: no encryption configured. */
+  keyRing: KeyRing | undefined;
+  /**
+   * What every client, worker and replayer made from this configuration encodes payloads with: the encrypting data
+   * converter when there is a key ring, else `undefined` (Temporal's default).
+   */
+  dataConverter: DataConverter | undefined;
 }
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
@@ -107,11 +120,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JipperConfig {
   if (address !== undefined && addressSource !== 'TEMPORAL_ADDRESS' && !addressSchema.safeParse(address).success) {
     throw new ConfigError(`invalid configuration: address in ${addressSource}: must be host:port`);
   }
+  let keyRing: KeyRing | undefined;
+  try {
+    keyRing = loadKeyRing(env);
+  } catch (err) {
+    if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
+    throw err;
+  }
   return {
     address,
     addressSource,
     namespace: loaded.namespace ?? 'default',
     taskQueue: parsed.data.JIPPER_TASK_QUEUE,
     connectionOptions: { address, tls, apiKey, metadata },
+    keyRing,
+    dataConverter: keyRing ? encryptingDataConverter(keyRing) : undefined,
   };
 }

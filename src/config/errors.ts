@@ -22,3 +22,20 @@ export class TemporalUnreachableError extends Error {
     super(`no Temporal server answers at ${address}${from}: ${reason}; ${hint}`, options);
   }
 }
+
+/**
+ * The TLS handshake with the server failed: the server refused this client's certificate (missing, expired, or from
+ * a CA it does not trust), this client does not trust the server's, or one side speaks TLS and the other does not.
+ * The message is one line that says which, and which setting to look at.
+ */
+export class TemporalTlsError extends Error {
+  override readonly name = 'TemporalTlsError';
+  constructor(
+    readonly address: string,
+    readonly addressSource: string | undefined,
+    readonly reason: string,
+    options?: { cause?: unknown }
+  ) {
+    super(`TLS with ${address}${addressSource === undefined ? '' : ` (${addressSource})`} failed: ${reason}`, options);
+  }
+}

@@ -1,4 +1,5 @@
 /** A server to run against: the configured one once it answers, else the embedded dev server (started if need be). */
+import { codecEndpointFor } from '../codec/codec-server';
 import type { JipperConfig } from '../config/config';
 import type { ConnectOptions } from '../config/connect';
 import { checkReachable } from '../config/connect';
@@ -29,13 +30,21 @@ export async function ensureServer(
     return config.address;
   }
   const cli = await findOrInstallTemporalCli({ log });
+  // With encryption on, the Web UI decodes payloads through a codec server next to it (`jipper codec-server`).
+  const uiCodecEndpoint = config.keyRing ? codecEndpointFor(DEFAULT_DEV_SERVER_PORT + 1000) : undefined;
   const server = await startDevServer({
     cliPath: cli.path,
     port: DEFAULT_DEV_SERVER_PORT,
     namespace: config.namespace,
     dbFilename: defaultDbFilename(),
     detached: options.detached ?? true,
+    ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
     log,
   });
+  if (uiCodecEndpoint && !server.reused) {
+    log(
+      `payloads are encrypted: the Web UI decodes them through ${uiCodecEndpoint}; run \`jipper codec-server\` to serve it`
+    );
+  }
   return server.address;
 }

@@ -4,14 +4,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { JobLibrary } from '../activities/library';
 import type { JobRegistry } from '../activities/registry';
+import type { SecretProvider } from '../activities/secrets';
+import { loadConfig } from '../config/config';
 import { createJipperWorker } from '../worker/worker';
 
 export interface TestWorkerOptions {
-  /** The server's address (a {@link TestServer}'s `address`). Default: `TEMPORAL_ADDRESS`. */
+  /**
+   * The server's address (a {@link TestServer}'s `address`). Default: `TEMPORAL_ADDRESS`. The connection uses the TLS
+   * and API-key settings of the environment (`TEMPORAL_TLS_*`, `TEMPORAL_API_KEY`, a profile) either way.
+   */
   address?: string;
   namespace?: string;
   /** Default: `<name>-<uuid>`, a queue of this worker's own. */
@@ -20,6 +26,13 @@ export interface TestWorkerOptions {
   name?: string;
   /** A prebuilt workflow bundle. Default: Jipper's prebuilt bundle when present, else the workflow sources. */
   workflowBundlePath?: string;
+  /**
+   * How the worker and its client encode payloads. Default: the configuration's (the encrypting data converter when
+   * `JIPPER_ENCRYPTION_KEYS` or `JIPPER_ENCRYPTION_KEYS_FILE` is set).
+   */
+  dataConverter?: DataConverter;
+  /** Where the worker reads `$secret`s. Default: `JIPPER_SECRET_<NAME>` of the environment. */
+  secrets?: SecretProvider;
   /** Any other Temporal worker option. */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -50,21 +63,25 @@ export async function startTestWorker(
     }
     runtimeInstalled = true;
   }
-  const address = options.address ?? process.env.TEMPORAL_ADDRESS;
+  const config = loadConfig();
+  const address = options.address ?? config.address;
   if (!address) throw new Error('no Temporal server for the test worker: pass `address` or set TEMPORAL_ADDRESS');
-  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-  const nativeConnection = await NativeConnection.connect({ address });
+  const namespace = options.namespace ?? config.namespace;
+  const dataConverter = options.dataConverter ?? config.dataConverter;
+  const nativeConnection = await NativeConnection.connect({ ...config.connectionOptions, address });
   const taskQueue = options.taskQueue ?? `${options.name ?? 'test'}-${randomUUID()}`;
   const { worker, registry } = await createJipperWorker({
     connection: nativeConnection,
     namespace,
     taskQueue,
     libraries,
+    ...(dataConverter ? { dataConverter } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.workflowBundlePath !== undefined ? { workflowBundlePath: options.workflowBundlePath } : {}),
     workerOptions: { shutdownGraceTime: '1s', ...options.workerOptions },
   });
   const running = worker.run();
-  const client = new Client({ connection: nativeConnection, namespace });
+  const client = new Client({ connection: nativeConnection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   return {
     client,
     taskQueue,

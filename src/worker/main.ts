@@ -9,6 +9,7 @@ import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
 
 import { loadLibraries } from './libraries';
+import { loadSecretProvider } from './secrets';
 import { createJipperWorker } from './worker';
 import { connectNative } from '../config/connect';
 import { ensureServer } from '../dev/ensure-server';
@@ -30,6 +31,7 @@ export async function startWorker(
   log: LogLine = (line) => console.error(line)
 ): Promise<RunningWorker> {
   const libraries = await loadLibraries();
+  const secrets = loadSecretProvider();
   const address = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
   await ensureSearchAttributes(connection, config.namespace, log);
@@ -38,10 +40,15 @@ export async function startWorker(
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     libraries,
+    secrets,
+    ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
   });
   const done = worker.run().finally(() => connection.close());
+  const encryption = config.keyRing
+    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}`
+    : 'payloads not encrypted';
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`
   );
   return { worker, registry, connection, address, done };
 }

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { startWorker } from '../../worker/main';
+import type { CodecServer } from '../../codec/codec-server';
+import { codecEndpointFor, startCodecServer } from '../../codec/codec-server';
 import { loadConfig } from '../../config/config';
 import { DEFAULT_DEV_SERVER_PORT, defaultDbFilename, startDevServer } from '../../dev/dev-server';
 import { findOrInstallTemporalCli } from '../../dev/temporal-cli';
@@ -17,7 +19,7 @@ function port(value: string): number {
 }
 
 /** Resolves at the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.removeListener('SIGINT', stop);
@@ -50,23 +52,45 @@ export function registerServers(program: Command): void {
     .option('--in-memory', 'keep no state on disk (runs are lost when the server stops)')
     .action(
       action(async (options: DevOptions) => {
-        const namespace = loadConfig().namespace;
+        const { namespace, keyRing } = loadConfig();
         const log = (line: string) => process.stderr.write(`${line}\n`);
         const cli = await findOrInstallTemporalCli({ log });
+        const uiPort = options.headless ? false : (options.uiPort ?? options.port + 1000);
+        // With encryption on, the Web UI decodes payloads through a codec server this command serves on uiPort + 1.
+        let codec: CodecServer | undefined;
+        if (keyRing && uiPort !== false) {
+          codec = await startCodecServer({
+            keyRing,
+            port: Number(new URL(codecEndpointFor(uiPort)).port),
+            origins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+            log,
+          });
+        }
         const server = await startDevServer({
           cliPath: cli.path,
           port: options.port,
-          uiPort: options.headless ? false : (options.uiPort ?? options.port + 1000),
+          uiPort,
+          ...(codec ? { uiCodecEndpoint: codec.url } : {}),
           ...(options.inMemory ? {} : { dbFilename: options.db }),
           namespace,
           log,
+        }).catch(async (err: unknown) => {
+          await codec?.close();
+          throw err;
         });
         console.log(`Temporal ${server.reused ? 'server (already running)' : 'dev server'}: ${server.address}`);
         console.log(`Web UI: ${server.uiUrl ?? '(none)'}`);
+        if (codec) {
+          console.log(
+            `payloads encrypted (key ring of ${keyRing?.source}); the Web UI decodes them through ${codec.url}` +
+              (server.reused ? ' if that server was started with --ui-codec-endpoint' : '')
+          );
+        }
         console.log(`namespace: ${namespace}${server.reused || options.inMemory ? '' : ` · state in ${options.db}`}`);
         console.log('Press Ctrl-C to stop.');
         await untilSignal();
         await server.stop();
+        await codec?.close();
       })
     );
 
