@@ -60,7 +60,11 @@ export function errorLine(err: unknown): string {
     const { workflowId } = err as Error & { workflowId?: string };
     return `a process with id "${workflowId}" is already running; choose another --id`;
   }
-  return oneLine(err).replace(/^error: /, '');
+  const line = oneLine(err).replace(/^error: /, '');
+  if (/Unknown encoding: binary\/encrypted/.test(line)) {
+    return 'the run\'s payloads are encrypted and no key ring is configured: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE to the key ring they were encrypted with';
+  }
+  return line;
 }
 
 /** Prints the error as `jipper: <message>` (plus its stack with JIPPER_DEBUG=1) and returns the exit code. */

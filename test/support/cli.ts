@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { findProjectRoot } from '../../src/config/project';
 
 /** The built command (found from the project root, so this also works when compiled elsewhere, as scripts are). */
-export const CLI_PATH = join(findProjectRoot(__dirname), 'dist', 'client', 'cli.js');
+export const CLI_PATH = join(findProjectRoot(__dirname), 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;
