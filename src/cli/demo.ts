@@ -32,6 +32,7 @@ import type { CodecServer } from '../codec/codec-server';
 import { codecEndpointFor, startCodecServer } from '../codec/codec-server';
 import { addKeyToFile } from '../codec/keyring';
 import { uiOrigins } from './commands/codec';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 const log = (line: string) => console.log(`· ${line}`);
 
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
   await codec?.close();
 }
 
+silenceIpServerNameWarning();
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? `jipper demo: ${err.message}` : err);
   process.exit(1);

@@ -24,6 +24,7 @@ import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 function packageVersion(): string {
@@ -73,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  silenceIpServerNameWarning();
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

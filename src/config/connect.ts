@@ -43,7 +43,7 @@ export async function connectClient(config: JipperConfig, options: ConnectOption
       ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
     });
   } catch (err) {
-    if (err instanceof TemporalTlsError) throw err;
+    if (err instanceof TemporalTlsError || err instanceof ConfigError) throw err;
     throw new TemporalUnreachableError(address, config.addressSource, oneLine(err), { cause: err });
   }
 }
@@ -108,6 +108,7 @@ export async function probeTemporal(
     return { kind: 'temporal' };
   } catch (err) {
     if (err instanceof TemporalTlsError) return { kind: 'tls', reason: err.message, error: err };
+    if (err instanceof ConfigError) throw err;
     return { kind: err instanceof NothingListeningError ? 'closed' : 'other', reason: oneLine(err) };
   }
 }

@@ -145,3 +145,20 @@ export function speaksTls(host: string, port: number, timeoutMs: number): Promis
     });
   });
 }
+
+/**
+ * Drops Node's DEP0123 warning ("Setting the TLS ServerName to an IP address is not permitted by RFC 6066"), which the
+ * gRPC client triggers on every TLS connection to an IP address (`TEMPORAL_ADDRESS=10.0.0.5:7233`): a warning about
+ * the library, not the user's setup, that would break the command line's one-line-per-error output. Every other
+ * warning is printed as before. For entry points only (it patches `process.emitWarning`).
+ */
+export function silenceIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((...args: unknown[]) => {
+    const [, typeOrOptions, code] = args;
+    const warningCode =
+      typeof typeOrOptions === 'object' && typeOrOptions !== null ? (typeOrOptions as { code?: unknown }).code : code;
+    if (warningCode === 'DEP0123') return;
+    emit(...args);
+  }) as typeof process.emitWarning;
+}

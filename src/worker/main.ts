@@ -15,6 +15,7 @@ import { connectNative } from '../config/connect';
 import { ensureServer } from '../dev/ensure-server';
 import { ensureSearchAttributes } from '../config/search-attributes';
 import type { LogLine } from '../shared/text';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 export interface RunningWorker {
   worker: Worker;
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+  silenceIpServerNameWarning();
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? `jipper worker: ${err.message}` : err);
     process.exit(1);

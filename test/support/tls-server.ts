@@ -1,0 +1,318 @@
+/**
+ * A Temporal server that speaks only TLS and requires client certificates (mTLS), for the TLS tests: certificates
+ * made with `openssl` in a scratch directory, and the Temporal server (go.temporal.io/server v1.32.0, the server
+ * inside the pinned Temporal CLI) run as one process on SQLite, configured as the local cluster configures its
+ * services: the server's own embedded config template, rendered from environment variables (`TEMPORAL_TLS_*` for
+ * the frontend and internode TLS). Everything listens on 127.0.0.1.
+ *
+ * ```ts
+ * const certs = makeCertificates(dir);
+ * const server = await startTlsServer(certs, dir);
+ * // TEMPORAL_ADDRESS=server.address TEMPORAL_TLS_SERVER_CA_CERT_PATH=certs.ca ... jipper worker
+ * await server.stop();
+ * ```
+ *
+ * The binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's build (`.jipper/temporal-server/server-v1.32.0/`, or
+ * its shared cache `~/.cache/jipper/temporal-server/...`), else `go install` builds it there (minutes, once).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { findProjectRoot } from '../../src/config/project';
+import { ensureSearchAttributes } from '../../src/config/search-attributes';
+import { freePort } from '../../src/dev/ports';
+
+export const TEMPORAL_SERVER_VERSION = 'v1.32.0';
+
+export interface Certificates {
+  dir: string;
+  /** The CA that signed the server's certificate and the good client certificates. */
+  ca: string;
+  server: { cert: string; key: string };
+  client: { cert: string; key: string };
+  /** A client certificate from another CA, which the server does not trust. */
+  strangerClient: { cert: string; key: string };
+  /** The other CA: a client trusting only it does not trust the server. */
+  strangerCa: string;
+  /** A client certificate from the right CA that expired in 2020. */
+  expiredClient: { cert: string; key: string };
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A CA, a server certificate for 127.0.0.1/localhost, and good, foreign and expired client certificates. */
+export function makeCertificates(dir: string): Certificates {
+  mkdirSync(dir, { recursive: true });
+  const key = (name: string) =>
+    openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`]);
+  const selfSigned = (name: string, subject: string) => {
+    key(name);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-subj',
+      subject,
+      '-days',
+      '2',
+      '-out',
+      `${name}.pem`,
+    ]);
+  };
+  selfSigned('ca', '/CN=Jipper test CA');
+  selfSigned('stranger-ca', '/CN=Someone else');
+  writeFileSync(
+    join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n'
+  );
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n');
+  const signed = (name: string, subject: string, ca: string, ext: string) => {
+    key(name);
+    openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      `${name}.pem`,
+    ]);
+  };
+  signed('server', '/CN=localhost', 'ca', 'server.ext');
+  signed('client', '/CN=jipper-worker', 'ca', 'client.ext');
+  signed('stranger-client', '/CN=jipper-worker', 'stranger-ca', 'client.ext');
+  // An expired certificate needs dates in the past: `openssl ca` takes them.
+  key('expired-client');
+  openssl(dir, [
+    'req',
+    '-new',
+    '-key',
+    'expired-client.key',
+    '-subj',
+    '/CN=jipper-worker',
+    '-out',
+    'expired-client.csr',
+  ]);
+  mkdirSync(join(dir, 'issued'), { recursive: true });
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), '1000\n');
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = test',
+      '[test]',
+      `dir = ${dir}`,
+      'database = $dir/index.txt',
+      'serial = $dir/serial',
+      'new_certs_dir = $dir/issued',
+      'default_md = sha256',
+      'policy = anything',
+      'x509_extensions = client',
+      '[anything]',
+      'commonName = supplied',
+      '[client]',
+      'extendedKeyUsage = clientAuth',
+      'keyUsage = digitalSignature',
+      '',
+    ].join('\n')
+  );
+  openssl(dir, [
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-cert',
+    'ca.pem',
+    '-keyfile',
+    'ca.key',
+    '-in',
+    'expired-client.csr',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+    '-notext',
+    '-out',
+    'expired-client.pem',
+  ]);
+  const pair = (name: string) => ({ cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) });
+  return {
+    dir,
+    ca: join(dir, 'ca.pem'),
+    server: pair('server'),
+    client: pair('client'),
+    strangerClient: pair('stranger-client'),
+    strangerCa: join(dir, 'stranger-ca.pem'),
+    expiredClient: pair('expired-client'),
+  };
+}
+
+/** The Temporal server binary (see the module comment), built when there is none. */
+export function findOrBuildTemporalServer(log: (line: string) => void = () => undefined): string {
+  const fromEnv = process.env.JIPPER_TEMPORAL_SERVER;
+  if (fromEnv) return fromEnv;
+  const name = `server-${TEMPORAL_SERVER_VERSION}`;
+  const local = join(findProjectRoot(), '.jipper', 'temporal-server', name);
+  for (const dir of [local, join(homedir(), '.cache', 'jipper', 'temporal-server', name)]) {
+    if (existsSync(join(dir, '.complete')) && existsSync(join(dir, 'temporal-server'))) {
+      return join(dir, 'temporal-server');
+    }
+  }
+  log(`building the Temporal server ${TEMPORAL_SERVER_VERSION} with go install (minutes, once)`);
+  const scratch = `${local}.${process.pid}.tmp`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  execFileSync('go', ['install', `go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION}`], {
+    env: { ...process.env, CGO_ENABLED: '0', GOBIN: scratch },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 40 * 60_000,
+  });
+  renameSync(join(scratch, 'server'), join(scratch, 'temporal-server'));
+  writeFileSync(join(scratch, '.complete'), `${new Date().toISOString()}\n`);
+  rmSync(local, { recursive: true, force: true });
+  renameSync(scratch, local);
+  return join(local, 'temporal-server');
+}
+
+export interface TlsServer {
+  /** `127.0.0.1:<frontend port>`: TLS only, client certificates required. */
+  address: string;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The environment of the server's embedded config template for a single process on SQLite with TLS everywhere: the
+ * frontend presents `certs.server` and requires client certificates signed by `certs.ca`; the services talk to each
+ * other (and the internal worker to the frontend) over mTLS with the same certificate.
+ */
+export function tlsServerEnvironment(certs: Certificates, dir: string, ports: number[]): Record<string, string> {
+  const [grpc, http, fm, hg, hm, mg, mm, wg, wm] = ports.map(String);
+  return {
+    DB: 'sqlite',
+    DBNAME: join(dir, 'temporal.db'),
+    VISIBILITY_DBNAME: join(dir, 'temporal-visibility.db'),
+    BIND_ON_IP: '127.0.0.1',
+    NUM_HISTORY_SHARDS: '1',
+    LOG_LEVEL: 'warn',
+    DYNAMIC_CONFIG_FILE_PATH: join(dir, 'dynamicconfig.yaml'),
+    FRONTEND_GRPC_PORT: grpc as string,
+    FRONTEND_HTTP_PORT: http as string,
+    FRONTEND_MEMBERSHIP_PORT: fm as string,
+    HISTORY_GRPC_PORT: hg as string,
+    HISTORY_MEMBERSHIP_PORT: hm as string,
+    MATCHING_GRPC_PORT: mg as string,
+    MATCHING_MEMBERSHIP_PORT: mm as string,
+    WORKER_GRPC_PORT: wg as string,
+    WORKER_MEMBERSHIP_PORT: wm as string,
+    TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'true',
+    TEMPORAL_TLS_FRONTEND_CERT: certs.server.cert,
+    TEMPORAL_TLS_FRONTEND_KEY: certs.server.key,
+    TEMPORAL_TLS_CLIENT1_CA_CERT: certs.ca,
+    TEMPORAL_TLS_CLIENT2_CA_CERT: certs.ca,
+    TEMPORAL_TLS_SERVER_CERT: certs.server.cert,
+    TEMPORAL_TLS_SERVER_KEY: certs.server.key,
+    TEMPORAL_TLS_SERVER_CA_CERT: certs.ca,
+    TEMPORAL_TLS_INTERNODE_SERVER_NAME: 'localhost',
+    TEMPORAL_TLS_FRONTEND_SERVER_NAME: 'localhost',
+  };
+}
+
+/**
+ * Starts the server, waits until it answers over mTLS, registers the `default` namespace and Jipper's search
+ * attributes on it.
+ */
+export async function startTlsServer(certs: Certificates, dir: string, timeoutMs = 120_000): Promise<TlsServer> {
+  const binary = findOrBuildTemporalServer();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'dynamicconfig.yaml'),
+    'system.forceSearchAttributesCacheRefreshOnRead:\n  - value: true\n    constraints: {}\n'
+  );
+  const ports: number[] = [];
+  while (ports.length < 9) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/',
+    ...tlsServerEnvironment(certs, dir, ports),
+  };
+  const logFile = join(dir, 'temporal-server.log');
+  const out = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, ['--allow-no-auth', 'start'], { cwd: dir, env, stdio: ['ignore', out, out] });
+  } finally {
+    closeSync(out);
+  }
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const killOnExit = () => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const address = `127.0.0.1:${ports[0]}`;
+  const tls = {
+    serverRootCACertificate: readFileSync(certs.ca),
+    clientCertPair: { crt: readFileSync(certs.client.cert), key: readFileSync(certs.client.key) },
+  };
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `the Temporal server exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`
+      );
+    }
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, tls, connectTimeout: 2_000 });
+      try {
+        await connection.workflowService.registerNamespace({
+          namespace: 'default',
+          workflowExecutionRetentionPeriod: msToTs('1 day'),
+        });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS
+      }
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
+      await ensureSearchAttributes(connection, 'default');
+      return { address, pid: child.pid as number, logFile, stop };
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await connection?.close();
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the Temporal server did not answer over mTLS at ${address} in time: ${String(lastError)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
