@@ -1,6 +1,7 @@
 /** The benchmark's output: the console table and BENCHMARKS.md, both from the same results (bench/results.json). */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { codecSectionMd } from './codec-report';
 import Table from 'cli-table3';
 import type { MemoryResult } from './child';
 import type { SideName } from './sides';
@@ -454,6 +455,6 @@ ${mdTable(
   ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
   [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
 )}
-${notes ? `\n${notes}\n` : ''}`;
+${codecSectionMd()}${notes ? `\n${notes}\n` : ''}`;
   writeFileSync(path, md);
 }

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { findOrInstallTemporalCli } from '../src/dev/temporal-cli';
-import { probeTemporal,connectChecked } from '../src/config/connect';
+import { probeTemporal, connectChecked } from '../src/config/connect';
 import { ensureSearchAttributes } from '../src/config/search-attributes';
 import { freePort } from '../src/dev/ports';
 

@@ -62,7 +62,7 @@ export function errorLine(err: unknown): string {
   }
   const line = oneLine(err).replace(/^error: /, '');
   if (/Unknown encoding: binary\/encrypted/.test(line)) {
-    return 'the run\'s payloads are encrypted and no key ring is configured: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE to the key ring they were encrypted with';
+    return "the run's payloads are encrypted and no key ring is configured: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE to the key ring they were encrypted with";
   }
   return line;
 }
