@@ -150,11 +150,16 @@ async function main(): Promise<void> {
     process.exitCode = asExpected ? 0 : 1;
     return;
   }
+  // Other commands need the same key ring to read encrypted runs (and to start encrypted ones).
+  const keys =
+    keyRing && !process.env.JIPPER_ENCRYPTION_KEYS && !process.env.JIPPER_ENCRYPTION_KEYS_FILE
+      ? `JIPPER_ENCRYPTION_KEYS_FILE=${join(findProjectRoot(), '.jipper', 'demo-keys.json')} `
+      : '';
   console.log(
     `\nServer and worker stay up; press Ctrl-C to stop.\n` +
       `  Web UI:      ${uiBase}\n` +
-      `  Try:         npx jipper start examples/provision-volume.yaml --set volume=vol-${stamp} --set exportName=share-${stamp} --wait\n` +
-      `               npx jipper list`
+      `  Try:         ${keys}npx jipper start examples/provision-volume.yaml --set volume=vol-${stamp} --set exportName=share-${stamp} --wait\n` +
+      `               ${keys}npx jipper list`
   );
   await workerDone;
   await connection.close();

@@ -160,5 +160,5 @@ export function silenceIpServerNameWarning(): void {
       typeof typeOrOptions === 'object' && typeOrOptions !== null ? (typeOrOptions as { code?: unknown }).code : code;
     if (warningCode === 'DEP0123') return;
     emit(...args);
-  }) as typeof process.emitWarning;
+  });
 }
