@@ -9,7 +9,7 @@ import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } 
 import { MAX_JOBS } from '../shared/limits';
 import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, planFromFacts } from '../shared/plan';
-import { SECRET_NAME_PATTERN, findRefs, mapRefs } from '../shared/refs';
+import { SECRET_NAME_PATTERN, findRefs, isSecretRef, mapRefs } from '../shared/refs';
 import { allJobSteps, isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
@@ -183,9 +183,11 @@ export function validateDefinition(
       // Check the args against the job's schema with $param values filled in; values that come from earlier
       // steps' results, and secrets (which only workers can read), are known only at run time, so issues at those
       // places are not reported here.
-      const fromPaths = refs.filter((r) => r.kind !== 'param').map((r) => r.path.join('\u0000'));
+      // A parameter may itself be a secret reference (`--set 'password={"$secret":"db"}'`): checked as a secret.
+      const unknownAtStart = (r: (typeof refs)[number]) => r.kind !== 'param' || isSecretRef(allParams[r.target]);
+      const fromPaths = refs.filter(unknownAtStart).map((r) => r.path.join('\u0000'));
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
-        ref.kind === 'param' ? allParams[ref.target] : undefined
+        ref.kind === 'param' && !isSecretRef(allParams[ref.target]) ? allParams[ref.target] : undefined
       );
       const result = job.input.safeParse(candidate);
       if (!result.success) {

@@ -146,21 +146,41 @@ export function newKeyId(now = new Date()): string {
 }
 
 /**
- * Adds a new random key to the ring file at `path` and makes it current (creating the file, readable by its owner
- * only, when there is none). The previous keys stay, so what they encrypted still decrypts. Returns the new key's id;
- * the key itself is only ever written to the file.
+ * Adds a new random key to the ring file at `path` and makes it current, unless `keepCurrent` (creating the file,
+ * readable by its owner only, when there is none). The previous keys stay, so what they encrypted still decrypts.
+ * Returns the new key's id; the key itself is only ever written to the file.
  *
  * @throws KeyRingError when the file exists but is not a key ring, or `id` is taken or malformed.
  */
-export function addKeyToFile(path: string, id: string = newKeyId()): string {
-  if (!KEY_ID_PATTERN.test(id))
+export function addKeyToFile(path: string, id: string = newKeyId(), options: { keepCurrent?: boolean } = {}): string {
+  if (!KEY_ID_PATTERN.test(id)) {
     throw new KeyRingError(`key id "${id}": ${keyId.safeParse(id).error?.issues[0]?.message}`);
+  }
   const existing = existsSync(path) ? parseKeyRingFile(readFileSync(path, 'utf8'), path) : undefined;
   if (existing?.keys.has(id)) throw new KeyRingError(`${path} already has a key "${id}"`);
   const keys: Record<string, string> = { [id]: generateKey() };
   for (const [known, key] of existing?.keys ?? []) keys[known] = key.toString('base64');
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify({ current: id, keys }, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
+  writeRing(path, options.keepCurrent && existing ? existing.current : id, keys);
   return id;
+}
+
+/**
+ * Makes the key `id` of the ring file at `path` the current one (the second half of a rotation: see docs/design.md).
+ *
+ * @throws KeyRingError when the file is not a key ring or has no such key.
+ */
+export function useKeyInFile(path: string, id: string): void {
+  const ring = parseKeyRingFile(readFileSync(path, 'utf8'), path);
+  if (!ring.keys.has(id)) {
+    const known = [...ring.keys.keys()].map((k) => `"${k}"`).join(', ');
+    throw new KeyRingError(`${path} has no key "${id}" (it has ${known})`);
+  }
+  writeRing(path, id, Object.fromEntries([...ring.keys].map(([known, key]) => [known, key.toString('base64')])));
+}
+
+/** Writes a ring file readable by its owner only, in one step (readers never see half a file). */
+function writeRing(path: string, current: string, keys: Record<string, string>): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify({ current, keys }, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temp, path);
 }

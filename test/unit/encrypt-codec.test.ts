@@ -17,7 +17,14 @@ import {
   UnknownKeyError,
 } from '../../src/codec/encryption-codec';
 import type { KeyRing } from '../../src/codec/keyring';
-import { KeyRingError, addKeyToFile, generateKey, loadKeyRing, parseInlineKeyRing } from '../../src/codec/keyring';
+import {
+  KeyRingError,
+  addKeyToFile,
+  generateKey,
+  loadKeyRing,
+  parseInlineKeyRing,
+  useKeyInFile,
+} from '../../src/codec/keyring';
 import { loadConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/config/errors';
 
@@ -159,6 +166,12 @@ describe('the key ring', () => {
     expect([...(keyRing?.keys.keys() ?? [])].sort()).toEqual([first, second].sort());
     expect(keyRing?.source).toBe(`JIPPER_ENCRYPTION_KEYS_FILE (${file})`);
     expect(() => addKeyToFile(file, 'first')).toThrow(`${file} already has a key "first"`);
+    // A rotation without a gap: add the next key everywhere first, keep encrypting with the current one, then switch.
+    addKeyToFile(file, 'third', { keepCurrent: true });
+    expect(loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })?.current).toBe(second);
+    useKeyInFile(file, 'third');
+    expect(loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })?.current).toBe('third');
+    expect(() => useKeyInFile(file, 'fourth')).toThrow(`${file} has no key "fourth"`);
   });
 
   it('names the file and what is wrong with it', () => {

@@ -119,6 +119,9 @@ describe('a $secret reference', () => {
       steps: [{ id: 'db', job: 'connect-database', args: { user: 'app', host: 'db-1', password } }],
     });
     expect(registry.validate(step({ $secret: 'team/db-password' })).problems).toEqual([]);
+    // A run parameter may be a secret reference too.
+    expect(registry.validate(step({ $param: 'pw' }), { pw: { $secret: 'db-password' } }).problems).toEqual([]);
+    expect(registry.validate(step({ $param: 'pw' }), { pw: 'short' }).problems).toHaveLength(1);
     expect(registry.validate(step({ $secret: '../etc/passwd' })).problems).toEqual([
       {
         path: 'steps[0].args.password',

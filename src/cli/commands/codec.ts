@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_CODEC_PORT, startCodecServer } from '../../codec/codec-server';
-import { KeyRingError, addKeyToFile } from '../../codec/keyring';
+import { KeyRingError, addKeyToFile, useKeyInFile } from '../../codec/keyring';
 import { loadConfig } from '../../config/config';
 import { ConfigError } from '../../config/errors';
 import { webUiBase } from '../links';
@@ -95,21 +95,31 @@ export function registerCodec(program: Command): void {
     );
 
   const keys = program.command('keys').description('Manage the key ring payloads are encrypted with.');
+  const asConfigError = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
+      throw err;
+    }
+  };
   keys
     .command('add')
     .description(
-      'Add a new random key to a key ring file and make it current (creating the file, readable by its owner only). Older keys stay, so what they encrypted still decrypts. Prints the new key id, never the key.'
+      'Add a new random key to a key ring file and make it current (creating the file, readable by its owner only). Older keys stay, so what they encrypted still decrypts. Prints the new key id, never the key. To rotate without a gap, add it with --keep-current everywhere first, then `jipper keys use` it.'
     )
     .argument('<file>', 'key ring file (JIPPER_ENCRYPTION_KEYS_FILE)')
     .option('--id <id>', 'the new key id (default: k<date>-<random>)')
+    .option('--keep-current', 'add the key but keep encrypting with the current one')
     .action(
-      action(async (file: string, options: { id?: string }) => {
-        try {
-          console.log(addKeyToFile(file, options.id));
-        } catch (err) {
-          if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
-          throw err;
-        }
-      })
+      action(async (file: string, options: { id?: string; keepCurrent?: boolean }) =>
+        asConfigError(() => console.log(addKeyToFile(file, options.id, { keepCurrent: options.keepCurrent ?? false })))
+      )
     );
+  keys
+    .command('use')
+    .description('Make a key of a key ring file the current one: new payloads are encrypted with it.')
+    .argument('<file>', 'key ring file (JIPPER_ENCRYPTION_KEYS_FILE)')
+    .argument('<id>', 'the key to encrypt with from now on')
+    .action(action(async (file: string, id: string) => asConfigError(() => useKeyInFile(file, id))));
 }
