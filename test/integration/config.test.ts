@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       namespace: 'default',
       taskQueue: 'jipper',
       connectionOptions: { address: undefined, tls: undefined, apiKey: undefined, metadata: undefined },
+      keyRing: undefined,
+      dataConverter: undefined,
     });
   });
 
