@@ -6,7 +6,7 @@
  * carry the attempt and the detail the job wrote. Secret values are redacted from all it sends on (`redact.ts`).
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { JobCall, JobFailureDetails, JobOutcome, RevertCall } from '../shared/calls';
+import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import {
   INVALID_INPUT_TYPE,
   INVALID_OUTPUT_TYPE,
@@ -14,6 +14,7 @@ import {
   RESULT_TOO_LARGE_TYPE,
   SECRET_MISSING_TYPE,
   SECRET_UNAVAILABLE_TYPE,
+  UNDECLARED_RESULT_TYPE,
 } from '../shared/errors';
 import { MAX_DETAIL_CHARS, MAX_JOB_RESULT_BYTES, MAX_PROCESS_RESULTS_BYTES } from '../shared/limits';
 import { formatPath } from '../shared/plan';
@@ -108,6 +109,33 @@ function hideSecretFields(job: AnyJob, stepId: string, result: unknown, redactor
   return copy;
 }
 
+/** Thrown (as a non-retryable failure) when a job reads a result its step did not declare. */
+function undeclaredResult(call: JobCall, stepId: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: UNDECLARED_RESULT_TYPE,
+    message: `job "${call.job}" at step "${call.stepId}" read the result of step "${stepId}" from ctx.results, which its step does not declare: add \`uses: [${stepId}]\` to the step (or take the value with $from)`,
+    nonRetryable: true,
+  });
+}
+
+/**
+ * The results a job may read: those its step declares. A call made before Jipper passed only declared results has no
+ * `uses` and carries them all. Reading another step's result throws (non-retryably) with what to declare.
+ */
+function declaredResults(call: JobCall): Readonly<Record<string, unknown>> {
+  const { uses } = call;
+  if (uses === undefined) return call.results;
+  const allowed = new Set(uses);
+  return new Proxy(call.results, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && !allowed.has(key) && !(key in Object.prototype) && key !== 'then') {
+        throw undeclaredResult(call, key);
+      }
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+}
+
 function makeContext(
   call: JobCall,
   key: string,
@@ -121,7 +149,7 @@ function makeContext(
     processId: call.processId,
     stepId: call.stepId,
     attempt: activity.info.attempt,
-    results: call.results,
+    results: declaredResults(call),
     heartbeat: (details?: unknown) => activity.heartbeat(redactor.value(details)),
     lastHeartbeat: activity.info.heartbeatDetails as unknown,
     signal: activity.cancellationSignal,
@@ -204,6 +232,11 @@ export async function runJob(
   registry: Fingerprints,
   secrets: SecretProvider
 ): Promise<JobOutcome> {
+  const { info } = Context.current();
+  const scheduledAt = info.currentAttemptScheduledTimestampMs;
+  const waited = Math.round(Date.now() - scheduledAt);
+  // A test's mock environment has no real schedule time: a wait of more than a week is not one.
+  const waitedMs = scheduledAt > 0 && waited >= 0 && waited < 7 * 86_400_000 ? waited : 0;
   checkFingerprints(call, registry);
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
@@ -227,6 +260,7 @@ export async function runJob(
       result: result ?? null,
       attempt: ctx.attempt,
       ...(text !== undefined ? { detail: text } : {}),
+      ...(waitedMs >= 1 ? { waitedMs } : {}),
     };
     checkResultSize(job, call, outcome);
     return outcome;
@@ -251,7 +285,11 @@ function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void 
     });
   }
   const bytes = Buffer.byteLength(serialized);
-  const total = bytes + Buffer.byteLength(JSON.stringify(call.results));
+  // The workflow says how much room the process's results have left; calls made before it did carry every result.
+  const total =
+    call.resultsBytes !== undefined
+      ? bytes + call.resultsBytes
+      : bytes + Buffer.byteLength(JSON.stringify(call.results));
   const tooLarge =
     bytes > MAX_JOB_RESULT_BYTES
       ? `the result of job "${job.name}" at step "${call.stepId}" is ${mb(bytes)}; a job's result may be at most ${mb(MAX_JOB_RESULT_BYTES)}`
@@ -276,6 +314,30 @@ export async function revertJob(job: AnyJob, call: RevertCall, secrets: SecretPr
     await job.revert?.(input, call.result, revertCtx);
     const text = detail();
     return { result: null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
+  } catch (err) {
+    const text = detail();
+    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  }
+}
+
+const PROBE_ANSWERS = new Set(['applied', 'not-applied', 'unknown']);
+
+/** Asks a job's probe whether its effect was applied after an ambiguous failure (see `JobDefinition.probe`). */
+export async function probeJob(job: AnyJob, call: JobCall, secrets: SecretProvider): Promise<ProbeOutcome> {
+  const redactor = new Redactor();
+  const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`, redactor);
+  try {
+    const answer = await job.probe?.(input, ctx);
+    if (typeof answer !== 'string' || !PROBE_ANSWERS.has(answer)) {
+      throw ApplicationFailure.create({
+        type: INVALID_OUTPUT_TYPE,
+        message: `the probe of job "${job.name}" answered ${JSON.stringify(answer)}; a probe answers "applied", "not-applied" or "unknown"`,
+        nonRetryable: true,
+      });
+    }
+    const text = detail();
+    return { answer: answer, ...(text !== undefined ? { detail: text } : {}) };
   } catch (err) {
     const text = detail();
     throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });

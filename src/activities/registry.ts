@@ -6,12 +6,19 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { JobCall, RevertCall } from '../shared/calls';
-import { DESCRIBE_ACTIVITY, PLAN_ACTIVITY, revertActivityName, runActivityName } from '../shared/calls';
+import {
+  DESCRIBE_ACTIVITY,
+  PLAN_ACTIVITY,
+  probeActivityName,
+  revertActivityName,
+  runActivityName,
+} from '../shared/calls';
 import { UNKNOWN_JOB_TYPE } from '../shared/errors';
 import type { JobMeta } from '../shared/options';
 import type { JobFacts } from '../shared/plan';
-import { revertJob, runJob } from './activities';
+import { probeJob, revertJob, runJob } from './activities';
 import type { AnyJob } from './job';
+import { ratePerSecond } from './job';
 import type { JobLibrary } from './library';
 import { DuplicateJobError } from './library';
 import type { SecretProvider } from './secrets';
@@ -50,7 +57,22 @@ export class JobRegistry {
 
   meta(name: string): JobMeta | undefined {
     const job = this.get(name);
-    return job && { name: job.name, hasRevert: typeof job.revert === 'function', defaults: job.options ?? {} };
+    if (!job) return undefined;
+    return {
+      name: job.name,
+      hasRevert: typeof job.revert === 'function',
+      ...(typeof job.probe === 'function' ? { hasProbe: true } : {}),
+      ...(job.rateLimit !== undefined ? { ratePerSecond: ratePerSecond(job.rateLimit, job.name) } : {}),
+      defaults: job.options ?? {},
+    };
+  }
+
+  /** The rate-limited jobs, with their runs per second (each gets a task queue of its own on the worker). */
+  rateLimited(): { job: string; ratePerSecond: number }[] {
+    return this.names().flatMap((name) => {
+      const rate = this.meta(name)?.ratePerSecond;
+      return rate === undefined ? [] : [{ job: name, ratePerSecond: rate }];
+    });
   }
 
   /**
@@ -65,7 +87,17 @@ export class JobRegistry {
     const meta = this.meta(name);
     if (!meta) return undefined;
     const hash = createHash('sha256')
-      .update(JSON.stringify([meta.name, meta.hasRevert, meta.defaults]))
+      .update(
+        JSON.stringify([
+          meta.name,
+          meta.hasRevert,
+          meta.defaults,
+          // Only when set, so the fingerprints of jobs without them stay what they were.
+          ...(meta.hasProbe || meta.ratePerSecond !== undefined
+            ? [meta.hasProbe ?? false, meta.ratePerSecond ?? 0]
+            : []),
+        ])
+      )
       .digest('base64url')
       .slice(0, 16);
     this.fingerprints.set(name, hash);
@@ -112,6 +144,7 @@ export class JobRegistry {
     for (const { job } of this.jobs.values()) {
       activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this, secrets);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call, secrets);
+      if (job.probe) activities[probeActivityName(job.name)] = (call: JobCall) => probeJob(job, call, secrets);
     }
     return activities;
   }

@@ -4,13 +4,21 @@
  * set or to steps that do not run earlier, and args that fail the job's input schema.
  */
 import type { z } from 'zod';
-import type { JobOptions, JobStep, ProcessDefinition, Step } from '../schema/definition';
-import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } from '../schema/definition';
+import type { JobOptions, JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
+import {
+  jobOptionsSchema,
+  jobStepSchema,
+  processDefinitionSchema,
+  processOptionsSchema,
+  stepSchema,
+} from '../schema/definition';
 import { MAX_JOBS } from '../shared/limits';
 import type { JobFacts, Plan, Problem } from '../shared/plan';
-import { formatPath, planFromFacts } from '../shared/plan';
+import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
+import { durationMs, mergeJobOptions } from '../shared/options';
+import { tokenTemplateParams } from '../shared/tokens';
 import { SECRET_NAME_PATTERN, findRefs, isSecretRef, mapRefs } from '../shared/refs';
-import { allJobSteps, isGroupStep, stepJobs } from '../shared/steps';
+import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
 
@@ -20,7 +28,7 @@ import type { AnyJob } from './job';
  */
 export interface JobCatalog {
   names(): string[];
-  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert'> | undefined;
+  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert' | 'options'> | undefined;
   facts(names: readonly string[]): Record<string, JobFacts>;
 }
 
@@ -69,13 +77,17 @@ function declaredIds(step: unknown): string[] {
 function salvage(raw: unknown): {
   params: Record<string, unknown>;
   defaults?: JobOptions;
+  tokens?: TokenSpec[];
   steps: (Step | undefined)[];
 } {
   const record = isRecord(raw) ? raw : {};
   const params = isRecord(record.params) ? record.params : {};
   const defaults = isRecord(record.options) ? jobOptionsSchema.safeParse(record.options.defaults).data : undefined;
+  const tokens = isRecord(record.options)
+    ? processOptionsSchema.shape.tokens.safeParse(record.options.tokens).data
+    : undefined;
   const steps = Array.isArray(record.steps) ? record.steps.map(salvageStep) : [];
-  return { params, ...(defaults ? { defaults } : {}), steps };
+  return { params, ...(defaults ? { defaults } : {}), ...(tokens ? { tokens } : {}), steps };
 }
 
 /** A step as parsed; for a group that does not parse as a whole, the group with the members that do (holes for the rest). */
@@ -103,6 +115,7 @@ export function validateDefinition(
     ? {
         params: definition.params ?? {},
         defaults: definition.options?.defaults,
+        tokens: definition.options?.tokens,
         steps: definition.steps as (Step | undefined)[],
       }
     : salvage(raw);
@@ -115,7 +128,9 @@ export function validateDefinition(
       ? raw.steps
       : [];
 
-  // Step ids, in order: a $from may name only steps of earlier top-level steps.
+  // A process whose steps say what they need is a graph: a $from may name any step outside its own group (a cycle
+  // is reported below). Otherwise it is a list: a $from may name only steps of earlier top-level steps.
+  const graph = source.steps.some((step) => step?.needs !== undefined);
   const everyId = new Set(rawSteps.flatMap(declaredIds));
   const seen = new Map<string, string>();
   const earlier = new Set<string>();
@@ -167,6 +182,14 @@ export function validateDefinition(
             path: where,
             message: `parameter "${ref.target}" is not set (add it to params or --set it)`,
           });
+        } else if (ref.kind === 'from' && graph) {
+          const own = members.some((m) => m.job.id === ref.target);
+          if (!everyId.has(ref.target) || own) {
+            const message = own
+              ? `step "${ref.target}" is this step or in the same parallel group`
+              : `no step "${ref.target}" in this process`;
+            problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+          }
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
           const message = everyId.has(ref.target)
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
@@ -179,6 +202,8 @@ export function validateDefinition(
           });
         }
       }
+
+      problems.push(...optionProblems(jobStep, path, source.defaults, catalog));
 
       // Check the args against the job's schema with $param values filled in; values that come from earlier
       // steps' results, and secrets (which only workers can read), are known only at run time, so issues at those
@@ -201,6 +226,17 @@ export function validateDefinition(
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);
   });
 
+  if (definition) problems.push(...graphProblems(definition, planNodes(definition), { cycles: graph }));
+  for (const [i, token] of (source.tokens ?? []).entries()) {
+    problems.push(...tokenProblems(token, `options.tokens[${i}]`, allParams));
+  }
+  source.steps.forEach((step, i) =>
+    stepJobs(step ?? { parallel: [] }).forEach((jobStep: JobStep | undefined, j) => {
+      const path = step && isGroupStep(step) ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      jobStep?.tokens?.forEach((token, k) => problems.push(...tokenProblems(token, `${path}.tokens[${k}]`, allParams)));
+    })
+  );
+
   const jobCount = rawSteps.flatMap(declaredIds).length;
   if (jobCount > MAX_JOBS) {
     problems.push({
@@ -210,6 +246,45 @@ export function validateDefinition(
   }
   if (problems.length || !definition) return { problems, params: allParams, jobs: [] };
   // A valid definition is planned by the one planner the workflow also uses, from the facts the catalog gives.
-  const plan = planFromFacts(definition, given, catalog.facts(allJobSteps(definition).map((step) => step.job)));
+  const plan = planFromFacts(definition, given, catalog.facts(jobNames(definition)));
   return plan.problems.length ? { ...plan, params: allParams } : { ...plan, definition };
+}
+
+/** Problems with a step's options that only the job's facts reveal: a deadline no attempt fits in, a recovery job that does not exist. */
+function optionProblems(
+  step: JobStep,
+  path: string,
+  processDefaults: JobOptions | undefined,
+  catalog: JobCatalog
+): Problem[] {
+  const problems: Problem[] = [];
+  const job = catalog.get(step.job);
+  if (!job) return problems;
+  const options = mergeJobOptions(job.options, processDefaults, step);
+  if (options.deadline !== undefined && durationMs(options.deadline) < durationMs(options.run.timeout)) {
+    problems.push({
+      path: `${path}.deadline`,
+      message: `${String(options.deadline)} is shorter than the step's timeout (${String(options.run.timeout)}): one attempt may not finish before it; raise the deadline or lower the timeout`,
+    });
+  }
+  const { afterPivot } = options;
+  if (typeof afterPivot === 'object' && !catalog.get(afterPivot.recover.job)) {
+    problems.push({
+      path: `${path}.afterPivot.recover.job`,
+      message: `unknown job "${afterPivot.recover.job}"${suggestion(afterPivot.recover.job, catalog.names())}`,
+    });
+  }
+  return problems;
+}
+
+/** A token name's `{param}` placeholders must name parameters that are set. */
+function tokenProblems(token: TokenSpec, path: string, params: Record<string, unknown>): Problem[] {
+  const name = typeof token === 'string' ? token : token.name;
+  if (typeof name !== 'string') return [];
+  return tokenTemplateParams(name)
+    .filter((param) => !Object.hasOwn(params, param))
+    .map((param) => ({
+      path: typeof token === 'string' ? path : `${path}.name`,
+      message: `parameter "${param}" in token "${name}" is not set (add it to params or --set it)`,
+    }));
 }

@@ -9,10 +9,9 @@ import type { JobRegistry } from '../activities/registry';
 import type { ProcessDefinition } from '../schema/definition';
 import { processDefinitionSchema } from '../schema/definition';
 import type { JobFacts } from '../shared/plan';
-import { formatPath } from '../shared/plan';
+import { formatPath, jobNames } from '../shared/plan';
 import type { ProcessReport } from '../shared/report';
 import { outlineMarkdown } from '../shared/render';
-import { allJobSteps } from '../shared/steps';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import type { jipperProcess } from '../workflows';
 import { DefinitionError, PayloadTooLargeError } from './errors';
@@ -65,7 +64,7 @@ export function planDefinition(
   if (registry) {
     const { problems, definition } = registry.validate(raw, options.params);
     if (problems.length || !definition) throw new DefinitionError(problems, options.source);
-    return { definition, jobs: registry.facts(allJobSteps(definition).map((step) => step.job)) };
+    return { definition, jobs: registry.facts(jobNames(definition)) };
   }
   const parsed = processDefinitionSchema.safeParse(raw);
   if (!parsed.success) {

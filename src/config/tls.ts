@@ -154,11 +154,11 @@ export function speaksTls(host: string, port: number, timeoutMs: number): Promis
  */
 export function silenceIpServerNameWarning(): void {
   const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-  process.emitWarning = ((...args: unknown[]) => {
+  process.emitWarning = (...args: unknown[]) => {
     const [, typeOrOptions, code] = args;
     const warningCode =
       typeof typeOrOptions === 'object' && typeOrOptions !== null ? (typeOrOptions as { code?: unknown }).code : code;
     if (warningCode === 'DEP0123') return;
     emit(...args);
-  });
+  };
 }

@@ -48,14 +48,74 @@ export const callOptionsSchema = z.strictObject({
 });
 export type CallOptions = z.infer<typeof callOptionsSchema>;
 
+/**
+ * Failure classes, for `revertOn`: `business` (the job's own non-retryable errors), `infrastructure` (retries
+ * exhausted on other errors), `timeout` (an attempt timed out, or its worker was lost and its heartbeat stopped, and no
+ * attempts were left), `cancel` (the process was cancelled while the job ran).
+ */
+export const FAILURE_CLASSES = ['business', 'infrastructure', 'timeout', 'cancel'] as const;
+export const failureClassSchema = z.enum(FAILURE_CLASSES);
+export type FailureClass = z.infer<typeof failureClassSchema>;
+
+/** Temporal task-queue priority: 1 (most urgent) to 5. Jipper's default is 3, the server's own default. */
+export const prioritySchema = z
+  .number()
+  .int()
+  .min(1, 'a priority is 1 (most urgent) to 5')
+  .max(5, 'a priority is 1 (most urgent) to 5');
+
+/** What a step does when its job fails after the pivot succeeded (nothing is unwound past the pivot). */
+export const afterPivotSchema = z.union([
+  z.enum(['fail', 'retry', 'park']),
+  z.strictObject({
+    /** Run this job (a forward-recovery job) instead; the process succeeds if it does. */
+    recover: z.strictObject({
+      job: z.string().min(1),
+      args: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
+]);
+export type AfterPivot = z.infer<typeof afterPivotSchema>;
+
 /** Per-job options: a job's defaults (in its library), overridden per step. */
 export const jobOptionsSchema = callOptionsSchema.extend({
   /** Revert this job even when it is the one that failed (its failure may have left partial effects). */
   revertOnFailure: z.boolean().optional(),
   /** Options for the job's revert: its own timeout and retry policy. */
   revert: callOptionsSchema.optional(),
+  /** Which failures of this job unwind the process. Default: all four classes. */
+  revertOn: z.array(failureClassSchema).optional(),
+  /**
+   * What a failure not listed in `revertOn` does: `fail` (default) ends the process `failed` with nothing reverted;
+   * `park` waits for an operator's decision (retry the job, or unwind).
+   */
+  otherwise: z.enum(['fail', 'park']).optional(),
+  /** After the pivot: `fail` (default) ends the process `failed`; `retry` runs the job again until it succeeds; `park` waits for a decision; `{ recover: { job, args } }` runs a forward-recovery job. */
+  afterPivot: afterPivotSchema.optional(),
+  /** Task-queue priority of the job's run (1 most urgent to 5). Its revert runs one level more urgent by default. */
+  priority: prioritySchema.optional(),
+  /**
+   * How long the step may take, from its start, retries included. When reached the job is cancelled and the step
+   * fails with an error of type `deadline`, which unwinds the process as any failure does.
+   */
+  deadline: durationSchema.optional(),
 });
 export type JobOptions = z.infer<typeof jobOptionsSchema>;
+
+/**
+ * A resource token a step (or a whole process) holds while its effect stands: a name (`volume/{volume}` fills
+ * `{volume}` from the run's params; a `$param` or `$from` reference is allowed too), how many units it takes (default
+ * 1), and the token's capacity (default 1: exclusive).
+ */
+export const tokenSpecSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    name: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+    count: z.number().int().min(1).optional(),
+    capacity: z.number().int().min(1).optional(),
+  }),
+]);
+export type TokenSpec = z.infer<typeof tokenSpecSchema>;
 
 export const stepIdSchema = z
   .string()
@@ -70,15 +130,34 @@ export const jobStepSchema = jobOptionsSchema.extend({
   args: z.record(z.string(), z.unknown()).optional(),
   /** Point of no return: once this step succeeds, a later failure is not unwound. */
   pivot: z.boolean().optional(),
+  /**
+   * The steps (or groups) this one waits for: it starts once all of them succeeded, whatever their place in the list.
+   * Without `needs` a step waits for the step before it. `$from` and `uses` add needs of their own.
+   */
+  needs: z.array(stepIdSchema).optional(),
+  /** Earlier steps whose results the job reads from `ctx.results` (besides those its args take with `$from`). */
+  uses: z.array(stepIdSchema).optional(),
+  /** Resource tokens the step holds from before it runs until its effect is settled. */
+  tokens: z.array(tokenSpecSchema).optional(),
+  /** How long the step waits for its tokens; then it ends `not_run` and the process unwinds. Default 5m. */
+  waitFor: durationSchema.optional(),
 });
 export type JobStep = z.infer<typeof jobStepSchema>;
 
 export const groupStepSchema = z.strictObject({
   /** Optional name for the group, shown in reports and graphs. */
   id: stepIdSchema.optional(),
-  /** Jobs started together; the next step starts when every member has succeeded. */
+  /** Jobs started together; the next step starts once the group succeeded (see `succeedWhen`). */
   parallel: z.array(jobStepSchema).min(1, 'a parallel group needs at least one job'),
   pivot: z.boolean().optional(),
+  /**
+   * When the group has succeeded: `all` (default) of its members, `any` one, or a number of them. Members still
+   * running then are cancelled, and any that finish anyway are reverted at once; failed members do not fail the group
+   * while the policy can still be met.
+   */
+  succeedWhen: z.union([z.enum(['all', 'any']), z.number().int().min(1)]).optional(),
+  /** As for a job step: the group starts once all of these succeeded. */
+  needs: z.array(stepIdSchema).optional(),
 });
 export type GroupStep = z.infer<typeof groupStepSchema>;
 
@@ -112,6 +191,27 @@ export const processOptionsSchema = z.strictObject({
    * revert stack, results and report are carried over, so a long process can still unwind fully.
    */
   continueAsNewAfterEvents: z.number().int().min(100).optional(),
+  /**
+   * How long the whole process may take to move forward, from its start. When reached, forward progress stops and the
+   * process unwinds exactly as on a failure, with an error of type `deadline` (never a workflow timeout, which would
+   * end the run without its reverts).
+   */
+  deadline: durationSchema.optional(),
+  /**
+   * Start tolerance: if the first job has not started this long after the process started (no worker, a backlog), the
+   * process ends `failed` (error type `not-started`) with every job `not_run`.
+   */
+  startWithin: durationSchema.optional(),
+  /** Task-queue priority of the process and its jobs (1 most urgent to 5; default 3). Reverts run one level more urgent. */
+  priority: prioritySchema.optional(),
+  /** Fairness key (e.g. a tenant): the server shares the task queue fairly between keys (where it supports fairness). */
+  fairnessKey: z.string().min(1).max(64).optional(),
+  /** Weight of the fairness key (default 1). */
+  fairnessWeight: z.number().positive().max(1000).optional(),
+  /** Resource tokens the whole process holds, acquired before its first step and released when it ends. */
+  tokens: z.array(tokenSpecSchema).optional(),
+  /** How long to wait for tokens by default (a step's `waitFor` wins). Default 5m. */
+  waitFor: durationSchema.optional(),
 });
 export type ProcessOptions = z.infer<typeof processOptionsSchema>;
 

@@ -34,6 +34,17 @@ export const SECRET_MISSING_TYPE = 'JipperSecretMissing';
 /** The worker's secret provider could not answer (a vault that does not respond): the attempt is retried. */
 export const SECRET_UNAVAILABLE_TYPE = 'JipperSecretUnavailable';
 
+/** A job read a result from `ctx.results` that its step does not declare (`uses`, `$from`, `needs`). */
+export const UNDECLARED_RESULT_TYPE = 'JipperUndeclaredResult';
+/** A step or process deadline was reached: forward progress stopped and the process unwound. */
+export const DEADLINE_TYPE = 'deadline';
+/** The first job had not started within the process's `startWithin`. */
+export const NOT_STARTED_TYPE = 'not-started';
+/** A step's resource tokens could not be had within its `waitFor` (or waiting would have closed a deadlock). */
+export const TOKEN_WAIT_TYPE = 'JipperTokenWait';
+/** The workers polling the task queue do not have a job the process needs. */
+export const MISSING_JOB_TYPE = 'JipperMissingJob';
+
 /** Every failure type above: for exhaustive checks and docs. */
 export const JIPPER_FAILURE_TYPES = [
   PROCESS_FAILED_TYPE,
@@ -47,5 +58,10 @@ export const JIPPER_FAILURE_TYPES = [
   UNRESOLVED_REFERENCE_TYPE,
   SECRET_MISSING_TYPE,
   SECRET_UNAVAILABLE_TYPE,
+  UNDECLARED_RESULT_TYPE,
+  DEADLINE_TYPE,
+  NOT_STARTED_TYPE,
+  TOKEN_WAIT_TYPE,
+  MISSING_JOB_TYPE,
 ] as const;
 export type JipperFailureType = (typeof JIPPER_FAILURE_TYPES)[number];

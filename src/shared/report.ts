@@ -6,7 +6,7 @@
 
 /** Final process statuses (the contract), plus the live ones a running process passes through. */
 export const FINAL_PROCESS_STATUSES = ['succeeded', 'reverted', 'revert_failed', 'cancelled', 'failed'] as const;
-export const LIVE_PROCESS_STATUSES = ['running', 'unwinding', 'parked'] as const;
+export const LIVE_PROCESS_STATUSES = ['running', 'paused', 'unwinding', 'parked'] as const;
 export type FinalProcessStatus = (typeof FINAL_PROCESS_STATUSES)[number];
 export type ProcessStatus = FinalProcessStatus | (typeof LIVE_PROCESS_STATUSES)[number];
 
@@ -29,6 +29,11 @@ export interface ErrorInfo {
   type: string;
   message: string;
   nonRetryable?: boolean;
+  /**
+   * For a job's failure: its class, which decides whether it unwinds the process (`revertOn`): `business`,
+   * `infrastructure`, `timeout` or `cancel`.
+   */
+  class?: 'business' | 'infrastructure' | 'timeout' | 'cancel';
 }
 
 /** An operator's decision for a parked job. */
@@ -68,6 +73,21 @@ export interface JobReport {
   revert?: RevertReport;
   /** Order in which the job completed (1-based) — reverts run in the reverse of this order. */
   completedOrder?: number;
+  /** How long the successful attempt waited to start after it was scheduled (a backlog, a rate limit), in ms. */
+  waitedMs?: number;
+  /** How long the step waited for its resource tokens, in ms. */
+  tokensWaitedMs?: number;
+  /** What the job's probe said after an ambiguous failure. */
+  probe?: { answer: 'applied' | 'not-applied' | 'unknown'; detail?: string };
+}
+
+/** An operator's change to the remaining steps of a running process (`jipper revise`). */
+export interface Revision {
+  at: string;
+  reason?: string;
+  /** Step ids added, and removed (never started). */
+  added: string[];
+  removed: string[];
 }
 
 export interface ProcessReport {
@@ -82,6 +102,15 @@ export interface ProcessReport {
   error?: ErrorInfo;
   /** True when the process failed or was cancelled after its pivot succeeded, so nothing was unwound. */
   stoppedPastPivot?: boolean;
+  /**
+   * Why a process that stopped was not unwound, when it was not: `pivot` (see `stoppedPastPivot`), or
+   * `failure-class` (the failure was of a class its step does not unwind for: `revertOn`).
+   */
+  notUnwound?: 'pivot' | 'failure-class';
+  /** While paused: when, and the operator's reason. */
+  pause?: { at: string; reason?: string };
+  /** Changes an operator made to the remaining steps while it ran. */
+  revisions?: Revision[];
   /** Steps whose revert failed or is parked: they need a person. */
   needsAttention: string[];
   /** Step ids in the order their reverts ran (for parallel reverts, the order they were started). */

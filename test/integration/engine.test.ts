@@ -18,7 +18,7 @@ import { journalLibrary } from '../support/journal-jobs';
 import type { TestWorker } from '../support/worker';
 import { startTestWorker } from '../support/worker';
 import { defineLibrary } from '../../src/activities/library';
-import { PLAN_MISMATCH_TYPE } from '../../src/shared/errors';
+import { PLAN_MISMATCH_TYPE, UNDECLARED_RESULT_TYPE } from '../../src/shared/errors';
 
 const journal: JournalEntry[] = [];
 const blocked = new Set<string>();
@@ -319,7 +319,7 @@ describe('the pivot', () => {
   });
 });
 
-test('data flows between steps: $from takes an earlier result, $param a run parameter, ctx.results has them all', async () => {
+test('data flows between steps: $from takes an earlier result, $param a run parameter; a call carries only the results its step uses', async () => {
   const report = await run(
     {
       name: 'data',
@@ -337,8 +337,27 @@ test('data flows between steps: $from takes an earlier result, $param a run para
   expect(a?.input).toMatchObject({ value: 'bonjour' });
   expect(b?.input).toEqual({ count: 21, label: 'bonjour' });
   expect(c?.input).toMatchObject({ value: 42 });
-  expect(c?.results).toEqual({ a: { step: 'a', value: 'bonjour' }, b: { doubled: 42 } });
+  expect(b?.results).toBeUndefined();
+  expect(c?.results).toEqual({ b: { doubled: 42 } });
   expect(report.jobs[1]?.result).toEqual({ doubled: 42 });
+});
+
+test('a job reads from ctx.results only what its step declares: `uses` adds one; reading another fails, clearly', async () => {
+  const ok = await run({
+    name: 'uses',
+    steps: [task('a', { value: 1 }), task('b', { value: 2 }), { ...task('c', { read: ['a'] }), uses: ['a'] }],
+  });
+  expect(ok.status).toBe('succeeded');
+  const c = entriesOf(ok, 'run').find((e) => e.stepId === 'c');
+  expect(c?.results).toEqual({ a: { step: 'a', value: 1 } });
+  expect(ok.jobs[2]?.result).toMatchObject({ read: { a: { step: 'a', value: 1 } } });
+
+  const undeclared = await run({ name: 'undeclared', steps: [task('a', { value: 1 }), task('b', { read: ['a'] })] });
+  expect(undeclared).toMatchObject({ status: 'reverted', failedStep: 'b' });
+  expect(undeclared.error?.type).toBe(UNDECLARED_RESULT_TYPE);
+  expect(undeclared.error?.message).toContain('add `uses: [a]` to the step');
+  // Not retried: the same call would read the same undeclared result.
+  expect(entriesOf(undeclared, 'run').filter((e) => e.stepId === 'b')).toHaveLength(1);
 });
 
 test('idempotency keys are stable across retries: <processId>/<stepId>, and .../revert for the revert', async () => {

@@ -48,6 +48,8 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
       /** Pads the result with this many characters (a result too large for Temporal). */
       resultBytes: z.number().int().min(0).default(0),
       detail: z.string().optional(),
+      /** Step ids whose results the run reads from its context (`ctx.results[id]`). */
+      read: z.array(z.string()).default([]),
     }),
     options: {
       timeout: '20s',
@@ -64,6 +66,7 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
         input,
         results: { ...ctx.results },
       });
+      const read = Object.fromEntries(input.read.map((id) => [id, ctx.results[id]]));
       await busy(input.durationMs, ctx);
       if (input.detail) ctx.setDetail(input.detail);
       if (input.outcome === 'hang') await ctx.sleep(3_600_000);
@@ -75,6 +78,7 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
       return {
         step: ctx.stepId,
         value: input.value ?? null,
+        ...(input.read.length ? { read } : {}),
         ...(input.resultBytes ? { padding: 'x'.repeat(input.resultBytes) } : {}),
       };
     },
