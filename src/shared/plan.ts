@@ -138,7 +138,7 @@ export function planNodes(definition: Pick<ProcessDefinition, 'steps'>): PlanNod
     const node: PlanNode = { id: nodeId(step, i), members: members.map((m) => m.id), needs };
     if (isGroupStep(step)) {
       node.group = true;
-      node.succeedWhen = step.succeedWhen ?? 'all';
+      node.succeedWhen = (step).succeedWhen ?? 'all';
     }
     if (step.pivot) node.pivot = true;
     return node;
@@ -162,10 +162,8 @@ export function graphProblems(
   });
   definition.steps.forEach((step, i) => {
     step.needs?.forEach((name, j) => {
-      if (!nodeOf.has(name))
-        problems.push({ path: `steps[${i}].needs[${j}]`, message: `no step "${name}" in this process` });
-      else if (nodeOf.get(name) === i)
-        problems.push({ path: `steps[${i}].needs[${j}]`, message: `a step cannot need itself` });
+      if (!nodeOf.has(name)) problems.push({ path: `steps[${i}].needs[${j}]`, message: `no step "${name}" in this process` });
+      else if (nodeOf.get(name) === i) problems.push({ path: `steps[${i}].needs[${j}]`, message: `a step cannot need itself` });
     });
     if (isGroupStep(step)) {
       step.parallel.forEach((member, j) => {
@@ -177,10 +175,7 @@ export function graphProblems(
         }
         member.uses?.forEach((name, k) => {
           if (!nodeOf.has(name)) {
-            problems.push({
-              path: `steps[${i}].parallel[${j}].uses[${k}]`,
-              message: `no step "${name}" in this process`,
-            });
+            problems.push({ path: `steps[${i}].parallel[${j}].uses[${k}]`, message: `no step "${name}" in this process` });
           }
         });
       });
@@ -193,8 +188,7 @@ export function graphProblems(
       }
     } else {
       step.uses?.forEach((name, k) => {
-        if (!nodeOf.has(name))
-          problems.push({ path: `steps[${i}].uses[${k}]`, message: `no step "${name}" in this process` });
+        if (!nodeOf.has(name)) problems.push({ path: `steps[${i}].uses[${k}]`, message: `no step "${name}" in this process` });
       });
     }
   });

@@ -477,15 +477,13 @@ export class Engine {
         : CancellationScope.cancellable(async () => {
             const activityScope = CancellationScope.current();
             const timerScope = new CancellationScope();
-            const timer = timerScope
-              .run(() => sleep(durationMs(deadline)))
-              .then(
-                () => {
-                  this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
-                  activityScope.cancel();
-                },
-                () => undefined
-              );
+            const timer = timerScope.run(() => sleep(durationMs(deadline))).then(
+              () => {
+                this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
+                activityScope.cancel();
+              },
+              () => undefined
+            );
             try {
               return await schedule();
             } finally {
@@ -553,7 +551,7 @@ export class Engine {
       this.publish();
       throw new JobFailedError(stepId, {
         type: NOT_STARTED_TYPE,
-        message: "no worker started the first job in time (the process's startWithin)",
+        message: 'no worker started the first job in time (the process\'s startWithin)',
       });
     }
     const failureClass: FailureClass = cutByDeadline ? 'timeout' : failureClassOf(err);

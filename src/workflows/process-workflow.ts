@@ -146,8 +146,7 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
   for (const node of nodes) {
     if (done.has(node.id)) [node.id, ...node.members].forEach((id) => satisfied.add(id));
   }
-  for (const row of state.report.jobs)
-    if (row.status === 'succeeded' || row.status === 'skipped') satisfied.add(row.stepId);
+  for (const row of state.report.jobs) if (row.status === 'succeeded' || row.status === 'skipped') satisfied.add(row.stepId);
 
   const stepOf = new Map<string, Step>();
   definition.steps.forEach((step, i) => stepOf.set(nodes[i]?.id ?? '', step));
@@ -270,14 +269,11 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
       }
       try {
         changed = false;
-        await condition(
-          () => changed || (engine.pausedByOperator === false && stop === undefined && nodes.some(ready))
-        );
+        await condition(() => changed || (engine.pausedByOperator === false && stop === undefined && nodes.some(ready)));
         if (engine.pausedByOperator && running === 0 && stop === undefined) await engine.whilePaused();
       } catch (err) {
         if (!isCancellation(err)) throw err;
-        if (stop === undefined || !(stop instanceof JobFailedError))
-          stop = deadlineReached ? deadlineStop(deadline) : err;
+        if (stop === undefined || !(stop instanceof JobFailedError)) stop = deadlineReached ? deadlineStop(deadline) : err;
         // Running jobs were cancelled with the process; wait for them to settle before unwinding.
         await CancellationScope.nonCancellable(() => condition(() => running === 0));
         return;
@@ -323,6 +319,7 @@ function firstPending(nodes: readonly PlanNode[], done: ReadonlySet<string>): nu
   return index < 0 ? nodes.length : index;
 }
 
+
 /** The stop of a process whose first job did not start within `startWithin`: every job `not_run`, nothing to undo. */
 function notStarted(startWithin: unknown): ApplicationFailure {
   return ApplicationFailure.create({
@@ -339,3 +336,5 @@ function deadlineStop(deadline: unknown): ApplicationFailure {
     nonRetryable: true,
   });
 }
+
+
