@@ -5,6 +5,7 @@
  * Errors are classified by name, not `instanceof`, so an error from another copy of a library is classified too.
  */
 
+import { credentialsRefused } from '../config/errors';
 import { oneLine } from '../shared/text';
 
 export const EXIT_OK = 0;
@@ -61,6 +62,10 @@ export function errorLine(err: unknown): string {
     return `a process with id "${workflowId}" is already running; choose another --id`;
   }
   const line = oneLine(err).replace(/^error: /, '');
+  const refused = err instanceof Error && err.name !== 'TemporalAccessError' ? credentialsRefused(err) : undefined;
+  if (refused) {
+    return `${line.replace(/\.$/, '')}: the server refused it (${refused.reason}); check TEMPORAL_API_KEY (or what the client certificate is allowed)`;
+  }
   if (/Unknown encoding: binary\/encrypted/.test(line)) {
     return "the run's payloads are encrypted and no key ring is configured: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE to the key ring they were encrypted with";
   }

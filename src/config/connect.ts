@@ -10,7 +10,13 @@ import { normalizeTlsConfig } from '@temporalio/common/lib/internal-non-workflow
 import { NativeConnection } from '@temporalio/worker';
 import { oneLine } from '../shared/text';
 import type { JipperConfig } from './config';
-import { ConfigError, TemporalTlsError, TemporalUnreachableError } from './errors';
+import {
+  ConfigError,
+  TemporalAccessError,
+  TemporalTlsError,
+  TemporalUnreachableError,
+  credentialsRefused,
+} from './errors';
 import { checkTls, speaksTls } from './tls';
 
 /** The frontend port Temporal servers and SDKs use unless told otherwise. */
@@ -30,23 +36,69 @@ export interface ConnectOptions {
  *
  * @throws TemporalUnreachableError when nothing answers within the timeout.
  * @throws TemporalTlsError when the TLS handshake fails (a certificate refused, expired, or not trusted).
- * @throws ConfigError when no address is configured (start the embedded server with {@link ensureServer} first).
+ * @throws TemporalAccessError when the server refuses the credentials (an API key) for the namespace.
+ * @throws ConfigError when no address is configured (start the embedded server with {@link ensureServer} first), or
+ *   the namespace does not exist.
  */
 export async function connectClient(config: JipperConfig, options: ConnectOptions = {}): Promise<Client> {
   const address = requireAddress(config);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  let connection: Connection;
   try {
-    const connection = await connectChecked({ ...config.connectionOptions, address }, timeoutMs, config.addressSource);
-    return new Client({
-      connection,
-      namespace: config.namespace,
-      ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
-    });
+    connection = await connectChecked({ ...config.connectionOptions, address }, timeoutMs, config.addressSource);
   } catch (err) {
-    if (err instanceof TemporalTlsError || err instanceof ConfigError) throw err;
+    if (err instanceof TemporalTlsError || err instanceof TemporalAccessError || err instanceof ConfigError) throw err;
     throw new TemporalUnreachableError(address, config.addressSource, oneLine(err), { cause: err });
   }
+  try {
+    await checkNamespaceAccess(connection, { ...config, address }, timeoutMs);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return new Client({
+    connection,
+    namespace: config.namespace,
+    ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
+  });
 }
+
+/**
+ * Asks the server about the configured namespace: the first call that needs credentials (`GetSystemInfo`, which the
+ * probe makes, needs none). A refusal is one line now, rather than a failure at the first real call — or, for a worker,
+ * polls that keep failing.
+ *
+ * @throws TemporalAccessError when the server refuses the credentials (permission denied, unauthenticated).
+ * @throws ConfigError when the namespace does not exist.
+ */
+export async function checkNamespaceAccess(
+  connection: Pick<Connection, 'workflowService' | 'withDeadline'> | NativeConnection,
+  config: Pick<JipperConfig, 'namespace' | 'addressSource'> & { address: string },
+  timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS
+): Promise<void> {
+  try {
+    await connection.withDeadline(Date.now() + timeoutMs, () =>
+      connection.workflowService.describeNamespace({ namespace: config.namespace })
+    );
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const refused = credentialsRefused(err);
+    if (refused) {
+      throw new TemporalAccessError(config.address, config.addressSource, config.namespace, refused.reason, {
+        cause: err,
+      });
+    }
+    if (code === GRPC_NOT_FOUND) {
+      throw new ConfigError(
+        `namespace "${config.namespace}" does not exist on the server at ${config.address}: create it, or set TEMPORAL_NAMESPACE`,
+        { cause: err }
+      );
+    }
+    throw new TemporalUnreachableError(config.address, config.addressSource, oneLine(err), { cause: err });
+  }
+}
+
+const GRPC_NOT_FOUND = 5;
 
 /**
  * A native connection (for workers, and for clients that share it) to the configured server, once it has answered.
@@ -54,16 +106,25 @@ export async function connectClient(config: JipperConfig, options: ConnectOption
  *
  * @throws TemporalUnreachableError when nothing answers within the timeout.
  * @throws TemporalTlsError when the TLS handshake fails.
- * @throws ConfigError when no address is configured.
+ * @throws TemporalAccessError when the server refuses the credentials for the namespace.
+ * @throws ConfigError when no address is configured, or the namespace does not exist.
  */
 export async function connectNative(config: JipperConfig, options: ConnectOptions = {}): Promise<NativeConnection> {
   const address = requireAddress(config);
   await checkReachable(config, address, options.connectTimeoutMs);
+  let connection: NativeConnection;
   try {
-    return await NativeConnection.connect({ ...config.connectionOptions, address });
+    connection = await NativeConnection.connect({ ...config.connectionOptions, address });
   } catch (err) {
     throw new TemporalUnreachableError(address, config.addressSource, oneLine(err), { cause: err });
   }
+  try {
+    await checkNamespaceAccess(connection, { ...config, address }, options.connectTimeoutMs);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return connection;
 }
 
 export async function checkReachable(config: JipperConfig, address: string, timeoutMs?: number): Promise<void> {
@@ -87,7 +148,7 @@ function requireAddress(config: JipperConfig): string {
 export type ProbeResult =
   | { kind: 'temporal' }
   | { kind: 'closed'; reason: string }
-  | { kind: 'tls'; reason: string; error: TemporalTlsError }
+  | { kind: 'tls'; reason: string; error: TemporalTlsError | TemporalAccessError }
   | { kind: 'other'; reason: string };
 
 /** The connection settings {@link probeTemporal} and {@link connectChecked} use; `address` is required. */
@@ -107,7 +168,9 @@ export async function probeTemporal(
     await (await connectChecked(options, timeoutMs, addressSource)).close();
     return { kind: 'temporal' };
   } catch (err) {
-    if (err instanceof TemporalTlsError) return { kind: 'tls', reason: err.message, error: err };
+    if (err instanceof TemporalTlsError || err instanceof TemporalAccessError) {
+      return { kind: 'tls', reason: err.message, error: err };
+    }
     if (err instanceof ConfigError) throw err;
     return { kind: err instanceof NothingListeningError ? 'closed' : 'other', reason: oneLine(err) };
   }
@@ -142,6 +205,10 @@ export async function connectChecked(
     return connection;
   } catch (err) {
     await connection.close();
+    const refused = credentialsRefused(err);
+    if (refused) {
+      throw new TemporalAccessError(options.address, addressSource, undefined, refused.reason, { cause: err });
+    }
     if (!tls && (await speaksTls(host, port, 2_000))) {
       throw new TemporalTlsError(
         options.address,

@@ -4,7 +4,9 @@
  * to success with Temporal's standard settings (`TEMPORAL_TLS_*`, and a profile of the Temporal config file), and so
  * do Jipper's connect helpers. A missing, foreign or expired client certificate, a server the client does not trust,
  * a wrong server name, a plaintext client, or a certificate file that is not one each get one clear line on stderr —
- * never a stack trace, never a hang.
+ * never a stack trace, never a hang. Then API keys (`TEMPORAL_API_KEY`) against a TLS server that authorizes every
+ * request with them: a key with the namespace's permission runs a process; a forged, foreign-namespace or read-only
+ * key is one clear line.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -18,8 +20,8 @@ import { connectClient, connectNative } from '../../src/config/connect';
 import { TemporalTlsError } from '../../src/config/errors';
 import type { CliResult } from '../support/cli';
 import { CLI_PATH, jipper, requireBuiltCli } from '../support/cli';
-import type { Certificates, TlsServer } from '../support/tls-server';
-import { makeCertificates, startTlsServer } from '../support/tls-server';
+import type { ApiKeyIssuer, Certificates, TlsServer } from '../support/tls-server';
+import { makeCertificates, startApiKeyIssuer, startTlsServer } from '../support/tls-server';
 
 let scratch: string;
 let certs: Certificates;
@@ -232,5 +234,106 @@ describe('with anything wrong, one clear line and no hang', () => {
       await expect(attempt).rejects.toBeInstanceOf(TemporalTlsError);
       await expect(attempt).rejects.toThrow(/it has expired/);
     }
+  });
+});
+
+describe('API keys (TEMPORAL_API_KEY) against a server that authorizes with them', () => {
+  let issuer: ApiKeyIssuer;
+  let keyed: TlsServer;
+  let keyedWorker: ChildProcess;
+  const keyedQueue = `tls-api-key-${randomUUID()}`;
+  const keyedEnv = (apiKey: string): NodeJS.ProcessEnv => ({
+    ...base(),
+    JIPPER_TASK_QUEUE: keyedQueue,
+    TEMPORAL_ADDRESS: keyed.address,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.ca,
+    TEMPORAL_API_KEY: apiKey,
+  });
+
+  beforeAll(async () => {
+    issuer = await startApiKeyIssuer();
+    keyed = await startTlsServer(certs, join(scratch, 'api-key-server'), { apiKeys: issuer });
+    const log = join(scratch, 'api-key-worker.log');
+    const out = openSync(log, 'a');
+    try {
+      keyedWorker = spawn(process.execPath, [CLI_PATH, 'worker'], {
+        env: keyedEnv(issuer.issue(['default:write'])),
+        stdio: ['ignore', out, out],
+      });
+    } finally {
+      closeSync(out);
+    }
+    const deadline = Date.now() + 60_000;
+    while (!readFileSync(log, 'utf8').includes(`worker on task queue "${keyedQueue}"`)) {
+      if (keyedWorker.exitCode !== null) throw new Error(`jipper worker exited:\n${readFileSync(log, 'utf8')}`);
+      if (Date.now() > deadline) throw new Error(`jipper worker did not start:\n${readFileSync(log, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (keyedWorker && keyedWorker.exitCode === null) {
+      const exited = new Promise((r) => keyedWorker.once('exit', r));
+      keyedWorker.kill('SIGINT');
+      await exited;
+    }
+    await keyed?.stop();
+    await issuer?.close();
+  });
+
+  it("runs a process with a key that has the namespace's write permission", async () => {
+    const id = `api-key-${randomUUID().slice(0, 8)}`;
+    const env = keyedEnv(issuer.issue(['default:write']));
+    const started = await jipper(
+      [
+        'start',
+        'examples/provision-volume.yaml',
+        '--id',
+        id,
+        '--set',
+        'volume=key-vol',
+        '--set',
+        'exportName=key-share',
+        '--wait',
+      ],
+      env
+    );
+    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it.each([
+    [
+      'a key the server did not issue (signed by another key)',
+      () => issuer.issue(['default:admin'], issuer.strangerKey),
+    ],
+    ['a key for another namespace', () => issuer.issue(['other:admin'])],
+    ['no key at all', () => ''],
+  ])('refuses %s: one line, exit code 1', async (_, key) => {
+    const started = Date.now();
+    const env = keyedEnv(key());
+    if (env.TEMPORAL_API_KEY === '') {
+      delete env.TEMPORAL_API_KEY;
+      env.TEMPORAL_TLS = 'true';
+    }
+    for (const args of [['list'], ['worker']]) {
+      const result = await jipper(args, env, 30_000);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^jipper: the server at 127\\.0\\.0\\.1:\\d+ \\(TEMPORAL_ADDRESS\\) refused (access to namespace "default"|this client's credentials): .+; check TEMPORAL_API_KEY \\(or what the client certificate is allowed\\)\\n$`
+        )
+      );
+    }
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('a read-only key reads, and is refused a start in one line', async () => {
+    const env = keyedEnv(issuer.issue(['default:read']));
+    expect((await jipper(['list'], env)).code).toBe(0);
+    const result = await jipper(['start', 'examples/provision-volume.yaml', '--set', 'volume=ro-vol'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'jipper: Failed to start Workflow: the server refused it (Request unauthorized); check TEMPORAL_API_KEY (or what the client certificate is allowed)\n'
+    );
   });
 });

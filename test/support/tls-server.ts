@@ -12,11 +12,20 @@
  * await server.stop();
  * ```
  *
+ * With `apiKeys`, the server instead takes TLS without client certificates and authorizes every request with an API
+ * key — a JWT signed by a key this module makes, checked by the server's default authorizer and claim mapper against
+ * the JWKS it serves on loopback ({@link startApiKeyIssuer}); the server's own worker service talks to an internal
+ * frontend, as Temporal's docs advise for authorizing servers.
+ *
  * The binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's build (`.jipper/temporal-server/server-v1.32.0/`, or
  * its shared cache `~/.cache/jipper/temporal-server/...`), else `go install` builds it there (minutes, once).
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -205,8 +214,24 @@ export interface TlsServer {
  * frontend presents `certs.server` and requires client certificates signed by `certs.ca`; the services talk to each
  * other (and the internal worker to the frontend) over mTLS with the same certificate.
  */
-export function tlsServerEnvironment(certs: Certificates, dir: string, ports: number[]): Record<string, string> {
-  const [grpc, http, fm, hg, hm, mg, mm, wg, wm] = ports.map(String);
+export function tlsServerEnvironment(
+  certs: Certificates,
+  dir: string,
+  ports: number[],
+  jwksUrl?: string
+): Record<string, string> {
+  const [grpc, http, fm, hg, hm, mg, mm, wg, wm, ig, im, ih] = ports.map(String);
+  const apiKeys: Record<string, string> = jwksUrl
+    ? {
+        TEMPORAL_AUTH_AUTHORIZER: 'default',
+        TEMPORAL_AUTH_CLAIM_MAPPER: 'default',
+        TEMPORAL_JWT_KEY_SOURCE1: jwksUrl,
+        USE_INTERNAL_FRONTEND: 'true',
+        INTERNAL_FRONTEND_GRPC_PORT: ig as string,
+        INTERNAL_FRONTEND_MEMBERSHIP_PORT: im as string,
+        INTERNAL_FRONTEND_HTTP_PORT: ih as string,
+      }
+    : {};
   return {
     DB: 'sqlite',
     DBNAME: join(dir, 'temporal.db'),
@@ -224,7 +249,8 @@ export function tlsServerEnvironment(certs: Certificates, dir: string, ports: nu
     MATCHING_MEMBERSHIP_PORT: mm as string,
     WORKER_GRPC_PORT: wg as string,
     WORKER_MEMBERSHIP_PORT: wm as string,
-    TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'true',
+    ...apiKeys,
+    TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: jwksUrl ? 'false' : 'true',
     TEMPORAL_TLS_FRONTEND_CERT: certs.server.cert,
     TEMPORAL_TLS_FRONTEND_KEY: certs.server.key,
     TEMPORAL_TLS_CLIENT1_CA_CERT: certs.ca,
@@ -241,7 +267,12 @@ export function tlsServerEnvironment(certs: Certificates, dir: string, ports: nu
  * Starts the server, waits until it answers over mTLS, registers the `default` namespace and Jipper's search
  * attributes on it.
  */
-export async function startTlsServer(certs: Certificates, dir: string, timeoutMs = 120_000): Promise<TlsServer> {
+export async function startTlsServer(
+  certs: Certificates,
+  dir: string,
+  options: { apiKeys?: ApiKeyIssuer; timeoutMs?: number } = {}
+): Promise<TlsServer> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const binary = findOrBuildTemporalServer();
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -249,20 +280,23 @@ export async function startTlsServer(certs: Certificates, dir: string, timeoutMs
     'system.forceSearchAttributesCacheRefreshOnRead:\n  - value: true\n    constraints: {}\n'
   );
   const ports: number[] = [];
-  while (ports.length < 9) {
+  while (ports.length < 12) {
     const port = await freePort();
     if (!ports.includes(port)) ports.push(port);
   }
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/',
-    ...tlsServerEnvironment(certs, dir, ports),
+    ...tlsServerEnvironment(certs, dir, ports, options.apiKeys?.jwksUrl),
   };
   const logFile = join(dir, 'temporal-server.log');
   const out = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(binary, ['--allow-no-auth', 'start'], { cwd: dir, env, stdio: ['ignore', out, out] });
+    const services = options.apiKeys
+      ? ['frontend', 'internal-frontend', 'history', 'matching', 'worker'].flatMap((name) => ['--service', name])
+      : [];
+    child = spawn(binary, ['--allow-no-auth', 'start', ...services], { cwd: dir, env, stdio: ['ignore', out, out] });
   } finally {
     closeSync(out);
   }
@@ -282,6 +316,7 @@ export async function startTlsServer(certs: Certificates, dir: string, timeoutMs
     serverRootCACertificate: readFileSync(certs.ca),
     clientCertPair: { crt: readFileSync(certs.client.cert), key: readFileSync(certs.client.key) },
   };
+  const apiKey = options.apiKeys?.issue(['temporal-system:admin']);
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -292,7 +327,7 @@ export async function startTlsServer(certs: Certificates, dir: string, timeoutMs
     }
     let connection: Connection | undefined;
     try {
-      connection = await Connection.connect({ address, tls, connectTimeout: 2_000 });
+      connection = await Connection.connect({ address, tls, connectTimeout: 2_000, ...(apiKey ? { apiKey } : {}) });
       try {
         await connection.workflowService.registerNamespace({
           namespace: 'default',
@@ -315,4 +350,41 @@ export async function startTlsServer(certs: Certificates, dir: string, timeoutMs
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+export interface ApiKeyIssuer {
+  /** Where the server fetches the public keys (JWKS). */
+  jwksUrl: string;
+  /** An API key: a JWT for `sub` with these Temporal permissions (`default:admin`, `temporal-system:admin`). */
+  issue(permissions: string[], signingKey?: KeyObject): string;
+  /** A key the server does not know, to sign keys it must refuse. */
+  strangerKey: KeyObject;
+  close(): Promise<void>;
+}
+
+/** Serves a JWKS on 127.0.0.1 and signs API keys (RS256 JWTs) the server's default claim mapper reads. */
+export async function startApiKeyIssuer(): Promise<ApiKeyIssuer> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = randomUUID();
+  const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] });
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(jwks);
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return {
+    jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+    strangerKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    issue(permissions, signingKey = privateKey) {
+      const now = Math.floor(Date.now() / 1000);
+      const body = `${base64url({ alg: 'RS256', typ: 'JWT', kid })}.${base64url({ sub: 'jipper-test', permissions, iat: now, exp: now + 3600 })}`;
+      return `${body}.${sign('sha256', Buffer.from(body), signingKey).toString('base64url')}`;
+    },
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
 }
