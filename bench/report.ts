@@ -282,6 +282,9 @@ export function writeBenchmarksMd(path: string, r: BenchResults): void {
   const ws = r.workerStart;
   const notesPath = join(__dirname, '..', '..', '..', 'bench', 'notes.md');
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : '';
+  // Measured by another command (npm run test:cluster), kept in its own file so regenerating this one keeps it.
+  const clusterPath = join(__dirname, '..', '..', '..', 'bench', 'cluster.md');
+  const cluster = existsSync(clusterPath) ? readFileSync(clusterPath, 'utf8').trim() : '';
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const replayRow = (label: string, f: ReplayFigures) => [
     label,
@@ -455,6 +458,6 @@ ${mdTable(
   ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
   [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
 )}
-${codecSectionMd()}${notes ? `\n${notes}\n` : ''}`;
+${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}`;
   writeFileSync(path, md);
 }

@@ -55,3 +55,9 @@ export type {
 export { reportToMarkdown } from './shared/render';
 export * from './shared/errors';
 export * from './shared/limits';
+export { previewPlan, revertWaves } from './shared/revert-plan';
+export type { PlanPreview, PreviewRevert, PreviewScenario, PreviewSettings } from './shared/revert-plan';
+export { applyJobEvent, JobTransitionError } from './shared/job-status';
+export type { JobEvent } from './shared/job-status';
+export type { TokenClaim } from './shared/tokens';
+export type { ProbeAnswer, JobName } from './activities/job';

@@ -216,7 +216,9 @@ function checkFingerprints(call: JobCall, registry: Fingerprints): void {
   const differ = Object.entries(call.fingerprints)
     .filter(([name, fingerprint]) => registry.fingerprint(name) !== fingerprint)
     .map(([name]) =>
-      registry.get(name) ? `"${name}" (its revert or default options differ)` : `"${name}" (unknown here)`
+      registry.get(name)
+        ? `"${name}" (its revert or default options differ)`
+        : `"${name}" (this worker on task queue "${Context.current().info.taskQueue}" does not have it)`
     );
   if (!differ.length) return;
   throw ApplicationFailure.create({

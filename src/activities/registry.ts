@@ -4,7 +4,7 @@
  * check definitions and learn each job's options before anything runs.
  */
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { JobCall, RevertCall } from '../shared/calls';
 import {
   DESCRIBE_ACTIVITY,
@@ -13,10 +13,11 @@ import {
   revertActivityName,
   runActivityName,
 } from '../shared/calls';
-import { UNKNOWN_JOB_TYPE } from '../shared/errors';
+import { MISSING_JOB_TYPE, UNKNOWN_JOB_TYPE } from '../shared/errors';
 import type { JobMeta } from '../shared/options';
 import type { JobFacts } from '../shared/plan';
 import { probeJob, revertJob, runJob } from './activities';
+import { tokenActivities } from './tokens';
 import type { AnyJob } from './job';
 import { ratePerSecond } from './job';
 import type { JobLibrary } from './library';
@@ -141,6 +142,18 @@ export class JobRegistry {
         return names.map((n) => this.meta(n));
       },
     };
+    // An activity this worker does not have would be retried until its attempts run out, and then unwind with a
+    // generic error. Temporal hands unknown activity types to `default`: fail at once, naming the job and the queue.
+    activities.default = async () => {
+      const { activityType, taskQueue } = Context.current().info;
+      const job = activityType.replace(/\.(run|revert|probe)$/, '');
+      throw ApplicationFailure.create({
+        type: MISSING_JOB_TYPE,
+        message: `the workers on task queue "${taskQueue}" do not have job "${job}" (activity ${activityType}); their jobs: ${this.names().join(', ') || '(none)'} — run a worker with the job's library on that queue`,
+        nonRetryable: true,
+      });
+    };
+    Object.assign(activities, tokenActivities());
     for (const { job } of this.jobs.values()) {
       activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this, secrets);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call, secrets);

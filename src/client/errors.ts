@@ -28,3 +28,8 @@ export class PayloadTooLargeError extends Error {
 export class DecisionRejectedError extends Error {
   override readonly name = 'DecisionRejectedError';
 }
+
+/** The process refused an operator's action (pause, resume, revise): the message is its reason. */
+export class OperatorActionRejectedError extends Error {
+  override readonly name = 'OperatorActionRejectedError';
+}

@@ -19,19 +19,23 @@ export type { StartProcessOptions } from './start';
 export { getReport, reportFromError, waitForReport } from './report';
 export { watchProcess } from './watch';
 export type { WatchOptions } from './watch';
-export { cancelProcess, decide } from './control';
+export { cancelProcess, decide, pauseProcess, resumeProcess, reviseProcess } from './control';
+export type { ReviseOptions } from './control';
+export { listTokens } from './tokens';
+export { previewProcess } from './preview';
 export { findStuckWorkflowTask } from './stuck-task';
 export type { StuckWorkflowTask } from './stuck-task';
 export {
   ConfigError,
   DecisionRejectedError,
   DefinitionError,
+  OperatorActionRejectedError,
   PayloadTooLargeError,
   TemporalUnreachableError,
 } from './errors';
 export { DEFAULT_TASK_QUEUE, loadConfig } from '../config/config';
 export type { JipperConfig } from '../config/config';
 export { connectClient } from '../config/connect';
-export { reportQuery, decideUpdate } from '../workflows/messages';
-export type { DecideRequest, DecideResponse } from '../workflows/messages';
+export { reportQuery, decideUpdate, pauseUpdate, resumeUpdate, reviseUpdate, tokensQuery } from '../workflows/messages';
+export type { DecideRequest, DecideResponse, PauseRequest, ReviseRequest, TokensView } from '../workflows/messages';
 export type { Decision, ErrorInfo, JobReport, JobStatus, ProcessReport, ProcessStatus } from '../shared/report';

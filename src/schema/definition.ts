@@ -58,7 +58,11 @@ export const failureClassSchema = z.enum(FAILURE_CLASSES);
 export type FailureClass = z.infer<typeof failureClassSchema>;
 
 /** Temporal task-queue priority: 1 (most urgent) to 5. Jipper's default is 3, the server's own default. */
-export const prioritySchema = z.number().int().min(1, 'a priority is 1 (most urgent) to 5').max(5, 'a priority is 1 (most urgent) to 5');
+export const prioritySchema = z
+  .number()
+  .int()
+  .min(1, 'a priority is 1 (most urgent) to 5')
+  .max(5, 'a priority is 1 (most urgent) to 5');
 
 /** What a step does when its job fails after the pivot succeeded (nothing is unwound past the pivot). */
 export const afterPivotSchema = z.union([

@@ -24,14 +24,20 @@ function stepShape(step: unknown, path: string, problems: Problem[], member = fa
     } else {
       step.parallel.forEach((m, j) => stepShape(m, `${path}.parallel[${j}]`, problems, true));
     }
-    if (step.id !== undefined && typeof step.id !== 'string') problems.push({ path: `${path}.id`, message: 'must be a string' });
+    if (step.id !== undefined && typeof step.id !== 'string')
+      problems.push({ path: `${path}.id`, message: 'must be a string' });
   } else {
-    if (typeof step.id !== 'string' || step.id === '') problems.push({ path: `${path}.id`, message: 'a step needs an id' });
-    if (typeof step.job !== 'string' || step.job === '') problems.push({ path: `${path}.job`, message: 'a step needs a job' });
-    if (step.args !== undefined && !isRecord(step.args)) problems.push({ path: `${path}.args`, message: 'must be an object' });
-    if (step.uses !== undefined && !stringArray(step.uses)) problems.push({ path: `${path}.uses`, message: 'must be a list of step ids' });
+    if (typeof step.id !== 'string' || step.id === '')
+      problems.push({ path: `${path}.id`, message: 'a step needs an id' });
+    if (typeof step.job !== 'string' || step.job === '')
+      problems.push({ path: `${path}.job`, message: 'a step needs a job' });
+    if (step.args !== undefined && !isRecord(step.args))
+      problems.push({ path: `${path}.args`, message: 'must be an object' });
+    if (step.uses !== undefined && !stringArray(step.uses))
+      problems.push({ path: `${path}.uses`, message: 'must be a list of step ids' });
   }
-  if (step.needs !== undefined && !stringArray(step.needs)) problems.push({ path: `${path}.needs`, message: 'must be a list of step ids' });
+  if (step.needs !== undefined && !stringArray(step.needs))
+    problems.push({ path: `${path}.needs`, message: 'must be a list of step ids' });
 }
 
 /** Problems with the shape of a process workflow's input (empty when planning can read it). */
@@ -42,9 +48,12 @@ export function inputShapeProblems(input: unknown): Problem[] {
   if (params !== undefined && !isRecord(params)) problems.push({ path: 'params', message: 'must be an object' });
   if (jobs !== undefined && !isRecord(jobs)) problems.push({ path: 'jobs', message: 'must be an object' });
   if (!isRecord(definition)) return [...problems, { path: '(definition)', message: 'a definition must be an object' }];
-  if (typeof definition.name !== 'string' || definition.name === '') problems.push({ path: 'name', message: 'a process needs a name' });
-  if (definition.params !== undefined && !isRecord(definition.params)) problems.push({ path: 'params', message: 'must be an object' });
-  if (definition.options !== undefined && !isRecord(definition.options)) problems.push({ path: 'options', message: 'must be an object' });
+  if (typeof definition.name !== 'string' || definition.name === '')
+    problems.push({ path: 'name', message: 'a process needs a name' });
+  if (definition.params !== undefined && !isRecord(definition.params))
+    problems.push({ path: 'params', message: 'must be an object' });
+  if (definition.options !== undefined && !isRecord(definition.options))
+    problems.push({ path: 'options', message: 'must be an object' });
   if (!Array.isArray(definition.steps) || definition.steps.length === 0) {
     problems.push({ path: 'steps', message: 'a process needs a list of steps' });
   } else {

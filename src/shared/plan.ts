@@ -66,6 +66,8 @@ export interface Plan {
   jobs: PlannedJob[];
   /** The steps as a graph, in definition order (absent in plans made before graphs: read them as a list). */
   nodes?: PlanNode[];
+  /** The facts the plan was made from, by job name (absent when the worker planned). */
+  facts?: Record<string, JobFacts>;
 }
 
 /** Formats paths like `steps[2].args.sizeMb` from zod/issue paths. */
@@ -138,7 +140,7 @@ export function planNodes(definition: Pick<ProcessDefinition, 'steps'>): PlanNod
     const node: PlanNode = { id: nodeId(step, i), members: members.map((m) => m.id), needs };
     if (isGroupStep(step)) {
       node.group = true;
-      node.succeedWhen = (step).succeedWhen ?? 'all';
+      node.succeedWhen = step.succeedWhen ?? 'all';
     }
     if (step.pivot) node.pivot = true;
     return node;
@@ -162,8 +164,10 @@ export function graphProblems(
   });
   definition.steps.forEach((step, i) => {
     step.needs?.forEach((name, j) => {
-      if (!nodeOf.has(name)) problems.push({ path: `steps[${i}].needs[${j}]`, message: `no step "${name}" in this process` });
-      else if (nodeOf.get(name) === i) problems.push({ path: `steps[${i}].needs[${j}]`, message: `a step cannot need itself` });
+      if (!nodeOf.has(name))
+        problems.push({ path: `steps[${i}].needs[${j}]`, message: `no step "${name}" in this process` });
+      else if (nodeOf.get(name) === i)
+        problems.push({ path: `steps[${i}].needs[${j}]`, message: `a step cannot need itself` });
     });
     if (isGroupStep(step)) {
       step.parallel.forEach((member, j) => {
@@ -175,7 +179,10 @@ export function graphProblems(
         }
         member.uses?.forEach((name, k) => {
           if (!nodeOf.has(name)) {
-            problems.push({ path: `steps[${i}].parallel[${j}].uses[${k}]`, message: `no step "${name}" in this process` });
+            problems.push({
+              path: `steps[${i}].parallel[${j}].uses[${k}]`,
+              message: `no step "${name}" in this process`,
+            });
           }
         });
       });
@@ -188,7 +195,8 @@ export function graphProblems(
       }
     } else {
       step.uses?.forEach((name, k) => {
-        if (!nodeOf.has(name)) problems.push({ path: `steps[${i}].uses[${k}]`, message: `no step "${name}" in this process` });
+        if (!nodeOf.has(name))
+          problems.push({ path: `steps[${i}].uses[${k}]`, message: `no step "${name}" in this process` });
       });
     }
   });
@@ -224,6 +232,33 @@ function findCycle(nodes: readonly PlanNode[], nodeOf: ReadonlyMap<string, numbe
     if (found) return found.map((n) => (nodes[n] as PlanNode).id);
   }
   return undefined;
+}
+
+/** The facts a plan was made from, by job name (to plan a revision with the same facts). */
+export function factsOf(plan: Pick<Plan, 'facts'>): Record<string, JobFacts> {
+  return plan.facts ?? {};
+}
+
+/** `$param` references to parameters that are not set, and `$from` references to steps that do not exist. */
+export function paramProblems(
+  definition: Pick<ProcessDefinition, 'steps'>,
+  params: Record<string, unknown>
+): Problem[] {
+  const ids = new Set(definition.steps.flatMap(stepJobs).map((s) => s.id));
+  const problems: Problem[] = [];
+  definition.steps.forEach((step, i) =>
+    stepJobs(step).forEach((jobStep, j) => {
+      const path = isGroupStep(step) ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      for (const ref of findRefs(jobStep.args ?? {})) {
+        if (ref.kind === 'param' && !Object.hasOwn(params, ref.target)) {
+          problems.push({ path: `${path}.args`, message: `parameter "${ref.target}" is not set` });
+        } else if (ref.kind === 'from' && !ids.has(ref.target)) {
+          problems.push({ path: `${path}.args`, message: `$from names no step "${ref.target}"` });
+        }
+      }
+    })
+  );
+  return problems;
 }
 
 /** The report rows of a definition's jobs, in definition order: step, job, group and pivot. */
@@ -311,5 +346,7 @@ export function planFromFacts(
   const nodes = planNodes(definition);
   problems.push(...graphProblems(definition, nodes));
   const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
-  return { problems, params: { ...(definition.params ?? {}), ...given }, jobs, nodes };
+  const used: Record<string, JobFacts> = {};
+  for (const name of jobNames(definition)) if (Object.hasOwn(facts, name)) used[name] = facts[name] as JobFacts;
+  return { problems, params: { ...(definition.params ?? {}), ...given }, jobs, nodes, facts: used };
 }

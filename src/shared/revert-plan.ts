@@ -220,7 +220,9 @@ export function previewPlan(
         end.set(node.id, tick + 1);
         if (node.pivot && pivotPassedAt === undefined) pivotPassedAt = tick + 1;
         if (node.group && ok.length < node.members.length && node.succeedWhen !== 'all') {
-          notes.push(`group ${node.id} succeeds with ${ok.length} of ${node.members.length} members (${String(node.succeedWhen)})`);
+          notes.push(
+            `group ${node.id} succeeds with ${ok.length} of ${node.members.length} members (${String(node.succeedWhen)})`
+          );
           // A failed member does not fail a group whose policy is met.
           if (failedJob !== undefined && node.members.includes(failedJob) && stopTick === tick) {
             stopTick = undefined;
@@ -251,9 +253,17 @@ export function previewPlan(
   const pastPivot = pivotPassedAt !== undefined && pivotPassedAt <= (stopTick as number);
   if (pastPivot) {
     const afterPivot = stopped.options.afterPivot ?? (settings.onRevertFailure === 'park' ? 'park' : 'fail');
-    notes.push(`the pivot has succeeded: nothing is unwound (afterPivot: ${typeof afterPivot === 'string' ? afterPivot : `recover with ${afterPivot.recover.job}`})`);
+    notes.push(
+      `the pivot has succeeded: nothing is unwound (afterPivot: ${typeof afterPivot === 'string' ? afterPivot : `recover with ${afterPivot.recover.job}`})`
+    );
     const status =
-      stoppedAt.by === 'cancel' ? 'cancelled' : afterPivot === 'park' ? 'parked' : afterPivot === 'fail' ? 'failed' : 'succeeded';
+      stoppedAt.by === 'cancel'
+        ? 'cancelled'
+        : afterPivot === 'park'
+          ? 'parked'
+          : afterPivot === 'fail'
+            ? 'failed'
+            : 'succeeded';
     return {
       forward,
       succeeded,
@@ -271,7 +281,9 @@ export function previewPlan(
   const revertOn = stopped.options.revertOn;
   if (revertOn && !revertOn.includes(failureClass)) {
     const otherwise = stopped.options.otherwise ?? 'fail';
-    notes.push(`a ${failureClass} failure of ${stopped.stepId} is not in its revertOn: ${otherwise === 'park' ? 'the process parks' : 'nothing is unwound'}`);
+    notes.push(
+      `a ${failureClass} failure of ${stopped.stepId} is not in its revertOn: ${otherwise === 'park' ? 'the process parks' : 'nothing is unwound'}`
+    );
     return {
       forward,
       succeeded,
@@ -313,7 +325,10 @@ export function previewPlan(
     cancelled,
     notRun,
     reverts,
-    revertOrder: reverts.flat().filter((r) => r.action !== 'skip').map((r) => r.stepId),
+    revertOrder: reverts
+      .flat()
+      .filter((r) => r.action !== 'skip')
+      .map((r) => r.stepId),
     status,
     stoppedPastPivot: false,
     notes,

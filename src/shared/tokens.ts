@@ -51,3 +51,15 @@ export function resolveTokens(
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/** The token keeper's workflow type, and its id for a task queue: one keeper per queue. */
+export const TOKEN_KEEPER_WORKFLOW = 'jipperTokenKeeper';
+export function tokenKeeperId(taskQueue: string): string {
+  return `jipper-tokens:${taskQueue}`;
+}
+/** The signal that asks the keeper for tokens (sent with start, so the keeper exists). */
+export const TOKENS_REQUEST_SIGNAL = 'jipper.tokens.request';
+/** The activity that sends a request to the keeper, starting the keeper if it is not running. */
+export const TOKENS_REQUEST_ACTIVITY = 'jipper.tokens.request';
+/** The activity the keeper asks which holders have ended without releasing (terminated, timed out). */
+export const TOKENS_ENDED_ACTIVITY = 'jipper.tokens.ended';

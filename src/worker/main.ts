@@ -8,6 +8,7 @@ import type { JobRegistry } from '../activities/registry';
 import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
 
+import { deploymentFromEnv } from './deployment';
 import { loadLibraries } from './libraries';
 import { loadSecretProvider } from './secrets';
 import { createJipperWorker } from './worker';
@@ -33,6 +34,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const libraries = await loadLibraries();
   const secrets = loadSecretProvider();
+  const deployment = deploymentFromEnv();
   const address = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
   await ensureSearchAttributes(connection, config.namespace, log);
@@ -43,13 +45,14 @@ export async function startWorker(
     libraries,
     secrets,
     ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
+    ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
   const done = worker.run().finally(() => connection.close());
   const encryption = config.keyRing
     ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}`
     : 'payloads not encrypted';
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`
   );
   return { worker, registry, connection, address, done };
 }

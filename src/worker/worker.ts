@@ -9,6 +9,7 @@ import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 
 import { JobRegistry } from '../activities/registry';
+import { rateLimitedTaskQueue, runActivityName } from '../shared/calls';
 import type { JobLibrary } from '../activities/library';
 import type { SecretProvider } from '../activities/secrets';
 import { envSecrets } from '../activities/secrets';
@@ -79,18 +80,61 @@ export function workflowCode(
   return path ? { workflowBundle: { codePath: path } } : { workflowsPath: workflowsPath() };
 }
 
+/**
+ * A worker for Jipper's workflows and the activities of `libraries`. A job with a `rateLimit` runs on a task queue of
+ * its own whose rate Temporal's matching service limits across all workers: the returned worker also polls those
+ * queues (its `run()` runs them, its `shutdown()` stops them).
+ */
 export async function createJipperWorker(
   options: JipperWorkerOptions
 ): Promise<{ worker: Worker; registry: JobRegistry }> {
   const registry = new JobRegistry(options.libraries);
+  const namespace = options.namespace ?? 'default';
+  const activities = registry.activities({ secrets: options.secrets ?? envSecrets() });
+  const dataConverter = options.dataConverter ? { dataConverter: options.dataConverter } : {};
   const worker = await Worker.create({
     connection: options.connection,
-    namespace: options.namespace ?? 'default',
+    namespace,
     taskQueue: options.taskQueue,
-    activities: registry.activities({ secrets: options.secrets ?? envSecrets() }),
-    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    activities,
+    ...dataConverter,
     ...workflowCode(options.workflowBundlePath, encryptsFailures(options.dataConverter)),
     ...options.workerOptions,
   });
+  const limited = await Promise.all(
+    registry.rateLimited().map(({ job, ratePerSecond }) =>
+      Worker.create({
+        connection: options.connection,
+        namespace,
+        taskQueue: rateLimitedTaskQueue(options.taskQueue, job),
+        activities: { [runActivityName(job)]: activities[runActivityName(job)], default: activities.default },
+        maxTaskQueueActivitiesPerSecond: ratePerSecond,
+        ...dataConverter,
+        ...pick(options.workerOptions, 'shutdownGraceTime'),
+      })
+    )
+  );
+  if (limited.length) runTogether(worker, limited);
   return { worker, registry };
+}
+
+/** Makes `main.run()` run the other workers too, and `main.shutdown()` stop them. */
+function runTogether(main: Worker, others: Worker[]): void {
+  const run = main.run.bind(main);
+  const shutdown = main.shutdown.bind(main);
+  main.run = async () => {
+    await Promise.all([run(), ...others.map((w) => w.run())]);
+  };
+  main.shutdown = () => {
+    for (const w of others) if (w.getState() === 'RUNNING') w.shutdown();
+    shutdown();
+  };
+}
+
+/** `{ [key]: value }` when the options set it, else `{}`. */
+function pick<K extends keyof WorkerOptions>(
+  options: Partial<WorkerOptions> | undefined,
+  key: K
+): Partial<WorkerOptions> {
+  return options?.[key] !== undefined ? { [key]: options[key] } : {};
 }

@@ -35,7 +35,13 @@ import {
 import type { FailureClass } from '../schema/definition';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import { probeActivityName, rateLimitedTaskQueue, revertActivityName, runActivityName } from '../shared/calls';
-import { DEADLINE_TYPE, DUPLICATE_STEP_TYPE, NOT_STARTED_TYPE, PROCESS_FAILED_TYPE } from '../shared/errors';
+import {
+  DEADLINE_TYPE,
+  DUPLICATE_STEP_TYPE,
+  NOT_STARTED_TYPE,
+  PROCESS_FAILED_TYPE,
+  TOKEN_WAIT_TYPE,
+} from '../shared/errors';
 import type { JobEvent } from '../shared/job-status';
 import { applyJobEvent } from '../shared/job-status';
 import type { EffectiveCallOptions } from '../shared/options';
@@ -288,6 +294,12 @@ export class Engine {
     return this.state.report.pause !== undefined;
   }
 
+  /** Records how long a step waited for its resource tokens. */
+  tokensWaited(stepId: string, ms: number): void {
+    this.event(stepId, { type: 'waited', tokensMs: ms });
+    this.publish();
+  }
+
   /** The process's deadline was reached: every running job's failure is of type `deadline`. */
   cutRunning(why: string): void {
     for (const stepId of this.runningJobs) this.cutByDeadline.set(stepId, why);
@@ -317,14 +329,15 @@ export class Engine {
 
   /** Adds a job the engine did not know up front (code-first workflows, revisions), with its report row. */
   plan(job: PlannedJob): void {
-    if (this.planned.has(job.stepId) && this.jobReport(job.stepId).status !== 'pending') {
+    const row = this.state.report.jobs.find((j) => j.stepId === job.stepId);
+    if (this.planned.has(job.stepId) && row && row.status !== 'pending') {
       throw ApplicationFailure.nonRetryable(
         `step id "${job.stepId}" is used twice in this process`,
         DUPLICATE_STEP_TYPE
       );
     }
     this.planned.set(job.stepId, job);
-    if (!this.state.report.jobs.some((j) => j.stepId === job.stepId)) this.state.report.jobs.push(reportRow(job));
+    if (!row) this.state.report.jobs.push(reportRow(job));
   }
 
   /** Forgets a job that never started (a revision removed it), with its report row. */
@@ -477,13 +490,15 @@ export class Engine {
         : CancellationScope.cancellable(async () => {
             const activityScope = CancellationScope.current();
             const timerScope = new CancellationScope();
-            const timer = timerScope.run(() => sleep(durationMs(deadline))).then(
-              () => {
-                this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
-                activityScope.cancel();
-              },
-              () => undefined
-            );
+            const timer = timerScope
+              .run(() => sleep(durationMs(deadline)))
+              .then(
+                () => {
+                  this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
+                  activityScope.cancel();
+                },
+                () => undefined
+              );
             try {
               return await schedule();
             } finally {
@@ -551,7 +566,7 @@ export class Engine {
       this.publish();
       throw new JobFailedError(stepId, {
         type: NOT_STARTED_TYPE,
-        message: 'no worker started the first job in time (the process\'s startWithin)',
+        message: "no worker started the first job in time (the process's startWithin)",
       });
     }
     const failureClass: FailureClass = cutByDeadline ? 'timeout' : failureClassOf(err);
@@ -928,7 +943,9 @@ export class Engine {
 
   /** Unwinds (continuing as new between waves when asked) and ends the process; a carried-over run resumes here. */
   async unwindAndEnd(cancelled: boolean, options: ConcludeOptions = {}): Promise<never> {
-    if (this.state.report.error?.type === NOT_STARTED_TYPE && !this.state.units.length) {
+    const nothingStarted = this.state.report.jobs.every((j) => j.status === 'pending' || j.status === 'not_run');
+    const beforeAnything = [NOT_STARTED_TYPE, TOKEN_WAIT_TYPE].includes(this.state.report.error?.type ?? '');
+    if (beforeAnything && nothingStarted && !this.state.units.length && !cancelled) {
       // Nothing started, so nothing to unwind: the process ends failed, every job not_run.
       this.finish('failed');
       throw this.failure();

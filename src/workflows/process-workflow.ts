@@ -19,6 +19,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
+  scheduleActivity,
+  setHandler,
   isCancellation,
   log,
   scheduleLocalActivity,
@@ -28,18 +31,30 @@ import {
 import type { ActivityOptions } from '@temporalio/common';
 import type { ProcessDefinition, Step } from '../schema/definition';
 import { PLAN_ACTIVITY } from '../shared/calls';
-import { DEADLINE_TYPE, INVALID_DEFINITION_TYPE, NOT_STARTED_TYPE, UNRESOLVED_REFERENCE_TYPE } from '../shared/errors';
+import {
+  DEADLINE_TYPE,
+  INVALID_DEFINITION_TYPE,
+  NOT_STARTED_TYPE,
+  TOKEN_WAIT_TYPE,
+  UNRESOLVED_REFERENCE_TYPE,
+} from '../shared/errors';
+import type { TokenClaim } from '../shared/tokens';
+import { TOKENS_REQUEST_ACTIVITY, resolveTokens, tokenKeeperId } from '../shared/tokens';
+import { tokensGrantedSignal, tokensRefusedSignal, tokensReleaseSignal, tokensWithdrawSignal } from './messages';
 import { inputShapeProblems } from '../shared/input-shape';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shared/limits';
 import { durationMs } from '../shared/options';
 import type { JobFacts, Plan, PlanNode } from '../shared/plan';
-import { formatProblems, planFromFacts, planNodes, planRows } from '../shared/plan';
+import { factsOf, formatProblems, paramProblems, planFromFacts, planNodes, planRows } from '../shared/plan';
+import { isRecord } from '../shared/text';
 import { resolveRefs } from '../shared/refs';
 import type { ProcessReport } from '../shared/report';
 import { isGroupStep } from '../shared/steps';
 import type { EngineState } from './engine';
-import { Engine, JobFailedError, initialReport, initialState, rejectWith } from './engine';
-import { nowMs } from './clock';
+import { Engine, JobFailedError, initialReport, initialState } from './engine';
+import { nowIso, nowMs } from './clock';
+import type { ReviseRequest } from './messages';
+import { reviseUpdate } from './messages';
 
 export interface ProcessInput {
   definition: ProcessDefinition;
@@ -101,7 +116,7 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
       details: [state.report, plan.problems],
     });
   }
-  const nodes: readonly PlanNode[] = plan.nodes ?? planNodes(definition);
+  let nodes: readonly PlanNode[] = plan.nodes ?? planNodes(definition);
   engine.register(plan.jobs, plan.nodes);
 
   const limit = options?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
@@ -146,10 +161,15 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
   for (const node of nodes) {
     if (done.has(node.id)) [node.id, ...node.members].forEach((id) => satisfied.add(id));
   }
-  for (const row of state.report.jobs) if (row.status === 'succeeded' || row.status === 'skipped') satisfied.add(row.stepId);
+  for (const row of state.report.jobs)
+    if (row.status === 'succeeded' || row.status === 'skipped') satisfied.add(row.stepId);
 
   const stepOf = new Map<string, Step>();
-  definition.steps.forEach((step, i) => stepOf.set(nodes[i]?.id ?? '', step));
+  const mapSteps = () => {
+    stepOf.clear();
+    definition.steps.forEach((step, i) => stepOf.set(nodes[i]?.id ?? '', step));
+  };
+  mapSteps();
 
   /** A job's args with references resolved; a reference that cannot be resolved fails the job (throws). */
   const resolveArgs = (stepId: string, args: Record<string, unknown> | undefined): unknown => {
@@ -171,12 +191,75 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     return { scheduleToStartTimeout: Math.max(1, left) };
   };
 
-  const startJob = (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]): Promise<unknown> => {
+  // Resource tokens: asked of the task queue's keeper, granted (or refused) by its signal, held until the process ends.
+  const grants = new Map<string, number>();
+  const refusals = new Map<string, string>();
+  setHandler(tokensGrantedSignal, ({ requestId, waitedMs }) => void grants.set(requestId, waitedMs));
+  setHandler(tokensRefusedSignal, ({ requestId, reason }) => void refusals.set(requestId, reason));
+  let tokensAsked = false;
+  const keeper = () => getExternalWorkflowHandle(tokenKeeperId(info.taskQueue));
+  /** Asks for tokens and waits for them (at most `waitFor`); returns how long it waited, or throws why not. */
+  const acquireTokens = async (
+    requestId: string,
+    claims: TokenClaim[],
+    waitFor: string | number | undefined,
+    priority: number
+  ): Promise<number> => {
+    tokensAsked = true;
+    await scheduleActivity(
+      TOKENS_REQUEST_ACTIVITY,
+      [{ taskQueue: info.taskQueue, request: { requestId, processId: info.workflowId, claims, priority } }],
+      {
+        startToCloseTimeout: '30s',
+        retry: { maximumAttempts: 10 },
+        summary: `ask for tokens ${claims.map((c) => c.name).join(', ')}`,
+      }
+    );
+    const waitMs = durationMs(waitFor ?? options?.waitFor ?? '5m');
+    const withdraw = () => CancellationScope.nonCancellable(() => keeper().signal(tokensWithdrawSignal, { requestId }));
+    let answered: boolean;
     try {
-      return engine.runJob(stepId, resolveArgs(stepId, args), unit, firstJobOptions());
+      answered = await condition(() => grants.has(requestId) || refusals.has(requestId), waitMs);
     } catch (err) {
-      return rejectWith(err);
+      await withdraw();
+      throw err;
     }
+    const names = claims.map((c) => (c.count > 1 ? `${c.name}×${c.count}` : c.name)).join(', ');
+    const refused = refusals.get(requestId);
+    if (refused !== undefined) throw new Error(`tokens ${names} refused: ${refused}`);
+    if (!answered) {
+      await withdraw();
+      throw new Error(`tokens ${names} not available within ${String(waitFor ?? options?.waitFor ?? '5m')}`);
+    }
+    return grants.get(requestId) ?? 0;
+  };
+  const tokenFailure = (stepId: string, err: unknown): JobFailedError =>
+    new JobFailedError(stepId, { type: TOKEN_WAIT_TYPE, message: (err as Error).message });
+
+  const startJob = async (
+    stepId: string,
+    args: Record<string, unknown> | undefined,
+    unit?: string[]
+  ): Promise<unknown> => {
+    const planned = plan.jobs.find((job) => job.stepId === stepId);
+    if (planned?.tokens?.length) {
+      let claims: TokenClaim[];
+      try {
+        claims = resolveTokens(planned.tokens, plan.params, state.results, `steps.${stepId}.tokens`);
+      } catch (err) {
+        throw tokenFailure(stepId, err);
+      }
+      const priority = planned.options.priority ?? options?.priority ?? 3;
+      let waitedMs: number;
+      try {
+        waitedMs = await acquireTokens(`${info.workflowId}/${stepId}`, claims, planned.waitFor, priority);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        throw tokenFailure(stepId, err);
+      }
+      engine.tokensWaited(stepId, waitedMs);
+    }
+    return engine.runJob(stepId, resolveArgs(stepId, args), unit, firstJobOptions());
   };
 
   const runNode = (node: PlanNode): Promise<unknown> => {
@@ -242,8 +325,77 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
   const started = new Set<string>(done);
   const ready = (node: PlanNode) => !started.has(node.id) && node.needs.every((name) => satisfied.has(name));
 
+  // An operator's revision of the steps not yet started (a validated update; the history records each).
+  setHandler(
+    reviseUpdate,
+    (request) => {
+      const revised = planRevision(request);
+      const before = new Set(plan.jobs.map((job) => job.stepId));
+      const after = new Set(revised.jobs.map((job) => job.stepId));
+      const added = [...after].filter((id) => !before.has(id));
+      const removed = [...before].filter((id) => !after.has(id));
+      for (const id of removed) engine.unplan(id);
+      definition.steps = request.steps;
+      Object.assign(plan, { jobs: revised.jobs, nodes: revised.nodes });
+      nodes = revised.nodes ?? planNodes(definition);
+      mapSteps();
+      engine.register(revised.jobs, revised.nodes);
+      for (const job of revised.jobs) if (added.includes(job.stepId)) engine.plan(job);
+      // Rows in the revised definition's order.
+      const order = new Map(planRows(definition).map((row, i) => [row.stepId, i]));
+      state.report.jobs.sort((a, b) => (order.get(a.stepId) ?? 0) - (order.get(b.stepId) ?? 0));
+      (state.report.revisions ??= []).push({
+        at: nowIso(),
+        ...(request.reason ? { reason: request.reason } : {}),
+        added,
+        removed,
+      });
+      engine.publish();
+      changed = true;
+      return { added, removed };
+    },
+    { validator: (request: ReviseRequest) => void planRevision(request) }
+  );
+  /** Plans a revision, or throws why it cannot be made (the update's validator: nothing changes then). */
+  const planRevision = (request: ReviseRequest): Plan => {
+    const status = state.report.status;
+    if (status !== 'running' && status !== 'paused') {
+      throw new Error(`process ${info.workflowId} is ${status}: only a process going forward can be revised`);
+    }
+    if (!isRecord(request) || !Array.isArray(request.steps)) throw new Error('a revision needs the new list of steps');
+    const revisedDefinition = { ...definition, steps: request.steps };
+    const shapeProblems = inputShapeProblems({ definition: revisedDefinition });
+    if (shapeProblems.length) throw new Error(`the revised steps are malformed: ${formatProblems(shapeProblems)}`);
+    const revised = planFromFacts(revisedDefinition, input.params ?? {}, { ...factsOf(plan), ...(request.jobs ?? {}) });
+    const problems = [...revised.problems, ...paramProblems(revisedDefinition, revised.params)];
+    const revisedNodes = revised.nodes ?? [];
+    for (const node of nodes) {
+      if (!started.has(node.id)) continue;
+      const i = revisedNodes.findIndex((n) => n.id === node.id);
+      const now = JSON.stringify(revisedDefinition.steps[i]);
+      if (i < 0 || now !== JSON.stringify(stepOf.get(node.id))) {
+        problems.push({ path: `steps`, message: `step "${node.id}" has started: it must stay as it is` });
+      }
+    }
+    if (problems.length) throw new Error(`the revision is refused: ${formatProblems(problems)}`);
+    return revised;
+  };
+
   if (startWithinMs !== undefined && !carried && nowMs() - info.startTime.getTime() > startWithinMs) {
     stop = notStarted(options?.startWithin);
+  }
+  // The process's own tokens, before its first step.
+  if (stop === undefined && !carried && options?.tokens?.length) {
+    try {
+      const claims = resolveTokens(options.tokens, plan.params, {}, 'options.tokens');
+      await forward.run(() =>
+        acquireTokens(`${info.workflowId}/(process)`, claims, options.waitFor, options.priority ?? 3)
+      );
+    } catch (err) {
+      stop = isCancellation(err)
+        ? err
+        : ApplicationFailure.create({ type: TOKEN_WAIT_TYPE, message: (err as Error).message, nonRetryable: true });
+    }
   }
   await forward.run(async () => {
     for (;;) {
@@ -269,11 +421,14 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
       }
       try {
         changed = false;
-        await condition(() => changed || (engine.pausedByOperator === false && stop === undefined && nodes.some(ready)));
+        await condition(
+          () => changed || (engine.pausedByOperator === false && stop === undefined && nodes.some(ready))
+        );
         if (engine.pausedByOperator && running === 0 && stop === undefined) await engine.whilePaused();
       } catch (err) {
         if (!isCancellation(err)) throw err;
-        if (stop === undefined || !(stop instanceof JobFailedError)) stop = deadlineReached ? deadlineStop(deadline) : err;
+        if (stop === undefined || !(stop instanceof JobFailedError))
+          stop = deadlineReached ? deadlineStop(deadline) : err;
         // Running jobs were cancelled with the process; wait for them to settle before unwinding.
         await CancellationScope.nonCancellable(() => condition(() => running === 0));
         return;
@@ -281,15 +436,25 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     }
   });
   deadlineScope.cancel();
-  if (stop === undefined && done.size === nodes.length) return engine.finish('succeeded');
+  const releaseTokens = () =>
+    CancellationScope.nonCancellable(() => keeper().signal(tokensReleaseSignal, { processId: info.workflowId }));
+  if (stop === undefined && done.size === nodes.length) {
+    const report = engine.finish('succeeded');
+    if (tokensAsked) await releaseTokens();
+    return report;
+  }
   if (deadlineReached && (stop === undefined || isCancellation(stop))) stop = deadlineStop(deadline);
   cancelled = isCancellation(stop);
 
-  // 3. The end.
-  return engine.conclude(stop, {
-    shouldPause: shouldContinueAsNew,
-    carry: () => carryOn({ cursor: definition.steps.length, phase: 'unwinding', cancelled }),
-  });
+  // 3. The end. Tokens go back once the process has settled: after its reverts, never before.
+  try {
+    return await engine.conclude(stop, {
+      shouldPause: shouldContinueAsNew,
+      carry: () => carryOn({ cursor: definition.steps.length, phase: 'unwinding', cancelled }),
+    });
+  } finally {
+    if (tokensAsked) await releaseTokens();
+  }
 }
 
 /** Plans the input: from the client's job facts when they came and the input is well formed, else on the worker. */
@@ -319,7 +484,6 @@ function firstPending(nodes: readonly PlanNode[], done: ReadonlySet<string>): nu
   return index < 0 ? nodes.length : index;
 }
 
-
 /** The stop of a process whose first job did not start within `startWithin`: every job `not_run`, nothing to undo. */
 function notStarted(startWithin: unknown): ApplicationFailure {
   return ApplicationFailure.create({
@@ -336,5 +500,3 @@ function deadlineStop(deadline: unknown): ApplicationFailure {
     nonRetryable: true,
   });
 }
-
-

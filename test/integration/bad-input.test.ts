@@ -399,7 +399,8 @@ test('several problems at once are all listed, in one error', () => {
 test('the worker checks too: malformed definitions the client did not check fail before any job starts', async () => {
   await fc.assert(
     fc.asyncProperty(singleCase, async (c) => {
-      const id = `bad-input-${counts.server}`;
+      // Unique per run: a persistent server (a cluster on PostgreSQL) keeps the runs of earlier test runs.
+      const id = `${tw.taskQueue}-${counts.server}`;
       counts.server += 1;
       const schema = processDefinitionSchema.safeParse(c.definition);
       if (!schema.success) {

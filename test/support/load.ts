@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
 import type { JobRegistry } from '../../src/activities/registry';
 import { startProcess, waitForReport } from '../../src/client';
@@ -43,6 +43,8 @@ export interface LoadOptions {
   options?: ProcessDefinition['options'];
   /** Called once every process has started (e.g. to start killing workers). */
   onStarted?: () => void;
+  /** How each report is awaited; default {@link waitForReport} (a test that kills the frontend retries around it). */
+  wait?: (handle: WorkflowHandle) => Promise<ProcessReport>;
 }
 
 export interface LoadResult {
@@ -77,7 +79,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   );
   const startMs = Date.now() - started;
   o.onStarted?.();
-  const reports = await Promise.all(handles.map((h) => waitForReport(h)));
+  const reports = await Promise.all(handles.map((h) => (o.wait ?? waitForReport)(h)));
   const totalMs = Date.now() - started;
   const byStatus: Record<string, number> = {};
   for (const r of reports) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;

@@ -17,8 +17,8 @@
  * the JWKS it serves on loopback ({@link startApiKeyIssuer}); the server's own worker service talks to an internal
  * frontend, as Temporal's docs advise for authorizing servers.
  *
- * The binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's build (`.jipper/temporal-server/server-v1.32.0/`, or
- * its shared cache `~/.cache/jipper/temporal-server/...`), else `go install` builds it there (minutes, once).
+ * The binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's (`ensureServerBinaries`: the checkout's build, its
+ * shared cache, or `go install`, minutes, the first time).
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
@@ -26,16 +26,14 @@ import type { KeyObject } from 'node:crypto';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { findProjectRoot } from '../../src/config/project';
+import { ensureServerBinaries } from '../../src/dev/cluster/binaries';
+import { clusterSettings } from '../../src/dev/cluster/settings';
 import { ensureSearchAttributes } from '../../src/config/search-attributes';
 import { freePort } from '../../src/dev/ports';
-
-export const TEMPORAL_SERVER_VERSION = 'v1.32.0';
 
 export interface Certificates {
   dir: string;
@@ -174,31 +172,15 @@ export function makeCertificates(dir: string): Certificates {
   };
 }
 
-/** The Temporal server binary (see the module comment), built when there is none. */
-export function findOrBuildTemporalServer(log: (line: string) => void = () => undefined): string {
+/**
+ * The Temporal server binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's (src/dev/cluster: the checkout's build,
+ * its shared cache, or a `go install` the first time).
+ */
+export async function findOrBuildTemporalServer(log: (line: string) => void = () => undefined): Promise<string> {
   const fromEnv = process.env.JIPPER_TEMPORAL_SERVER;
   if (fromEnv) return fromEnv;
-  const name = `server-${TEMPORAL_SERVER_VERSION}`;
-  const local = join(findProjectRoot(), '.jipper', 'temporal-server', name);
-  for (const dir of [local, join(homedir(), '.cache', 'jipper', 'temporal-server', name)]) {
-    if (existsSync(join(dir, '.complete')) && existsSync(join(dir, 'temporal-server'))) {
-      return join(dir, 'temporal-server');
-    }
-  }
-  log(`building the Temporal server ${TEMPORAL_SERVER_VERSION} with go install (minutes, once)`);
-  const scratch = `${local}.${process.pid}.tmp`;
-  rmSync(scratch, { recursive: true, force: true });
-  mkdirSync(scratch, { recursive: true });
-  execFileSync('go', ['install', `go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION}`], {
-    env: { ...process.env, CGO_ENABLED: '0', GOBIN: scratch },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 40 * 60_000,
-  });
-  renameSync(join(scratch, 'server'), join(scratch, 'temporal-server'));
-  writeFileSync(join(scratch, '.complete'), `${new Date().toISOString()}\n`);
-  rmSync(local, { recursive: true, force: true });
-  renameSync(scratch, local);
-  return join(local, 'temporal-server');
+  const settings = clusterSettings();
+  return (await ensureServerBinaries(settings.binDir, settings.sharedCacheDir, log)).server;
 }
 
 export interface TlsServer {
@@ -273,7 +255,7 @@ export async function startTlsServer(
   options: { apiKeys?: ApiKeyIssuer; timeoutMs?: number } = {}
 ): Promise<TlsServer> {
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const binary = findOrBuildTemporalServer();
+  const binary = await findOrBuildTemporalServer();
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'dynamicconfig.yaml'),
