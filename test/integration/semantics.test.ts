@@ -47,8 +47,12 @@ afterAll(async () => {
 });
 
 type Step = ProcessDefinition['steps'][number];
-const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step =>
-  ({ id, job: 'task', args: { value: id, ...args }, ...extra });
+const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step => ({
+  id,
+  job: 'task',
+  args: { value: id, ...args },
+  ...extra,
+});
 
 const entriesOf = (report: ProcessReport, kind?: JournalEntry['kind']) =>
   journal.filter((e) => e.key.startsWith(`${report.processId}/`) && (!kind || e.kind === kind));
