@@ -238,6 +238,14 @@ describe('the jipper command with a key ring', () => {
     );
   });
 
+  it('lists encrypted runs without a key ring: the list reads only the plaintext search attributes', async () => {
+    const listed = await jipper(['list', '--process', 'provision-volume', '--limit', '200', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id, process: 'provision-volume', status: 'succeeded' })])
+    );
+  });
+
   it('exports the history encrypted, replays it with the key ring, and decodes it on request', async () => {
     const file = join(scratch, `${id}.json`);
     expect((await withKeys(['history', id, '-o', file])).code).toBe(0);

@@ -1,5 +1,12 @@
-/** `jipper list`: recent process runs, filtered by status and process name (a visibility query). */
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+/**
+ * `jipper list`: recent process runs, filtered by status and process name (a visibility query). It reads only what
+ * visibility stores in plaintext (ids, times, the search attributes), so it lists encrypted runs — its own and other
+ * teams' — without a key ring.
+ */
+import type { Client } from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { tsToDate } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -45,16 +52,32 @@ export interface ListedRun {
   closedAt: string | undefined;
 }
 
-function toRun(info: WorkflowExecutionInfo): ListedRun {
-  const memoProcess = typeof info.memo?.process === 'string' ? info.memo.process : undefined;
+function toRun(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): ListedRun {
+  const attributes = decodeTypedSearchAttributes(info.searchAttributes?.indexedFields);
+  const status = String(info.status ?? '').replace(/^WORKFLOW_EXECUTION_STATUS_/, '');
   return {
-    id: info.workflowId,
-    runId: info.runId,
-    process: info.typedSearchAttributes.get(PROCESS_NAME_KEY) ?? memoProcess,
-    status: info.typedSearchAttributes.get(PROCESS_STATUS_KEY) ?? info.status.name.toLowerCase(),
-    startedAt: info.startTime.toISOString(),
-    closedAt: info.closeTime?.toISOString(),
+    id: info.execution?.workflowId ?? '',
+    runId: info.execution?.runId ?? '',
+    process: attributes.get(PROCESS_NAME_KEY),
+    status: attributes.get(PROCESS_STATUS_KEY) ?? status.toLowerCase(),
+    startedAt: info.startTime ? tsToDate(info.startTime).toISOString() : '',
+    closedAt: info.closeTime ? tsToDate(info.closeTime).toISOString() : undefined,
   };
+}
+
+/** The runs the query finds, newest first, straight from visibility (no payload is decoded). */
+async function* listRuns(client: Client, query: string, pageSize: number): AsyncGenerator<ListedRun> {
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      pageSize,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const info of page.executions ?? []) yield toRun(info);
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
 }
 
 const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
@@ -72,8 +95,8 @@ export function registerList(program: Command): void {
         withClient(async (client) => {
           const runs: ListedRun[] = [];
           const query = listQuery(options);
-          for await (const info of client.workflow.list({ query, pageSize: Math.min(options.limit, 100) })) {
-            runs.push(toRun(info));
+          for await (const run of listRuns(client, query, Math.min(options.limit, 100))) {
+            runs.push(run);
             if (runs.length >= options.limit) break;
           }
           if (options.json) return printJson(runs);
