@@ -23,3 +23,8 @@ export { LibraryLoadError, loadLibraries } from './libraries';
 export { SearchAttributeConflictError, ensureSearchAttributes } from '../config/search-attributes';
 export { connectNative } from '../config/connect';
 export { ensureServer } from '../dev/ensure-server';
+export { chainSecrets, envSecrets, fileSecrets, secretEnvName } from '../activities/secrets';
+export type { SecretProvider } from '../activities/secrets';
+export { loadSecretProvider } from './secrets';
+export { encryptingDataConverter } from '../codec/data-converter';
+export { loadKeyRing } from '../codec/keyring';
