@@ -73,7 +73,7 @@ time, alternated ABAB. CPU and throughput: ${s.rounds} rounds × ${s.perRound} t
 alternated; the CPU is this process's user + system time (both workers and both clients live in it, so it holds every
 encode and decode of a process, and the idle side's polling) divided by the processes run.
 
-The codec alone, ${s.codecOps} times each (encode, then decode):
+The codec alone, ${s.codecOps} times each (encode, then decode), after a fifth as many to warm up:
 
 ${table(
   ['payload', 'plain (bytes)', 'encrypted (bytes)', 'µs per encode + decode'],
