@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderTable } from '../src/cli/table';
+import { codecSectionMd } from './codec-report';
 import type { MemoryResult } from './child';
 import type { SideName } from './sides';
 
@@ -455,6 +456,6 @@ ${mdTable(
   ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
   [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
 )}
-${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}`;
+${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}`;
   writeFileSync(path, md);
 }

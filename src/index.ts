@@ -34,6 +34,9 @@ export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertCont
 export { DuplicateJobError, defineLibrary } from './activities/library';
 export type { JobLibrary } from './activities/library';
 export { JobRegistry } from './activities/registry';
+export type { SecretProvider } from './activities/secrets';
+export { secretMarker, secretRef } from './shared/refs';
+export type { SecretRef } from './shared/refs';
 export { validateDefinition } from './activities/validate';
 export type { JobCatalog, Validation } from './activities/validate';
 

@@ -20,7 +20,7 @@ import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
 import { durationMs, mergeJobOptions } from '../shared/options';
 import { tokenTemplateParams } from '../shared/tokens';
-import { findRefs, getPath, mapRefs } from '../shared/refs';
+import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '../shared/refs';
 import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
@@ -269,19 +269,25 @@ export function validateDefinition(
         } else if (ref.kind === 'from') {
           const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
           if (problem) problems.push({ path: where, message: problem });
+        } else if (ref.kind === 'secret' && !SECRET_NAME_PATTERN.test(ref.target)) {
+          problems.push({
+            path: where,
+            message: `$secret "${ref.target}": a secret's name is letters, digits, ".", "_", "-" and "/" (no ".."), starting with a letter or digit`,
+          });
         }
       }
 
       problems.push(...optionProblems(jobStep, path, source.defaults, catalog));
 
       // Check the args against the job's schema with $param values filled in; values that come from earlier
-      // steps' results are known only at run time, and a parameter that is not set is reported above, so issues at
-      // those places are not reported here.
-      const skipped = refs
-        .filter((r) => r.kind === 'from' || !Object.hasOwn(allParams, r.target))
-        .map((r) => r.path.join('\u0000'));
+      // steps' results, and secrets (which only workers can read), are known only at run time, and a parameter that is
+      // not set is reported above, so issues at those places are not reported here.
+      // A parameter may itself be a secret reference (`--set 'password={"$secret":"db"}'`): checked as a secret.
+      const unknownAtStart = (r: (typeof refs)[number]) =>
+        r.kind !== 'param' || !Object.hasOwn(allParams, r.target) || isSecretRef(allParams[r.target]);
+      const skipped = refs.filter(unknownAtStart).map((r) => r.path.join('\u0000'));
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
-        ref.kind === 'param' ? allParams[ref.target] : undefined
+        ref.kind === 'param' && !isSecretRef(allParams[ref.target]) ? allParams[ref.target] : undefined
       );
       const unknowns = unknownKeys(job.input, candidate);
       // A missing key that an unknown key is a typo of (`sizeMB` for `sizeMb`) is one problem, told at the typo.

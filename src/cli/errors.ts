@@ -7,6 +7,7 @@
 
 import type { ExistingRun } from '../client/errors';
 import { describeExisting } from '../client/errors';
+import { credentialsRefused } from '../config/errors';
 import { oneLine } from '../shared/text';
 import { err } from './io';
 
@@ -35,6 +36,7 @@ const INPUT_ERRORS = new Set([
   'CommanderError',
   'InvalidArgumentError',
   'ConfigError',
+  'KeyRingError',
   'DefinitionFileError',
   'DefinitionError',
   'DefinitionProblemsError',
@@ -85,7 +87,15 @@ export function errorLine(err: unknown): string {
     const { scheduleId } = err as Error & { scheduleId?: string };
     return `a schedule with id "${scheduleId}" exists; change it with jipper schedule apply, or delete it first (jipper schedule delete ${scheduleId})`;
   }
-  return oneLine(err).replace(/^error: /, '');
+  const line = oneLine(err).replace(/^error: /, '');
+  const refused = err instanceof Error && err.name !== 'TemporalAccessError' ? credentialsRefused(err) : undefined;
+  if (refused) {
+    return `${line.replace(/\.$/, '')}: the server refused it (${refused.reason}); check TEMPORAL_API_KEY (or what the client certificate is allowed)`;
+  }
+  if (/Unknown encoding: binary\/encrypted/.test(line)) {
+    return "the run's payloads are encrypted and no key ring is configured: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE to the key ring they were encrypted with";
+  }
+  return line;
 }
 
 /** Prints the error as `jipper: <message>` (plus its stack with JIPPER_DEBUG=1) and returns the exit code. */

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCodec } from './commands/codec';
 import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
 import { registerControl } from './commands/control';
@@ -33,6 +34,7 @@ import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 function packageVersion(): string {
@@ -72,6 +74,7 @@ export function buildProgram(): Command {
   registerGraph(program);
   registerPlan(program);
   registerCompletion(program);
+  registerCodec(program);
   return program;
 }
 
@@ -99,6 +102,7 @@ export async function runCli(argv: string[], streams?: CliIo): Promise<number> {
 }
 
 if (require.main === module) {
+  silenceIpServerNameWarning();
   runCli(process.argv).then(
     (code) => {
       process.exitCode = code;

@@ -42,6 +42,11 @@ export interface DevServerOptions {
    * memory and is lost when the server stops. {@link defaultDbFilename} is the project's usual file for a port.
    */
   dbFilename?: string;
+  /**
+   * A codec server the Web UI sends payloads to for decoding (`--ui-codec-endpoint`): with encryption on, the UI shows
+   * reports only through one (`jipper codec-server`). Default: none.
+   */
+  uiCodecEndpoint?: string;
   /** Namespace created at launch (and checked for search attributes). Default `default`, which always exists. */
   namespace?: string;
   /** Server log level. Default `warn`. */
@@ -214,7 +219,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const address = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 
   const existing = await probeTemporal({ address });
-  if (existing.kind === 'other') throw new DevServerPortInUseError(port);
+  if (existing.kind === 'other' || existing.kind === 'tls') throw new DevServerPortInUseError(port);
   if (existing.kind === 'temporal') {
     log(`Temporal dev server: reusing the server already at ${address}`);
     await withConnection({ address }, (connection) => ensureSearchAttributes(connection, namespace, log));
@@ -228,6 +233,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   args.push('--log-level', options.logLevel ?? 'warn', '--disable-config-file');
   if (uiPort === false) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  if (uiPort !== false && options.uiCodecEndpoint !== undefined)
+    args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFilename !== undefined) {
     const dbFile = resolve(root, options.dbFilename);
     mkdirSync(dirname(dbFile), { recursive: true });

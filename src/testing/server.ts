@@ -6,6 +6,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
 import { ensureSearchAttributes } from '../config/search-attributes';
@@ -31,6 +32,13 @@ export interface TestServerOptions {
   dynamicConfig?: Record<string, string | number | boolean>;
   /** The `temporal` binary for a new dev server. Default: the project's pinned CLI, installed when missing. */
   cliPath?: string;
+  /**
+   * How the environment's client encodes payloads. Default: the configuration's (`loadConfig().dataConverter`: the
+   * encrypting one when `JIPPER_ENCRYPTION_KEYS` or `JIPPER_ENCRYPTION_KEYS_FILE` is set).
+   */
+  dataConverter?: DataConverter;
+  /** A codec server for the Web UI of a new dev server to decode payloads with (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** Progress lines. Default: silent. */
   log?: LogLine;
 }
@@ -59,11 +67,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const namespace = options.namespace ?? config.namespace;
   const log = options.log ?? (() => undefined);
   const address = options.address === false ? undefined : (options.address ?? config.address);
+  const dataConverter = options.dataConverter ?? config.dataConverter;
+  const client = dataConverter ? { client: { dataConverter } } : {};
   if (address !== undefined) {
     const env = await TestWorkflowEnvironment.createFromExistingServer({
       ...config.connectionOptions,
       address,
       namespace,
+      ...client,
     });
     await ensureSearchAttributes(env.connection, namespace, log);
     return wrap(env, address, namespace, undefined, undefined);
@@ -85,12 +96,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           log: { format: 'pretty', level: 'warn' },
           extraArgs: [
             ...(uiPort !== undefined ? ['--ui-disable-news-fetch'] : []),
+            ...(uiPort !== undefined && options.uiCodecEndpoint
+              ? ['--ui-codec-endpoint', options.uiCodecEndpoint]
+              : []),
             ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
               '--dynamic-config-value',
               `${key}=${JSON.stringify(value)}`,
             ]),
           ],
         },
+        ...client,
       });
       const uiUrl = uiPort !== undefined ? `http://127.0.0.1:${uiPort}` : undefined;
       return wrap(env, `127.0.0.1:${port}`, namespace, uiUrl, cliPath);

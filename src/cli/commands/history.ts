@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { decodeHistory } from '../../codec/history';
+import { ConfigError } from '../../config/errors';
 import { plural } from '../../shared/wording';
 import { historyToJson } from '../../worker/history-json';
 import { replayHistoryFiles } from '../../worker/replay';
 import { parseWith, processId } from '../args';
 import { err, out, printJson } from '../io';
 import { EXIT_FAILED, UsageError } from '../errors';
-import { action, withClient } from '../context';
+import { action, cliConfig, withClient } from '../context';
 
 const runId = parseWith(
   z.string().regex(/^[0-9a-f-]{36}$/i, 'a run id is a UUID such as 01a2183c-51ab-7203-82eb-984c0e725fe2')
@@ -40,12 +42,22 @@ export function registerHistory(program: Command): void {
     .option('--run-id <runId>', 'a specific run (default: the latest)', runId)
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--json', 'with -o: print { id, runId, events, file } as JSON (the history itself is always JSON)')
+    .option(
+      '--decode',
+      'decrypt every payload with the configured key ring (the export is then plaintext); by default an encrypted run is exported as stored, encrypted, and `jipper replay` decrypts it'
+    )
     .action(
-      action(async (id: string, options: { runId?: string; output?: string; json?: boolean }) =>
-        withClient(async (client) => {
+      action(async (id: string, options: { runId?: string; output?: string; json?: boolean; decode?: boolean }) =>
+        withClient(async (client, config) => {
+          if (options.decode && !config.dataConverter?.payloadCodecs) {
+            throw new ConfigError(
+              '--decode needs a key ring: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE'
+            );
+          }
           const handle = client.workflow.getHandle(id, options.runId);
           const description = await handle.describe();
-          const history = await handle.fetchHistory();
+          let history = await handle.fetchHistory();
+          if (options.decode) history = await decodeHistory(history, config.dataConverter?.payloadCodecs ?? []);
           const json = `${historyToJson(history)}\n`;
           if (options.output === undefined) return void out(json.trimEnd());
           await writeFile(options.output, json).catch((error: unknown) => {
@@ -61,7 +73,7 @@ export function registerHistory(program: Command): void {
   program
     .command('replay')
     .description(
-      'Replay exported histories (files, or directories of .json files) against the current workflow code; a history the code no longer reproduces is a determinism violation. Exit code 1 on any failure.'
+      'Replay exported histories (files, or directories of .json files) against the current workflow code; a history the code no longer reproduces is a determinism violation. Encrypted histories are decrypted with the configured key ring. Exit code 1 on any failure.'
     )
     .argument('<paths...>', 'history files or directories')
     .option('--bundle <file>', 'a workflow bundle to replay against (default: dist/workflow-bundle.js when built)')
@@ -74,10 +86,11 @@ export function registerHistory(program: Command): void {
           if (!info?.isFile()) throw new UsageError(`--bundle ${options.bundle}: no such file`);
         }
         Runtime.install({ logger: new DefaultLogger('WARN') });
-        const results = await replayHistoryFiles(
-          files,
-          options.bundle === undefined ? {} : { bundlePath: options.bundle }
-        );
+        const { dataConverter } = await cliConfig();
+        const results = await replayHistoryFiles(files, {
+          ...(options.bundle === undefined ? {} : { bundlePath: options.bundle }),
+          ...(dataConverter ? { dataConverter } : {}),
+        });
         const failed = results.filter((r) => r.error).length;
         if (options.json) {
           printJson(results.map((r) => ({ file: r.file, ok: !r.error, ...(r.error ? { error: r.error } : {}) })));

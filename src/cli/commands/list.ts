@@ -1,5 +1,12 @@
-/** `jipper list`: recent process runs, filtered by status and process name (a visibility query). */
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+/**
+ * `jipper list`: recent process runs, filtered by status and process name (a visibility query). It reads only what
+ * visibility stores in plaintext (ids, times, the search attributes), so it lists encrypted runs — its own and other
+ * teams' — without a key ring.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { tsToDate } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { z } from 'zod';
@@ -81,20 +88,41 @@ export interface ListedRun {
   schedule?: string;
 }
 
-function toRun(info: WorkflowExecutionInfo): ListedRun {
-  const memoProcess = typeof info.memo?.process === 'string' ? info.memo.process : undefined;
-  const waiting = isWaiting(info);
-  const schedule = info.typedSearchAttributes.get(SCHEDULED_BY_KEY);
+/** A visibility row in the SDK's words: Temporal's status name (`RUNNING`...), the search attributes, the times. */
+function toRun(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): ListedRun {
+  const typedSearchAttributes = decodeTypedSearchAttributes(info.searchAttributes?.indexedFields);
+  const statusName = (temporal.api.enums.v1.WorkflowExecutionStatus[info.status ?? 0] ?? '').replace(
+    /^WORKFLOW_EXECUTION_STATUS_/,
+    ''
+  );
+  const status = { name: statusName } as WorkflowExecutionInfo['status'];
+  const executionTime = info.executionTime ? tsToDate(info.executionTime) : undefined;
+  const schedule = typedSearchAttributes.get(SCHEDULED_BY_KEY);
   return {
-    id: info.workflowId,
-    runId: info.runId,
-    process: info.typedSearchAttributes.get(PROCESS_NAME_KEY) ?? memoProcess,
-    status: runStatus(info),
-    startedAt: info.startTime.toISOString(),
-    ...(waiting && info.executionTime ? { startsAt: info.executionTime.toISOString() } : {}),
-    closedAt: info.closeTime?.toISOString(),
+    id: info.execution?.workflowId ?? '',
+    runId: info.execution?.runId ?? '',
+    process: typedSearchAttributes.get(PROCESS_NAME_KEY),
+    status: runStatus({ status, typedSearchAttributes }),
+    startedAt: info.startTime ? tsToDate(info.startTime).toISOString() : '',
+    ...(isWaiting({ status, executionTime }) && executionTime ? { startsAt: executionTime.toISOString() } : {}),
+    closedAt: info.closeTime ? tsToDate(info.closeTime).toISOString() : undefined,
     ...(schedule !== undefined ? { schedule } : {}),
   };
+}
+
+/** The runs the query finds, newest first, straight from visibility (no payload is decoded). */
+async function* listRuns(client: Client, query: string, pageSize: number): AsyncGenerator<ListedRun> {
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      pageSize,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const info of page.executions ?? []) yield toRun(info);
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
 }
 
 const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
@@ -113,8 +141,8 @@ export function registerList(program: Command): void {
         withClient(async (client) => {
           const runs: ListedRun[] = [];
           const query = listQuery(options);
-          for await (const info of client.workflow.list({ query, pageSize: Math.min(options.limit, 100) })) {
-            runs.push(toRun(info));
+          for await (const run of listRuns(client, query, Math.min(options.limit, 100))) {
+            runs.push(run);
             if (runs.length >= options.limit) break;
           }
           if (options.json) return printJson(runs);

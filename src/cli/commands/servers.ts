@@ -17,6 +17,8 @@ import {
   stopDevServerProcess,
 } from '../../dev/dev-server';
 import { configuredAddress, mayStartEmbedded } from '../../dev/ensure-server';
+import type { CodecServer } from '../../codec/codec-server';
+import { codecEndpointFor, startCodecServer } from '../../codec/codec-server';
 import { findOrInstallTemporalCli } from '../../dev/temporal-cli';
 import { action, cliConfig, printJson } from '../context';
 import { UsageError } from '../errors';
@@ -31,7 +33,7 @@ function port(value: string): number {
 }
 
 /** Resolves at the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.removeListener('SIGINT', stop);
@@ -89,21 +91,38 @@ export function registerServers(program: Command): void {
         const log = (line: string) => err(line);
         const cli = await findOrInstallTemporalCli({ projectRoot: config.projectRoot, log });
         const db = options.db ?? defaultDbFilename(serverPort, config.projectRoot);
+        const uiPort = options.headless ? false : (options.uiPort ?? serverPort + 1000);
+        const { keyRing } = config;
+        // With encryption on, the Web UI decodes payloads through a codec server this command serves on uiPort + 1.
+        let codec: CodecServer | undefined;
+        if (keyRing && uiPort !== false) {
+          codec = await startCodecServer({
+            keyRing,
+            port: Number(new URL(codecEndpointFor(uiPort)).port),
+            origins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+            log,
+          });
+        }
         const server = await startDevServer({
           cliPath: cli.path,
           ip: host,
           port: serverPort,
-          uiPort: options.headless ? false : (options.uiPort ?? serverPort + 1000),
+          uiPort,
+          ...(codec ? { uiCodecEndpoint: codec.url } : {}),
           ...(options.inMemory ? {} : { dbFilename: db }),
           namespace: config.namespace,
           projectRoot: config.projectRoot,
           log,
+        }).catch(async (err: unknown) => {
+          await codec?.close();
+          throw err;
         });
         const kept = server.reused || options.inMemory ? undefined : db;
         if (options.json) {
           printJsonLine({
             address: server.address,
             webUi: server.uiUrl ?? null,
+            codecServer: codec?.url ?? null,
             namespace: config.namespace,
             db: kept ?? null,
             reused: server.reused,
@@ -112,12 +131,19 @@ export function registerServers(program: Command): void {
           out(
             `Temporal ${server.reused ? 'server (already running)' : 'dev server'}: ${server.address}`,
             `Web UI: ${server.uiUrl ?? '(none)'}`,
+            ...(codec
+              ? [
+                  `payloads encrypted (key ring of ${keyRing?.source}); the Web UI decodes them through ${codec.url}` +
+                    (server.reused ? ' if that server was started with --ui-codec-endpoint' : ''),
+                ]
+              : []),
             `namespace: ${config.namespace}${kept ? ` · state in ${kept}` : ''}`,
             'Press Ctrl-C to stop.'
           );
         }
         await untilSignal();
         await server.stop();
+        await codec?.close();
       })
     );
 
