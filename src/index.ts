@@ -34,15 +34,27 @@ export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertCont
 export { DuplicateJobError, defineLibrary } from './activities/library';
 export type { JobLibrary } from './activities/library';
 export { JobRegistry } from './activities/registry';
+export type { SecretProvider } from './activities/secrets';
+export { secretMarker, secretRef } from './shared/refs';
+export type { SecretRef } from './shared/refs';
 export { validateDefinition } from './activities/validate';
 export type { JobCatalog, Validation } from './activities/validate';
 
-export { defineProcess, processDefinitionSchema } from './schema/definition';
-export type { GroupStep, JobOptions, JobStep, ProcessDefinition, ProcessOptions, Step } from './schema/definition';
+export { OVERLAP_POLICIES, defineProcess, processDefinitionSchema, scheduleSchema } from './schema/definition';
+export type {
+  GroupStep,
+  JobOptions,
+  JobStep,
+  OverlapPolicy,
+  ProcessDefinition,
+  ProcessOptions,
+  ScheduleSpecInput,
+  Step,
+} from './schema/definition';
 export type { JobFacts, Plan, PlannedJob, Problem } from './shared/plan';
 export { formatProblems, planFromFacts } from './shared/plan';
 
-export { FINAL_PROCESS_STATUSES, JOB_STATUSES, isFinalStatus } from './shared/report';
+export { FINAL_PROCESS_STATUSES, JOB_STATUSES, LIVE_PROCESS_STATUSES, isFinalStatus } from './shared/report';
 export type {
   Decision,
   ErrorInfo,

@@ -1,8 +1,9 @@
 /**
- * The activities a job becomes: `<name>.run` and `<name>.revert`. Each parses its input where it enters (a schema
- * failure is never retried), gives the job its context (idempotency key, attempt, heartbeat, abort signal, the
- * results it uses), checks the result's shape and size, and rethrows the job's errors as Temporal failures whose
- * type is the error's class name and whose details carry the attempt and the detail the job wrote.
+ * The activities a job becomes: `<name>.run` and `<name>.revert`. Each resolves the `$secret` references of its input
+ * from the worker's secret provider, parses the input where it enters (a schema failure is never retried), gives the
+ * job its context (idempotency key, attempt, heartbeat, abort signal, the results it uses), checks the result's shape
+ * and size, and rethrows the job's errors as Temporal failures whose type is the error's class name and whose details
+ * carry the attempt and the detail the job wrote. Secret values are redacted from all it sends on (`redact.ts`).
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
@@ -11,21 +12,101 @@ import {
   INVALID_OUTPUT_TYPE,
   PLAN_MISMATCH_TYPE,
   RESULT_TOO_LARGE_TYPE,
+  SECRET_MISSING_TYPE,
+  SECRET_UNAVAILABLE_TYPE,
   UNDECLARED_RESULT_TYPE,
 } from '../shared/errors';
 import { MAX_DETAIL_CHARS, MAX_JOB_RESULT_BYTES, MAX_PROCESS_RESULTS_BYTES } from '../shared/limits';
 import { formatPath } from '../shared/plan';
+import { getPath, isSecretRef, secretMarker } from '../shared/refs';
+import { isRecord, oneLine } from '../shared/text';
 import type { AnyJob, JobContext, RevertContext } from './job';
+import { Redactor } from './redact';
+import type { SecretProvider } from './secrets';
 
-function parseInput(job: AnyJob, call: JobCall): unknown {
-  const parsed = job.input.safeParse(call.input);
+function parseInput(job: AnyJob, call: JobCall, input: unknown, redactor: Redactor): unknown {
+  const parsed = job.input.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${formatPath(['args', ...i.path])}: ${i.message}`).join('; ');
   throw ApplicationFailure.create({
     type: INVALID_INPUT_TYPE,
-    message: `invalid input for job "${job.name}" at step "${call.stepId}": ${problems}`,
+    message: redactor.text(`invalid input for job "${job.name}" at step "${call.stepId}": ${problems}`),
     nonRetryable: true,
   });
+}
+
+/**
+ * The call's input with every `{ $secret: name }` replaced by the secret's value from `secrets`; each value is added
+ * to the redactor. A secret the provider does not have fails the job for good (a name the workers do not know will not
+ * appear by retrying); a provider that cannot answer fails this attempt only.
+ */
+async function resolveSecrets(call: JobCall, secrets: SecretProvider, redactor: Redactor): Promise<unknown> {
+  const found = new Map<string, string>();
+  const collect = (value: unknown, at: string): void => {
+    if (isSecretRef(value)) {
+      if (!found.has(value.$secret)) found.set(value.$secret, at);
+    } else if (Array.isArray(value)) value.forEach((item, i) => collect(item, `${at}[${i}]`));
+    else if (isRecord(value)) for (const [k, v] of Object.entries(value)) collect(v, `${at}.${k}`);
+  };
+  collect(call.input, 'args');
+  if (!found.size) return call.input;
+  const values = new Map<string, string>();
+  for (const [name, at] of found) {
+    let value: string | undefined;
+    try {
+      value = await secrets.get(name);
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: SECRET_UNAVAILABLE_TYPE,
+        message: redactor.text(`cannot read secret "${name}" (at ${at}) from ${secrets.description}: ${oneLine(err)}`),
+        nonRetryable: false,
+      });
+    }
+    if (value === undefined) {
+      throw ApplicationFailure.create({
+        type: SECRET_MISSING_TYPE,
+        message: `secret "${name}" (at ${at} of step "${call.stepId}") is not set on this worker: ${secrets.description} has no such secret`,
+        nonRetryable: true,
+      });
+    }
+    values.set(name, value);
+    redactor.add(value, name);
+  }
+  const replace = (value: unknown): unknown => {
+    if (isSecretRef(value)) return values.get(value.$secret);
+    if (Array.isArray(value)) return value.map(replace);
+    if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replace(v)]));
+    return value;
+  };
+  return replace(call.input);
+}
+
+/**
+ * The job's result with each field it marks secret (`secretResult`) replaced by `‹secret <step>.<path>›`; the values
+ * are added to the redactor, so they are removed wherever else they appear too.
+ */
+function hideSecretFields(job: AnyJob, stepId: string, result: unknown, redactor: Redactor): unknown {
+  if (!job.secretResult?.length || result === null || typeof result !== 'object') return result;
+  const copy = structuredClone(result) as Record<string, unknown>;
+  for (const path of job.secretResult) {
+    const segments = path.split('.');
+    const value = getPath(copy, segments);
+    if (value === undefined || value === null) continue;
+    const name = `${stepId}.${path}`;
+    const leaves: string[] = [];
+    const gather = (v: unknown): void => {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') leaves.push(String(v));
+      else if (Array.isArray(v)) v.forEach(gather);
+      else if (isRecord(v)) Object.values(v).forEach(gather);
+    };
+    gather(value);
+    for (const leaf of leaves) redactor.add(leaf, name);
+    const parent = getPath(copy, segments.slice(0, -1));
+    const last = segments[segments.length - 1] as string;
+    if (Array.isArray(parent) && /^\d+$/.test(last)) parent[Number(last)] = secretMarker(name);
+    else if (isRecord(parent)) parent[last] = secretMarker(name);
+  }
+  return copy;
 }
 
 /** Thrown (as a non-retryable failure) when a job reads a result its step did not declare. */
@@ -55,7 +136,11 @@ function declaredResults(call: JobCall): Readonly<Record<string, unknown>> {
   });
 }
 
-function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () => string | undefined } {
+function makeContext(
+  call: JobCall,
+  key: string,
+  redactor: Redactor
+): { ctx: JobContext; detail: () => string | undefined } {
   const activity = Context.current();
   let detail: string | undefined;
   const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
@@ -65,7 +150,7 @@ function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () 
     stepId: call.stepId,
     attempt: activity.info.attempt,
     results: declaredResults(call),
-    heartbeat: (details?: unknown) => activity.heartbeat(details),
+    heartbeat: (details?: unknown) => activity.heartbeat(redactor.value(details)),
     lastHeartbeat: activity.info.heartbeatDetails as unknown,
     signal: activity.cancellationSignal,
     sleep: (ms: number) => activity.sleep(ms),
@@ -77,14 +162,14 @@ function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () 
     },
     log: {
       info: (message, extra) => {
-        activity.log.info(message, { ...meta, ...extra });
+        activity.log.info(redactor.text(message), redactor.value({ ...meta, ...extra }));
       },
       warn: (message, extra) => {
-        activity.log.warn(message, { ...meta, ...extra });
+        activity.log.warn(redactor.text(message), redactor.value({ ...meta, ...extra }));
       },
     },
   };
-  return { ctx, detail: () => detail };
+  return { ctx, detail: () => (detail === undefined ? undefined : redactor.text(detail)) };
 }
 
 /**
@@ -143,15 +228,21 @@ function checkFingerprints(call: JobCall, registry: Fingerprints): void {
   });
 }
 
-export async function runJob(job: AnyJob, call: JobCall, registry: Fingerprints): Promise<JobOutcome> {
+export async function runJob(
+  job: AnyJob,
+  call: JobCall,
+  registry: Fingerprints,
+  secrets: SecretProvider
+): Promise<JobOutcome> {
   const { info } = Context.current();
   const scheduledAt = info.currentAttemptScheduledTimestampMs;
   const waited = Math.round(Date.now() - scheduledAt);
   // A test's mock environment has no real schedule time: a wait of more than a week is not one.
   const waitedMs = scheduledAt > 0 && waited >= 0 && waited < 7 * 86_400_000 ? waited : 0;
   checkFingerprints(call, registry);
-  const input = parseInput(job, call);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
+  const redactor = new Redactor();
+  const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`, redactor);
   try {
     let result: unknown = await job.run(input, ctx);
     if (job.output) {
@@ -165,6 +256,7 @@ export async function runJob(job: AnyJob, call: JobCall, registry: Fingerprints)
       }
       result = checked.data;
     }
+    result = redactor.value(hideSecretFields(job, call.stepId, result, redactor));
     const text = detail();
     const outcome: JobOutcome = {
       result: result ?? null,
@@ -176,7 +268,7 @@ export async function runJob(job: AnyJob, call: JobCall, registry: Fingerprints)
     return outcome;
   } catch (err) {
     const text = detail();
-    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
   }
 }
 
@@ -215,9 +307,10 @@ function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void 
   }
 }
 
-export async function revertJob(job: AnyJob, call: RevertCall): Promise<JobOutcome> {
-  const input = parseInput(job, call);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}/revert`);
+export async function revertJob(job: AnyJob, call: RevertCall, secrets: SecretProvider): Promise<JobOutcome> {
+  const redactor = new Redactor();
+  const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}/revert`, redactor);
   const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
   try {
     await job.revert?.(input, call.result, revertCtx);
@@ -225,16 +318,17 @@ export async function revertJob(job: AnyJob, call: RevertCall): Promise<JobOutco
     return { result: null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
   } catch (err) {
     const text = detail();
-    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
   }
 }
 
 const PROBE_ANSWERS = new Set(['applied', 'not-applied', 'unknown']);
 
 /** Asks a job's probe whether its effect was applied after an ambiguous failure (see `JobDefinition.probe`). */
-export async function probeJob(job: AnyJob, call: JobCall): Promise<ProbeOutcome> {
-  const input = parseInput(job, call);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
+export async function probeJob(job: AnyJob, call: JobCall, secrets: SecretProvider): Promise<ProbeOutcome> {
+  const redactor = new Redactor();
+  const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
+  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`, redactor);
   try {
     const answer = await job.probe?.(input, ctx);
     if (typeof answer !== 'string' || !PROBE_ANSWERS.has(answer)) {
@@ -248,6 +342,6 @@ export async function probeJob(job: AnyJob, call: JobCall): Promise<ProbeOutcome
     return { answer: answer, ...(text !== undefined ? { detail: text } : {}) };
   } catch (err) {
     const text = detail();
-    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
   }
 }

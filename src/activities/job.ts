@@ -82,6 +82,14 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown, N e
   /** Defaults: timeout, retry, heartbeat timeout, revertOnFailure, and the revert's own timeout and retry. */
   readonly options?: JobOptions;
   /**
+   * Fields of the result that are secret, as dot paths (`password`, `credentials.token`; digits index arrays). Their
+   * values never leave the worker: the result records `‹secret <step>.<path>›` in their place, and the values are
+   * redacted from the rest of the result, the detail, errors, heartbeats and logs. To hand a secret on to a later job,
+   * store it where the workers' secret provider reads (a vault) and return `secretRef(name)`: the later job's `$from`
+   * gets the reference, which its activity resolves.
+   */
+  readonly secretResult?: readonly string[];
+  /**
    * At most this many runs start per second (`5/s`) or per minute (`30/m`), across every worker and process: the job's
    * runs go through a task queue of its own whose rate Temporal's matching service limits. The report shows how long
    * each run waited.

@@ -22,6 +22,8 @@ import type { AnyJob } from './job';
 import { ratePerSecond } from './job';
 import type { JobLibrary } from './library';
 import { DuplicateJobError } from './library';
+import type { SecretProvider } from './secrets';
+import { envSecrets } from './secrets';
 import type { Validation } from './validate';
 import { validateDefinition } from './validate';
 
@@ -118,8 +120,12 @@ export class JobRegistry {
     return validateDefinition(definition, this, params);
   }
 
-  /** The activities a worker registers: every job's run and revert, plus Jipper's plan and describe. */
-  activities(): Record<string, ActivityFunction> {
+  /**
+   * The activities a worker registers: every job's run and revert, plus Jipper's plan and describe. `secrets` resolves
+   * the `$secret` references of job args (default: {@link envSecrets}, `JIPPER_SECRET_<NAME>`).
+   */
+  activities(options: { secrets?: SecretProvider } = {}): Record<string, ActivityFunction> {
+    const secrets = options.secrets ?? envSecrets();
     const activities: Record<string, ActivityFunction> = {
       [PLAN_ACTIVITY]: async (definition: unknown, params: Record<string, unknown>) => {
         const { problems, params: merged, jobs } = this.validate(definition, params);
@@ -149,9 +155,9 @@ export class JobRegistry {
     };
     Object.assign(activities, tokenActivities());
     for (const { job } of this.jobs.values()) {
-      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this);
-      if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call);
-      if (job.probe) activities[probeActivityName(job.name)] = (call: JobCall) => probeJob(job, call);
+      activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this, secrets);
+      if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call, secrets);
+      if (job.probe) activities[probeActivityName(job.name)] = (call: JobCall) => probeJob(job, call, secrets);
     }
     return activities;
   }

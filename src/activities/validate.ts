@@ -1,7 +1,10 @@
 /**
  * Checks a whole process definition against a job registry before any job runs, and collects every problem with its
  * location: schema errors, duplicate step ids, unknown jobs (with a suggestion), references to parameters that are not
- * set or to steps that do not run earlier, and args that fail the job's input schema.
+ * set or to steps that do not run earlier, args that fail the job's input schema — and typos that would otherwise run
+ * silently: a run parameter the process has no use for, an arg the job's schema does not know (zod would drop it and
+ * use the default), and a `$from` path that is not in the result the earlier job's output schema describes. Each
+ * typo comes with a "did you mean" when a known name is close.
  */
 import type { z } from 'zod';
 import type { JobOptions, JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
@@ -17,10 +20,11 @@ import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
 import { durationMs, mergeJobOptions } from '../shared/options';
 import { tokenTemplateParams } from '../shared/tokens';
-import { findRefs, mapRefs } from '../shared/refs';
+import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '../shared/refs';
 import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from './job';
+import { missingOutputPath, unknownKeys } from './schema-walk';
 
 /**
  * What checking a definition needs to know of the job libraries (a `JobRegistry` is one): the job names, each job's
@@ -28,7 +32,7 @@ import type { AnyJob } from './job';
  */
 export interface JobCatalog {
   names(): string[];
-  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert' | 'options'> | undefined;
+  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert' | 'options' | 'output'> | undefined;
   facts(names: readonly string[]): Record<string, JobFacts>;
 }
 
@@ -55,12 +59,59 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-function suggestion(name: string, known: readonly string[]): string {
-  const best = known
+/** The known name closest to `name`, when one is close enough to be a typo of it. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  return known
     .map((k) => ({ k, d: distance(name, k) }))
     .sort((x, y) => x.d - y.d)
-    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)));
-  return best ? ` (did you mean "${best.k}"?)` : '';
+    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)))?.k;
+}
+
+/** ` (did you mean "region"?)` when a known name is close to `name`, else `''`. */
+export function suggestion(name: string, known: readonly string[]): string {
+  const best = closest(name, known);
+  return best !== undefined ? ` (did you mean "${best}"?)` : '';
+}
+
+/**
+ * What is wrong with `$from: <step>.<path>` when the step's job declares an output schema and the path is not in the
+ * result it describes; `undefined` when the path may be there (or the job declares no output schema).
+ */
+function fromPathProblem(
+  stepId: string,
+  resultPath: readonly string[],
+  jobName: string | undefined,
+  catalog: JobCatalog
+): string | undefined {
+  const output = jobName === undefined ? undefined : catalog.get(jobName)?.output;
+  if (!output || !resultPath.length) return undefined;
+  const missing = missingOutputPath(output, resultPath);
+  if (!missing) return undefined;
+  const ref = `$from "${[stepId, ...resultPath].join('.')}"`;
+  const where = missing.at.length ? ` at "${missing.at.join('.')}"` : '';
+  const result = `the result of step "${stepId}" (job "${jobName}")`;
+  if (missing.kind) return `${ref}: ${result} is ${missing.kind}${where}; it has no "${missing.segment}"`;
+  return `${ref}: ${result} has no "${missing.segment}"${where}${suggestion(missing.segment, missing.known)}; it has: ${missing.known.join(', ') || 'nothing'}`;
+}
+
+/** Every parameter a raw definition uses: `$param` references anywhere, and `{param}` placeholders in token names. */
+function usedParams(raw: unknown): Set<string> {
+  const used = new Set(findRefs(raw).flatMap((ref) => (ref.kind === 'param' ? [ref.target] : [])));
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!isRecord(value)) return;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'tokens' && Array.isArray(v)) {
+        for (const token of v as unknown[]) {
+          const name = isRecord(token) ? token.name : token;
+          if (typeof name === 'string') tokenTemplateParams(name).forEach((p) => used.add(p));
+        }
+      }
+      visit(v);
+    }
+  };
+  visit(raw);
+  return used;
 }
 
 /** The step ids a raw (possibly malformed) step declares, for references from other steps. */
@@ -128,10 +179,27 @@ export function validateDefinition(
       ? raw.steps
       : [];
 
+  // A run parameter nothing uses is a typo (`--set bukket=...`): it would run with the default instead.
+  const declared = Object.keys(source.params);
+  const referenced = usedParams(raw);
+  const usable = [...new Set([...declared, ...referenced])].sort();
+  for (const key of Object.keys(given)) {
+    if (Object.hasOwn(source.params, key) || referenced.has(key)) continue;
+    problems.push({
+      path: formatPath(['params', key]),
+      message: `unknown parameter "${key}": the process neither declares nor uses it${suggestion(key, usable)}; ${usable.length ? `its parameters: ${usable.join(', ')}` : 'it has no parameters'}`,
+    });
+  }
+
   // A process whose steps say what they need is a graph: a $from may name any step outside its own group (a cycle
   // is reported below). Otherwise it is a list: a $from may name only steps of earlier top-level steps.
   const graph = source.steps.some((step) => step?.needs !== undefined);
   const everyId = new Set(rawSteps.flatMap(declaredIds));
+  /** The job each step that parsed runs, by step id: to check `$from` paths against its output schema. */
+  const jobAt = new Map<string, string>();
+  for (const step of source.steps) {
+    for (const job of step ? stepJobs(step) : []) if (job) jobAt.set(job.id, job.job);
+  }
   const seen = new Map<string, string>();
   const earlier = new Set<string>();
   source.steps.forEach((step: Step | undefined, i) => {
@@ -189,30 +257,61 @@ export function validateDefinition(
               ? `step "${ref.target}" is this step or in the same parallel group`
               : `no step "${ref.target}" in this process`;
             problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+          } else {
+            const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+            if (problem) problems.push({ path: where, message: problem });
           }
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
           const message = everyId.has(ref.target)
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
             : `no step "${ref.target}" in this process`;
           problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+        } else if (ref.kind === 'from') {
+          const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+          if (problem) problems.push({ path: where, message: problem });
+        } else if (ref.kind === 'secret' && !SECRET_NAME_PATTERN.test(ref.target)) {
+          problems.push({
+            path: where,
+            message: `$secret "${ref.target}": a secret's name is letters, digits, ".", "_", "-" and "/" (no ".."), starting with a letter or digit`,
+          });
         }
       }
 
       problems.push(...optionProblems(jobStep, path, source.defaults, catalog));
 
       // Check the args against the job's schema with $param values filled in; values that come from earlier
-      // steps' results are known only at run time, so issues at those places are not reported here.
-      const fromPaths = refs.filter((r) => r.kind === 'from').map((r) => r.path.join('\u0000'));
+      // steps' results, and secrets (which only workers can read), are known only at run time, and a parameter that is
+      // not set is reported above, so issues at those places are not reported here.
+      // A parameter may itself be a secret reference (`--set 'password={"$secret":"db"}'`): checked as a secret.
+      const unknownAtStart = (r: (typeof refs)[number]) =>
+        r.kind !== 'param' || !Object.hasOwn(allParams, r.target) || isSecretRef(allParams[r.target]);
+      const skipped = refs.filter(unknownAtStart).map((r) => r.path.join('\u0000'));
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
-        ref.kind === 'param' ? allParams[ref.target] : undefined
+        ref.kind === 'param' && !isSecretRef(allParams[ref.target]) ? allParams[ref.target] : undefined
       );
+      const unknowns = unknownKeys(job.input, candidate);
+      // A missing key that an unknown key is a typo of (`sizeMB` for `sizeMb`) is one problem, told at the typo.
+      const misspelt = unknowns.flatMap((u) => {
+        const meant = closest(u.key, u.known);
+        return meant === undefined ? [] : [[...u.path, meant].map(String).join('\u0000')];
+      });
       const result = job.input.safeParse(candidate);
       if (!result.success) {
         for (const issue of result.error.issues) {
           const key = issue.path.map(String).join('\u0000');
-          if (fromPaths.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          if (misspelt.includes(key) && getPath(candidate, issue.path.map(String)) === undefined) continue;
           problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
         }
+      }
+      for (const unknown of unknowns) {
+        const what = unknown.path.length
+          ? `key "${unknown.key}" in args.${formatPath(unknown.path)}`
+          : `arg "${unknown.key}"`;
+        problems.push({
+          path: formatPath([`${path}.args`, ...unknown.path, unknown.key]),
+          message: `job "${job.name}" has no ${what}${suggestion(unknown.key, unknown.known)}; ${unknown.known.length ? `it takes: ${unknown.known.join(', ')}` : 'it takes none there'}`,
+        });
       }
     }
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);

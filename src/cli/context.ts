@@ -20,6 +20,7 @@ import { configuredAddress, ensureServer, webUiOf } from '../dev/ensure-server';
 import type { DefinitionSource } from '../client/definition-file';
 import { loadDefinitionSource } from '../client/definition-file';
 import { DefinitionProblemsError, UsageError } from './errors';
+import { isRecord } from '../shared/text';
 
 /**
  * The options every command takes, as the `temporal` CLI has them; each overrides the environment and the config
@@ -118,8 +119,8 @@ const setSchema = z.object({
 });
 
 /** Commander's collector for a repeated `--set key=value`. */
-export function collectSet(item: string, previous: string[]): string[] {
-  return [...previous, item];
+export function collectSet(item: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), item];
 }
 
 /**
@@ -167,7 +168,13 @@ export async function checkDefinitionFile(path: string, params: Record<string, u
   const source = await loadDefinitionSource(path);
   const registry = await loadRegistry(await cliConfig());
   const validation = registry.validate(source.value, params);
+  const fileParams = isRecord(source.value) && isRecord(source.value.params) ? source.value.params : {};
   const problems = validation.problems.map((problem) => {
+    // A parameter the file does not declare came from the command line: the problem is in its --set.
+    const set = /^params\.(.+)$/.exec(problem.path)?.[1];
+    if (set !== undefined && Object.hasOwn(params, set) && !Object.hasOwn(fileParams, set)) {
+      return { ...problem, location: `--set ${set}` };
+    }
     const { line, col } = source.locate(problem.path);
     return { ...problem, location: `${path}:${line}:${col}` };
   });
@@ -185,15 +192,16 @@ export async function requireValidDefinition(
   return { ...checked, definition };
 }
 
-/** One line per problem: `file:line:col: steps[1].job: unknown job "x"`. */
+/** One line per problem: `file:line:col: steps[1].job: unknown job "x"`, or `--set bukket: ...` for a --set. */
 export function problemLines(problems: readonly LocatedProblem[]): string[] {
-  return problems.map((p) => `${p.location}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+  return problems.map((p) =>
+    p.location.startsWith('--')
+      ? `${p.location}: ${p.message}`
+      : `${p.location}: ${p.path ? `${p.path}: ` : ''}${p.message}`
+  );
 }
 
-/** Prints a value as JSON on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+export { printJson } from './io';
 
 /**
  * Wraps a command's action: its returned number becomes the exit code. Errors are left to the entry point, which

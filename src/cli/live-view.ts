@@ -6,8 +6,11 @@
 import type { JobReport, ProcessReport } from '../shared/report';
 import { isFinalStatus } from '../shared/report';
 import { durationBetween } from '../shared/text';
-import { paint } from './report-table';
-import { forwardProgress, revertProgress, stepName } from './report-summary';
+import { errorText } from '../shared/wording';
+import type { OutStream } from './io';
+import { currentActivity, forwardProgress, revertProgress, startsLine, stepName } from './report-summary';
+import { colorsFor, paint } from './style';
+import { wrap } from './table';
 
 export interface LiveView {
   /** Shows the latest report; call it with every report polled, and once with the final one. */
@@ -17,13 +20,13 @@ export interface LiveView {
 export interface LiveViewOptions {
   /** Redraw in place. Default: the stream is a TTY. */
   tty?: boolean;
-  /** ANSI colours. Default: a TTY and NO_COLOR unset. */
+  /** Colours. Default: as Node decides for the stream (`NO_COLOR`, `FORCE_COLOR`; see `colorsFor`). */
   color?: boolean;
 }
 
-export function liveView(stream: NodeJS.WriteStream, options: LiveViewOptions = {}): LiveView {
+export function liveView(stream: OutStream, options: LiveViewOptions = {}): LiveView {
   const tty = options.tty ?? stream.isTTY === true;
-  const color = options.color ?? (tty && !process.env.NO_COLOR);
+  const color = options.color ?? colorsFor(stream);
   return tty ? new TerminalView(stream, color) : new LineView(stream);
 }
 
@@ -41,10 +44,10 @@ function inRevert(job: JobReport): boolean {
 function note(job: JobReport): string {
   const revert = job.revert;
   if (revert && (revert.status !== 'running' || job.status !== 'failed')) {
-    const text = revert.error ? `${revert.error.type}: ${revert.error.message}` : (revert.reason ?? revert.detail);
+    const text = revert.error ? errorText(revert.error) : (revert.reason ?? revert.detail);
     if (text) return text;
   }
-  if (job.error) return `${job.error.type}: ${job.error.message}`;
+  if (job.error) return errorText(job.error);
   return job.detail ?? '';
 }
 
@@ -74,7 +77,7 @@ class TerminalView implements LiveView {
   private last = '';
 
   constructor(
-    private readonly stream: NodeJS.WriteStream,
+    private readonly stream: OutStream,
     private readonly color: boolean
   ) {}
 
@@ -84,7 +87,8 @@ class TerminalView implements LiveView {
     const progress = unwinding ? revertProgress(report) : forwardProgress(report);
     const header =
       `${report.name}  ${paint(report.status, report.status, this.color)}  ` +
-      `${unwinding ? 'reverts ' : 'jobs '}${bar(progress.done, progress.total)}`;
+      `${unwinding ? 'reverts ' : 'jobs '}${bar(progress.done, progress.total)}` +
+      (report.status === 'waiting' && report.startsAt ? `  ${startsLine(report.startsAt)}` : '');
     const stepWidth = Math.max(...report.jobs.map((j) => stepName(j).length), 4);
     const jobWidth = Math.max(...report.jobs.map((j) => j.job.length), 3);
     const lines = report.jobs.map((job) => {
@@ -98,11 +102,14 @@ class TerminalView implements LiveView {
       const room = width - head.length - status.length;
       return `${head}${paint(status, job.status, this.color)}${room > 0 ? fit(tail, room) : ''}`.trimEnd();
     });
-    const frame = [header, ...lines].join('\n');
+    // A parked process says which decision it waits for, with the command (wrapped: a line is never cut).
+    const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;
+    const hint = waiting ? wrap(waiting, width - 2).map((line) => `  ${line}`) : [];
+    const frame = [header, ...lines, ...hint].join('\n');
     if (frame === this.last) return;
     const up = this.drawn ? `\u001b[${this.drawn}F\u001b[0J` : '';
     this.stream.write(`${up}${frame}\n`);
-    this.drawn = lines.length + 1;
+    this.drawn = lines.length + hint.length + 1;
     this.last = frame;
   }
 }
@@ -111,7 +118,7 @@ class LineView implements LiveView {
   private readonly seen = new Map<string, string>();
   private status: string | undefined;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  constructor(private readonly stream: OutStream) {}
 
   update(report: ProcessReport): void {
     const changed = report.jobs.filter((job) => this.seen.get(job.stepId) !== shownStatus(job));
@@ -131,7 +138,9 @@ class LineView implements LiveView {
       });
     if (report.status !== this.status) {
       this.status = report.status;
-      const line = `${report.name}: ${report.status}`;
+      const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;
+      const starts = report.status === 'waiting' && report.startsAt ? ` · ${startsLine(report.startsAt)}` : '';
+      const line = `${report.name}: ${report.status}${starts}${waiting ? ` · ${waiting}` : ''}`;
       if (isFinalStatus(report.status)) lines.push(line);
       else lines.unshift(line);
     }

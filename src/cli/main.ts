@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `jipper` command line: run the embedded server and a worker, validate and start processes, follow them, read
- * their reports, list, cancel and decide, export and replay histories, and draw a process. `jipper <command> --help`
- * documents each command.
+ * The `jipper` command line: run the embedded server and a worker, validate and start processes (now, later, or on a
+ * schedule), follow them, read their reports, list, cancel and decide, export and replay histories, and draw a
+ * process. `jipper <command> --help` documents each command.
  *
  * Exit codes: 0 success; 1 the process ended not succeeded, or the command failed; 2 usage or bad input (a missing
  * file, bad YAML, an invalid definition, an unknown id or step). Every error is one line on stderr, `jipper: ...`
@@ -16,18 +16,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCodec } from './commands/codec';
+import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
 import { registerControl } from './commands/control';
+import { registerPlan } from './commands/plan';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
+import type { CliIo } from './io';
+import { io, setIo } from './io';
 import { addGlobalOptions } from './context';
 import { registerGraph } from './commands/graph';
 import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
 import { registerList } from './commands/list';
+import { registerSchedule } from './commands/schedule';
 import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
 function packageVersion(): string {
@@ -43,6 +50,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
+      writeOut: (text) => void io().stdout.write(text),
+      writeErr: (text) => void io().stderr.write(text),
       outputError: (message, write) =>
         write(
           `jipper: ${message
@@ -60,12 +69,23 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerSchedule(program);
   registerHistory(program);
   registerGraph(program);
+  registerPlan(program);
+  registerCompletion(program);
+  registerCodec(program);
   return program;
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the command line `argv` (as `process.argv`: node, script, then the arguments) and returns its exit code,
+ * writing to `streams` (default: the process's). Never throws: every error is one line on stderr.
+ */
+export async function runCli(argv: string[], streams?: CliIo): Promise<number> {
+  const previous = streams ? setIo(streams) : undefined;
+  const exitCode = process.exitCode;
+  process.exitCode = undefined;
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
@@ -75,11 +95,15 @@ async function main(argv: string[]): Promise<number> {
       return HELP_CODES.has(err.code) && err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     return reportError(err);
+  } finally {
+    process.exitCode = exitCode;
+    if (previous) setIo(previous);
   }
 }
 
 if (require.main === module) {
-  main(process.argv).then(
+  silenceIpServerNameWarning();
+  runCli(process.argv).then(
     (code) => {
       process.exitCode = code;
     },

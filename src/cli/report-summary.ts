@@ -1,5 +1,9 @@
 /** One-line summaries of a report: where a process is now, for `jipper status` and the live view of `start --wait`. */
-import type { JobReport, ProcessReport } from '../shared/report';
+import type { ProcessReport } from '../shared/report';
+import { formatDuration } from '../shared/text';
+import { errorText, parkedSteps, parkedText, pauseText, stepName, unwindingLine } from '../shared/wording';
+
+export { stepName };
 
 /** Job statuses that end a job's forward pass. */
 const FORWARD_DONE = new Set(['succeeded', 'failed', 'skipped', 'reverting', 'reverted', 'revert_failed']);
@@ -16,40 +20,46 @@ export function revertProgress(report: ProcessReport): { done: number; total: nu
   return { done: reverts.filter((j) => j.revert?.status !== 'running').length, total: reverts.length };
 }
 
-/** A step as the operator sees it: `prepare/quota` for a member of the group `prepare`. */
-export function stepName(job: Pick<JobReport, 'stepId' | 'group'>): string {
-  return job.group ? `${job.group}/${job.stepId}` : job.stepId;
-}
-
-/** What the process is doing now: the steps running, reverting, or waiting for a decision. */
+/** What the process is doing now: the steps running or reverting, or the decisions it waits for. */
 export function currentActivity(report: ProcessReport): string | undefined {
-  if (report.needsAttention.length && report.status === 'parked') {
-    return `waiting for a decision on ${report.needsAttention.join(', ')} (jipper decide ${report.processId} <step> retry|skip|mark-reverted)`;
-  }
+  const parked = parkedSteps(report);
+  if (parked.length) return `waiting for a decision on ${parked.map(parkedText).join('; ')}`;
+  const paused = pauseText(report);
+  if (paused) return paused;
   const running = report.jobs.filter((j) => j.status === 'running' || j.revert?.status === 'running');
   if (!running.length) return undefined;
-  const verb = report.status === 'unwinding' ? 'reverting' : 'step';
+  const verb = report.lastKnown !== undefined ? 'was at' : report.status === 'unwinding' ? 'reverting' : 'running';
   return `${verb} ${running.map((j) => `${stepName(j)} (${j.job})`).join(', ')}`;
+}
+
+/** `starts at 2026-11-27T03:00:00.000Z (in 1h59m)`: when a waiting (delayed) process begins. */
+export function startsLine(startsAt: string, now = Date.now()): string {
+  const left = Date.parse(startsAt) - now;
+  return `starts at ${startsAt}${left > 0 ? ` (in ${formatDuration(left)})` : ''}`;
 }
 
 /** `provision-volume-1: provision-volume reverted · failed at quota: QuotaAboveLimitError: ... · 3/6 jobs ran`. */
 export function summaryLine(report: ProcessReport): string {
   const { done, total } = forwardProgress(report);
   const parts = [`${report.processId}: ${report.name} ${report.status}`];
+  if (report.status === 'waiting' && report.startsAt) parts.push(startsLine(report.startsAt));
   const now = currentActivity(report);
   if (now) parts.push(now);
   if (report.failedStep) {
-    parts.push(
-      `failed at ${report.failedStep}` + (report.error ? `: ${report.error.type}: ${report.error.message}` : '')
-    );
+    parts.push(`failed at ${report.failedStep}` + (report.error ? `: ${errorText(report.error)}` : ''));
   } else if (report.error && report.error.type !== 'cancelled') {
-    parts.push(`${report.error.type}: ${report.error.message}`);
+    parts.push(errorText(report.error));
   }
   if (report.stoppedPastPivot) parts.push('stopped past the pivot, nothing unwound');
-  if (report.revertOrder.length) parts.push(`reverted ${report.revertOrder.join(' → ')}`);
-  if (report.needsAttention.length && report.status !== 'parked') {
-    parts.push(`needs a person: ${report.needsAttention.join(', ')}`);
+  if (report.lastKnown !== undefined) {
+    const standing = report.jobs.filter((j) => j.status === 'succeeded').map(stepName);
+    parts.push(`nothing unwound${standing.length ? `; left as they are: ${standing.join(', ')}` : ''}`);
   }
+  const unwinding = unwindingLine(report);
+  if (unwinding) parts.push(unwinding);
+  const waiting = new Set(parkedSteps(report).map((p) => p.stepId));
+  const others = report.needsAttention.filter((s) => !waiting.has(s));
+  if (others.length) parts.push(`needs a person: ${others.join(', ')}`);
   parts.push(`${done}/${total} jobs ran`);
   return parts.join(' · ').replace(/\s*\n\s*/g, ' ');
 }

@@ -14,6 +14,9 @@
  * 5. defaults: namespace `default`, task queue `jipper`, no address (the embedded dev server on 127.0.0.1:7233), the
  *    example volume library.
  *
+ * With a key ring (`JIPPER_ENCRYPTION_KEYS` or `JIPPER_ENCRYPTION_KEYS_FILE`, see `src/codec/keyring.ts`), every client
+ * and worker made from this configuration encrypts what it sends to Temporal.
+ *
  * {@link JipperConfig.sources} says where each setting came from (`jipper config` prints it).
  *
  * ```ts
@@ -27,7 +30,11 @@ import { basename, dirname, resolve } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
 import type { ClientConfigProfile, ClientConfigTLS } from '@temporalio/envconfig';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
+import { encryptingDataConverter } from '../codec/data-converter';
+import type { KeyRing } from '../codec/keyring';
+import { KeyRingError, loadKeyRing } from '../codec/keyring';
 import { oneLine } from '../shared/text';
 import { ConfigError } from './errors';
 import type { JipperConfigFile } from './file';
@@ -86,6 +93,13 @@ export interface JipperConfig {
   configFile: string | undefined;
   /** Where each setting came from: a flag (`--address`), a variable, the config file's name, or `default`. */
   sources: Record<SettingName, string>;
+  /** The key ring payloads are encrypted with; `undefined`: no encryption configured. */
+  keyRing: KeyRing | undefined;
+  /**
+   * What every client, worker and replayer made from this configuration encodes payloads with: the encrypting data
+   * converter when there is a key ring, else `undefined` (Temporal's default).
+   */
+  dataConverter: DataConverter | undefined;
 }
 
 /** Settings given as command-line flags (all optional; see the `jipper` command's global options). */
@@ -322,6 +336,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
   }
   if (apiKey !== undefined && tls === undefined) sources.tls = `on with the API key (${sources.apiKey})`;
 
+  let keyRing: KeyRing | undefined;
+  try {
+    keyRing = loadKeyRing(env);
+  } catch (err) {
+    if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
+    throw err;
+  }
   return {
     address,
     addressSource: address === undefined ? undefined : sources.address,
@@ -338,6 +359,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     projectRoot,
     configFile,
     sources,
+    keyRing,
+    dataConverter: keyRing ? encryptingDataConverter(keyRing) : undefined,
   };
 }
 

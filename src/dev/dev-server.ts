@@ -21,6 +21,7 @@ import { DEFAULT_TEMPORAL_PORT, connectChecked, probeTemporal, splitAddress, tcp
 import { findProjectRoot } from '../config/project';
 import { ensureSearchAttributes } from '../config/search-attributes';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { JIPPER_DYNAMIC_CONFIG } from './dynamic-config';
 import type { LogLine } from '../shared/text';
 import { oneLine } from '../shared/text';
 import { findOrInstallTemporalCli } from './temporal-cli';
@@ -42,6 +43,11 @@ export interface DevServerOptions {
    * memory and is lost when the server stops. {@link defaultDbFilename} is the project's usual file for a port.
    */
   dbFilename?: string;
+  /**
+   * A codec server the Web UI sends payloads to for decoding (`--ui-codec-endpoint`): with encryption on, the UI shows
+   * reports only through one (`jipper codec-server`). Default: none.
+   */
+  uiCodecEndpoint?: string;
   /** Namespace created at launch (and checked for search attributes). Default `default`, which always exists. */
   namespace?: string;
   /** Server log level. Default `warn`. */
@@ -214,7 +220,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const address = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 
   const existing = await probeTemporal({ address });
-  if (existing.kind === 'other') throw new DevServerPortInUseError(port);
+  if (existing.kind === 'other' || existing.kind === 'tls') throw new DevServerPortInUseError(port);
   if (existing.kind === 'temporal') {
     log(`Temporal dev server: reusing the server already at ${address}`);
     await withConnection({ address }, (connection) => ensureSearchAttributes(connection, namespace, log));
@@ -228,12 +234,17 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   args.push('--log-level', options.logLevel ?? 'warn', '--disable-config-file');
   if (uiPort === false) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  if (uiPort !== false && options.uiCodecEndpoint !== undefined)
+    args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFilename !== undefined) {
     const dbFile = resolve(root, options.dbFilename);
     mkdirSync(dirname(dbFile), { recursive: true });
     args.push('--db-filename', dbFile);
   }
   for (const key of JIPPER_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliTypeName(key.type)}`);
+  for (const [key, value] of Object.entries(JIPPER_DYNAMIC_CONFIG)) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
 
   const logFile = resolve(root, options.logFile ?? join('.jipper', `dev-server-${port}.log`));
   const stateFile = devServerStateFile(port, root);

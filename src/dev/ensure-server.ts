@@ -2,6 +2,7 @@
  * A server to run against: the configured one once it answers; on a loopback address where nothing listens (or with
  * no address configured: 127.0.0.1:7233), the embedded dev server, started there.
  */
+import { codecEndpointFor } from '../codec/codec-server';
 import type { JipperConfig } from '../config/config';
 import type { ConnectOptions } from '../config/connect';
 import { checkReachable, isLoopbackHost, probeTemporal, splitAddress, tcpOpen } from '../config/connect';
@@ -75,6 +76,7 @@ export async function ensureServer(
   if (probe.kind === 'temporal') {
     return { address, uiUrl: await webUiOf(config, address), started: false };
   }
+  if (probe.kind === 'tls') throw probe.error;
   if (probe.kind === 'other' || !mayStartEmbedded(config)) {
     await checkReachable({ ...config, addressSource: source }, address, timeoutMs);
     return { address, uiUrl: await webUiOf(config, address), started: false };
@@ -87,6 +89,8 @@ export async function ensureServer(
     log(`Temporal dev server: port ${derived} (port + 1000) is taken; the Web UI goes on port ${uiPort}`);
   }
   const cli = await findOrInstallTemporalCli({ projectRoot: config.projectRoot, log });
+  // With encryption on, the Web UI decodes payloads through a codec server next to it (`jipper codec-server`).
+  const uiCodecEndpoint = config.keyRing ? codecEndpointFor(uiPort) : undefined;
   const server = await startDevServer({
     cliPath: cli.path,
     ip: host,
@@ -96,7 +100,13 @@ export async function ensureServer(
     dbFilename: defaultDbFilename(port, config.projectRoot),
     detached: options.detached ?? true,
     projectRoot: config.projectRoot,
+    ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
     log,
   });
+  if (uiCodecEndpoint && !server.reused) {
+    log(
+      `payloads are encrypted: the Web UI decodes them through ${uiCodecEndpoint}; run \`jipper codec-server\` to serve it`
+    );
+  }
   return { address: server.address, uiUrl: config.webUi ?? server.uiUrl, started: !server.reused };
 }

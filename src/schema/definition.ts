@@ -20,12 +20,13 @@
  * ```
  */
 import { z } from 'zod';
+import { durationToMs } from '../shared/text';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
-export const durationSchema = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),
-]);
+export const durationStringSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
+export const durationSchema = z.union([z.number().int().positive(), durationStringSchema]);
 export type Duration = z.infer<typeof durationSchema>;
 
 /** Temporal's retry policy, as written in a definition. Unset fields keep the job's (or Jipper's) default. */
@@ -215,6 +216,109 @@ export const processOptionsSchema = z.strictObject({
 });
 export type ProcessOptions = z.infer<typeof processOptionsSchema>;
 
+/**
+ * Temporal's overlap policies, as Jipper names them: what a schedule does when a run is due while the previous one is
+ * still going. `skip` (the default) drops the new run; `buffer-one` starts it once the running one ends (one at most,
+ * `buffer-all` every one); `cancel-other` cancels the running process (it unwinds, reverts and all) and then starts
+ * the new one; `allow-all` runs them side by side. Temporal's `terminate-other` is left out on purpose: terminating a
+ * process skips its reverts.
+ */
+export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'allow-all'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+export const overlapSchema = z.enum(OVERLAP_POLICIES, { error: `expected one of ${OVERLAP_POLICIES.join(', ')}` });
+
+export const scheduleIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'a schedule id is letters, digits, ".", "-" and "_", starting with a letter or digit'
+  )
+  .max(200);
+
+/** A name the runtime's time-zone database knows (`UTC`, `Europe/Paris`). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An IANA time zone name the runtime knows (`UTC`, `Europe/Paris`). */
+export const timeZoneSchema = z
+  .string()
+  .refine(isTimeZone, { message: 'unknown time zone; expected an IANA name such as "Europe/Paris" or "UTC"' });
+
+/** A schedule's interval: a duration of one second or more. */
+export const everySchema = durationSchema.refine(
+  // Zod runs refinements after a failed union too: leave a value that is no duration to the union's own message.
+  (d) => (typeof d === 'string' && !durationStringSchema.safeParse(d).success ? true : durationToMs(d) >= 1000),
+  'a schedule runs at most once a second: expected "1s" or more'
+);
+
+export const cronSchema = z
+  .string()
+  .trim()
+  .min(1, 'expected a cron expression such as "0 3 * * *" (minute hour day-of-month month day-of-week)');
+
+/**
+ * When a process runs by itself: a Temporal Schedule whose every run is an ordinary process of this definition.
+ * `jipper schedule apply <file>` creates it, or brings it in line with the file (idempotent); the engine ignores it.
+ *
+ * @example
+ * ```yaml
+ * schedule:
+ *   id: nightly-volume     # default: the process name
+ *   cron: '0 3 * * *'      # or `every: 6h` (one of the two)
+ *   timezone: Europe/Paris # default UTC
+ *   jitter: 5m
+ *   overlap: skip
+ *   params: { volume: nightly }
+ * ```
+ */
+export const scheduleSchema = z
+  .strictObject({
+    /** The schedule's id, and the prefix of its runs' ids (`<id>-<scheduled time>`). Default: the process name. */
+    id: scheduleIdSchema.optional(),
+    /**
+     * Cron expressions (one, or a list): 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7
+     * (second …), or `@daily`, `@hourly`, `@every 90m`... Temporal's server checks them when the schedule is applied.
+     */
+    cron: z.union([cronSchema, z.array(cronSchema).min(1, 'expected at least one cron expression')]).optional(),
+    /** A run every this long (`15m`, `6h`, `1d`), counted from the Unix epoch (`6h` runs at 00:00, 06:00... UTC). */
+    every: everySchema.optional(),
+    /** IANA time zone the cron expressions are read in. Default UTC. */
+    timezone: timeZoneSchema.optional(),
+    /** Each run starts up to this much later than its time, at random (spreads many schedules' load). Default none. */
+    jitter: durationSchema.optional(),
+    /** What to do when a run is due while the previous one still runs (see {@link OVERLAP_POLICIES}). Default skip. */
+    overlap: overlapSchema.optional(),
+    /**
+     * After the server was down, runs missed by at most this much are still taken (by the overlap policy); older ones
+     * are dropped. Default: Temporal's (one year).
+     */
+    catchupWindow: durationSchema.optional(),
+    /**
+     * Pause the schedule when a run does not succeed (its note says which), so a person looks before the next run
+     * starts. Default false.
+     */
+    pauseOnFailure: z.boolean().optional(),
+    /** Create the schedule paused. Applies when it is created; `jipper schedule pause|unpause` change it later. */
+    paused: z.boolean().optional(),
+    /** A note shown with the schedule's state (why it is paused...). Applies when it is created. */
+    note: z.string().max(1_000).optional(),
+    /** Parameter values for every run (they override the definition's `params`). */
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((schedule, ctx) => {
+    if ((schedule.cron === undefined) === (schedule.every === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a schedule needs `cron` or `every` (one of the two)', path: [] });
+    }
+  });
+export type ScheduleSpecInput = z.infer<typeof scheduleSchema>;
+
 export const processDefinitionSchema = z.strictObject({
   name: z
     .string()
@@ -225,6 +329,8 @@ export const processDefinitionSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
   options: processOptionsSchema.optional(),
   steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
+  /** When the process runs by itself (a Temporal Schedule, see {@link scheduleSchema}). Ignored by the engine. */
+  schedule: scheduleSchema.optional(),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
 

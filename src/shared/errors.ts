@@ -26,6 +26,13 @@ export const UNKNOWN_JOB_TYPE = 'JipperUnknownJob';
 export const DUPLICATE_STEP_TYPE = 'JipperDuplicateStep';
 /** A `$param` or `$from` reference that cannot be resolved when its step starts (the step fails; the process unwinds). */
 export const UNRESOLVED_REFERENCE_TYPE = 'JipperUnresolvedReference';
+/**
+ * A `$secret` that the worker's secret provider does not have (never retried: configure the secret on the workers,
+ * then start the process again). The message names the secret and where it is used, never a value.
+ */
+export const SECRET_MISSING_TYPE = 'JipperSecretMissing';
+/** The worker's secret provider could not answer (a vault that does not respond): the attempt is retried. */
+export const SECRET_UNAVAILABLE_TYPE = 'JipperSecretUnavailable';
 
 /** A job read a result from `ctx.results` that its step does not declare (`uses`, `$from`, `needs`). */
 export const UNDECLARED_RESULT_TYPE = 'JipperUndeclaredResult';
@@ -49,6 +56,8 @@ export const JIPPER_FAILURE_TYPES = [
   UNKNOWN_JOB_TYPE,
   DUPLICATE_STEP_TYPE,
   UNRESOLVED_REFERENCE_TYPE,
+  SECRET_MISSING_TYPE,
+  SECRET_UNAVAILABLE_TYPE,
   UNDECLARED_RESULT_TYPE,
   DEADLINE_TYPE,
   NOT_STARTED_TYPE,

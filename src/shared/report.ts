@@ -4,10 +4,21 @@
  * payload converter unchanged.
  */
 
-/** Final process statuses (the contract), plus the live ones a running process passes through. */
+/**
+ * Final process statuses (the contract), plus the live ones a running process passes through. `waiting` is a process
+ * started with a delay (`startAt` / `--start-in`) that has not begun yet: no job has run, and cancelling it unwinds
+ * nothing. Only clients report it (the search attribute, and `getReport` while the delay lasts); the workflow itself
+ * starts `running`.
+ */
 export const FINAL_PROCESS_STATUSES = ['succeeded', 'reverted', 'revert_failed', 'cancelled', 'failed'] as const;
-export const LIVE_PROCESS_STATUSES = ['running', 'paused', 'unwinding', 'parked'] as const;
-export type FinalProcessStatus = (typeof FINAL_PROCESS_STATUSES)[number];
+export const LIVE_PROCESS_STATUSES = ['waiting', 'running', 'paused', 'unwinding', 'parked'] as const;
+/**
+ * How a run ends when Temporal, not Jipper, ends it: `terminated` (`temporal workflow terminate`, or the Web UI's
+ * Terminate) or `timed_out` (a workflow execution or run timeout set by whoever started it). Nothing is unwound; the
+ * workflow never sets these: the client reads them from the server (see `getReport`).
+ */
+export const ENDED_BY_TEMPORAL_STATUSES = ['terminated', 'timed_out'] as const;
+export type FinalProcessStatus = (typeof FINAL_PROCESS_STATUSES)[number] | (typeof ENDED_BY_TEMPORAL_STATUSES)[number];
 export type ProcessStatus = FinalProcessStatus | (typeof LIVE_PROCESS_STATUSES)[number];
 
 export const JOB_STATUSES = [
@@ -96,6 +107,8 @@ export interface ProcessReport {
   name: string;
   status: ProcessStatus;
   startedAt: string;
+  /** A `waiting` process (a delayed start): when it begins. */
+  startsAt?: string;
   endedAt?: string;
   /** The step whose failure started the unwinding (or stopped the process past the pivot). */
   failedStep?: string;
@@ -117,9 +130,19 @@ export interface ProcessReport {
   revertOrder: string[];
   /** How many times the run continued as new (long processes). */
   continuedAsNew?: number;
+  /**
+   * Set on a run Temporal ended (`terminated`, `timed_out`): its jobs are as the run last knew them — from a worker's
+   * replay of its history (`replay`, exactly the live report it had), or, when no worker could replay it, from the
+   * activity events in its history (`history`). Nothing was unwound: jobs that succeeded are left as they are, and a
+   * job shown `running` was running when the run ended (its effect is unknown).
+   */
+  lastKnown?: 'replay' | 'history';
   jobs: JobReport[];
 }
 
 export function isFinalStatus(status: ProcessStatus): status is FinalProcessStatus {
-  return (FINAL_PROCESS_STATUSES as readonly string[]).includes(status);
+  return (
+    (FINAL_PROCESS_STATUSES as readonly string[]).includes(status) ||
+    (ENDED_BY_TEMPORAL_STATUSES as readonly string[]).includes(status)
+  );
 }

@@ -37,3 +37,16 @@ export function durationBetween(startedAt: string | undefined, endedAt: string |
   if (!startedAt || !endedAt) return '';
   return formatDuration(Date.parse(endedAt) - Date.parse(startedAt));
 }
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A definition's duration in milliseconds: a number is milliseconds already; a string is `<number><unit>` with unit
+ * `ms`, `s`, `m`, `h` or `d` (`500ms`, `30s`, `1.5h`). Throws on anything else (the schema rejects it first).
+ */
+export function durationToMs(duration: number | string): number {
+  if (typeof duration === 'number') return duration;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration);
+  if (!match) throw new Error(`not a duration: "${duration}"`);
+  return Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number);
+}

@@ -6,9 +6,11 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
 import { ensureSearchAttributes } from '../config/search-attributes';
+import { JIPPER_DYNAMIC_CONFIG } from '../dev/dynamic-config';
 import { freePort } from '../dev/ports';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
@@ -18,15 +20,27 @@ import { installTestRuntime } from './runtime';
 export interface TestServerOptions {
   /**
    * Use the server at this address instead of starting one. Default: `TEMPORAL_ADDRESS` when set (with the TLS and
-   * API-key settings of the environment), else a new dev server.
+   * API-key settings of the environment), else a new dev server. `false`: always a new dev server of its own.
    */
-  address?: string;
+  address?: string | false;
   /** Namespace. Default: `TEMPORAL_NAMESPACE`, else `default`. */
   namespace?: string;
   /** Start the Web UI with a new dev server (on a free port). Default `false`. */
   ui?: boolean;
+  /**
+   * Dynamic configuration for a new dev server (`--dynamic-config-value`), laid over Jipper's own (priority and
+   * fairness on, as `jipper dev` runs; see `JIPPER_DYNAMIC_CONFIG`).
+   */
+  dynamicConfig?: Record<string, string | number | boolean>;
   /** The `temporal` binary for a new dev server. Default: the project's pinned CLI, installed when missing. */
   cliPath?: string;
+  /**
+   * How the environment's client encodes payloads. Default: the configuration's (`loadConfig().dataConverter`: the
+   * encrypting one when `JIPPER_ENCRYPTION_KEYS` or `JIPPER_ENCRYPTION_KEYS_FILE` is set).
+   */
+  dataConverter?: DataConverter;
+  /** A codec server for the Web UI of a new dev server to decode payloads with (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** Progress lines. Default: silent. */
   log?: LogLine;
 }
@@ -54,12 +68,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = await loadConfig({ configFile: false });
   const namespace = options.namespace ?? config.namespace;
   const log = options.log ?? (() => undefined);
-  const address = options.address ?? config.address;
+  const address = options.address === false ? undefined : (options.address ?? config.address);
+  const dataConverter = options.dataConverter ?? config.dataConverter;
+  const client = dataConverter ? { client: { dataConverter } } : {};
   if (address !== undefined) {
     const env = await TestWorkflowEnvironment.createFromExistingServer({
       ...config.connectionOptions,
       address,
       namespace,
+      ...client,
     });
     await ensureSearchAttributes(env.connection, namespace, log);
     return wrap(env, address, namespace, undefined, undefined);
@@ -79,8 +96,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           ...(uiPort !== undefined ? { ui: true, uiPort } : { ui: false }),
           searchAttributes: [...JIPPER_SEARCH_ATTRIBUTES],
           log: { format: 'pretty', level: 'warn' },
-          extraArgs: uiPort !== undefined ? ['--ui-disable-news-fetch'] : [],
+          extraArgs: [
+            ...(uiPort !== undefined ? ['--ui-disable-news-fetch'] : []),
+            ...(uiPort !== undefined && options.uiCodecEndpoint
+              ? ['--ui-codec-endpoint', options.uiCodecEndpoint]
+              : []),
+            ...Object.entries({ ...JIPPER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
+              '--dynamic-config-value',
+              `${key}=${JSON.stringify(value)}`,
+            ]),
+          ],
         },
+        ...client,
       });
       const uiUrl = uiPort !== undefined ? `http://127.0.0.1:${uiPort}` : undefined;
       return wrap(env, `127.0.0.1:${port}`, namespace, uiUrl, cliPath);

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import type { JobLibrary } from '../activities/library';
@@ -16,6 +17,8 @@ import { waitForReport } from '../client/report';
 import { decide } from '../client/control';
 import type { ProcessReport } from '../shared/report';
 import { reportQuery } from '../workflows/messages';
+import type { SecretProvider } from '../activities/secrets';
+import { loadConfig } from '../config/config';
 import { createJipperWorker } from '../worker/worker';
 import type { CallRecord, FaultPlan } from './instrument';
 import { Instrumentation } from './instrument';
@@ -27,7 +30,10 @@ import type { TestServer } from './server';
 export interface TestWorkerOptions {
   /** The server to work against (from {@link startTestServer}): its address and namespace. */
   server?: Pick<TestServer, 'address' | 'namespace'>;
-  /** The server's address, when not given `server`. Default: `TEMPORAL_ADDRESS`. */
+  /**
+   * The server's address, when not given `server`. Default: `TEMPORAL_ADDRESS`. The connection uses the TLS and
+   * API-key settings of the environment (`TEMPORAL_TLS_*`, `TEMPORAL_API_KEY`, a profile) either way.
+   */
   address?: string;
   namespace?: string;
   /** Default: `<name>-<uuid>`, a queue of this worker's own. */
@@ -36,6 +42,13 @@ export interface TestWorkerOptions {
   name?: string;
   /** A prebuilt workflow bundle. Default: Jipper's prebuilt bundle when present, else the workflow sources. */
   workflowBundlePath?: string;
+  /**
+   * How the worker and its client encode payloads. Default: the configuration's (the encrypting data converter when
+   * `JIPPER_ENCRYPTION_KEYS` or `JIPPER_ENCRYPTION_KEYS_FILE` is set).
+   */
+  dataConverter?: DataConverter;
+  /** Where the worker reads `$secret`s. Default: `JIPPER_SECRET_<NAME>` of the environment. */
+  secrets?: SecretProvider;
   /** Any other Temporal worker option. */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -83,11 +96,13 @@ export async function startTestWorker(
   options: TestWorkerOptions = {}
 ): Promise<TestWorker> {
   installTestRuntime();
-  const address = options.server?.address ?? options.address ?? process.env.TEMPORAL_ADDRESS;
+  const config = await loadConfig({ configFile: false });
+  const address = options.server?.address ?? options.address ?? config.address;
   if (!address)
     throw new Error('no Temporal server for the test worker: pass `server` or `address`, or set TEMPORAL_ADDRESS');
-  const namespace = options.server?.namespace ?? options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-  const nativeConnection = await NativeConnection.connect({ address });
+  const namespace = options.server?.namespace ?? options.namespace ?? config.namespace;
+  const dataConverter = options.dataConverter ?? config.dataConverter;
+  const nativeConnection = await NativeConnection.connect({ ...config.connectionOptions, address });
   const taskQueue = options.taskQueue ?? `${options.name ?? 'test'}-${randomUUID()}`;
   const instrumentation = new Instrumentation();
   const { worker, registry } = await createJipperWorker({
@@ -95,6 +110,8 @@ export async function startTestWorker(
     namespace,
     taskQueue,
     libraries: instrumentation.wrap(libraries),
+    ...(dataConverter ? { dataConverter } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.workflowBundlePath !== undefined ? { workflowBundlePath: options.workflowBundlePath } : {}),
     workerOptions: {
       shutdownGraceTime: '1s',
@@ -105,7 +122,7 @@ export async function startTestWorker(
     },
   });
   const running = worker.run();
-  const client = new Client({ connection: nativeConnection, namespace });
+  const client = new Client({ connection: nativeConnection, namespace, ...(dataConverter ? { dataConverter } : {}) });
 
   const start = async (definition: unknown, runOptions: RunOptions, faults?: FaultPlan) => {
     const name = (definition as { name?: unknown } | null)?.name;

@@ -11,11 +11,13 @@ import { loadConfig } from '../config/config';
 
 import { deploymentFromEnv } from './deployment';
 import { loadLibraries } from './libraries';
+import { loadSecretProvider } from './secrets';
 import { createJipperWorker } from './worker';
 import { connectNative } from '../config/connect';
 import { ensureServer } from '../dev/ensure-server';
 import { ensureSearchAttributes } from '../config/search-attributes';
 import type { LogLine } from '../shared/text';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 export interface RunningWorker {
   worker: Worker;
@@ -35,6 +37,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   config ??= await loadConfig();
   const libraries = await loadLibraries(config);
+  const secrets = loadSecretProvider();
   const deployment = deploymentFromEnv();
   const { address, uiUrl } = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
@@ -44,11 +47,16 @@ export async function startWorker(
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     libraries,
+    secrets,
+    ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
     ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
   const done = worker.run().finally(() => connection.close());
+  const encryption = config.keyRing
+    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}`
+    : 'payloads not encrypted';
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}${uiUrl ? `, Web UI ${uiUrl}` : ''})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}${uiUrl ? `, Web UI ${uiUrl}` : ''})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`
   );
   return { worker, registry, connection, address, uiUrl, done };
 }
@@ -59,6 +67,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+  silenceIpServerNameWarning();
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? `jipper worker: ${err.message}` : err);
     process.exit(1);

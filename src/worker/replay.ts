@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
+import { encryptsFailures } from '../codec/data-converter';
 import { workflowCode } from './worker';
 import { historyFromJson } from './history-json';
 import { oneLine } from '../shared/text';
@@ -22,6 +24,8 @@ export interface ReplayFileResult {
 export interface ReplayOptions {
   /** A workflow bundle to replay against. Default: the prebuilt bundle when built, else the workflow sources. */
   bundlePath?: string;
+  /** Decodes the histories' payloads: the encrypting data converter for histories of encrypted runs. */
+  dataConverter?: DataConverter;
 }
 
 /** The workflow id a history file replays as: its file name without `.json`. */
@@ -51,7 +55,11 @@ export async function replayHistoryFiles(
     }
   }
   if (histories.length) {
-    for await (const replay of Worker.runReplayHistories({ ...workflowCode(options.bundlePath) }, histories)) {
+    const replayOptions = {
+      ...workflowCode(options.bundlePath, encryptsFailures(options.dataConverter)),
+      ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    };
+    for await (const replay of Worker.runReplayHistories(replayOptions, histories)) {
       const file = byId.get(replay.workflowId) as string;
       if (!replay.error) continue;
       const kind = replay.error.name === 'DeterminismViolationError' ? 'determinism violation' : 'replay failed';

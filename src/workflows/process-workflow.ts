@@ -65,6 +65,11 @@ export interface ProcessInput {
    * the workflow plans the definition itself; without it the worker plans it (a local activity).
    */
   jobs?: Record<string, JobFacts>;
+  /**
+   * The start delay the client asked for (`startAt` / `startDelay`), in ms: the process begins that long after its
+   * start time, and its start tolerance counts from then.
+   */
+  startDelayMs?: number;
   /** Set by continue-as-new only: where the previous run stopped. */
   carried?: CarriedState;
 }
@@ -183,11 +188,12 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     }
   };
 
-  // Start tolerance: the first jobs must start within `startWithin` of the process's start.
+  // Start tolerance: the first jobs must start within `startWithin` of the process's start (a delayed start's end).
   const startWithinMs = options?.startWithin !== undefined ? durationMs(options.startWithin) : undefined;
+  const dueAt = info.startTime.getTime() + (typeof input.startDelayMs === 'number' ? input.startDelayMs : 0);
   const firstJobOptions = (): Partial<ActivityOptions> => {
     if (startWithinMs === undefined || state.completedCount > 0) return {};
-    const left = startWithinMs - (nowMs() - info.startTime.getTime());
+    const left = startWithinMs - (nowMs() - dueAt);
     return { scheduleToStartTimeout: Math.max(1, left) };
   };
 
@@ -381,7 +387,7 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     return revised;
   };
 
-  if (startWithinMs !== undefined && !carried && nowMs() - info.startTime.getTime() > startWithinMs) {
+  if (startWithinMs !== undefined && !carried && nowMs() - dueAt > startWithinMs) {
     stop = notStarted(options?.startWithin);
   }
   // The process's own tokens, before its first step.
@@ -461,12 +467,16 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
 async function planProcess(input: ProcessInput, shape: ReturnType<typeof inputShapeProblems>): Promise<Plan> {
   if (!shape.length && input.jobs) return planFromFacts(input.definition, input.params ?? {}, input.jobs);
   try {
-    return await CancellationScope.nonCancellable(() =>
+    const plan = await CancellationScope.nonCancellable(() =>
       scheduleLocalActivity<Plan>(PLAN_ACTIVITY, [input.definition, input.params ?? {}], {
         startToCloseTimeout: '30s',
         retry: { maximumAttempts: 3 },
       })
     );
+    // The worker checks the definition and params only: a malformed input it does not see (`jobs` that are not an
+    // object, `params` that are not one) is still a problem, or the run would go on without its report rows.
+    const unseen = shape.filter((s) => !plan.problems.some((p) => p.path === s.path));
+    return unseen.length ? { ...plan, problems: [...plan.problems, ...unseen] } : plan;
   } catch (err) {
     // The worker could not even read it: what the shape check found is the answer.
     if (shape.length) return { problems: shape, params: {}, jobs: [] };

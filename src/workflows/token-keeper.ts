@@ -78,25 +78,47 @@ export async function jipperTokenKeeper(input: KeeperInput = {}): Promise<void> 
 
   const outbox: { processId: string; requestId: string; granted: boolean; reason?: string; waitedMs?: number }[] = [];
 
-  const used = (name: string): number =>
-    state.holdings.reduce((sum, h) => sum + (h.claims.find((c) => c.name === name)?.count ?? 0), 0);
+  const used = (name: string, except?: string): number =>
+    state.holdings
+      .filter((h) => h.processId !== except)
+      .reduce((sum, h) => sum + (h.claims.find((c) => c.name === name)?.count ?? 0), 0);
+  /** What a process holds of a token already (its tokens are its own: a later step may claim them again). */
+  const own = (name: string, processId: string): number =>
+    state.holdings
+      .filter((h) => h.processId === processId)
+      .reduce((sum, h) => sum + (h.claims.find((c) => c.name === name)?.count ?? 0), 0);
   const holdersOf = (name: string): Set<string> =>
     new Set(state.holdings.filter((h) => h.claims.some((c) => c.name === name)).map((h) => h.processId));
-  const fits = (claims: readonly TokenClaim[]): boolean =>
-    claims.every((c) => used(c.name) + c.count <= (state.capacities[c.name] ?? c.capacity));
+  const fits = (claims: readonly TokenClaim[], processId: string): boolean =>
+    claims.every(
+      (c) =>
+        used(c.name, processId) + Math.max(c.count, own(c.name, processId)) <= (state.capacities[c.name] ?? c.capacity)
+    );
 
   /** Wait-for edges: a waiting process waits for the holders of the tokens it claims (not itself). */
-  const edges = (extra: { from: string; claims: readonly TokenClaim[] }[] = [], grant?: Holding) => {
+  /** The claims a process still needs: those its own holdings do not already cover. */
+  const needed = (claims: readonly TokenClaim[], processId: string): TokenClaim[] =>
+    claims.filter((c) => own(c.name, processId) < c.count);
+
+  /**
+   * Wait-for edges: a waiting process waits for the other holders of the tokens it still needs, and for the earlier
+   * waiters on those tokens (first come first served holds a token for them).
+   */
+  const edges = (grant?: Holding) => {
     const graph = new Map<string, Set<string>>();
-    const add = (from: string, claims: readonly TokenClaim[]) => {
-      for (const c of claims) {
-        const holders = holdersOf(c.name);
-        if (grant?.claims.some((g) => g.name === c.name)) holders.add(grant.processId);
-        for (const to of holders) if (to !== from) (graph.get(from) ?? graph.set(from, new Set()).get(from))?.add(to);
-      }
+    const link = (from: string, to: string) => {
+      if (to !== from) (graph.get(from) ?? graph.set(from, new Set()).get(from))?.add(to);
     };
-    for (const w of state.waiters) add(w.processId, w.claims);
-    for (const e of extra) add(e.from, e.claims);
+    const ordered = [...state.waiters].sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+    ordered.forEach((w, i) => {
+      for (const c of needed(w.claims, w.processId)) {
+        for (const holder of holdersOf(c.name)) link(w.processId, holder);
+        if (grant?.claims.some((g) => g.name === c.name)) link(w.processId, grant.processId);
+        for (const earlier of ordered.slice(0, i)) {
+          if (earlier.claims.some((e) => e.name === c.name)) link(w.processId, earlier.processId);
+        }
+      }
+    });
     return graph;
   };
   const cycleThrough = (graph: Map<string, Set<string>>): string[] | undefined => {
@@ -141,8 +163,9 @@ export async function jipperTokenKeeper(input: KeeperInput = {}): Promise<void> 
     state.waiters.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
     const reserved = new Set<string>();
     for (const waiter of [...state.waiters]) {
-      const blocked = waiter.claims.some((c) => reserved.has(c.name));
-      if (!blocked && fits(waiter.claims)) {
+      const claims = needed(waiter.claims, waiter.processId);
+      const blocked = claims.some((c) => reserved.has(c.name));
+      if (!blocked && fits(waiter.claims, waiter.processId)) {
         const holding: Holding = {
           requestId: waiter.requestId,
           processId: waiter.processId,
@@ -151,15 +174,15 @@ export async function jipperTokenKeeper(input: KeeperInput = {}): Promise<void> 
         };
         state.waiters = state.waiters.filter((w) => w !== waiter);
         // A grant to a process that still waits elsewhere must not close a cycle either.
-        if (state.waiters.some((w) => w.processId === waiter.processId) && cycleThrough(edges([], holding))) {
+        if (state.waiters.some((w) => w.processId === waiter.processId) && cycleThrough(edges(holding))) {
           state.waiters.push(waiter);
-          waiter.claims.forEach((c) => reserved.add(c.name));
+          claims.forEach((c) => reserved.add(c.name));
           continue;
         }
         state.holdings.push(holding);
         answer(waiter, true, undefined, nowMs() - Date.parse(waiter.since));
       } else {
-        waiter.claims.forEach((c) => reserved.add(c.name));
+        claims.forEach((c) => reserved.add(c.name));
       }
     }
   };

@@ -2,12 +2,19 @@
  * Bad input, fuzzed with fast-check: malformed definitions and run parameters are rejected before any job starts,
  * with one DefinitionError that lists every problem with its path; the validator never throws anything else. Payloads
  * too large for Temporal are refused with a clear error before a run starts, and a job whose result is too large
- * fails clearly and unwinds instead of leaving a run stuck.
+ * fails clearly and unwinds instead of leaving a run stuck. The command line's bad input (unknown options, bad
+ * values, missing arguments, missing or junk files, unknown ids) is one line naming what is wrong and where, exit code
+ * 2; and workflow inputs started without the client (a raw `workflow.start` with anything at all) end the run
+ * `failed` with its problems listed and no job run, never a run stuck on a failing workflow task.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { runCli } from '../../src/cli/main';
+import { INVALID_DEFINITION_TYPE } from '../../src/shared/errors';
+import { isRecord } from '../../src/shared/text';
 import fc from 'fast-check';
 import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { JobRegistry } from '../../src/activities/registry';
@@ -445,7 +452,7 @@ describe('payloads too large for Temporal', () => {
   test.each([
     ['a definition near 2 MB', bigDefinition(1_900_000), undefined],
     ['a definition over 2 MB', bigDefinition(2_500_000), undefined],
-    ['params near 2 MB', bigDefinition(10), { blob: 'y'.repeat(1_900_000) }],
+    ['params near 2 MB', { ...bigDefinition(10), params: { blob: '' } }, { blob: 'y'.repeat(1_900_000) }],
   ])('%s: PayloadTooLargeError before anything starts', async (_what, definition, params) => {
     const id = `too-large-${Math.random().toString(36).slice(2)}`;
     const started = startProcess(tw.client, definition, {
@@ -542,4 +549,268 @@ describe('payloads too large for Temporal', () => {
     );
     expect(report.status).toBe('succeeded');
   });
+});
+
+describe('the command line: every bad input is one line naming what is wrong and where, exit code 2', () => {
+  /** A command line that must be refused, and what its one line must name. */
+  interface BadCommand {
+    kind: string;
+    argv: string[];
+    names: string;
+    /** Definition problems are a line each, every one naming the file. */
+    lines?: 'per-problem';
+  }
+
+  /** Each command with arguments that are fine on their own (ids that need not exist: the mutation is refused first). */
+  const COMMANDS: [string, string[]][] = [
+    ['validate', ['examples/provision-volume.yaml']],
+    ['start', ['examples/provision-volume.yaml']],
+    ['graph', ['examples/provision-volume.yaml']],
+    ['plan', ['examples/provision-volume.yaml']],
+    ['status', ['fuzz-id']],
+    ['report', ['fuzz-id']],
+    ['watch', ['fuzz-id']],
+    ['cancel', ['fuzz-id']],
+    ['pause', ['fuzz-id']],
+    ['resume', ['fuzz-id']],
+    ['decide', ['fuzz-id', 'step', 'retry']],
+    ['history', ['fuzz-id']],
+    ['replay', ['test/histories']],
+    ['list', []],
+    ['completion', ['bash']],
+    ['dev', []],
+    ['worker', []],
+    ['config', []],
+  ];
+  const ID_COMMANDS = ['status', 'report', 'watch', 'cancel', 'pause', 'resume', 'history'];
+  const FILE_COMMANDS = ['validate', 'graph', 'plan'];
+  const word = fc.stringMatching(/^[a-z][a-z0-9-]{2,14}$/);
+  const known = new Set(['help', 'json', 'version']);
+  const command = fc.constantFrom(...COMMANDS);
+  let scratch: string;
+  beforeAll(async () => (scratch = await mkdtemp(join(tmpdir(), 'jipper-cli-fuzz-'))));
+  afterAll(async () => rm(scratch, { recursive: true, force: true }));
+
+  const badCommand: fc.Arbitrary<BadCommand> = fc.oneof(
+    fc
+      .tuple(command, word)
+      .filter(([, option]) => !known.has(option))
+      .map(([[name, args], option]) => ({
+        kind: 'unknown option',
+        argv: [name, ...args, `--x-${option}`],
+        names: `unknown option '--x-${option}'`,
+      })),
+    fc
+      .constantFrom(...COMMANDS.filter(([, args]) => args.length > 0))
+      .map(([name]) => ({ kind: 'missing argument', argv: [name], names: 'missing required argument' })),
+    fc
+      .tuple(
+        fc.constantFrom(...COMMANDS.filter(([name]) => !['replay', 'list', 'dev', 'worker', 'config'].includes(name))),
+        word
+      )
+      .map(([[name, args], extra]) => ({
+        kind: 'too many arguments',
+        argv: [name, ...args, extra],
+        names: `too many arguments for '${name}'`,
+      })),
+    fc
+      .oneof(fc.integer({ max: 0 }), fc.integer({ min: 1001 }), fc.double({ noInteger: true, min: 1, max: 999 }), word)
+      .map((limit) => ({
+        kind: 'bad --limit',
+        argv: ['list', '--limit', String(limit)],
+        names: `'--limit <n>' argument '${String(limit)}'`,
+      })),
+    word.map((status) => ({
+      kind: 'bad --status',
+      argv: ['list', '--status', status],
+      names: `'--status <status>' argument '${status}'`,
+    })),
+    fc
+      .tuple(
+        fc.constantFrom(...FILE_COMMANDS, 'start'),
+        fc.constantFrom('9lives=1', 'has space=1', '=1', 'noequals', '-x=1')
+      )
+      .map(([name, set]) => ({
+        kind: 'bad --set',
+        argv: [name, 'examples/provision-volume.yaml', '--set', set],
+        names: `--set ${set}`,
+      })),
+    fc.tuple(fc.constantFrom(...FILE_COMMANDS, 'start'), word).map(([name, param]) => ({
+      kind: 'unknown --set parameter',
+      argv: [name, 'examples/provision-volume.yaml', '--set', `x${param}=1`],
+      names: `--set x${param}: unknown parameter "x${param}"`,
+    })),
+    word.map((runId) => ({
+      kind: 'bad --run-id',
+      argv: ['history', 'fuzz-id', '--run-id', runId],
+      names: `'--run-id <runId>' argument '${runId}'`,
+    })),
+    fc
+      .tuple(
+        fc.constantFrom('--fail-at', '--cancel-at', '--revert-fails'),
+        fc.constantFrom('has space', '-dash', 'a/b', 'ünï')
+      )
+      .map(([flag, step]) => ({
+        kind: `bad ${flag}`,
+        argv: ['plan', 'examples/provision-volume.yaml', flag, step],
+        names: `'${flag} <step>' argument '${step}'`,
+      })),
+    fc
+      .tuple(fc.constantFrom('--fail-at', '--cancel-at', '--revert-fails'), word)
+      .filter(([, step]) => !['allocate', 'filesystem', 'quota', 'audit', 'export', 'register'].includes(step))
+      .map(([flag, step]) => ({
+        kind: `unknown ${flag} step`,
+        argv: ['plan', 'examples/provision-volume.yaml', flag, step],
+        names: `${flag} ${step}: no job "${step}"`,
+      })),
+    fc.constantFrom('', ' ', 'two\nlines').map((why) => ({
+      kind: 'bad --reason',
+      argv: ['pause', 'fuzz-id', '--reason', why],
+      names: "'--reason <text>' argument",
+    })),
+    word.map((decision) => ({
+      kind: 'bad decision',
+      argv: ['decide', 'fuzz-id', 'step', decision],
+      names: `value '${decision}' is invalid for argument 'decision'`,
+    })),
+    fc.constantFrom('has space', 'a/b', 'ünï').map((step) => ({
+      kind: 'bad step',
+      argv: ['decide', 'fuzz-id', step, 'retry'],
+      names: `'${step}' is invalid for argument 'step'`,
+    })),
+    word.map((shell) => ({
+      kind: 'bad shell',
+      argv: ['completion', shell],
+      names: `value '${shell}' is invalid for argument 'shell'`,
+    })),
+    fc.constantFrom('', 'a\u0000b', 'x'.repeat(1001), 'tab\there').map((id) => ({
+      kind: 'bad --id',
+      argv: ['start', 'examples/provision-volume.yaml', '--id', id],
+      names: "'--id <id>' argument",
+    })),
+    fc
+      .tuple(fc.constantFrom(...FILE_COMMANDS, 'start'), word, fc.constantFrom('.yaml', '.json', '.txt', ''))
+      .map(([name, file, ext]) => {
+        const path = join('/nonexistent-dir', `${file}${ext}`);
+        return { kind: 'missing file', argv: [name, path], names: path };
+      }),
+    fc
+      .tuple(
+        fc.constantFrom(...ID_COMMANDS),
+        // eslint-disable-next-line no-control-regex -- ids with control characters are refused as such (another case)
+        fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s))
+      )
+      .map(([name, id]) => ({
+        kind: 'unknown id',
+        argv: [name, `fuzz-${id}`],
+        names: `no process with id "fuzz-${id}"`,
+      })),
+    fc
+      .tuple(fc.constantFrom(...FILE_COMMANDS), fc.string({ maxLength: 200 }), fc.constantFrom('.yaml', '.json'))
+      .map(([name, text, ext]) => {
+        const path = join('FUZZ_DIR', `junk-${randomUUID()}${ext}`);
+        return { kind: 'junk file', argv: [name, path], names: path, lines: 'per-problem' as const, text };
+      })
+  );
+
+  test('fuzzed command lines', async () => {
+    const byKind = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(badCommand, async (bad) => {
+        const argv = bad.argv.map((a) => a.replace('FUZZ_DIR', scratch));
+        const names = bad.names.replace('FUZZ_DIR', scratch);
+        if (bad.kind === 'junk file') await writeFile(argv[1] as string, (bad as { text?: string }).text ?? '');
+        let stdout = '';
+        let stderr = '';
+        const code = await runCli(['node', 'jipper', ...argv], {
+          stdout: { write: (text: string) => (stdout += text) },
+          stderr: { write: (text: string) => (stderr += text) },
+        });
+        const lines = stderr.split('\n').filter(Boolean);
+        const what = `jipper ${JSON.stringify(argv)}: exit ${code}, stderr ${JSON.stringify(stderr)}`;
+        if (code !== 2 || stdout !== '' || !lines.length) throw new Error(what);
+        if (!lines.every((line) => line.startsWith('jipper: ') && !/^\s+at /.test(line))) throw new Error(what);
+        if (bad.lines === 'per-problem') {
+          if (!lines.every((line) => line.startsWith(`jipper: ${names}`)))
+            throw new Error(`${what}: not every line names ${names}`);
+        } else if (lines.length !== 1 || !(lines[0] as string).includes(names)) {
+          throw new Error(`${what}: not one line naming ${names}`);
+        }
+        byKind.set(bad.kind, (byKind.get(bad.kind) ?? 0) + 1);
+      }),
+      { numRuns: 400 }
+    );
+    recordFigure('bad command lines', Object.fromEntries(byKind));
+    expect(byKind.size).toBeGreaterThan(15);
+  }, 300_000);
+});
+
+describe('workflow inputs started without the client (a raw workflow.start)', () => {
+  const notAnObject = fc.anything({ maxDepth: 2 }).filter((v) => !isRecord(v));
+  const validSteps = [{ id: 'a', job: 'task' }];
+  /** Inputs whose shape is wrong: the workflow's own check must catch each, whatever it is. */
+  const malformed = fc.oneof(
+    notAnObject.map((input) => ({ kind: 'input not an object', input })),
+    notAnObject.map((definition) => ({ kind: 'definition not an object', input: { definition } })),
+    fc
+      .anything({ maxDepth: 2 })
+      .filter((v) => !Array.isArray(v))
+      .map((steps) => ({ kind: 'steps not a list', input: { definition: { name: 'raw', steps } } })),
+    fc.array(notAnObject, { minLength: 1, maxLength: 3 }).map((steps) => ({
+      kind: 'a step not an object',
+      input: { definition: { name: 'raw', steps: [...validSteps, ...steps] } },
+    })),
+    fc
+      .record({ id: fc.anything({ maxDepth: 1 }), job: fc.anything({ maxDepth: 1 }) })
+      .filter(({ id, job }) => typeof id !== 'string' || typeof job !== 'string')
+      .map((step) => ({
+        kind: 'a step without a string id and job',
+        input: { definition: { name: 'raw', steps: [step] } },
+      })),
+    fc
+      .anything({ maxDepth: 1 })
+      .filter((v) => v !== undefined && !Array.isArray(v))
+      .map((parallel) => ({
+        kind: 'a group that is not a list',
+        input: { definition: { name: 'raw', steps: [{ id: 'g', parallel }] } },
+      })),
+    notAnObject
+      .filter((v) => v !== undefined && v !== null)
+      .map((params) => ({
+        kind: 'params not an object',
+        input: { definition: { name: 'raw', steps: validSteps }, params },
+      })),
+    notAnObject
+      .filter((v) => v !== undefined && v !== null)
+      .map((jobs) => ({ kind: 'jobs not an object', input: { definition: { name: 'raw', steps: validSteps }, jobs } })),
+    fc
+      .anything({ maxDepth: 1 })
+      .filter((v) => typeof v !== 'string')
+      .map((name) => ({ kind: 'a name that is not a string', input: { definition: { name, steps: validSteps } } }))
+  );
+
+  test('each ends failed with its problems listed, no job run, none left running', async () => {
+    const byKind = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(malformed, async ({ kind, input }) => {
+        const id = `raw-bad-${randomUUID()}`;
+        const handle = await tw.client.workflow.start('jipperProcess', {
+          taskQueue: tw.taskQueue,
+          workflowId: id,
+          args: [input as never],
+        });
+        const report = await waitForReport(handle);
+        const what = `${kind}: ${JSON.stringify(input)} ended ${report.status} (${JSON.stringify(report.error)})`;
+        if (report.status !== 'failed' || report.error?.type !== INVALID_DEFINITION_TYPE || !report.error.message)
+          throw new Error(what);
+        if (!report.jobs.every((j) => j.status === 'not_run')) throw new Error(`${what}: a job ran`);
+        if (journal.some((e) => e.key.startsWith(`${id}/`))) throw new Error(`${what}: the journal has a job of it`);
+        expect((await handle.describe()).status.name).toBe('FAILED');
+        byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+      }),
+      { numRuns: 80 }
+    );
+    recordFigure('raw workflow inputs', Object.fromEntries(byKind));
+    expect(byKind.size).toBeGreaterThan(6);
+  }, 300_000);
 });

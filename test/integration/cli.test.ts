@@ -7,7 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { existsSync } from 'node:fs';
+import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { liveView } from '../../src/cli/live-view';
 import type { ProcessReport } from '../../src/shared/report';
 import type { CliResult } from '../support/cli';
@@ -77,13 +78,6 @@ const startArgs = (file: string, id: string, sets: Record<string, string | numbe
   ...flags,
 ];
 
-/** Polls the report until the process has `status`. */
-const reportWhen = (id: string, status: ProcessReport['status']) =>
-  waitUntil(async () => {
-    const report = await reportOf(id);
-    return report.status === status ? report : undefined;
-  }, `${id} to be ${status}`);
-
 const uniqueId = (name: string) => `${name}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
 
 describe('start --wait', () => {
@@ -98,7 +92,10 @@ describe('start --wait', () => {
     expect(result.stdout).toContain(`started provision-volume as ${succeeded}`);
     expect(result.stdout).toMatch(/run id: [0-9a-f-]{36}/);
     expect(result.stdout).toContain(`Web UI: http://127.0.0.1:8233/namespaces/default/workflows/${succeeded}/`);
-    expect(result.stdout).toMatch(/^ {2}register: succeeded \(\d+m?s\) · registered cli-ok in the catalog/m);
+    // The first volume this sandbox's catalog holds: one volume, not "1 volumes".
+    expect(result.stdout).toMatch(
+      /^ {2}register: succeeded \(\d+m?s\) · registered cli-ok in the catalog \(1 volume\)$/m
+    );
     expect(result.stdout).toMatch(/^provision-volume: succeeded$/m);
     expect(result.stdout).toMatch(/status: succeeded/);
     expect(result.stderr).toBe('');
@@ -116,6 +113,18 @@ describe('start --wait', () => {
     expect(at(/^ {2}allocate: reverted/)).toBeGreaterThan(at(/^ {2}prepare\/filesystem: reverted/));
     expect(at(/^provision-volume-over-quota: reverted$/)).toBeGreaterThan(at(/^ {2}allocate: reverted/));
     expect(result.stdout).toContain('reverted, newest first: filesystem → allocate');
+
+    // On disk: the unwinding removed everything the process made (its volume file, allocation record, filesystem tree
+    // and quota), while the succeeded process's volume is still there.
+    const report = JSON.parse((await expectExit(['report', reverted, '--json'], 0)).stdout) as ProcessReport;
+    const volumeFile = (report.jobs.find((j) => j.stepId === 'allocate')?.result as { path: string }).path;
+    expect(volumeFile).toMatch(/cli-over\.img$/);
+    expect(existsSync(volumeFile)).toBe(false);
+    const disk = await inspectSandbox(sandbox);
+    expect(disk.volumes).toEqual(['cli-ok']);
+    expect(disk.mounts).toEqual(['cli-ok']);
+    expect(disk.quotas).not.toContain('cli-over');
+    expect(disk.catalog.map((entry) => entry.volume)).toEqual(['cli-ok']);
   });
 
   test('report --json, --markdown, and status: the run as it ended', async () => {
@@ -127,12 +136,72 @@ describe('start --wait', () => {
     });
     const markdown = (await expectExit(['report', reverted, '--markdown'], 0)).stdout;
     expect(markdown).toContain('**provision-volume-over-quota** · status **reverted** · failed at `quota`');
-    expect(markdown).toContain('| step | job | status | time | what happened |');
+    expect(markdown).toContain('Reverted, newest first: filesystem → allocate');
+    // One list item per job, its parts apart (the Web UI ran a table's columns together: "reverted65ms").
+    expect(markdown).toMatch(
+      /^- \*\*allocate\*\* · allocate-volume · reverted · \d+(ms|\.\ds) — allocated 32 MB for cli-over · ↩ reverted: released 32 MB of cli-over$/m
+    );
     const table = (await expectExit(['report', reverted], 0)).stdout;
     expect(table).toMatch(/│ prepare\/quota\s+│ set-quota\s+│ failed/);
     const status = (await expectExit(['status', reverted], 0)).stdout;
     expect(status.trim().split('\n')).toHaveLength(1);
     expect(status).toContain(`${reverted}: provision-volume-over-quota reverted · failed at quota`);
+  });
+
+  test('the report fits the terminal (COLUMNS): text wraps, never cut; --wide keeps each line whole', async () => {
+    const narrow = (await jipperExpect(['report', reverted], { ...env, COLUMNS: '80' }, 0)).stdout;
+    const table = narrow.split('\n').filter((line) => /^[│┌├└]/.test(line));
+    expect(table.length).toBeGreaterThan(0);
+    for (const line of table) expect([...line].length).toBeLessThanOrEqual(80);
+    expect(narrow).not.toContain('…');
+    const error = '✖ QuotaAboveLimitError: quota 64 MB is above the size of volume "cli-over" (32 MB)';
+    expect(narrow).not.toContain(error);
+    const wide = (await jipperExpect(['report', reverted, '--wide'], { ...env, COLUMNS: '80' }, 0)).stdout;
+    expect(wide).toContain(error);
+    expect(Math.max(...wide.split('\n').map((line) => [...line].length))).toBeGreaterThan(80);
+  });
+
+  test('colour: none with NO_COLOR or when piped; FORCE_COLOR colours piped output', async () => {
+    const plain = await expectExit(['report', reverted], 0);
+    expect(plain.stdout).not.toContain('\u001b[');
+    const { NO_COLOR: _unset, ...piped } = env;
+    expect((await jipperExpect(['report', reverted], piped, 0)).stdout).not.toContain('\u001b[');
+    const forced = (await jipperExpect(['report', reverted], { ...piped, FORCE_COLOR: '1' }, 0)).stdout;
+    expect(forced).toContain('\u001b[36mreverted\u001b[39m');
+    expect((await jipperExpect(['list', '--limit', '5'], { ...piped, FORCE_COLOR: '1' }, 0)).stdout).toContain(
+      '\u001b[1m'
+    );
+    expect((await jipperExpect(['report', reverted], { ...piped, FORCE_COLOR: '0' }, 0)).stdout).not.toContain(
+      '\u001b['
+    );
+  });
+
+  test('plan previews exactly the unwinding the run did', async () => {
+    const real = await reportOf(reverted);
+    const preview = JSON.parse(
+      (await expectExit(['plan', 'examples/provision-volume-over-quota.yaml', '--fail-at', 'quota', '--json'], 0))
+        .stdout
+    ) as { previews: { status: string; revertOrder: string[]; notRun: string[] }[] };
+    expect(preview.previews).toHaveLength(1);
+    expect(preview.previews[0]).toMatchObject({
+      status: real.status,
+      revertOrder: real.revertOrder,
+      notRun: real.jobs.filter((j) => j.status === 'not_run').map((j) => j.stepId),
+    });
+    const text = (await expectExit(['plan', 'examples/provision-volume-over-quota.yaml', '--fail-at', 'quota'], 0))
+      .stdout;
+    expect(text).toContain('if quota fails:\n  succeed first: allocate, filesystem\n  never start: register');
+    expect(text).toMatch(/ {4}1 {2}filesystem\n {4}2 {2}allocate\n {2}ends: reverted/);
+    const chart = (
+      await expectExit(['plan', 'examples/provision-volume-over-quota.yaml', '--fail-at', 'quota', '--mermaid'], 0)
+    ).stdout;
+    expect(chart).toMatch(/^flowchart TD$/m);
+    expect(chart).toContain('class j2 stopped');
+    expectOneLineError(
+      await run(['plan', 'examples/provision-volume-over-quota.yaml', '--fail-at', 'qouta']),
+      2,
+      '--fail-at qouta: no job "qouta" in provision-volume-over-quota (did you mean "quota"?)'
+    );
   });
 
   test('list --status filters by the JipperStatus search attribute; --process by JipperProcess', async () => {
@@ -175,6 +244,7 @@ describe('start --wait', () => {
     const failed = await expectExit(['replay', tampered, file], 1);
     expect(failed.stdout).toMatch(new RegExp(`FAIL  ${tampered}: determinism violation: .*quota`));
     expect(failed.stdout).toContain('2 histories replayed, 1 failed');
+    expect((await expectExit(['replay', file], 0)).stdout).toContain('1 history replayed, 0 failed');
   });
 });
 
@@ -182,11 +252,18 @@ test('cancel: a running process stops and unwinds; cancelling it again is refuse
   const id = uniqueId('cli-cancel');
   await expectExit(startArgs('provision-volume-slow.yaml', id, { volume: 'cli-slow', sizeMb: 64, mbPerSec: 4 }), 0);
   await waitUntil(async () => (await statusOf(id)).current.includes('allocate'), 'the slow allocation to run');
-  const cancelled = await expectExit(['cancel', id], 0);
+  // --wait follows the unwinding to the end: exit code 0 because it ended cancelled.
+  const cancelled = await expectExit(['cancel', id, '--wait'], 0);
   expect(cancelled.stdout).toContain(`cancellation requested: ${id}`);
-  const report = await reportWhen(id, 'cancelled');
-  expect(report).toMatchObject({ revertOrder: ['allocate'], error: { type: 'cancelled' } });
+  expect(cancelled.stdout).toMatch(/^ {2}allocate: failed, revert reverted \(\d+m?s\) · released 64 MB of cli-slow$/m);
+  expect(cancelled.stdout).toContain('status: cancelled');
+  expect(cancelled.stdout).not.toContain('cancelled: cancelled');
+  const report = await reportOf(id);
+  expect(report).toMatchObject({ status: 'cancelled', revertOrder: ['allocate'], error: { type: 'cancelled' } });
   expect(report.jobs.map((j) => j.status)).toEqual(['failed', 'not_run', 'not_run', 'not_run']);
+  expect((await expectExit(['report', id, '--markdown'], 0)).stdout).not.toContain('cancelled: cancelled');
+  // On disk: the half-filled volume was released.
+  expect((await inspectSandbox(sandbox)).volumes).not.toContain('cli-slow');
   expectOneLineError(await run(['cancel', id]), 2, `${id} has already ended (cancelled); nothing to cancel`);
 });
 
@@ -212,10 +289,12 @@ test('decide: a parked process takes the operator decision; a step that is not p
     "value 'undo' is invalid for argument 'decision'"
   );
 
-  expect((await expectExit(['decide', id, 'second-export', 'skip'], 0)).stdout).toContain(
-    'skip accepted for step second-export'
-  );
-  const report = await reportWhen(id, 'succeeded');
+  // --wait follows the process to its end: exit code 0 because it succeeded.
+  const decided = await expectExit(['decide', id, 'second-export', 'skip', '--wait'], 0);
+  expect(decided.stdout).toContain('skip accepted for step second-export');
+  expect(decided.stdout).toContain('status: succeeded');
+  const report = await reportOf(id);
+  expect(report.status).toBe('succeeded');
   expect(report.jobs.find((j) => j.stepId === 'second-export')?.status).toBe('skipped');
 });
 
@@ -294,10 +373,28 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     expectOneLineError(
       await run(['list', '--status', 'done']),
       2,
-      "argument 'done' is invalid. expected one of running"
+      "option '--status <status>' argument 'done' is invalid. Allowed choices are waiting, running, paused"
     );
     expectOneLineError(await run(['list', '--limit', '0']), 2, "'--limit <n>' argument '0' is invalid");
     expectOneLineError(await run(['frobnicate']), 2, "unknown command 'frobnicate'");
+  });
+
+  test('typos run nothing: an unknown --set, an unknown arg, a $from path the result does not have', async () => {
+    expectOneLineError(
+      await run(['start', 'examples/provision-volume.yaml', '--set', 'volme=x', '--wait']),
+      2,
+      'jipper: --set volme: unknown parameter "volme": the process neither declares nor uses it (did you mean "volume"?)'
+    );
+    const yaml = write(
+      'typos.yaml',
+      'name: typos\nsteps:\n  - id: alloc\n    job: allocate-volume\n    args: { volume: v1, sizeMB: 8 }\n  - id: fs\n    job: create-filesystem\n    args: { volume: { $from: alloc.volme } }\n'
+    );
+    const result = await expectExit(['validate', yaml], 2);
+    // One problem per typo: the missing sizeMb is not reported again.
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `jipper: ${yaml}:5:33: steps[0].args.sizeMB: job "allocate-volume" has no arg "sizeMB" (did you mean "sizeMb"?); it takes: volume, sizeMb, zeroFill, ioLimitMbPerSec, wipeOnRelease`,
+      `jipper: ${yaml}:8:21: steps[1].args.volume: $from "alloc.volme": the result of step "alloc" (job "allocate-volume") has no "volme" (did you mean "volume"?); it has: volume, path, sizeMb`,
+    ]);
   });
 
   test('an unknown process id', async () => {
@@ -307,6 +404,9 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
       ['cancel', 'no-such-run'],
       ['history', 'no-such-run'],
       ['decide', 'no-such-run', 'a', 'retry'],
+      ['watch', 'no-such-run'],
+      ['pause', 'no-such-run'],
+      ['resume', 'no-such-run'],
     ]) {
       expectOneLineError(await run(command), 2, 'no process with id "no-such-run"');
     }
@@ -379,6 +479,11 @@ test('--help on every command', async () => {
     'history',
     'replay',
     'graph',
+    'watch',
+    'pause',
+    'resume',
+    'plan',
+    'completion',
   ]) {
     const result = await expectExit([command, '--help'], 0);
     expect(result.stdout).toContain(`Usage: jipper ${command}`);

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
         apiKey: 'default',
         webUi: 'default',
       },
+      keyRing: undefined,
+      dataConverter: undefined,
     });
   });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
+import { testConnection } from '../support/server';
 
 const run = promisify(execFile);
 let sandbox: string;
@@ -43,4 +44,34 @@ test('the demo prints a succeeded report and a reverted one, unwound newest firs
   const effects = await inspectSandbox(sandbox);
   expect(effects.volumes).toHaveLength(1);
   expect(effects.catalog).toHaveLength(1);
+});
+
+test('with one setting (--encrypt) the demo runs encrypted: same reports, ciphertext in the history', async () => {
+  const { stdout } = await run(
+    process.execPath,
+    [join(__dirname, '..', '..', 'dist', 'cli', 'demo.js'), '--once', '--encrypt'],
+    {
+      env: { ...process.env, JIPPER_SANDBOX: sandbox, JIPPER_TASK_QUEUE: `demo-${randomUUID()}`, NO_COLOR: '1' },
+      timeout: 120_000,
+    }
+  );
+  expect(stdout).toMatch(
+    /payloads encrypted \(AES-256-GCM, key "[^"]+" of JIPPER_ENCRYPTION_KEYS_FILE \(.*demo-keys\.json\)\)/
+  );
+  const [first, second] = stdout.split(/^=== /m).slice(1);
+  expect(first).toMatch(/status: succeeded/);
+  expect(second).toMatch(/status: reverted {2}· {2}failed at step export/);
+  const ids = [...stdout.matchAll(/\/workflows\/(demo-[a-z0-9]+-(?:succeeds|unwinds))\//g)].map((m) => m[1] as string);
+  expect(ids).toHaveLength(2);
+  const conn = await testConnection();
+  try {
+    for (const id of ids) {
+      const [started] = (await conn.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const input = started?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      expect(Buffer.from(input?.metadata?.encoding ?? []).toString()).toBe('binary/encrypted');
+      expect(Buffer.from(input?.data ?? []).toString('latin1')).not.toContain('provision-volume');
+    }
+  } finally {
+    await conn.close();
+  }
 });

@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { loadDefinitionFile } from '../../src/client/definition-file';
-import { decide, getReport, runProcess, startProcess, waitForReport } from '../../src/client';
+import {
+  applySchedule,
+  decide,
+  describeSchedule,
+  getReport,
+  runProcess,
+  startProcess,
+  triggerSchedule,
+  waitForReport,
+} from '../../src/client';
 import type { ProcessReport } from '../../src/shared/report';
 import type { provisionVolumeCodeFirst } from '../../src/workflows';
 import { provisionVolume } from '../../examples/provision-volume';
@@ -46,6 +55,7 @@ test('every example definition file is covered here', async () => {
     'provision-volume-past-pivot.yaml',
     'provision-volume-slow.yaml',
     'provision-volume.yaml',
+    'scratch-volume-nightly.yaml',
   ]);
 });
 
@@ -138,6 +148,39 @@ test('provision-volume-slow.yaml zero-fills its volume at the rate asked, then s
   expect(report.jobs[0]?.detail).toMatch(/allocated 4 MB for vol-slow, zero-filled/);
   const allocate = report.jobs[0];
   expect(Date.parse(allocate?.endedAt ?? '') - Date.parse(allocate?.startedAt ?? '')).toBeGreaterThanOrEqual(150);
+});
+
+test('scratch-volume-nightly.yaml runs by itself: a first run provisions the volume, a second one unwinds', async () => {
+  const definition = await loadDefinitionFile(join(examples, 'scratch-volume-nightly.yaml'));
+  // Its own schedule id: the server may outlive this test run.
+  const id = `scratch-volume-${Date.now().toString(36)}`;
+  const applied = await applySchedule(tw.client, definition, {
+    taskQueue: tw.taskQueue,
+    registry: tw.registry,
+    schedule: { id },
+  });
+  expect(applied).toMatchObject({ scheduleId: id, process: 'scratch-volume', outcome: 'created', paused: false });
+  try {
+    const first = await triggerSchedule(tw.client, id);
+    expect((await waitForReport(tw.client.workflow.getHandle(first ?? ''))).status).toBe('succeeded');
+    const sandbox = await inspectSandbox(root);
+    expect(sandbox.volumes).toContain('scratch-nightly');
+    expect(sandbox.mounts).toContain('scratch-nightly');
+    // Last night's volume is still there: the next run fails at allocate and unwinds (nothing to revert).
+    const second = await triggerSchedule(tw.client, id);
+    const report = await waitForReport(tw.client.workflow.getHandle(second ?? ''));
+    expect(report).toMatchObject({ status: 'reverted', failedStep: 'allocate' });
+    expect(report.error?.type).toBe('VolumeExistsError');
+    const info = await describeSchedule(tw.client, id);
+    expect(info.recentRuns.map((r) => [r.processId, r.status])).toEqual([
+      [second, 'reverted'],
+      [first, 'succeeded'],
+    ]);
+    expect(info).toMatchObject({ pauseOnFailure: true, overlap: 'skip', params: { volume: 'scratch-nightly' } });
+    expect(info.spec).toBe('cron "0 3 * * *" · time zone Europe/Paris · jitter 2m');
+  } finally {
+    await tw.client.schedule.getHandle(id).delete();
+  }
 });
 
 test('the TypeScript definition (examples/provision-volume.ts) runs like the YAML one', async () => {

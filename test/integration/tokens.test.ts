@@ -27,8 +27,12 @@ afterAll(async () => {
 });
 
 type Step = ProcessDefinition['steps'][number];
-const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step =>
-  ({ id, job: 'task', args: { value: id, ...args }, ...extra }) as Step;
+const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step => ({
+  id,
+  job: 'task',
+  args: { value: id, ...args },
+  ...extra,
+});
 const start = (definition: ProcessDefinition, id?: string) =>
   startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry: tw.registry, ...(id ? { id } : {}) });
 const entry = (report: ProcessReport, kind: JournalEntry['kind'], stepId: string) =>
@@ -59,7 +63,12 @@ test('an exclusive token: the next holder starts only after the previous holder 
       task('boom', { outcome: 'fail-nonretryable' }),
     ],
   });
-  await new Promise((r) => setTimeout(r, 150));
+  // The first holds the token before the second asks for it.
+  for (let i = 0; i < 100; i++) {
+    const held = (await listTokens(tw.client, tw.taskQueue)).tokens.find((t) => t.name === `volume/${volume}`);
+    if (held?.holders.some((h) => h.processId === first.workflowId)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const second = await start({
     name: 'next',
     params: { volume },

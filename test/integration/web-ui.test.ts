@@ -120,11 +120,16 @@ test('the current details show the report: status, the failure, the revert order
     [
       'provision-volume-over-quota · status reverted · failed at quota',
       'Steps: allocate → (filesystem ∥ quota) → register',
-      'Reverted, in order: filesystem → allocate',
+      'Reverted, newest first: filesystem → allocate',
       'QuotaAboveLimitError',
       'removed the filesystem tree of ui-over',
       'released 32 MB of ui-over',
     ],
     'web-ui-current-details.png'
   );
+  // Each job's parts stay apart as the page shows them (a table's cells ran together: "reverted65ms").
+  const text = await pageText();
+  expect(text).toMatch(/allocate · allocate-volume · reverted · \d+(ms|\.\ds) — allocated 32 MB for ui-over/);
+  expect(text).toMatch(/prepare\/quota · set-quota · failed · \d+(ms|\.\ds) — ✖ QuotaAboveLimitError: quota 64 MB/);
+  expect(text).not.toMatch(/reverted\d+(ms|\.\ds)/);
 });

@@ -68,12 +68,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     };
   });
   const started = Date.now();
+  // Process ids unique to this run: an id names one process, and a server may outlive a test run (TEMPORAL_ADDRESS).
+  const run = Math.random().toString(36).slice(2, 8);
   const handles = await Promise.all(
     specs.map((spec, i) =>
       startProcess(o.client, provisioning(spec), {
         taskQueue: o.taskQueue,
         registry: o.registry,
-        id: `${o.prefix}-${i}`,
+        id: `${o.prefix}-${i}-${run}`,
       })
     )
   );

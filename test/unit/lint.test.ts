@@ -47,8 +47,10 @@ const PROBES: Record<string, string> = {
   'src/shared/zz-lint-probe.ts': "import { loadConfig } from '../config/config';\nexport const y = loadConfig;\n",
   'src/config/zz-lint-probe.ts':
     "import { startDevServer } from '../dev/dev-server';\nexport const z = startDevServer;\n",
-  'src/client/zz-cycle-a.ts': "import { b } from './zz-cycle-b';\nexport const a = (): number => b() + 1;\n",
-  'src/client/zz-cycle-b.ts': "import { a } from './zz-cycle-a';\nexport const b = (): number => a() - 1;\n",
+  'src/client/zz-lint-probe-cycle-a.ts':
+    "import { b } from './zz-lint-probe-cycle-b';\nexport const a = (): number => b() + 1;\n",
+  'src/client/zz-lint-probe-cycle-b.ts':
+    "import { a } from './zz-lint-probe-cycle-a';\nexport const b = (): number => a() - 1;\n",
   'src/workflows/zz-lint-probe.ts': [
     "import { readFileSync } from 'node:fs';",
     "import { z } from 'zod';",
@@ -76,8 +78,8 @@ test('imports go one way between rooms: nothing below the CLI imports it; the cl
 });
 
 test('import cycles are errors', () => {
-  expect(found['src/client/zz-cycle-a.ts']).toContain('import-x/no-cycle');
-  expect(found['src/client/zz-cycle-b.ts']).toContain('import-x/no-cycle');
+  expect(found['src/client/zz-lint-probe-cycle-a.ts']).toContain('import-x/no-cycle');
+  expect(found['src/client/zz-lint-probe-cycle-b.ts']).toContain('import-x/no-cycle');
 });
 
 test('workflow code: no Node built-ins, no zod values, no Date.now or Math.random, Node-side rooms as types only', () => {

@@ -33,20 +33,20 @@ test('each render after a change shows the change, exactly as a render from scra
     [
       'start',
       (r) => Object.assign(row(r, 'alloc'), { status: 'running', startedAt: '2026-11-22T10:00:00.000Z' }),
-      /\| alloc \| allocate-volume \| running \|/,
+      /^- \*\*alloc\*\* · allocate-volume · running$/m,
     ],
     [
       'finish',
       (r) => Object.assign(row(r, 'alloc'), { status: 'succeeded', endedAt: '2026-11-22T10:00:01.500Z', attempts: 2 }),
-      /succeeded \(2 attempts\) \| 1\.5s \|/,
+      /· succeeded \(2 attempts\) · 1\.5s$/m,
     ],
     ['detail', (r) => (row(r, 'alloc').detail = 'allocated 10 GiB'), /allocated 10 GiB/],
     [
       'error',
       (r) => Object.assign(row(r, 'fs'), { status: 'failed', error: { type: 'DiskFull', message: 'no | space' } }),
-      /\*\*DiskFull\*\*: no \\\| space/,
+      /— ✖ DiskFull: no \\\| space$/m,
     ],
-    ['revert', (r) => (row(r, 'alloc').revert = { status: 'running' }), /reverting…/],
+    ['revert', (r) => (row(r, 'alloc').revert = { status: 'running' }), /↩ reverting$/m],
     [
       'revert ends',
       (r) =>
@@ -54,12 +54,12 @@ test('each render after a change shows the change, exactly as a render from scra
           status: 'revert_failed',
           error: { type: 'Busy', message: 'still mounted' },
         }),
-      /\*\*revert failed\*\*: Busy: still mounted/,
+      /↩ revert failed: Busy: still mounted$/m,
     ],
     [
       'operator',
       (r) => Object.assign(row(r, 'alloc').revert as object, { status: 'skipped', reason: 'skipped by an operator' }),
-      /revert skipped: skipped by an operator/,
+      /↩ revert skipped \(skipped by an operator\): Busy: still mounted$/m,
     ],
   ];
   expect(reportToMarkdown(r)).toBe(fresh(r));
@@ -79,5 +79,5 @@ test('an unchanged report renders the same twice', () => {
     endedAt: '2026-11-22T10:00:00.250Z',
   });
   expect(reportToMarkdown(r)).toBe(reportToMarkdown(r));
-  expect(reportToMarkdown(r)).toMatch(/\| prepare\/quota ⚑ pivot \| set-quota \| succeeded \| 250ms \|/);
+  expect(reportToMarkdown(r)).toMatch(/^- \*\*prepare\/quota\*\* ⚑ pivot · set-quota · succeeded · 250ms$/m);
 });

@@ -1,5 +1,6 @@
 /** `jipper config`: the effective settings — after flags, environment, config file and profile — and where each came from. */
 import type { Command } from 'commander';
+import { out } from '../io';
 import { SETTING_NAMES } from '../../config/config';
 import type { JipperConfig, SettingName } from '../../config/config';
 import { configuredAddress } from '../../dev/ensure-server';
@@ -54,7 +55,7 @@ export function registerConfig(program: Command): void {
         const nameWidth = Math.max(...rows.map((row) => row.name.length));
         const valueWidth = Math.max(...rows.map((row) => row.value.length));
         for (const row of rows) {
-          console.log(`${row.name.padEnd(nameWidth)}  ${row.value.padEnd(valueWidth)}  ${row.source}`);
+          out(`${row.name.padEnd(nameWidth)}  ${row.value.padEnd(valueWidth)}  ${row.source}`);
         }
       })
     );

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { out, printJson } from '../io';
 import { z } from 'zod';
 import { action } from '../context';
 import { UsageError } from '../errors';
@@ -131,20 +132,22 @@ export function registerInit(program: Command): void {
       'Scaffold a Jipper project in a directory (default: this one): a TypeScript job library, a YAML process, jipper.config.ts, npm scripts (worker, start, test) and a test with the failure matrix. Never overwrites a file.'
     )
     .argument('[dir]', 'directory to scaffold', '.')
+    .option('--json', 'print { dir, changes, installed } as JSON')
     .action(
-      action(async (dirArg: string) => {
+      action(async (dirArg: string, options: { json?: boolean }) => {
         const dir = resolve(dirArg);
         const { lines, installed } = scaffold(dir);
-        for (const line of lines) console.log(line);
+        if (options.json) return printJson({ dir, changes: lines, installed });
+        out(...lines);
         const where = relative(process.cwd(), dir);
-        console.log('\nNext:');
-        if (where !== '') console.log(`  cd ${where}`);
-        if (!installed) console.log('  npm install');
-        console.log('  npm run worker   # a worker with src/jobs.ts; starts a local Temporal server (Web UI printed)');
-        console.log(
-          '  npm start        # in another terminal: runs processes/provision-workspace.yaml, shows its report'
+        out('', 'Next:');
+        if (where !== '') out(`  cd ${where}`);
+        if (!installed) out('  npm install');
+        out(
+          '  npm run worker   # a worker with src/jobs.ts; starts a local Temporal server (Web UI printed)',
+          '  npm start        # in another terminal: runs processes/provision-workspace.yaml, shows its report',
+          '  npm test         # the tests in test/: one per failure the process can meet'
         );
-        console.log('  npm test         # the tests in test/: one per failure the process can meet');
       })
     );
 }

@@ -17,9 +17,12 @@ import {
   stopDevServerProcess,
 } from '../../dev/dev-server';
 import { configuredAddress, mayStartEmbedded } from '../../dev/ensure-server';
+import type { CodecServer } from '../../codec/codec-server';
+import { codecEndpointFor, startCodecServer } from '../../codec/codec-server';
 import { findOrInstallTemporalCli } from '../../dev/temporal-cli';
 import { action, cliConfig, printJson } from '../context';
 import { UsageError } from '../errors';
+import { err, out, printJsonLine } from '../io';
 
 const portSchema = z.coerce.number().int().min(1).max(65535);
 
@@ -30,7 +33,7 @@ function port(value: string): number {
 }
 
 /** Resolves at the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.removeListener('SIGINT', stop);
@@ -48,6 +51,7 @@ interface DevOptions {
   headless?: boolean;
   db?: string;
   inMemory?: boolean;
+  json?: boolean;
 }
 
 /** A dev server of this project as `dev status` shows it. */
@@ -72,6 +76,7 @@ export function registerServers(program: Command): void {
     .option('--headless', 'no Web UI')
     .option('--db <file>', 'SQLite file that keeps runs across restarts (default .jipper/dev-server-<port>.db)')
     .option('--in-memory', 'keep no state on disk (runs are lost when the server stops)')
+    .option('--json', 'print { address, webUi, namespace, db, reused } as one JSON line once the server is up')
     .action(
       action(async (options: DevOptions) => {
         const config = await cliConfig();
@@ -83,25 +88,62 @@ export function registerServers(program: Command): void {
             `jipper dev runs a server on this machine, without TLS: the configured address ${configuredAddress(config)} (${config.addressSource ?? 'default'}) is not a plain loopback address`
           );
         }
-        const log = (line: string) => process.stderr.write(`${line}\n`);
+        const log = (line: string) => err(line);
         const cli = await findOrInstallTemporalCli({ projectRoot: config.projectRoot, log });
         const db = options.db ?? defaultDbFilename(serverPort, config.projectRoot);
+        const uiPort = options.headless ? false : (options.uiPort ?? serverPort + 1000);
+        const { keyRing } = config;
+        // With encryption on, the Web UI decodes payloads through a codec server this command serves on uiPort + 1.
+        let codec: CodecServer | undefined;
+        if (keyRing && uiPort !== false) {
+          codec = await startCodecServer({
+            keyRing,
+            port: Number(new URL(codecEndpointFor(uiPort)).port),
+            origins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+            log,
+          });
+        }
         const server = await startDevServer({
           cliPath: cli.path,
           ip: host,
           port: serverPort,
-          uiPort: options.headless ? false : (options.uiPort ?? serverPort + 1000),
+          uiPort,
+          ...(codec ? { uiCodecEndpoint: codec.url } : {}),
           ...(options.inMemory ? {} : { dbFilename: db }),
           namespace: config.namespace,
           projectRoot: config.projectRoot,
           log,
+        }).catch(async (err: unknown) => {
+          await codec?.close();
+          throw err;
         });
-        console.log(`Temporal ${server.reused ? 'server (already running)' : 'dev server'}: ${server.address}`);
-        console.log(`Web UI: ${server.uiUrl ?? '(none)'}`);
-        console.log(`namespace: ${config.namespace}${server.reused || options.inMemory ? '' : ` · state in ${db}`}`);
-        console.log('Press Ctrl-C to stop.');
+        const kept = server.reused || options.inMemory ? undefined : db;
+        if (options.json) {
+          printJsonLine({
+            address: server.address,
+            webUi: server.uiUrl ?? null,
+            codecServer: codec?.url ?? null,
+            namespace: config.namespace,
+            db: kept ?? null,
+            reused: server.reused,
+          });
+        } else {
+          out(
+            `Temporal ${server.reused ? 'server (already running)' : 'dev server'}: ${server.address}`,
+            `Web UI: ${server.uiUrl ?? '(none)'}`,
+            ...(codec
+              ? [
+                  `payloads encrypted (key ring of ${keyRing?.source}); the Web UI decodes them through ${codec.url}` +
+                    (server.reused ? ' if that server was started with --ui-codec-endpoint' : ''),
+                ]
+              : []),
+            `namespace: ${config.namespace}${kept ? ` · state in ${kept}` : ''}`,
+            'Press Ctrl-C to stop.'
+          );
+        }
         await untilSignal();
         await server.stop();
+        await codec?.close();
       })
     );
 
@@ -122,20 +164,20 @@ export function registerServers(program: Command): void {
         if (options.json) {
           printJson({ projectRoot: config.projectRoot, servers });
         } else if (!servers.length) {
-          console.log(`no dev server of this project (${config.projectRoot})`);
+          out(`no dev server of this project (${config.projectRoot})`);
         } else {
           for (const server of servers) {
-            console.log(`${server.address}  ${server.status}`);
+            out(`${server.address}  ${server.status}`);
             if (server.status === 'gone') {
-              console.log(`  pid ${server.pid} is gone; \`jipper dev stop --address ${server.address}\` clears it`);
+              out(`  pid ${server.pid} is gone; \`jipper dev stop --address ${server.address}\` clears it`);
               continue;
             }
-            console.log(`  Web UI:    ${server.uiUrl ?? '(none)'}`);
-            console.log(`  pid:       ${server.pid} (${server.detached ? 'background' : 'foreground'})`);
-            console.log(`  namespace: ${server.namespace}`);
-            console.log(`  state:     ${server.dbFilename ?? 'in memory'}`);
-            console.log(`  log:       ${server.logFile}`);
-            console.log(`  since:     ${server.startedAt}`);
+            out(`  Web UI:    ${server.uiUrl ?? '(none)'}`);
+            out(`  pid:       ${server.pid} (${server.detached ? 'background' : 'foreground'})`);
+            out(`  namespace: ${server.namespace}`);
+            out(`  state:     ${server.dbFilename ?? 'in memory'}`);
+            out(`  log:       ${server.logFile}`);
+            out(`  since:     ${server.startedAt}`);
           }
         }
         return running.length ? undefined : 1;
@@ -148,29 +190,36 @@ export function registerServers(program: Command): void {
       "Stop this project's dev server at the configured address (default 127.0.0.1:7233), or all of them with --all. A server that is not running is not an error."
     )
     .option('--all', 'every dev server of this project')
+    .option('--json', 'print [{ address, pid, stopped }] as JSON')
     .action(
-      action(async (options: { all?: boolean }) => {
+      action(async (options: { all?: boolean; json?: boolean }) => {
         const config = await cliConfig();
         const address = configuredAddress(config);
         const states = readDevServerStates(config.projectRoot).filter(
           (state) => options.all || state.address === address
         );
         if (!states.length) {
-          console.log(
+          if (options.json) return printJson([]);
+          out(
             options.all
               ? `no dev server of this project (${config.projectRoot})`
               : `no dev server of this project at ${address}`
           );
           return;
         }
+        const results = [];
         for (const state of states) {
           const stopped = await stopDevServerProcess(state);
-          console.log(
-            stopped
-              ? `stopped the dev server at ${state.address} (pid ${state.pid})`
-              : `cleared ${state.address} (its process was gone)`
-          );
+          results.push({ address: state.address, pid: state.pid, stopped });
+          if (!options.json) {
+            out(
+              stopped
+                ? `stopped the dev server at ${state.address} (pid ${state.pid})`
+                : `cleared ${state.address} (its process was gone)`
+            );
+          }
         }
+        if (options.json) printJson(results);
       })
     );
 
@@ -179,9 +228,14 @@ export function registerServers(program: Command): void {
     .description(
       "Run a worker for Jipper's workflows and the configured job libraries (config file `libraries`, JIPPER_LIBRARIES or --libraries; default: the example volume library in JIPPER_SANDBOX) until Ctrl-C. On a loopback address where nothing listens it starts the embedded dev server first."
     )
+    .option('--json', 'print { taskQueue, address, namespace, jobs } as one JSON line once the worker polls')
     .action(
-      action(async () => {
-        const { done } = await startWorker(await cliConfig());
+      action(async (options: { json?: boolean }) => {
+        const config = await cliConfig();
+        const { done, address, registry } = await startWorker(config, (line) => err(line));
+        if (options.json) {
+          printJsonLine({ taskQueue: config.taskQueue, address, namespace: config.namespace, jobs: registry.names() });
+        }
         await done;
       })
     );

@@ -4,10 +4,12 @@ import type { Command } from 'commander';
 import type { ProcessReport } from '../../shared/report';
 import { getReport } from '../../client';
 import { reportToMarkdown } from '../../shared/render';
-import { formatReport } from '../report-table';
+import { out, printJson } from '../io';
+import { reportForStdout } from '../report-table';
 import { summaryLine } from '../report-summary';
 import { UsageError } from '../errors';
-import { action, printJson, withClient } from '../context';
+import { action, withClient } from '../context';
+import { processId } from '../args';
 
 const GRPC_DEADLINE_EXCEEDED = 4;
 
@@ -36,8 +38,8 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('One line about a process: its status, the step it is at, how it ended.')
-    .argument('<id>', 'workflow id of the process')
-    .option('--json', 'print { id, name, status, current, summary } as JSON')
+    .argument('<id>', 'workflow id of the process', processId)
+    .option('--json', 'print { id, name, status, current, needsAttention, startsAt?, summary } as JSON')
     .action(
       action(async (id: string, options: { json?: boolean }) =>
         withClient(async (client) => {
@@ -50,27 +52,33 @@ export function registerStatus(program: Command): void {
               status: report.status,
               current,
               needsAttention: report.needsAttention,
+              ...(report.startsAt ? { startsAt: report.startsAt } : {}),
+              ...(report.lastKnown ? { lastKnown: report.lastKnown } : {}),
               summary: summaryLine(report),
             });
-          } else console.log(summaryLine(report));
+          } else out(summaryLine(report));
         })
       )
     );
 
   program
     .command('report')
-    .description("A process's report: every job's status, attempts, time, detail, error and revert.")
-    .argument('<id>', 'workflow id of the process')
+    .description(
+      "A process's report: every job's status, attempts, time, detail, error and revert. The table fits the terminal (text wraps); --wide keeps every line whole."
+    )
+    .argument('<id>', 'workflow id of the process', processId)
     .option('--json', 'print the report as JSON')
     .option('--markdown', 'print the report as Markdown (as the Web UI shows it)')
+    .option('--wide', 'do not fit the table to the terminal: every line of text whole')
     .action(
-      action(async (id: string, options: { json?: boolean; markdown?: boolean }) => {
-        if (options.json && options.markdown) throw new UsageError('choose one of --json and --markdown');
+      action(async (id: string, options: { json?: boolean; markdown?: boolean; wide?: boolean }) => {
+        const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
+        if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
         return withClient(async (client) => {
           const report = await readReport(client, id);
           if (options.json) printJson(report);
-          else if (options.markdown) console.log(reportToMarkdown(report));
-          else console.log(formatReport(report));
+          else if (options.markdown) out(reportToMarkdown(report));
+          else out(reportForStdout(report, options.wide));
         });
       })
     );
