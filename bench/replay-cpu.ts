@@ -4,10 +4,11 @@
  * cost, and far less sensitive to a busy machine than end-to-end latency. Used to find where Jipper's time goes and to
  * compare engine variants before a live run (see bench/notes.md).
  *
- *   node dist/bench/bench/replay-cpu.js record <dir> [runs]
- *       starts a dev server and the benchmark's workers, runs each shape `runs` times per side (forward: 1, 3, 10
- *       steps; compensation: 3 and 10 completed steps, then a failing one) and writes every history to <dir>
- *   node dist/bench/bench/replay-cpu.js replay <dir> <side>:<label>=<bundle> ... [--rounds n]
+ *   npm run bench:replay-cpu -- record <dir> [runs]
+ *       bundles the hand-written and code-first sagas into dist/bench/, starts a dev server and the benchmark's
+ *       workers, runs each shape `runs` times per side (forward: 1, 3, 10 steps; compensation: 3 and 10 completed
+ *       steps, then a failing one) and writes every history to <dir>
+ *   npm run bench:replay-cpu -- replay <dir> <side>:<label>=<bundle> ... [--rounds n]
  *       replays each side's histories with each bundle given for it (`jipper:before=/tmp/a.js jipper:after=dist/…`),
  *       interleaved over `n` rounds (default 7), and prints the median CPU ms per history of each shape
  *
@@ -15,8 +16,9 @@
  * async hooks in its thread for good (see bench/notes.md), and a replay runs in the main thread, so one set must not
  * pay for the scopes of another.
  *
- * Sides: `jipper` (definition runs), `handwritten`, `codefirst`. Run `npm run bench -- --quick` (or the full bench)
- * once first: it writes the hand-written and code-first bundles to dist/bench/.
+ * Sides: `jipper` (definition runs, dist/workflow-bundle.js), `handwritten` (dist/bench/handwritten-bundle.js),
+ * `codefirst` (dist/bench/code-first-bundle.js). A variant bundle is any other build of the same workflows, e.g. one
+ * built from another commit; it must replay the recorded histories (a replay that fails stops the tool).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,7 +30,7 @@ import { historyFromJson, historyToJson } from '../src/worker/history-json';
 import type { ProcessShape } from './jobs';
 import { startBenchServer } from './server';
 import type { SideName } from './sides';
-import { ALL_SIDES, PROJECT_ROOT, createSideWorker, nextId, runToResult } from './sides';
+import { ALL_SIDES, PROJECT_ROOT, createSideWorker, nextId, runToResult, writeBenchBundles } from './sides';
 import { median } from './stats';
 
 const log = (line: string): void => void process.stderr.write(`[replay-cpu] ${line}\n`);
@@ -43,6 +45,7 @@ const SHAPES: Record<string, ProcessShape> = {
 
 async function record(dir: string, runs: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
+  await writeBenchBundles(log);
   const server = await startBenchServer({ projectRoot: PROJECT_ROOT, stock: false, log });
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   try {
@@ -82,7 +85,10 @@ async function cpuPerHistory(bundle: string, histories: Loaded[]): Promise<numbe
     cpuStart = process.cpuUsage();
     yield* histories;
   })();
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle }, replayName: 'cpu' }, source)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: bundle }, replayName: 'cpu' },
+    source
+  )) {
     if (result.error) throw new Error(`${result.workflowId} did not replay with ${bundle}: ${String(result.error)}`);
     cpu = process.cpuUsage(cpuStart);
   }

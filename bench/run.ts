@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { ProcessShape } from './jobs';
 import { payloadDefinition } from './jobs';
 import type {
@@ -38,7 +38,7 @@ import type {
   SideFigures,
   Target,
 } from './report';
-import { printTable, writeBenchmarksMd } from './report';
+import { historyRunLabel, printTable, writeBenchmarksMd } from './report';
 import { historyFromJson } from '../src/worker/history-json';
 import { historyWorkflowId } from '../src/worker/replay';
 import { startBenchServer } from './server';
@@ -46,10 +46,7 @@ import type { SideName } from './sides';
 import {
   ALL_SIDES,
   BENCH_WORKER_OPTIONS,
-  CODEFIRST_BUNDLE,
-  CODEFIRST_WORKFLOWS,
   HANDWRITTEN_BUNDLE,
-  HANDWRITTEN_WORKFLOWS,
   JIPPER_BUNDLE,
   PROJECT_ROOT,
   SIDES,
@@ -57,6 +54,7 @@ import {
   createSideWorker,
   nextId,
   runToResult,
+  writeBenchBundles,
 } from './sides';
 import type { MemoryResult, WorkerStartResult } from './child';
 import { linearFit, median, percentile, percentileRatioInterval, pool, slopeRatioInterval } from './stats';
@@ -69,8 +67,11 @@ interface Settings {
   /** Completed steps before the failing one, for compensation latency. */
   compensationSizes: number[];
   compensationSamples: number;
-  /** Steps of the long processes whose history bytes are measured, and the characters of data in each result. */
-  historySizes: number[];
+  /**
+   * The long processes whose history bytes are measured: their steps, and the history length at which they continue
+   * as new (Jipper's default, 8,000 events, when not given); and the characters of data in each step's result.
+   */
+  historyRuns: { steps: number; continueAsNewAfterEvents?: number }[];
   historyResultChars: number;
   concurrency: number;
   throughputWarmup: number;
@@ -87,7 +88,8 @@ const FULL: Settings = {
   latencySamples: 300,
   compensationSizes: [3, 10],
   compensationSamples: 200,
-  historySizes: [10, 100, 1_000],
+  // 1,000 steps stay in one run at the default (about 6,000 events); the last one continues as new every 1,000 events.
+  historyRuns: [{ steps: 10 }, { steps: 100 }, { steps: 1_000 }, { steps: 1_000, continueAsNewAfterEvents: 1_000 }],
   historyResultChars: 480,
   concurrency: 20,
   throughputWarmup: 40,
@@ -103,7 +105,7 @@ const QUICK: Settings = {
   warmupRuns: 5,
   latencySamples: 20,
   compensationSamples: 15,
-  historySizes: [10, 100],
+  historyRuns: [{ steps: 10 }, { steps: 100 }, { steps: 100, continueAsNewAfterEvents: 200 }],
   throughputWarmup: 20,
   throughputPerRound: 40,
   replayMinSeconds: 1,
@@ -111,7 +113,9 @@ const QUICK: Settings = {
   memory: { warm: 10, n: 100 },
 };
 
-const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const began = performance.now();
+const log = (line: string): void =>
+  void process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(0)} s] ${line}\n`);
 
 function forkChild<T>(args: string[], execArgv: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -153,16 +157,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   try {
-    log('bundling the hand-written saga (not timed)');
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: HANDWRITTEN_WORKFLOWS,
-      logger: new DefaultLogger('WARN'),
-    });
-    writeFileSync(HANDWRITTEN_BUNDLE, code);
-    log('bundling the code-first saga (not timed)');
-    const codeFirst = await bundleWorkflowCode({ workflowsPath: CODEFIRST_WORKFLOWS, logger: new DefaultLogger('WARN') });
-    writeFileSync(CODEFIRST_BUNDLE, codeFirst.code);
-    if (!existsSync(JIPPER_BUNDLE)) throw new Error(`${JIPPER_BUNDLE} is missing: run npm run build`);
+    await writeBenchBundles(log);
 
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     // Large enough for the history pages of long processes (a run's history can exceed gRPC's default 4 MB).
@@ -176,9 +171,7 @@ async function main(): Promise<void> {
       jipper: `bench-jipper-${randomUUID()}`,
       codefirst: `bench-codefirst-${randomUUID()}`,
     };
-    const workers = await Promise.all(
-      ALL_SIDES.map((side) => createSideWorker(side, nativeConnection, queues[side]))
-    );
+    const workers = await Promise.all(ALL_SIDES.map((side) => createSideWorker(side, nativeConnection, queues[side])));
     const running = workers.map((w) => w.run());
     // Jipper first in every round: A = jipper, B = hand-written, then Jipper's code-first saga.
     const order: SideName[] = ['jipper', 'handwritten', 'codefirst'];
@@ -287,7 +280,9 @@ async function main(): Promise<void> {
         replaySets[side].push(...fetched.map((f) => ({ workflowId: f.id, history: f.history })));
       }
       const failed = await Promise.all(
-        (failureIds[side][settings.compensationSizes[0] as number] ?? []).slice(-10).map((id) => fetchHistory(client, id))
+        (failureIds[side][settings.compensationSizes[0] as number] ?? [])
+          .slice(-10)
+          .map((id) => fetchHistory(client, id))
       );
       const lastFailed = failed[failed.length - 1];
       if (!lastFailed) throw new Error(`no ${side} failure run`);
@@ -297,14 +292,11 @@ async function main(): Promise<void> {
     }
 
     log(
-      `history bytes: processes of ${settings.historySizes.join(', ')} steps, results of ${settings.historyResultChars} characters`
+      `history bytes: processes of ${settings.historyRuns.map(historyRunLabel).join(', ')}, results of ${settings.historyResultChars} characters`
     );
-    const historyBytes: HistoryBytesFigures = {
-      resultChars: settings.historyResultChars,
-      bySteps: {},
-    };
-    for (const steps of settings.historySizes) {
-      historyBytes.bySteps[steps] = await historyBytesOf(client, queues.jipper, steps, settings.historyResultChars);
+    const historyBytes: HistoryBytesFigures = { resultChars: settings.historyResultChars, runs: [] };
+    for (const run of settings.historyRuns) {
+      historyBytes.runs.push(await historyBytesOf(client, queues.jipper, run, settings.historyResultChars));
     }
 
     for (const worker of workers) worker.shutdown();
@@ -496,6 +488,7 @@ async function main(): Promise<void> {
           r.interval
         );
       }),
+      ...historyFlatTarget(historyBytes),
       target(
         'throughput (Jipper ÷ hand-written)',
         '≥ 0.9×',
@@ -611,19 +604,21 @@ async function unwindingMs(client: Client, id: string, completed: number): Promi
 }
 
 /**
- * Runs a chain of `steps` payload steps (each result `resultChars` characters of data, each step reading the one
- * before it) and sums the history of every run of its continued-as-new chain: protobuf bytes as the server stores
- * them, and JSON bytes as the long-process fault test measured them (`JSON.stringify` of the fetched history).
+ * Runs a chain of payload steps (each result `resultChars` characters of data, each step reading the one before it)
+ * and sums the history of every run of its continued-as-new chain: protobuf bytes as the server stores them, and JSON
+ * bytes as the long-process fault test measured them (`JSON.stringify` of the fetched history). Also the largest
+ * single run, and the bytes of the payloads that start the runs after the first (the carried state).
  */
 async function historyBytesOf(
   client: Client,
   taskQueue: string,
-  steps: number,
+  run: Settings['historyRuns'][number],
   resultChars: number
-): Promise<HistoryBytesFigures['bySteps'][number]> {
+): Promise<HistoryBytesFigures['runs'][number]> {
+  const { steps, continueAsNewAfterEvents } = run;
   const id = nextId('jipper', `history${steps}`);
   const start = performance.now();
-  const handle = await startProcess(client, payloadDefinition(steps, resultChars), {
+  const handle = await startProcess(client, payloadDefinition(steps, resultChars, continueAsNewAfterEvents), {
     taskQueue,
     id,
     registry: benchRegistry,
@@ -635,17 +630,54 @@ async function historyBytesOf(
   let events = 0;
   let bytes = 0;
   let jsonBytes = 0;
+  let largestRunBytes = 0;
+  let carriedBytes = 0;
   // From the last run back to the first: each run's first event names the run it continues.
-  for (let runId: string | undefined = report.runId; runId; ) {
+  for (let runId: string | undefined = report.runId; runId;) {
     const history = await client.workflow.getHandle(id, runId).fetchHistory();
     runs += 1;
     events += history.events?.length ?? 0;
-    bytes += temporal.api.history.v1.History.encode(history).finish().byteLength;
+    const runBytes = temporal.api.history.v1.History.encode(history).finish().byteLength;
+    bytes += runBytes;
+    largestRunBytes = Math.max(largestRunBytes, runBytes);
     jsonBytes += Buffer.byteLength(JSON.stringify(history));
-    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    runId = started?.continuedExecutionRunId || undefined;
+    if (runId) carriedBytes += temporal.api.common.v1.Payloads.encode(started?.input ?? {}).finish().byteLength;
   }
   if (runs !== (report.continuedAsNew ?? 0) + 1) throw new Error(`${id}: walked ${runs} runs of ${id}'s chain`);
-  return { steps, runs, events, bytes, jsonBytes, seconds: ms / 1000 };
+  return {
+    steps,
+    ...(continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents } : {}),
+    runs,
+    events,
+    bytes,
+    jsonBytes,
+    largestRunBytes,
+    carriedBytes,
+    seconds: ms / 1000,
+  };
+}
+
+/**
+ * History bytes per step stay flat: the longest process at the default continue-as-new setting against the shortest,
+ * bytes of every run summed, per step. A call carrying every earlier result would make this grow with the steps.
+ */
+function historyFlatTarget(figures: HistoryBytesFigures): Target[] {
+  const plain = figures.runs.filter((run) => run.continueAsNewAfterEvents === undefined);
+  const shortest = plain[0];
+  const longest = plain.at(-1);
+  if (!shortest || !longest || shortest === longest) return [];
+  const perStep = (run: HistoryBytesFigures['runs'][number]) => run.bytes / run.steps;
+  return [
+    target(
+      `history bytes per step, ${historyRunLabel(longest)} ÷ ${historyRunLabel(shortest)}`,
+      '≤ 1.10× (flat)',
+      perStep(longest) / perStep(shortest),
+      (v) => v <= 1.1,
+      'x'
+    ),
+  ];
 }
 
 function target(

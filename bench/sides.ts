@@ -4,11 +4,12 @@
  * and start one without waiting. The main comparison is Jipper (definitions) against the hand-written saga; the
  * code-first side is measured beside Jipper's definition runs.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { JobRegistry } from '../src/activities/registry';
 import { reportFromError, runProcess, startProcess } from '../src/client';
 
@@ -34,6 +35,22 @@ export const HANDWRITTEN_WORKFLOWS = require.resolve('./workflows/handwritten-sa
 /** The code-first workflow's bundle, written by the benchmark before it starts (see run.ts). */
 export const CODEFIRST_BUNDLE = join(PROJECT_ROOT, 'dist', 'bench', 'code-first-bundle.js');
 export const CODEFIRST_WORKFLOWS = require.resolve('./workflows/code-first');
+
+/**
+ * Bundles the hand-written saga and the code-first workflow (not timed) and writes them where the workers load them;
+ * Jipper's own bundle comes from `npm run build`.
+ */
+export async function writeBenchBundles(log: (line: string) => void): Promise<void> {
+  for (const [label, workflowsPath, path] of [
+    ['the hand-written saga', HANDWRITTEN_WORKFLOWS, HANDWRITTEN_BUNDLE],
+    ['the code-first saga', CODEFIRST_WORKFLOWS, CODEFIRST_BUNDLE],
+  ] as const) {
+    log(`bundling ${label} (not timed)`);
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    writeFileSync(path, code);
+  }
+  if (!existsSync(JIPPER_BUNDLE)) throw new Error(`${JIPPER_BUNDLE} is missing: run npm run build`);
+}
 
 /**
  * Worker settings, identical for both sides. `maxCachedWorkflows` is large so the memory benchmark's parked runs all
