@@ -109,11 +109,13 @@ export function stepId(index: number): string {
 
 /**
  * A chain of `steps` payload steps (the history-size benchmark): each returns `size` characters of data, and each after
- * the first reads the one before it (`$from`), so its call carries exactly that one result.
+ * the first reads the one before it (`$from`), so its call carries exactly that one result. `continueAsNewAfterEvents`:
+ * the history length at which the process continues as new (Jipper's default when not given).
  */
-export function payloadDefinition(steps: number, size: number): ProcessDefinition {
+export function payloadDefinition(steps: number, size: number, continueAsNewAfterEvents?: number): ProcessDefinition {
   return {
     name: `bench-history-${steps}`,
+    ...(continueAsNewAfterEvents !== undefined ? { options: { continueAsNewAfterEvents } } : {}),
     steps: Array.from({ length: steps }, (_, i) => ({
       id: stepId(i + 1),
       job: benchPayload.name,
