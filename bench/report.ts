@@ -5,6 +5,7 @@ import { renderTable } from '../src/cli/table';
 import { codecSectionMd } from './codec-report';
 import type { MemoryResult } from './child';
 import type { SideName } from './sides';
+import { ALL_SIDES } from './sides';
 
 export interface LatencyFigures {
   p50: number;
@@ -67,6 +68,24 @@ export interface SideFigures {
 
 /** Jipper's code-first saga (`runSaga`), measured beside its definition runs. */
 export type CodeFirstFigures = Pick<SideFigures, 'latency' | 'slope' | 'intercept' | 'compensation'>;
+
+/**
+ * Where a run's time went, from the server's event times (means over the samples): the span; the workflow tasks' time
+ * with the worker (started → completed) and in the queue (scheduled → started); the activities' (scheduled → closed).
+ */
+export interface HistoryTimes {
+  spanMs: number;
+  workflowTaskMs: number;
+  workflowTaskQueueMs: number;
+  activityMs: number;
+  workflowTasks: number;
+}
+
+/** By steps (successful runs, start to end) and by completed steps (the unwinding, failure to end). */
+export interface SideBreakdown {
+  latency: Record<number, HistoryTimes>;
+  unwinding: Record<number, HistoryTimes>;
+}
 
 /** History bytes of long processes: every run of the continued-as-new chain, summed. */
 export interface HistoryBytesFigures {
@@ -170,6 +189,8 @@ export interface BenchResults {
     memory: number;
   };
   codeFirst: CodeFirstFigures;
+  /** Where the time went, per side (hand-written, Jipper, code-first). */
+  breakdown: Record<SideName, SideBreakdown>;
   historyBytes: HistoryBytesFigures;
   replaySource: string;
   committedReplay?: ReplayFigures;
@@ -204,6 +225,24 @@ export function perRevertMs(f: Pick<SideFigures, 'compensation'>, sizes: number[
   const last = sizes[sizes.length - 1] as number;
   const p50 = (n: number) => f.compensation[n]?.unwinding.p50 ?? NaN;
   return (p50(last) - p50(first)) / (last - first);
+}
+
+const SIDE_LABEL: Record<SideName, string> = { handwritten: 'hand-written', jipper: 'Jipper', codefirst: 'code-first' };
+
+function timesRow(label: string, side: SideName, t: HistoryTimes | undefined): string[] {
+  if (!t) return [label, SIDE_LABEL[side], '–', '–', '–', '–', '–', '–', '–'];
+  const rest = t.spanMs - t.workflowTaskMs - t.workflowTaskQueueMs - t.activityMs;
+  return [
+    label,
+    SIDE_LABEL[side],
+    ms(t.spanMs),
+    ms(t.workflowTaskMs),
+    ms(t.workflowTaskQueueMs),
+    ms(t.activityMs),
+    ms(rest),
+    t.workflowTasks.toFixed(1),
+    (t.workflowTaskMs / t.workflowTasks).toFixed(2),
+  ];
 }
 
 /** "1,000 steps", or "1,000 steps continuing as new every 1,000 events". */
@@ -478,6 +517,40 @@ ${mdTable(
       ms(h.latency[steps]?.mean ?? NaN),
       ms(j.latency[steps]?.mean ?? NaN),
     ]),
+  ]
+)}
+
+## Where the time goes
+
+Every latency and compensation sample's history, read back from the server: means over the samples, in ms, from the
+server's event times (one clock for every side). "Span" runs from the first event to the last (for the unwinding,
+from the failing step's \`ACTIVITY_TASK_FAILED\`); "with the worker" is each workflow task from
+\`WORKFLOW_TASK_STARTED\` to \`COMPLETED\` (its delivery to the worker, the worker's activation of the workflow
+code, the reply), "queued" from \`SCHEDULED\` to \`STARTED\`; "activities" from \`ACTIVITY_TASK_SCHEDULED\` to
+its result; the rest of the span is the server's own handling between them. The client's start → result latency
+adds the start request and the result's delivery.
+
+${mdTable(
+  [
+    '',
+    'side',
+    'span',
+    'with the worker',
+    'queued',
+    'activities',
+    'rest',
+    'workflow tasks',
+    'with the worker, per task',
+  ],
+  [
+    ...s.sizes.flatMap((steps) =>
+      ALL_SIDES.map((side) => timesRow(`${steps} step${steps > 1 ? 's' : ''}`, side, r.breakdown[side].latency[steps]))
+    ),
+    ...s.compensationSizes.flatMap((completed) =>
+      ALL_SIDES.map((side) =>
+        timesRow(`unwinding, ${completed} completed`, side, r.breakdown[side].unwinding[completed])
+      )
+    ),
   ]
 )}
 

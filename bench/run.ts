@@ -34,7 +34,9 @@ import type {
   CompensationFigures,
   HistoryBytesFigures,
   HistoryFigures,
+  HistoryTimes,
   ReplayFigures,
+  SideBreakdown,
   SideFigures,
   Target,
 } from './report';
@@ -220,17 +222,18 @@ async function main(): Promise<void> {
         }
       }
     }
-    log('compensation: reading the unwinding times from the histories');
+    log("where the time goes: reading every latency and compensation sample's history");
+    const breakdown = emptySides<SideBreakdown>(() => ({ latency: {}, unwinding: {} }));
     const unwinding = emptySides<Record<number, number[]>>(() => ({}));
     for (const side of order) {
+      for (const steps of settings.sizes) {
+        const times = await inBatches(lastIds[side][steps] ?? [], (id) => historyTimes(client, id));
+        breakdown[side].latency[steps] = meanTimes(times);
+      }
       for (const completed of settings.compensationSizes) {
-        const ids = failureIds[side][completed] ?? [];
-        const times: number[] = [];
-        for (let i = 0; i < ids.length; i += 20) {
-          const batch = ids.slice(i, i + 20);
-          times.push(...(await Promise.all(batch.map((id) => unwindingMs(client, id, completed)))));
-        }
-        unwinding[side][completed] = times;
+        const times = await inBatches(failureIds[side][completed] ?? [], (id) => unwindingTimes(client, id, completed));
+        unwinding[side][completed] = times.map((t) => t.spanMs);
+        breakdown[side].unwinding[completed] = meanTimes(times);
       }
     }
 
@@ -553,6 +556,7 @@ async function main(): Promise<void> {
         memory: ratio((s) => s.memory.rssPerWorkflowKb),
       },
       codeFirst: codeFirstFigures,
+      breakdown,
       historyBytes,
       replaySource: replay.source,
       ...(replay.committed ? { committedReplay: replay.committed } : {}),
@@ -583,12 +587,59 @@ function figures(samples: readonly number[]): { p50: number; p99: number; mean: 
 
 const EventType = temporal.api.enums.v1.EventType;
 
+/** Runs `f` over `items`, 20 at a time. */
+async function inBatches<T, R>(items: readonly T[], f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += 20) out.push(...(await Promise.all(items.slice(i, i + 20).map(f))));
+  return out;
+}
+
+/**
+ * Where a run's time went, from the server's event times, over its events from `from` on: the span from the event
+ * before `from` (or the first) to the last; the workflow tasks' time with the worker (`WORKFLOW_TASK_STARTED` →
+ * `COMPLETED`: the task's delivery, the worker's activation, the reply), their time in the queue (`SCHEDULED` →
+ * `STARTED`), and the activities' (`ACTIVITY_TASK_SCHEDULED` → `COMPLETED` or `FAILED`). What is left of the span is
+ * the server's own handling between them.
+ */
+function timesOf(events: readonly HistoryEvent[], from = 0): HistoryTimes {
+  const at = (e: HistoryEvent | undefined) => tsToMs(e?.eventTime);
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  const since = (id: unknown, e: HistoryEvent) => at(e) - at(byId.get(Number(id)));
+  const times: HistoryTimes = { spanMs: 0, workflowTaskMs: 0, workflowTaskQueueMs: 0, activityMs: 0, workflowTasks: 0 };
+  const window = events.slice(from);
+  for (const e of window) {
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        times.workflowTaskQueueMs += since(e.workflowTaskStartedEventAttributes?.scheduledEventId, e);
+        times.workflowTasks += 1;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        times.workflowTaskMs += since(e.workflowTaskCompletedEventAttributes?.startedEventId, e);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        times.activityMs += since(e.activityTaskCompletedEventAttributes?.scheduledEventId, e);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        times.activityMs += since(e.activityTaskFailedEventAttributes?.scheduledEventId, e);
+        break;
+    }
+  }
+  times.spanMs = at(events.at(-1)) - at(events[Math.max(0, from - 1)]);
+  return times;
+}
+
+/** Where a successful run's time went, first event to last. */
+async function historyTimes(client: Client, id: string): Promise<HistoryTimes> {
+  const history = await client.workflow.getHandle(id).fetchHistory();
+  return timesOf(history.events ?? []);
+}
+
 /**
  * Compensation latency of one failed run, from its history: from the failing step's failure (the server's
  * `ACTIVITY_TASK_FAILED`) to the run's end (`WORKFLOW_EXECUTION_FAILED`), which comes once every completed step is
- * reverted. Checks that the run did revert exactly `completed` steps after the failure.
+ * reverted; and where that time went. Checks that the run did revert exactly `completed` steps after the failure.
  */
-async function unwindingMs(client: Client, id: string, completed: number): Promise<number> {
+async function unwindingTimes(client: Client, id: string, completed: number): Promise<HistoryTimes> {
   const history = await client.workflow.getHandle(id).fetchHistory();
   const events = history.events ?? [];
   const failedAt = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED);
@@ -600,8 +651,21 @@ async function unwindingMs(client: Client, id: string, completed: number): Promi
     .slice(failedAt)
     .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).length;
   if (reverts !== completed) throw new Error(`${id}: ${reverts} steps reverted after the failure, not ${completed}`);
-  return tsToMs(end.eventTime) - tsToMs(events[failedAt]?.eventTime);
+  return timesOf(events, failedAt + 1);
 }
+
+function meanTimes(times: readonly HistoryTimes[]): HistoryTimes {
+  const mean = (key: keyof HistoryTimes) => avg(times.map((t) => t[key]));
+  return {
+    spanMs: mean('spanMs'),
+    workflowTaskMs: mean('workflowTaskMs'),
+    workflowTaskQueueMs: mean('workflowTaskQueueMs'),
+    activityMs: mean('activityMs'),
+    workflowTasks: mean('workflowTasks'),
+  };
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
  * Runs a chain of payload steps (each result `resultChars` characters of data, each step reading the one before it)
