@@ -97,13 +97,18 @@ export interface HistoryBytesFigures {
     continueAsNewAfterEvents?: number;
     /** Runs in the chain, and their events and bytes summed. */
     runs: number;
+    /** Events of each run, first to last. */
+    runEvents: number[];
     events: number;
     /** Protobuf, as the server stores them. */
     bytes: number;
     /** `JSON.stringify` of the fetched histories. */
     jsonBytes: number;
     largestRunBytes: number;
-    /** Protobuf bytes of the inputs that start the runs after the first: the state each continue-as-new carries. */
+    /**
+     * Protobuf bytes of the state each continue-as-new carries, as often as the history holds it: in the event that
+     * ends a run and in the start of the next.
+     */
     carriedBytes: number;
     /** Start to result. */
     seconds: number;
@@ -640,21 +645,22 @@ step before it (\`{ $from: "s<n>.step" }\`), so each call carries one earlier re
 its step uses). A process's results may weigh 512 KiB in all (src/shared/limits.ts), which sets the result size at
 1,000 steps. Bytes are summed over every run of the continued-as-new chain: protobuf as the server stores them, and
 JSON (\`JSON.stringify\` of the fetched history, the measure of the long-process fault test). A process continues
-as new at 8,000 events by default, so 1,000 steps (about 6,000 events) stay in one run. A row with a lower
-\`options.continueAsNewAfterEvents\` makes the same process continue as new sooner, and "carried" is what the inputs
-of its runs after the first weigh: each carries the definition and the whole state so far (the report and every
-result). Each carried input is in the history twice: in the \`WORKFLOW_EXECUTION_CONTINUED_AS_NEW\` event that ends
-one run and in the \`WORKFLOW_EXECUTION_STARTED\` event of the next.
+as new at 8,000 events (\`options.continueAsNewAfterEvents\`) or as soon as Temporal suggests it
+(\`continueAsNewSuggested\`, which the server sets from 4,096 events or a large history on, by default); a row with a
+lower setting continues as new sooner. Each continue-as-new carries the definition and the whole state so far (the
+report and every result), and the history holds that input twice: in the \`WORKFLOW_EXECUTION_CONTINUED_AS_NEW\`
+event that ends one run and in the \`WORKFLOW_EXECUTION_STARTED\` event of the next. "Carried" counts both.
 
 ${mdTable(
   [
     'steps',
     'continues as new at (events)',
     'runs',
-    'events',
+    'events per run',
     'bytes (protobuf)',
     'per step',
     'carried',
+    'per step, without the carried state',
     'largest run',
     'JSON bytes',
     'JSON per step',
@@ -664,10 +670,11 @@ ${mdTable(
     num(f.steps),
     f.continueAsNewAfterEvents === undefined ? '8,000 (default)' : num(f.continueAsNewAfterEvents),
     String(f.runs),
-    num(f.events),
+    (f.runEvents ?? [f.events]).map((n) => num(n)).join(' + '),
     num(f.bytes),
     num(f.bytes / f.steps),
     num(f.carriedBytes),
+    num((f.bytes - f.carriedBytes) / f.steps),
     num(f.largestRunBytes),
     num(f.jsonBytes),
     num(f.jsonBytes / f.steps),

@@ -670,8 +670,9 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 /**
  * Runs a chain of payload steps (each result `resultChars` characters of data, each step reading the one before it)
  * and sums the history of every run of its continued-as-new chain: protobuf bytes as the server stores them, and JSON
- * bytes as the long-process fault test measured them (`JSON.stringify` of the fetched history). Also the largest
- * single run, and the bytes of the payloads that start the runs after the first (the carried state).
+ * bytes as the long-process fault test measured them (`JSON.stringify` of the fetched history). Also each run's
+ * events, the largest run, and the carried state: the input each continue-as-new hands on, which the history holds
+ * twice (in the `WORKFLOW_EXECUTION_CONTINUED_AS_NEW` event that ends a run and in the next run's start).
  */
 async function historyBytesOf(
   client: Client,
@@ -696,24 +697,30 @@ async function historyBytesOf(
   let jsonBytes = 0;
   let largestRunBytes = 0;
   let carriedBytes = 0;
+  const runEvents: number[] = [];
+  const payloadBytes = (payloads: temporal.api.common.v1.IPayloads | null | undefined) =>
+    payloads ? temporal.api.common.v1.Payloads.encode(payloads).finish().byteLength : 0;
   // From the last run back to the first: each run's first event names the run it continues.
   for (let runId: string | undefined = report.runId; runId;) {
     const history = await client.workflow.getHandle(id, runId).fetchHistory();
     runs += 1;
     events += history.events?.length ?? 0;
+    runEvents.unshift(history.events?.length ?? 0);
     const runBytes = temporal.api.history.v1.History.encode(history).finish().byteLength;
     bytes += runBytes;
     largestRunBytes = Math.max(largestRunBytes, runBytes);
     jsonBytes += Buffer.byteLength(JSON.stringify(history));
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     runId = started?.continuedExecutionRunId || undefined;
-    if (runId) carriedBytes += temporal.api.common.v1.Payloads.encode(started?.input ?? {}).finish().byteLength;
+    if (runId) carriedBytes += payloadBytes(started?.input);
+    carriedBytes += payloadBytes(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input);
   }
   if (runs !== (report.continuedAsNew ?? 0) + 1) throw new Error(`${id}: walked ${runs} runs of ${id}'s chain`);
   return {
     steps,
     ...(continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents } : {}),
     runs,
+    runEvents,
     events,
     bytes,
     jsonBytes,
