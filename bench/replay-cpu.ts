@@ -11,6 +11,14 @@
  *   npm run bench:replay-cpu -- replay <dir> <side>:<label>=<bundle> ... [--rounds n]
  *       replays each side's histories with each bundle given for it (`jipper:before=/tmp/a.js jipper:after=dist/…`),
  *       interleaved over `n` rounds (default 7), and prints the median CPU ms per history of each shape
+ *   npm run bench:replay-cpu -- count <dir> <side>:<label>=<bundle> ...
+ *       replays each side's histories once per bundle and prints, per history of each shape, the promises the
+ *       workflow code created (in the workflow's V8 context) and the calls into that context (each one a
+ *       `runInContext` with a timeout: Node starts a watchdog thread for it). Counts, not times: the machine's load
+ *       does not move them.
+ *   npm run bench:replay-cpu -- sites <bundle> <history.json> ...
+ *       replays the histories with the bundle and prints where the workflow code's promises come from, per history:
+ *       the two innermost frames of each promise's creation (source-mapped by the SDK), most first.
  *
  * Each replay of a set runs in a fresh Node process: the first cancellation scope a workflow runs switches on Node's
  * async hooks in its thread for good (see bench/notes.md), and a replay runs in the main thread, so one set must not
@@ -21,6 +29,8 @@
  * built from another commit; it must replay the recorded histories (a replay that fails stops the tool).
  */
 import { execFileSync } from 'node:child_process';
+import { promiseHooks } from 'node:v8';
+import { Script } from 'node:vm';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,17 +121,106 @@ async function replayOne(bundle: string, files: string[]): Promise<void> {
   console.log(String(median(passes)));
 }
 
-const WARM_PASSES = 3;
-const MEASURED_PASSES = 5;
+/**
+ * Child mode: replays the files once to warm up, then once more counting the promises created in the workflow's
+ * context (their constructor is the context's `Promise`, not this realm's) and the calls into the context; prints
+ * both per history as JSON.
+ */
+async function countOne(bundle: string, files: string[]): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const histories = files.map((file) => ({
+    workflowId: file,
+    history: historyFromJson(JSON.parse(readFileSync(file, 'utf8'))),
+  }));
+  let counting = false;
+  let promises = 0;
+  let calls = 0;
+  const stop = promiseHooks.onInit((promise) => {
+    if (counting && (promise as { constructor: unknown }).constructor !== Promise) promises += 1;
+  }) as () => void;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the script as `this` below
+  const runInContext = Script.prototype.runInContext;
+  Script.prototype.runInContext = function (this: Script, ...args: Parameters<Script['runInContext']>) {
+    if (counting) calls += 1;
+    return Reflect.apply(runInContext, this, args) as unknown;
+  } as Script['runInContext'];
+  await cpuPerHistory(bundle, histories);
+  counting = true;
+  await cpuPerHistory(bundle, histories);
+  counting = false;
+  stop();
+  Script.prototype.runInContext = runInContext;
+  console.log(JSON.stringify({ promises: promises / histories.length, calls: calls / histories.length }));
+}
 
-async function replay(dir: string, variants: { side: SideName; label: string; bundle: string }[], rounds: number) {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+/** `sites` mode: promises created in the workflow's context per history, by the two innermost frames creating them. */
+async function sites(bundle: string, files: string[]): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const histories = files.map((file) => ({
+    workflowId: file,
+    history: historyFromJson(JSON.parse(readFileSync(file, 'utf8'))),
+  }));
+  let counting = false;
+  const bySite = new Map<string, number>();
+  Error.stackTraceLimit = 30;
+  const stop = promiseHooks.onInit((promise) => {
+    if (!counting || (promise as { constructor: unknown }).constructor === Promise) return;
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder);
+    const frames = (holder.stack ?? '')
+      .split('\n')
+      .slice(1)
+      .filter((line) => !/node_modules|node:internal|webpack|evalmachine|replay-cpu/.test(line))
+      .map((line) => line.trim().replace(/^at /, '').replace(`${PROJECT_ROOT}/`, ''));
+    const site = frames.slice(0, 2).join(' < ') || '(the SDK)';
+    bySite.set(site, (bySite.get(site) ?? 0) + 1);
+  }) as () => void;
+  await cpuPerHistory(bundle, histories);
+  counting = true;
+  await cpuPerHistory(bundle, histories);
+  counting = false;
+  stop();
+  for (const [site, n] of [...bySite].sort((a, b) => b[1] - a[1])) {
+    console.log(`${(n / histories.length).toFixed(1).padStart(7)}  ${site}`);
+  }
+}
+
+async function count(dir: string, variants: { side: SideName; label: string; bundle: string }[]): Promise<void> {
+  const sets = historySets(dir);
+  console.log(['variant', ...Object.keys(SHAPES).map((s) => `${s} promises / calls`)].join('\t'));
+  for (const variant of variants) {
+    const row = Object.keys(SHAPES).map((shape) => {
+      const set = sets.get(`${variant.side}.${shape}`);
+      if (!set) return '-';
+      const out = execFileSync(process.execPath, [__filename, 'count-one', variant.bundle, ...set], {
+        encoding: 'utf8',
+      });
+      const { promises, calls } = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+        promises: number;
+        calls: number;
+      };
+      return `${promises.toFixed(0)} / ${calls.toFixed(0)}`;
+    });
+    console.log([`${variant.side}:${variant.label}`, ...row].join('\t'));
+  }
+}
+
+/** The recorded histories by `<side>.<shape>`. */
+function historySets(dir: string): Map<string, string[]> {
   const sets = new Map<string, string[]>();
-  for (const file of files) {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     const [side, shape] = file.split('.');
     const key = `${side}.${shape}`;
     (sets.get(key) ?? sets.set(key, []).get(key))?.push(join(dir, file));
   }
+  return sets;
+}
+
+const WARM_PASSES = 3;
+const MEASURED_PASSES = 5;
+
+async function replay(dir: string, variants: { side: SideName; label: string; bundle: string }[], rounds: number) {
+  const sets = historySets(dir);
   const samples = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const variant of variants) {
@@ -151,7 +250,9 @@ async function main(): Promise<void> {
   const [mode, dir, ...rest] = process.argv.slice(2);
   if (mode === 'record' && dir) return record(dir, Number(rest[0] ?? 10));
   if (mode === 'replay-one' && dir) return replayOne(dir, rest);
-  if (mode === 'replay' && dir) {
+  if (mode === 'count-one' && dir) return countOne(dir, rest);
+  if (mode === 'sites' && dir) return sites(dir, rest);
+  if ((mode === 'replay' || mode === 'count') && dir) {
     const roundsAt = rest.indexOf('--rounds');
     const rounds = roundsAt >= 0 ? Number(rest[roundsAt + 1]) : 7;
     const variants = rest
@@ -161,9 +262,11 @@ async function main(): Promise<void> {
         if (!match) throw new Error(`expected <side>:<label>=<bundle>, got ${arg}`);
         return { side: match[1] as SideName, label: match[2] as string, bundle: match[3] as string };
       });
-    return replay(dir, variants, rounds);
+    return mode === 'count' ? count(dir, variants) : replay(dir, variants, rounds);
   }
-  throw new Error('usage: replay-cpu record <dir> [runs] | replay <dir> <side>:<label>=<bundle> ... [--rounds n]');
+  throw new Error(
+    'usage: replay-cpu record <dir> [runs] | replay <dir> <side>:<label>=<bundle> ... [--rounds n] | count <dir> <side>:<label>=<bundle> ... | sites <bundle> <history.json> ...'
+  );
 }
 
 main().catch((err: unknown) => {
