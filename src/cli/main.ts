@@ -33,6 +33,7 @@ import { registerSchedule } from './commands/schedule';
 import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
+import { registerTokens } from './commands/tokens';
 import { registerValidate } from './commands/validate';
 import { silenceIpServerNameWarning } from '../config/tls';
 
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerTokens(program);
   registerSchedule(program);
   registerHistory(program);
   registerGraph(program);
