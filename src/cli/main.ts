@@ -21,6 +21,7 @@ import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
 import { registerControl } from './commands/control';
 import { registerPlan } from './commands/plan';
+import { registerRevise } from './commands/revise';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
 import type { CliIo } from './io';
 import { io, setIo } from './io';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerRevise(program);
   registerTokens(program);
   registerSchedule(program);
   registerHistory(program);
