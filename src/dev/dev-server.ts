@@ -21,6 +21,7 @@ import { DEFAULT_TEMPORAL_PORT, connectChecked, probeTemporal, splitAddress, tcp
 import { findProjectRoot } from '../config/project';
 import { ensureSearchAttributes } from '../config/search-attributes';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { JIPPER_DYNAMIC_CONFIG } from './dynamic-config';
 import type { LogLine } from '../shared/text';
 import { oneLine } from '../shared/text';
 import { findOrInstallTemporalCli } from './temporal-cli';
@@ -241,6 +242,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     args.push('--db-filename', dbFile);
   }
   for (const key of JIPPER_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliTypeName(key.type)}`);
+  for (const [key, value] of Object.entries(JIPPER_DYNAMIC_CONFIG)) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
 
   const logFile = resolve(root, options.logFile ?? join('.jipper', `dev-server-${port}.log`));
   const stateFile = devServerStateFile(port, root);

@@ -10,6 +10,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/config';
 import { ensureSearchAttributes } from '../config/search-attributes';
+import { JIPPER_DYNAMIC_CONFIG } from '../dev/dynamic-config';
 import { freePort } from '../dev/ports';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { JIPPER_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
@@ -27,7 +28,8 @@ export interface TestServerOptions {
   /** Start the Web UI with a new dev server (on a free port). Default `false`. */
   ui?: boolean;
   /**
-   * Dynamic configuration for a new dev server (`--dynamic-config-value`), e.g. `{ 'matching.enableFairness': true }`.
+   * Dynamic configuration for a new dev server (`--dynamic-config-value`), laid over Jipper's own (priority and
+   * fairness on, as `jipper dev` runs; see `JIPPER_DYNAMIC_CONFIG`).
    */
   dynamicConfig?: Record<string, string | number | boolean>;
   /** The `temporal` binary for a new dev server. Default: the project's pinned CLI, installed when missing. */
@@ -99,7 +101,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
             ...(uiPort !== undefined && options.uiCodecEndpoint
               ? ['--ui-codec-endpoint', options.uiCodecEndpoint]
               : []),
-            ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
+            ...Object.entries({ ...JIPPER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
               '--dynamic-config-value',
               `${key}=${JSON.stringify(value)}`,
             ]),

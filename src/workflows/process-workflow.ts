@@ -85,9 +85,12 @@ export interface CarriedState {
   cancelled: boolean;
 }
 
-export async function jipperProcess(input: ProcessInput): Promise<ProcessReport> {
+export async function jipperProcess(given: ProcessInput): Promise<ProcessReport> {
   const info = workflowInfo();
-  const shape = inputShapeProblems(input);
+  const shape = inputShapeProblems(given);
+  // A raw start may send anything, `null` included: what is not an object is read as an empty one, so the run ends
+  // failed with the shape problem rather than failing its workflow task forever.
+  const input: ProcessInput = isRecord(given) ? given : ({} as ProcessInput);
   const definition = input.definition;
   const carried = input.carried;
   const state =

@@ -10,6 +10,7 @@ import { DEFAULT_CODEC_PORT, startCodecServer } from '../../codec/codec-server';
 import { KeyRingError, addKeyToFile, useKeyInFile } from '../../codec/keyring';
 import { ConfigError } from '../../config/errors';
 import { action, cliConfig } from '../context';
+import { err, out, printJson, printJsonLine } from '../io';
 import { untilSignal } from './servers';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
@@ -20,10 +21,10 @@ function port(value: string): number {
   return parsed.data;
 }
 
-function origin(value: string, previous: string[]): string[] {
+function origin(value: string, previous: string[] | undefined): string[] {
   const parsed = z.url().safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError('expected an origin such as http://127.0.0.1:8233');
-  return [...previous, new URL(parsed.data).origin];
+  return [...(previous ?? []), new URL(parsed.data).origin];
 }
 
 /** The origins a Web UI at `base` calls from: its own, and its twin under `localhost` / `127.0.0.1`. */
@@ -40,7 +41,8 @@ const tokenSchema = z.object({ JIPPER_CODEC_TOKEN: z.string().min(16, 'must be a
 interface CodecServerOptions {
   port: number;
   host: string;
-  origin: string[];
+  origin?: string[];
+  json?: boolean;
 }
 
 export function registerCodec(program: Command): void {
@@ -54,9 +56,9 @@ export function registerCodec(program: Command): void {
     .option(
       '--origin <url>',
       'a Web UI origin browsers may call from (repeatable; default: the configured webUi (--web-ui, JIPPER_WEB_UI_URL), else http://127.0.0.1:8233, and its localhost twin)',
-      origin,
-      []
+      origin
     )
+    .option('--json', 'print { url, keys, current, origins, tokenRequired } as one JSON line once it serves')
     .action(
       action(async (options: CodecServerOptions) => {
         const { keyRing, webUi } = await cliConfig();
@@ -69,24 +71,28 @@ export function registerCodec(program: Command): void {
         if (!token.success) {
           throw new ConfigError(`invalid configuration: JIPPER_CODEC_TOKEN: ${token.error.issues[0]?.message}`);
         }
-        const origins = options.origin.length ? options.origin : uiOrigins(webUi ?? 'http://127.0.0.1:8233');
+        const origins = options.origin?.length ? options.origin : uiOrigins(webUi ?? 'http://127.0.0.1:8233');
         const server = await startCodecServer({
           keyRing,
           port: options.port,
           host: options.host,
           origins,
           ...(token.data.JIPPER_CODEC_TOKEN ? { token: token.data.JIPPER_CODEC_TOKEN } : {}),
-          log: (line) => process.stderr.write(`${line}\n`),
+          log: (line) => err(line),
         });
-        console.log(`codec server: ${server.url}`);
-        console.log(
-          `  keys: ${[...keyRing.keys.keys()].join(', ')} (current ${keyRing.current}) from ${keyRing.source}`
-        );
-        console.log(`  browsers allowed from: ${origins.join(', ')}`);
-        console.log(
-          `  bearer token: ${token.data.JIPPER_CODEC_TOKEN ? 'required (JIPPER_CODEC_TOKEN)' : 'not required'}`
-        );
-        console.log('Press Ctrl-C to stop.');
+        const keys = [...keyRing.keys.keys()];
+        const tokenRequired = token.data.JIPPER_CODEC_TOKEN !== undefined;
+        if (options.json) {
+          printJsonLine({ url: server.url, keys, current: keyRing.current, origins, tokenRequired });
+        } else {
+          out(
+            `codec server: ${server.url}`,
+            `  keys: ${keys.join(', ')} (current ${keyRing.current}) from ${keyRing.source}`,
+            `  browsers allowed from: ${origins.join(', ')}`,
+            `  bearer token: ${tokenRequired ? 'required (JIPPER_CODEC_TOKEN)' : 'not required'}`,
+            'Press Ctrl-C to stop.'
+          );
+        }
         await untilSignal();
         await server.close();
       })
@@ -109,9 +115,14 @@ export function registerCodec(program: Command): void {
     .argument('<file>', 'key ring file (JIPPER_ENCRYPTION_KEYS_FILE)')
     .option('--id <id>', 'the new key id (default: k<date>-<random>)')
     .option('--keep-current', 'add the key but keep encrypting with the current one')
+    .option('--json', 'print { file, id, current } as JSON')
     .action(
-      action(async (file: string, options: { id?: string; keepCurrent?: boolean }) =>
-        asConfigError(() => console.log(addKeyToFile(file, options.id, { keepCurrent: options.keepCurrent ?? false })))
+      action(async (file: string, options: { id?: string; keepCurrent?: boolean; json?: boolean }) =>
+        asConfigError(() => {
+          const id = addKeyToFile(file, options.id, { keepCurrent: options.keepCurrent ?? false });
+          if (options.json) printJson({ file, id, current: !options.keepCurrent });
+          else out(id);
+        })
       )
     );
   keys
@@ -119,5 +130,13 @@ export function registerCodec(program: Command): void {
     .description('Make a key of a key ring file the current one: new payloads are encrypted with it.')
     .argument('<file>', 'key ring file (JIPPER_ENCRYPTION_KEYS_FILE)')
     .argument('<id>', 'the key to encrypt with from now on')
-    .action(action(async (file: string, id: string) => asConfigError(() => useKeyInFile(file, id))));
+    .option('--json', 'print { file, current } as JSON')
+    .action(
+      action(async (file: string, id: string, options: { json?: boolean }) =>
+        asConfigError(() => {
+          useKeyInFile(file, id);
+          if (options.json) printJson({ file, current: id });
+        })
+      )
+    );
 }

@@ -30,7 +30,7 @@ import { compactDuration } from '../../client/schedule-spec';
 import { isRecord } from '../../shared/text';
 import { loadDefinitionSource } from '../../client/definition-file';
 import { EXIT_FAILED, UsageError } from '../errors';
-import { io, out } from '../io';
+import { err, io, out } from '../io';
 import { colorsFor, paint, style } from '../style';
 import { outputWidth, renderTable } from '../table';
 import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';
@@ -278,12 +278,14 @@ export function registerSchedule(program: Command): void {
       )
       .argument('<id>', 'schedule id')
       .option('--note <text>', `why (default: "${verb}d with jipper schedule ${verb}")`)
+      .option('--json', `print { scheduleId, paused, note } as JSON`)
       .action(
-        action(async (id: string, options: { note?: string }) =>
+        action(async (id: string, options: { note?: string; json?: boolean }) =>
           withClient(async (client) => {
             const note = options.note ?? `${verb}d with jipper schedule ${verb}`;
             const handle = client.schedule.getHandle(id);
             await (verb === 'pause' ? handle.pause(note) : handle.unpause(note));
+            if (options.json) return printJson({ scheduleId: id, paused: verb === 'pause', note });
             out(`${verb}d schedule ${id}: ${note}`);
           })
         )
@@ -299,16 +301,21 @@ export function registerSchedule(program: Command): void {
       `overlap policy for this run: ${OVERLAP_POLICIES.join(', ')} (default allow-all: it runs even beside another)`,
       parseWith(overlapSchema)
     )
+    .option('--json', 'print { scheduleId, processId } as JSON (processId null when no run started)')
     .action(
-      action(async (id: string, options: { overlap?: OverlapPolicy }) =>
+      action(async (id: string, options: { overlap?: OverlapPolicy; json?: boolean }) =>
         withClient(async (client) => {
           const processId = await triggerSchedule(client, id, options.overlap ? { overlap: options.overlap } : {});
+          if (options.json) {
+            printJson({ scheduleId: id, processId: processId ?? null });
+            return processId ? undefined : EXIT_FAILED;
+          }
           if (processId) {
             out(`triggered schedule ${id}: started ${processId} (jipper status ${processId})`);
             return undefined;
           }
-          process.stderr.write(
-            `jipper: triggered schedule ${id}, but no run started (its overlap policy may have skipped it: jipper schedule describe ${id})\n`
+          err(
+            `jipper: triggered schedule ${id}, but no run started (its overlap policy may have skipped it: jipper schedule describe ${id})`
           );
           return EXIT_FAILED;
         })
@@ -328,14 +335,18 @@ export function registerSchedule(program: Command): void {
     )
     .requiredOption('--to <time>', 'end of the range, an ISO time with its zone, not in the future', parseIsoTime)
     .option('--overlap <policy>', `overlap policy for these runs (default: the schedule's)`, parseWith(overlapSchema))
+    .option('--json', 'print { scheduleId, from, to } as JSON')
     .action(
-      action(async (id: string, options: { from: Date; to: Date; overlap?: OverlapPolicy }) =>
+      action(async (id: string, options: { from: Date; to: Date; overlap?: OverlapPolicy; json?: boolean }) =>
         withClient(async (client) => {
           await backfillSchedule(client, id, {
             from: options.from,
             to: options.to,
             ...(options.overlap ? { overlap: options.overlap } : {}),
           });
+          if (options.json) {
+            return printJson({ scheduleId: id, from: options.from.toISOString(), to: options.to.toISOString() });
+          }
           out(
             `backfill of schedule ${id} from ${options.from.toISOString()} to ${options.to.toISOString()} requested; its runs start now (jipper list --schedule ${id})`
           );
@@ -347,10 +358,12 @@ export function registerSchedule(program: Command): void {
     .command('delete')
     .description('Delete a schedule: no more runs start; its runs so far (and any going on) are kept.')
     .argument('<id>', 'schedule id')
+    .option('--json', 'print { scheduleId, deleted } as JSON')
     .action(
-      action(async (id: string) =>
+      action(async (id: string, options: { json?: boolean }) =>
         withClient(async (client) => {
           await client.schedule.getHandle(id).delete();
+          if (options.json) return printJson({ scheduleId: id, deleted: true });
           out(`deleted schedule ${id}; its runs are kept (jipper list --schedule ${id})`);
         })
       )

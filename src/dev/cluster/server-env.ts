@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
+import { JIPPER_DYNAMIC_CONFIG } from '../dynamic-config';
 import type { ClusterSettings, ServicePorts } from './settings';
 import { TEMPORAL_DB_PASSWORD, TEMPORAL_DB_USER } from './postgres';
 
@@ -32,6 +33,8 @@ export const DYNAMIC_CONFIG: Record<string, { value: unknown; constraints?: Reco
   'system.enableDeploymentVersions': [{ value: true }],
   'frontend.workerVersioningWorkflowAPIs': [{ value: true }],
   'limit.maxIDLength': [{ value: 255, constraints: {} }],
+  // Task-queue priority and fairness (the new matcher): what a step's priority and fairnessKey order dispatch by.
+  ...Object.fromEntries(Object.entries(JIPPER_DYNAMIC_CONFIG).map(([key, value]) => [key, [{ value }]])),
 };
 
 const dynamicConfigSchema = z.record(
