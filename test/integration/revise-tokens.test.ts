@@ -14,12 +14,12 @@ import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
 import type { TokensView } from '../../src/workflows/messages';
 import type { CliResult } from '../support/cli';
-import { jipper, jipperExpect, requireBuiltCli } from '../support/cli';
+import { cliEnv, jipper, jipperExpect, requireBuiltCli } from '../support/cli';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import { waitUntil } from '../support/observe';
 import type { TestWorker } from '../support/worker';
-import { serverAddress, startTestWorker } from '../support/worker';
+import { startTestWorker } from '../support/worker';
 
 const journal: JournalEntry[] = [];
 let sandbox: string;
@@ -35,14 +35,7 @@ beforeAll(async () => {
   const libraries = [volumeLibrary({ root: sandbox }), journalLibrary(journal)];
   registry = new JobRegistry(libraries);
   tw = await startTestWorker(libraries, 'revise-tokens');
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: serverAddress(),
-    JIPPER_TASK_QUEUE: tw.taskQueue,
-    JIPPER_SANDBOX: sandbox,
-    NO_COLOR: '1',
-  };
+  env = cliEnv(tw.taskQueue, sandbox);
 });
 
 afterAll(async () => {
