@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `jipper` command line: run the embedded server and a worker, validate and start processes (now, later, or on a
- * schedule), follow them, read their reports, list, cancel and decide, export and replay histories, and draw a
- * process. `jipper <command> --help` documents each command.
+ * schedule), follow them, read their reports, list, cancel, decide, pause and revise them, see who holds resource
+ * tokens, export and replay histories, and draw a process. `jipper <command> --help` documents each command.
  *
  * Exit codes: 0 success; 1 the process ended not succeeded, or the command failed; 2 usage or bad input (a missing
  * file, bad YAML, an invalid definition, an unknown id or step). Every error is one line on stderr, `jipper: ...`
