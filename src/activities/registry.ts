@@ -14,6 +14,7 @@ import { INVALID_INPUT_TYPE } from '../shared/report';
 import type { AnyJob, JobContext, RevertContext } from './job';
 import type { Validation } from './validate';
 import { validateDefinition } from './validate';
+import { AttemptDeadline } from './attempt-deadline';
 
 /** A named module of jobs, registered on a worker as a whole. */
 export interface JobLibrary {
@@ -155,20 +156,68 @@ function parseInput(job: AnyJob, call: JobCall): unknown {
   });
 }
 
-function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () => string | undefined } {
+/** Sleeps `ms`, rejecting with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface Attempt {
+  ctx: JobContext;
+  detail: () => string | undefined;
+  /**
+   * Settles a job that threw. Past the attempt's own deadline Temporal has given up on the attempt (or is about to):
+   * its outcome is Temporal's timeout, not whatever the job threw when its signal aborted, so this waits until
+   * Temporal's own cancellation reaches the attempt (the SDK's timer fires at most a few seconds later; its completion
+   * is then not even reported) and throws that. Otherwise it throws the job's error as {@link toJobFailure} does.
+   */
+  failed: (err: unknown) => Promise<never>;
+  /** Stops the attempt's deadline timer. */
+  end: () => void;
+}
+
+function startAttempt(call: JobCall, key: string): Attempt {
   const activity = Context.current();
+  const { info } = activity;
+  const deadline = new AttemptDeadline({
+    startToCloseTimeoutMs: info.startToCloseTimeoutMs,
+    heartbeatTimeoutMs: info.heartbeatTimeoutMs,
+  });
+  const signal = AbortSignal.any([activity.cancellationSignal, deadline.signal]);
   let detail: string | undefined;
   const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
+  deadline.signal.addEventListener(
+    'abort',
+    () => activity.log.warn(`${(deadline.signal.reason as Error).message}; its signal is aborted`, meta),
+    { once: true }
+  );
   const ctx: JobContext = {
     idempotencyKey: key,
     processId: call.processId,
     stepId: call.stepId,
-    attempt: activity.info.attempt,
+    attempt: info.attempt,
+    scheduledAt: info.currentAttemptScheduledTimestampMs,
     results: call.results,
-    heartbeat: (details?: unknown) => activity.heartbeat(details),
-    lastHeartbeat: activity.info.heartbeatDetails as unknown,
-    signal: activity.cancellationSignal,
-    sleep: (ms: number) => activity.sleep(ms),
+    heartbeat: (details?: unknown) => {
+      deadline.beat();
+      activity.heartbeat(details);
+    },
+    lastHeartbeat: info.heartbeatDetails as unknown,
+    signal,
+    sleep: (ms: number) => sleep(ms, signal),
     setDetail: (text: string) => {
       detail =
         text.length > MAX_DETAIL_CHARS
@@ -184,7 +233,16 @@ function makeContext(call: JobCall, key: string): { ctx: JobContext; detail: () 
       },
     },
   };
-  return { ctx, detail: () => detail };
+  const failed = async (err: unknown): Promise<never> => {
+    const temporal = activity.cancellationSignal;
+    if (deadline.expired && !temporal.aborted) {
+      await new Promise((resolve) => temporal.addEventListener('abort', resolve, { once: true }));
+    }
+    if (deadline.expired) throw temporal.reason;
+    const text = detail;
+    throw toJobFailure(err, { attempt: info.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  };
+  return { ctx, detail: () => detail, failed, end: () => deadline.dispose() };
 }
 
 /**
@@ -238,7 +296,7 @@ function checkFingerprints(call: JobCall, registry: JobRegistry): void {
 async function runJob(job: AnyJob, call: JobCall, registry: JobRegistry): Promise<JobOutcome> {
   checkFingerprints(call, registry);
   const input = parseInput(job, call);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`);
+  const { ctx, detail, failed, end } = startAttempt(call, `${call.processId}/${call.stepId}`);
   try {
     let result: unknown = await job.run(input, ctx);
     if (job.output) {
@@ -261,8 +319,9 @@ async function runJob(job: AnyJob, call: JobCall, registry: JobRegistry): Promis
     checkResultSize(job, call, outcome);
     return outcome;
   } catch (err) {
-    const text = detail();
-    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    return await failed(err);
+  } finally {
+    end();
   }
 }
 
@@ -299,14 +358,15 @@ function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void 
 
 async function revertJob(job: AnyJob, call: RevertCall): Promise<JobOutcome> {
   const input = parseInput(job, call);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}/revert`);
+  const { ctx, detail, failed, end } = startAttempt(call, `${call.processId}/${call.stepId}/revert`);
   const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
   try {
     await job.revert?.(input, call.result, revertCtx);
     const text = detail();
     return { result: null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
   } catch (err) {
-    const text = detail();
-    throw toJobFailure(err, { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    return await failed(err);
+  } finally {
+    end();
   }
 }
