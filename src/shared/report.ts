@@ -95,6 +95,14 @@ export function isFinalStatus(status: ProcessStatus): status is FinalProcessStat
   return (FINAL_PROCESS_STATUSES as readonly string[]).includes(status);
 }
 
+/**
+ * The revert reason of a job that failed by timeout on a step without `revertOnFailure`: the report's line for an
+ * effect that may stand. Temporal gave up on the attempt without knowing how far it got; it may have applied its
+ * effect before, or — still running somewhere — after, and nothing reverts it.
+ */
+export const OUTCOME_UNKNOWN_REASON =
+  'not reverted: it timed out, so its effect is unknown and may stand (set revertOnFailure on the step to revert it)';
+
 /** Failure type of a workflow that ended without succeeding; its details carry the report. */
 export const PROCESS_FAILED_TYPE = 'JipperProcessFailed';
 /** Failure type of a definition rejected before any job ran. */

@@ -28,7 +28,7 @@ import type { PlannedJob } from '../shared/plan';
 import { toActivityOptions } from '../shared/options';
 import { reportToMarkdown } from '../shared/render';
 import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus, RevertReport } from '../shared/report';
-import { PROCESS_FAILED_TYPE } from '../shared/report';
+import { OUTCOME_UNKNOWN_REASON, PROCESS_FAILED_TYPE } from '../shared/report';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import type { DecideRequest } from './messages';
@@ -375,6 +375,9 @@ export class Engine {
     if (job.options.revertOnFailure) {
       if (unit) unit.push(stepId);
       else this.state.units.push([stepId]);
+    } else if (error.type === 'timeout') {
+      // Temporal gave up on the job without knowing how far it got: its effect may stand, and nothing reverts it.
+      row.revert = { status: 'skipped', reason: OUTCOME_UNKNOWN_REASON };
     }
     this.publish();
     if (isCancellation(err)) throw err;

@@ -111,7 +111,7 @@ export async function loadDiscrepancies(
     const wantFailed = spec.failAt ? FAILED_STEP[spec.failAt] : undefined;
     if (report.failedStep !== wantFailed) wrong.push(`${id}: failed at ${report.failedStep}, expected ${wantFailed}`);
     if (report.needsAttention.length) wrong.push(`${id}: needs attention ${report.needsAttention.join(', ')}`);
-    const want = JSON.stringify(expectedEffects(report));
+    const want = JSON.stringify(expectedEffects(report, effects.get(id)));
     const have = JSON.stringify(effects.get(id));
     if (want !== have) wrong.push(`${id}: effects ${have}, report says ${want}`);
   });
