@@ -201,7 +201,9 @@ function startAttempt(call: JobCall, key: string): Attempt {
   const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
   deadline.signal.addEventListener(
     'abort',
-    () => activity.log.warn(`${(deadline.signal.reason as Error).message}; its signal is aborted`, meta),
+    () => {
+      activity.log.warn(`${(deadline.signal.reason as Error).message}; its signal is aborted`, meta);
+    },
     { once: true }
   );
   const ctx: JobContext = {
