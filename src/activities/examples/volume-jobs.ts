@@ -75,15 +75,22 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** Writes a file atomically (write to a temporary name, then rename), so a crash never leaves half a record. */
+/** Writes a record atomically (see {@link writeAtomically}). */
 async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeAtomically(path, JSON.stringify(value, null, 2));
+}
+
+/** Writes a file atomically (write to a temporary name, then rename), so a crash never leaves half of it. */
+async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2));
+  await writeFile(tmp, text);
   await rename(tmp, path);
 }
 
 /** Whether a process with this pid runs on this host. */
 function isAlive(pid: number): boolean {
+  // 0 and negative numbers name process groups, and kill(0, 0) always succeeds: not a holder's pid.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -94,12 +101,12 @@ function isAlive(pid: number): boolean {
 
 /**
  * Whether the lock at `dir` was left by a holder that is gone: its owner file names a process that no longer runs
- * (a worker killed while holding it), or it has had no owner file for `orphanMs` (killed between taking the lock and
- * writing its name).
+ * (a worker killed while holding it), or it has had no owner (no file, or not a pid) for `orphanMs` (killed between
+ * taking the lock and writing its name).
  */
 async function isStale(dir: string, orphanMs: number): Promise<boolean> {
   const owner = await readFile(join(dir, 'owner'), 'utf8').catch(() => undefined);
-  if (owner !== undefined) return !isAlive(Number(owner));
+  if (owner !== undefined && /^\d+$/.test(owner)) return !isAlive(Number(owner));
   const info = await stat(dir).catch(() => undefined);
   return info !== undefined && Date.now() - info.mtimeMs > orphanMs;
 }
@@ -148,7 +155,8 @@ async function withLock<T>(
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
-    await writeFile(join(dir, 'owner'), String(process.pid));
+    // Written whole or not at all (a holder killed mid-write used to leave an empty name: a lock nobody took over).
+    await writeAtomically(join(dir, 'owner'), String(process.pid));
     signal?.throwIfAborted();
     return await fn();
   } finally {
