@@ -79,7 +79,7 @@ export class AttemptDeadline {
         this.controller.abort(
           ApplicationFailure.create({
             type: ATTEMPT_EXPIRED_TYPE,
-            message: `attempt passed ${due.why}: Temporal has given up on it and retries or fails the job`,
+            message: `the attempt passed ${due.why}; Temporal has given up on it, and retries or fails the job`,
           })
         );
       },

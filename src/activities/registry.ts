@@ -175,6 +175,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * How long a job that failed past its own deadline waits for Temporal's cancellation before its failure is reported
+ * anyway: sdk-core's local timer gives it 5 s after the timeout (2 s to spare). Outside a worker (a
+ * MockActivityEnvironment, say) no cancellation comes.
+ */
+const TEMPORAL_NOTICE_MS = 7_000;
+
 interface Attempt {
   ctx: JobContext;
   detail: () => string | undefined;
@@ -182,7 +189,8 @@ interface Attempt {
    * Settles a job that threw. Past the attempt's own deadline Temporal has given up on the attempt (or is about to):
    * its outcome is Temporal's timeout, not whatever the job threw when its signal aborted, so this waits until
    * Temporal's own cancellation reaches the attempt (the SDK's timer fires at most a few seconds later; its completion
-   * is then not even reported) and throws that. Otherwise it throws the job's error as {@link toJobFailure} does.
+   * is then not even reported) and throws that — or, if none comes within {@link TEMPORAL_NOTICE_MS}, the job's error.
+   * Otherwise it throws the job's error as {@link toJobFailure} does.
    */
   failed: (err: unknown) => Promise<never>;
   /** Stops the attempt's deadline timer. */
@@ -202,7 +210,11 @@ function startAttempt(call: JobCall, key: string): Attempt {
   deadline.signal.addEventListener(
     'abort',
     () => {
-      activity.log.warn(`${(deadline.signal.reason as Error).message}; its signal is aborted`, meta);
+      const reason = (deadline.signal.reason as Error).message;
+      activity.log.warn(
+        `attempt ${info.attempt} of ${key} (job "${call.job}"): ${reason}; its signal is aborted`,
+        meta
+      );
     },
     { once: true }
   );
@@ -238,9 +250,19 @@ function startAttempt(call: JobCall, key: string): Attempt {
   const failed = async (err: unknown): Promise<never> => {
     const temporal = activity.cancellationSignal;
     if (deadline.expired && !temporal.aborted) {
-      await new Promise((resolve) => temporal.addEventListener('abort', resolve, { once: true }));
+      await new Promise<void>((resolve) => {
+        const gaveUp = setTimeout(resolve, TEMPORAL_NOTICE_MS);
+        temporal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(gaveUp);
+            resolve();
+          },
+          { once: true }
+        );
+      });
     }
-    if (deadline.expired) throw temporal.reason;
+    if (deadline.expired && temporal.aborted) throw temporal.reason;
     const text = detail;
     throw toJobFailure(err, { attempt: info.attempt, ...(text !== undefined ? { detail: text } : {}) });
   };

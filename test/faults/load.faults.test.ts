@@ -105,6 +105,7 @@ test(`${COUNT} processes at once while the worker is SIGKILLed twice: none lost,
     // refused by a step's fence: the fault of RELIABILITY.md's bug 8, met and handled (counted over the file's workers).
     lateAttempts: {
       expired: await countInWorkerLogs(/its signal is aborted/),
+      expiredAllocs: await countInWorkerLogs(/\/alloc \(job "allocate-volume"\): .*its signal is aborted/),
       refused: await countInWorkerLogs(/late attempt refused/),
     },
     startMs: result.startMs,

@@ -109,7 +109,10 @@ export async function loadDiscrepancies(
     const wantStatus = spec.failAt ? 'reverted' : 'succeeded';
     if (report.status !== wantStatus) wrong.push(`${id}: status ${report.status}, expected ${wantStatus}`);
     const wantFailed = spec.failAt ? FAILED_STEP[spec.failAt] : undefined;
-    if (report.failedStep !== wantFailed) wrong.push(`${id}: failed at ${report.failedStep}, expected ${wantFailed}`);
+    if (report.failedStep !== wantFailed) {
+      const why = report.error ? ` (${report.error.type}: ${report.error.message})` : '';
+      wrong.push(`${id}: failed at ${report.failedStep}${why}, expected ${wantFailed}`);
+    }
     if (report.needsAttention.length) wrong.push(`${id}: needs attention ${report.needsAttention.join(', ')}`);
     const want = JSON.stringify(expectedEffects(report, effects.get(id)));
     const have = JSON.stringify(effects.get(id));
