@@ -58,11 +58,12 @@ test('a late attempt is told at its own deadline, not seconds later, and applies
   expect(report).toMatchObject({ status: 'reverted', failedStep: 'quota' });
   expect(row(report, 'alloc')).toMatchObject({ status: 'reverted', attempts: 2 });
 
-  // Its signal aborted when its 2 s ran out, by then or soon after Temporal's retry: not at the SDK's 2 + 5 s.
+  // Its signal aborted when its 2 s ran out (give or take a busy event loop), with Jipper's reason: not at the SDK's
+  // 2 + 5 s, with the SDK's.
   const aborted = late.aborted();
   expect(aborted?.reason).toMatchObject({ type: ATTEMPT_EXPIRED_TYPE });
-  expect(aborted?.afterMs).toBeGreaterThan(1_900);
-  expect(aborted?.afterMs).toBeLessThan(5_000);
+  expect(aborted?.afterMs).toBeGreaterThan(1_500);
+  expect(aborted?.afterMs).toBeLessThan(6_000);
 
   // Let go, the job finds its signal aborted and stops before taking a lock.
   const outcome = await late.release();
