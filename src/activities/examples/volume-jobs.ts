@@ -16,7 +16,7 @@
  * an export name another volume already uses.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineJob } from '../job';
@@ -80,11 +80,31 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await writeAtomically(path, JSON.stringify(value, null, 2));
 }
 
+const tmpName = (path: string) => `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+
 /** Writes a file atomically (write to a temporary name, then rename), so a crash never leaves half of it. */
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const tmp = tmpName(path);
   await writeFile(tmp, text);
   await rename(tmp, path);
+}
+
+/**
+ * Creates a file with its whole content, unless it exists (then returns false). Written under a temporary name and
+ * linked into place — a link never replaces a file — so nobody, a retry after a crash included, finds it half written.
+ */
+async function createAtomically(path: string, text: string): Promise<boolean> {
+  const tmp = tmpName(path);
+  await writeFile(tmp, text);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** Whether a process with this pid runs on this host. */
@@ -435,17 +455,11 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       const conf = paths.exportConf(input.exportName);
       const body = `volume=${input.volume}\npath=${paths.mount(input.volume)}\nclients=${input.clients.join(',')}\nkey=${ctx.idempotencyKey}\n`;
       await applyFenced(root, ctx, async () => {
-        try {
-          await writeFile(conf, body, { flag: 'wx' });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const current = await readFile(conf, 'utf8');
-          if (!current.includes(`key=${ctx.idempotencyKey}\n`)) {
-            const owner = /^volume=(.*)$/m.exec(current)?.[1] ?? 'another volume';
-            throw new NameAlreadyExportedError(
-              `export name "${input.exportName}" is already used by volume "${owner}"`
-            );
-          }
+        if (await createAtomically(conf, body)) return;
+        const current = await readFile(conf, 'utf8');
+        if (!current.includes(`key=${ctx.idempotencyKey}\n`)) {
+          const owner = /^volume=(.*)$/m.exec(current)?.[1] ?? 'another volume';
+          throw new NameAlreadyExportedError(`export name "${input.exportName}" is already used by volume "${owner}"`);
         }
       });
       ctx.setDetail(`exported ${input.volume} as ${input.exportName} to ${input.clients.join(', ')}`);
@@ -537,8 +551,9 @@ export async function inspectSandbox(root: string) {
   return {
     volumes: (await list('volumes')).filter((f) => f.endsWith('.img')).map((f) => f.replace(/\.img$/, '')),
     mounts: await list('mnt'),
-    quotas: (await list('quotas')).map((f) => f.replace(/\.json$/, '')),
-    exports: (await list('exports')).map((f) => f.replace(/\.conf$/, '')),
+    // Only whole records: a temporary file a killed worker left behind is not an effect.
+    quotas: (await list('quotas')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')),
+    exports: (await list('exports')).filter((f) => f.endsWith('.conf')).map((f) => f.replace(/\.conf$/, '')),
     catalog: (await readJson<CatalogEntry[]>(join(root, 'catalog.json'))) ?? [],
     audit: (await readFile(join(root, 'audit.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean),
   };
