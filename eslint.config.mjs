@@ -1,9 +1,16 @@
-// ESLint with type information. Workflow files get extra rules: Temporal replays them, so they must be deterministic.
+// ESLint with type information. Two kinds of rule beyond the usual ones:
+// - rooms: imports go one way (docs/design.md has the map); no import cycles anywhere in src/;
+// - workflow code (src/workflows, src/shared, src/workflow.ts) is replayed by Temporal, so it must be deterministic:
+//   no Node built-ins, no zod, no clock or randomness outside the workflow API, no values from the Node-side rooms.
+// test/lint.test.ts lints deliberately bad probe files and expects each rule to fire.
 import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
   'fs',
+  'fs/promises',
   'path',
   'child_process',
   'crypto',
@@ -15,15 +22,84 @@ const nodeBuiltins = [
   'worker_threads',
   'process',
   'timers',
+  'timers/promises',
+  'util',
+  'stream',
+  'events',
+  'module',
+  'url',
+  'zlib',
 ];
 
+/** Rooms and what each may not import (a room may always import itself and the rooms below it). */
+const ROOMS = [
+  'shared',
+  'schema',
+  'codec',
+  'activities',
+  'workflows',
+  'config',
+  'dev',
+  'client',
+  'worker',
+  'testing',
+  'cli',
+];
+// src/shared and src/workflows (workflow code) may import Node-side rooms as types only: the block for workflow code
+// below enforces that with no-restricted-imports, which knows type-only imports.
+const FORBIDDEN = {
+  shared: ROOMS.filter((r) => !['shared', 'schema', 'activities'].includes(r)),
+  schema: ROOMS.filter((r) => !['shared', 'schema'].includes(r)),
+  // Payload encryption and the codec server: Node-side, below everything that talks to Temporal (config, dev, client,
+  // worker, testing, cli import it); it knows only the shared helpers.
+  codec: ROOMS.filter((r) => !['shared', 'codec'].includes(r)),
+  activities: ['codec', 'workflows', 'config', 'dev', 'client', 'worker', 'testing', 'cli'],
+  config: ['activities', 'workflows', 'dev', 'client', 'worker', 'testing', 'cli'],
+  dev: ['activities', 'workflows', 'client', 'worker', 'testing', 'cli'],
+  client: ['dev', 'worker', 'testing', 'cli'],
+  worker: ['client', 'testing', 'cli'],
+  testing: ['cli'],
+};
+const roomZones = Object.entries(FORBIDDEN).flatMap(([room, forbidden]) =>
+  forbidden.map((other) => ({
+    target: `./src/${room}`,
+    from: `./src/${other}`,
+    message:
+      other === 'cli'
+        ? 'Nothing below the command line imports it (the CLI is the top floor).'
+        : `src/${room} may not import src/${other}: imports go one way (docs/design.md, "Rooms").`,
+  }))
+);
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.jipper/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  // templates/ is what `jipper init` writes into a user's project: the package test type-checks and runs it there.
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.jipper/**',
+      'coverage/**',
+      'templates/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        // The lint test's probe files (test/unit/lint.test.ts) are outside the TypeScript project, so that a build
+        // running meanwhile never sees them; they get the default project.
+        projectService: { allowDefaultProject: ['src/*/zz-lint-probe*.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ alwaysTryTypes: true })],
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -36,26 +112,50 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'bench/workflows/**/*.ts'],
+    files: ['src/**/*.ts'],
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': ['error', { zones: roomZones }],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/workflow.ts', 'bench/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins
-            .flatMap((m) => [m, `node:${m}`])
-            .map((name) => ({
-              name,
-              message: 'Workflow code is replayed: no Node built-ins (no I/O) in src/workflows or src/shared.',
-            })),
+          paths: [
+            ...nodeBuiltins
+              .flatMap((m) => [m, `node:${m}`])
+              .map((name) => ({
+                name,
+                message: 'Workflow code is replayed: no Node built-ins (no I/O) in src/workflows or src/shared.',
+              })),
+            {
+              name: 'zod',
+              allowTypeImports: true,
+              message: 'No zod in workflow code (it stays out of the workflow bundle): import its types only.',
+            },
+          ],
           patterns: [
             {
               group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
               message: 'Workflow code may import only @temporalio/workflow and @temporalio/common.',
             },
             {
-              group: ['**/activities/**', '**/client/**', '**/worker/**'],
+              group: [
+                '**/activities/**',
+                '**/codec/**',
+                '**/schema/**',
+                '**/client/**',
+                '**/worker/**',
+                '**/config/**',
+                '**/dev/**',
+                '**/cli/**',
+                '**/testing/**',
+              ],
               allowTypeImports: true,
-              message: 'Workflows import activity types only (import type).',
+              message: 'Workflow code imports Node-side code as types only (import type).',
             },
           ],
         },
@@ -79,6 +179,7 @@ export default tseslint.config(
         { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' },
         { name: 'process', message: 'No process access in workflow code.' },
         { name: 'require', message: 'No dynamic require in workflow code.' },
+        { name: 'Buffer', message: 'No Node globals in workflow code.' },
       ],
     },
   }

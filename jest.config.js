@@ -1,16 +1,33 @@
 /**
- * Unit, integration (real Temporal dev server), replay and CLI tests. One dev server is started for the whole run
- * (test/support/global-setup.ts) unless TEMPORAL_ADDRESS points at one; each test file uses its own task queue.
+ * `npm test`: two projects.
+ * - unit: no server (job activities with MockActivityEnvironment, planning, rendering, replay of recorded histories,
+ *   lint rules, the Temporal CLI finder, the compose file).
+ * - integration: against a real Temporal server — one dev server for the whole run (test/support/global-setup.ts,
+ *   on jipper/testing) unless TEMPORAL_ADDRESS points at one; each test file uses its own task queue.
+ * Long fault and load tests are `npm run test:faults` (jest.faults.config.js).
  */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] };
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '\\.faults\\.test\\.ts$'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120_000,
   maxWorkers: 2,
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/integration'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

@@ -1,10 +1,12 @@
 /** Long fault-injection and load tests: `npm run test:faults`. Figures go to RELIABILITY.md. */
-const base = require('./jest.config.js');
 /** @type {import('jest').Config} */
 module.exports = {
-  ...base,
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test/faults'],
   testMatch: ['**/*.faults.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 1_800_000,
   maxWorkers: 1,
 };

@@ -6,9 +6,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { defineJob } from '../src/activities/job';
-import { defineLibrary } from '../src/activities/registry';
-import type { ProcessDefinition } from '../src/shared/definition';
+
+import type { ProcessDefinition } from '../src/schema/definition';
 import { REVERT_OPTIONS, RUN_OPTIONS } from './workflows/options';
+import { defineLibrary } from '../src/activities/library';
 
 /** The error a step fails with on the failure path. */
 export const STEP_FAILED_TYPE = 'BenchStepFailed';

@@ -1,7 +1,8 @@
 /** The benchmark's output: the console table and BENCHMARKS.md, both from the same results (bench/results.json). */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Table from 'cli-table3';
+import { renderTable } from '../src/cli/table';
+import { codecSectionMd } from './codec-report';
 import type { MemoryResult } from './child';
 import type { SideName } from './sides';
 
@@ -239,15 +240,13 @@ function summaryRows(r: BenchResults): string[][] {
 }
 
 export function printTable(r: BenchResults): void {
-  const table = new Table({
-    head: ['', 'hand-written', 'Jipper', 'Jipper ÷ hand-written'],
-    style: { head: [], border: [] },
-  });
-  for (const row of summaryRows(r)) table.push(row);
-  console.log(table.toString());
-  const targets = new Table({ head: ['target', 'wanted', 'measured', ''], style: { head: [], border: [] } });
-  for (const t of r.targets) targets.push([t.name, t.target, formatValue(t), t.met ? 'met' : 'MISSED']);
-  console.log(targets.toString());
+  console.log(renderTable({ head: ['', 'hand-written', 'Jipper', 'Jipper ÷ hand-written'], rows: summaryRows(r) }));
+  console.log(
+    renderTable({
+      head: ['target', 'wanted', 'measured', ''],
+      rows: r.targets.map((t) => [t.name, t.target, formatValue(t), t.met ? 'met' : 'MISSED']),
+    })
+  );
   if (r.committedReplay)
     console.log(`replay of committed histories: ${num(r.committedReplay.eventsPerSecond)} events/s`);
   const ws = r.workerStart;
@@ -281,6 +280,9 @@ export function writeBenchmarksMd(path: string, r: BenchResults): void {
   const ws = r.workerStart;
   const notesPath = join(__dirname, '..', '..', '..', 'bench', 'notes.md');
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : '';
+  // Measured by another command (npm run test:cluster), kept in its own file so regenerating this one keeps it.
+  const clusterPath = join(__dirname, '..', '..', '..', 'bench', 'cluster.md');
+  const cluster = existsSync(clusterPath) ? readFileSync(clusterPath, 'utf8').trim() : '';
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const replayRow = (label: string, f: ReplayFigures) => [
     label,
@@ -454,6 +456,6 @@ ${mdTable(
   ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
   [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
 )}
-${notes ? `\n${notes}\n` : ''}`;
+${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}`;
   writeFileSync(path, md);
 }

@@ -26,8 +26,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } 
 import type { ProcessShape } from './jobs';
 import type { BenchResults, HistoryFigures, ReplayFigures, SideFigures, Target } from './report';
 import { printTable, writeBenchmarksMd } from './report';
-import { historyFromJson } from '../src/client/history-json';
-import { historyWorkflowId } from '../src/client/replay';
+import { historyFromJson } from '../src/worker/history-json';
+import { historyWorkflowId } from '../src/worker/replay';
 import { startBenchServer } from './server';
 import type { SideName } from './sides';
 import {

@@ -14,8 +14,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connectChecked, ensureSearchAttributes, freePort, probeTemporal } from '../src/client/dev-server';
-import { findOrInstallTemporalCli } from '../src/client/temporal-cli';
+
+import { findOrInstallTemporalCli } from '../src/dev/temporal-cli';
+import { probeTemporal, connectChecked } from '../src/config/connect';
+import { ensureSearchAttributes } from '../src/config/search-attributes';
+import { freePort } from '../src/dev/ports';
 
 /** Dynamic config the benchmark sets on the dev server (see the module comment). */
 export const BENCH_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {

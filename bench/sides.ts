@@ -8,12 +8,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { JobRegistry } from '../src/activities/registry';
-import { runProcess, startProcess } from '../src/client/process-client';
-import { findProjectRoot } from '../src/client/temporal-cli';
+import { runProcess, startProcess } from '../src/client';
+
 import { createJipperWorker } from '../src/worker/worker';
 import type { ProcessShape } from './jobs';
 import { benchLibrary, handwrittenActivities, jipperDefinition } from './jobs';
 import type { handwrittenSaga } from './workflows/handwritten-saga';
+import { findProjectRoot } from '../src/config/project';
 
 export type SideName = 'handwritten' | 'jipper';
 export const SIDES: readonly SideName[] = ['handwritten', 'jipper'];

@@ -19,8 +19,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../src/client/dev-server';
-import { findProjectRoot } from '../src/client/temporal-cli';
+import { freePort } from '../src/dev/ports';
+import { findProjectRoot } from '../src/config/project';
 import { CLI_PATH, jipperExpect, requireBuiltCli } from '../test/support/cli';
 
 const root = findProjectRoot(__dirname);

@@ -1,61 +1,84 @@
 /**
- * Jipper: a durable saga orchestrator on Temporal. A process is an ordered list of jobs; when one fails, every
- * finished job is reverted, newest first, and the report says what happened to each job.
+ * `jipper`: define jobs and job libraries, write process definitions, and read reports. A process is an ordered list
+ * (or a graph) of jobs; when one fails, every finished job is reverted, newest first, and the report says what
+ * happened to each job. Programs start processes with `jipper/client`, workers run them with `jipper/worker`,
+ * code-first workflows use `jipper/workflow`, and tests use `jipper/testing`.
  *
  * @example
  * ```ts
- * import { z } from 'zod';
- * import { JobRegistry, defineJob, defineLibrary, createJipperWorker, runProcess } from 'jipper';
+ * import { defineJob, defineLibrary, defineProcess, z } from 'jipper';
  *
- * const createBucket = defineJob({
+ * export const createBucket = defineJob({
  *   name: 'create-bucket',
  *   input: z.object({ bucket: z.string() }),
- *   async run({ bucket }, ctx) { await storage.create(bucket, { requestId: ctx.idempotencyKey }); return { bucket }; },
- *   async revert({ bucket }) { await storage.remove(bucket); },
+ *   async run({ bucket }, ctx) {
+ *     await storage.create(bucket, { requestId: ctx.idempotencyKey });
+ *     return { bucket };
+ *   },
+ *   async revert({ bucket }) {
+ *     await storage.remove(bucket);
+ *   },
  * });
- * const libraries = [defineLibrary('storage', [createBucket])];
- * const { worker } = await createJipperWorker({ connection, taskQueue: 'jipper', libraries });
- * // With the workers' libraries the client checks the definition and plans it (no planning on the worker).
- * const registry = new JobRegistry(libraries);
- * const report = await runProcess(client, { name: 'setup', steps: [{ id: 'bucket', job: 'create-bucket', args: { bucket: 'b1' } }] }, { taskQueue: 'jipper', registry });
- * ```
+ * export const library = defineLibrary('storage', [createBucket]);
  *
- * Code-first workflows (branching) import their API from `jipper/workflow` (`src/workflow.ts`), which is safe for the
- * workflow sandbox.
+ * export const setup = defineProcess({
+ *   name: 'setup',
+ *   steps: [{ id: 'bucket', job: 'create-bucket', args: { bucket: 'b1' } }],
+ * });
+ * ```
  */
+/** The zod Jipper checks job inputs with: define your jobs' schemas with it (or with your own zod 4). */
+export { z } from 'zod';
 export { defineJob } from './activities/job';
 export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertContext } from './activities/job';
-export { DuplicateJobError, JobRegistry, PLAN_MISMATCH_TYPE, defineLibrary } from './activities/registry';
-export type { JobLibrary } from './activities/registry';
+export { DuplicateJobError, defineLibrary } from './activities/library';
+export type { JobLibrary } from './activities/library';
+export { JobRegistry } from './activities/registry';
+export type { SecretProvider } from './activities/secrets';
+export { secretMarker, secretRef } from './shared/refs';
+export type { SecretRef } from './shared/refs';
 export { validateDefinition } from './activities/validate';
-export { volumeJobs, volumeLibrary, inspectSandbox } from './activities/examples/volume-jobs';
-export type { VolumeJobs } from './activities/examples/volume-jobs';
+export type { JobCatalog, Validation } from './activities/validate';
 
-export { defineProcess, processDefinitionSchema } from './shared/definition';
-export type { GroupStep, JobOptions, JobStep, ProcessDefinition, ProcessOptions, Step } from './shared/definition';
-export type { Decision, ErrorInfo, JobReport, JobStatus, ProcessReport, ProcessStatus } from './shared/report';
-export type { JobFacts, Problem } from './shared/plan';
-export { planFromFacts } from './shared/plan';
-export { reportToMarkdown } from './shared/render';
+export { OVERLAP_POLICIES, defineProcess, processDefinitionSchema, scheduleSchema } from './schema/definition';
+export type {
+  GroupStep,
+  JobOptions,
+  JobStep,
+  OverlapPolicy,
+  ProcessDefinition,
+  ProcessOptions,
+  ScheduleSpecInput,
+  Step,
+} from './schema/definition';
+export type { JobFacts, Plan, PlannedJob, Problem } from './shared/plan';
+export { formatProblems, planFromFacts } from './shared/plan';
 
 export {
-  DecisionRejectedError,
-  DefinitionError,
-  PayloadTooLargeError,
-  cancelProcess,
-  decide,
-  getReport,
-  parseDefinition,
-  planDefinition,
-  runProcess,
-  startProcess,
-  waitForReport,
-} from './client/process-client';
-export { findStuckWorkflowTask } from './client/stuck-task';
-export type { StuckWorkflowTask } from './client/stuck-task';
-export { loadDefinitionFile } from './client/definition-file';
-export { loadConfig, connectClient, connectNative, ensureServer } from './client/config';
-
-export { createJipperWorker, bundleJipperWorkflows } from './worker/worker';
-export type { JipperWorkerOptions } from './worker/worker';
-export { startWorker } from './worker/main';
+  FINAL_PROCESS_STATUSES,
+  JOB_STATUSES,
+  LIVE_PROCESS_STATUSES,
+  OUTCOME_UNKNOWN_REASON,
+  isFinalStatus,
+} from './shared/report';
+export type {
+  Decision,
+  ErrorInfo,
+  FinalProcessStatus,
+  JobReport,
+  JobStatus,
+  ProcessReport,
+  ProcessStatus,
+  RevertReport,
+} from './shared/report';
+export { reportToMarkdown } from './shared/render';
+export { defineConfig } from './config/file';
+export type { JipperConfigFile } from './config/file';
+export * from './shared/errors';
+export * from './shared/limits';
+export { previewPlan, revertWaves } from './shared/revert-plan';
+export type { PlanPreview, PreviewRevert, PreviewScenario, PreviewSettings } from './shared/revert-plan';
+export { applyJobEvent, JobTransitionError } from './shared/job-status';
+export type { JobEvent } from './shared/job-status';
+export type { TokenClaim } from './shared/tokens';
+export type { ProbeAnswer, JobName } from './activities/job';

@@ -11,27 +11,29 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/activity';
-
-/** Type of the failure a job's `ctx.signal` is aborted with when its attempt passes its own deadline. */
-export const ATTEMPT_EXPIRED_TYPE = 'JipperAttemptExpired';
+import { ATTEMPT_EXPIRED_TYPE } from '../shared/errors';
 
 export interface AttemptTimeouts {
   /** The attempt's start-to-close timeout, in ms (0 or undefined: none). */
   startToCloseTimeoutMs?: number;
   /** The attempt's heartbeat timeout, in ms (0 or undefined: none). */
   heartbeatTimeoutMs?: number;
+  /** When this worker started the attempt, in `performance.now()` time (default: now). */
+  startedAt?: number;
 }
 
 const ms = (n: number) => (n % 1000 ? `${n} ms` : `${n / 1000} s`);
 
 export class AttemptDeadline {
   private readonly controller = new AbortController();
-  private readonly startedAt = performance.now();
-  private lastBeat = this.startedAt;
+  private readonly startedAt: number;
+  private lastBeat: number;
   private timer: NodeJS.Timeout | undefined;
   private disposed = false;
 
   constructor(private readonly timeouts: AttemptTimeouts) {
+    this.startedAt = timeouts.startedAt ?? performance.now();
+    this.lastBeat = this.startedAt;
     this.arm();
   }
 

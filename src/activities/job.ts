@@ -21,7 +21,7 @@
  * ```
  */
 import type { z } from 'zod';
-import type { JobOptions } from '../shared/definition';
+import type { JobOptions } from '../schema/definition';
 
 /** What a job's run and revert can see and do. */
 export interface JobContext {
@@ -71,9 +71,12 @@ export interface RevertContext extends JobContext {
   readonly afterFailure: boolean;
 }
 
-export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown> {
+/** What a probe says of a job whose step failed in a way that may have left its effect. */
+export type ProbeAnswer = 'applied' | 'not-applied' | 'unknown';
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown, N extends string = string> {
   /** Stable kebab-case name; renaming a job is a versioning event for running processes. */
-  readonly name: string;
+  readonly name: N;
   readonly description?: string;
   /** Input schema; input is parsed where it enters the activity, and a failure is non-retryable. */
   readonly input: S;
@@ -82,23 +85,64 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown> {
   run(input: z.infer<S>, ctx: JobContext): Promise<O>;
   /** Undo the job. `result` is undefined when the job itself failed (and its step set `revertOnFailure`). */
   revert?(input: z.infer<S>, result: O | undefined, ctx: RevertContext): Promise<void>;
+  /**
+   * After a failure that may have left the job's effect behind (a timeout, a worker lost mid-run, a cancellation while
+   * it ran), says whether the effect was applied: `applied` (it is reverted with the rest, or past the pivot the
+   * process goes on as if the job succeeded), `not-applied` (nothing to revert) or `unknown` (the process parks for a
+   * person). It gets the job's input and the same context as a revert.
+   */
+  probe?(input: z.infer<S>, ctx: JobContext): Promise<ProbeAnswer>;
   /** Defaults: timeout, retry, heartbeat timeout, revertOnFailure, and the revert's own timeout and retry. */
   readonly options?: JobOptions;
+  /**
+   * Fields of the result that are secret, as dot paths (`password`, `credentials.token`; digits index arrays). Their
+   * values never leave the worker: the result records `‹secret <step>.<path>›` in their place, and the values are
+   * redacted from the rest of the result, the detail, errors, heartbeats and logs. To hand a secret on to a later job,
+   * store it where the workers' secret provider reads (a vault) and return `secretRef(name)`: the later job's `$from`
+   * gets the reference, which its activity resolves.
+   */
+  readonly secretResult?: readonly string[];
+  /**
+   * At most this many runs start per second (`5/s`) or per minute (`30/m`), across every worker and process: the job's
+   * runs go through a task queue of its own whose rate Temporal's matching service limits. The report shows how long
+   * each run waited.
+   */
+  readonly rateLimit?: string;
 }
 
 /** Any job, whatever its types (for registries and libraries). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds jobs of every input/output type
 export type AnyJob = JobDefinition<z.ZodType, any>;
 
-/** Defines a job. Identity function with inference: the input type flows from the schema. */
-export function defineJob<S extends z.ZodType, O>(definition: JobDefinition<S, O>): JobDefinition<S, O> {
+/**
+ * Defines a job. Identity function with inference: the input type flows from the schema, and the name stays a literal
+ * type, so typed references to the job (`jobRef`) are checked against it.
+ */
+export function defineJob<S extends z.ZodType, O, const N extends string>(
+  definition: JobDefinition<S, O, N>
+): JobDefinition<S, O, N> {
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(definition.name)) {
     throw new TypeError(`job name "${definition.name}" must be lower-case letters, digits, ".", "-" or "_"`);
   }
+  if (definition.rateLimit !== undefined) ratePerSecond(definition.rateLimit, definition.name);
   return definition;
 }
 
+/** A rate limit (`5/s`, `30/m`, `0.5/s`) as runs per second; throws a TypeError naming the job when malformed. */
+export function ratePerSecond(rateLimit: string, job: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*\/\s*(s|sec|second|m|min|minute)$/.exec(rateLimit.trim());
+  const count = match ? Number(match[1]) : NaN;
+  if (!match || !(count > 0)) {
+    throw new TypeError(
+      `job "${job}": rateLimit "${rateLimit}" must be a count per second or minute, such as "5/s" or "30/m"`
+    );
+  }
+  return match[2]?.startsWith('s') ? count : count / 60;
+}
+
 /** The input type of a job. */
-export type JobInput<J> = J extends JobDefinition<infer S, unknown> ? z.infer<S> : never;
+export type JobInput<J> = J extends JobDefinition<infer S, unknown, string> ? z.infer<S> : never;
 /** The result type of a job. */
-export type JobResult<J> = J extends JobDefinition<z.ZodType, infer O> ? O : never;
+export type JobResult<J> = J extends JobDefinition<z.ZodType, infer O, string> ? O : never;
+/** The name of a job, as a literal type. */
+export type JobName<J> = J extends JobDefinition<z.ZodType, unknown, infer N> ? N : never;

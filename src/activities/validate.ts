@@ -1,17 +1,40 @@
 /**
  * Checks a whole process definition against a job registry before any job runs, and collects every problem with its
  * location: schema errors, duplicate step ids, unknown jobs (with a suggestion), references to parameters that are not
- * set or to steps that do not run earlier, and args that fail the job's input schema.
+ * set or to steps that do not run earlier, args that fail the job's input schema — and typos that would otherwise run
+ * silently: a run parameter the process has no use for, an arg the job's schema does not know (zod would drop it and
+ * use the default), and a `$from` path that is not in the result the earlier job's output schema describes. Each
+ * typo comes with a "did you mean" when a known name is close.
  */
 import type { z } from 'zod';
-import type { JobOptions, JobStep, ProcessDefinition, Step } from '../shared/definition';
-import { jobOptionsSchema, jobStepSchema, processDefinitionSchema, stepSchema } from '../shared/definition';
-import { mergeJobOptions } from '../shared/options';
-import type { Plan, PlannedJob, Problem } from '../shared/plan';
-import { formatPath } from '../shared/plan';
-import { findRefs, mapRefs } from '../shared/refs';
+import type { JobOptions, JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
+import {
+  jobOptionsSchema,
+  jobStepSchema,
+  processDefinitionSchema,
+  processOptionsSchema,
+  stepSchema,
+} from '../schema/definition';
+import { MAX_JOBS } from '../shared/limits';
+import type { JobFacts, Plan, Problem } from '../shared/plan';
+import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
+import { durationMs, mergeJobOptions } from '../shared/options';
+import { tokenTemplateParams } from '../shared/tokens';
+import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '../shared/refs';
 import { isGroupStep, stepJobs } from '../shared/steps';
-import type { JobRegistry } from './registry';
+import { isRecord } from '../shared/text';
+import type { AnyJob } from './job';
+import { missingOutputPath, unknownKeys } from './schema-walk';
+
+/**
+ * What checking a definition needs to know of the job libraries (a `JobRegistry` is one): the job names, each job's
+ * input schema and whether it has a revert, and the facts the planner plans from.
+ */
+export interface JobCatalog {
+  names(): string[];
+  get(name: string): Pick<AnyJob, 'name' | 'input' | 'revert' | 'options' | 'output'> | undefined;
+  facts(names: readonly string[]): Record<string, JobFacts>;
+}
 
 export interface Validation extends Plan {
   /** The parsed definition, when its shape is valid. */
@@ -36,22 +59,59 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-function suggestion(name: string, known: readonly string[]): string {
-  const best = known
+/** The known name closest to `name`, when one is close enough to be a typo of it. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  return known
     .map((k) => ({ k, d: distance(name, k) }))
     .sort((x, y) => x.d - y.d)
-    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)));
-  return best ? ` (did you mean "${best.k}"?)` : '';
+    .find((c) => c.d <= Math.max(2, Math.floor(name.length / 4)))?.k;
+}
+
+/** ` (did you mean "region"?)` when a known name is close to `name`, else `''`. */
+export function suggestion(name: string, known: readonly string[]): string {
+  const best = closest(name, known);
+  return best !== undefined ? ` (did you mean "${best}"?)` : '';
 }
 
 /**
- * Most jobs a process may have: 2,000. Measured: a 2,000-job process carries about 1.3 MB when it continues as new
- * (small args and results); Temporal refuses payloads over 2 MB.
+ * What is wrong with `$from: <step>.<path>` when the step's job declares an output schema and the path is not in the
+ * result it describes; `undefined` when the path may be there (or the job declares no output schema).
  */
-export const MAX_JOBS = 2_000;
+function fromPathProblem(
+  stepId: string,
+  resultPath: readonly string[],
+  jobName: string | undefined,
+  catalog: JobCatalog
+): string | undefined {
+  const output = jobName === undefined ? undefined : catalog.get(jobName)?.output;
+  if (!output || !resultPath.length) return undefined;
+  const missing = missingOutputPath(output, resultPath);
+  if (!missing) return undefined;
+  const ref = `$from "${[stepId, ...resultPath].join('.')}"`;
+  const where = missing.at.length ? ` at "${missing.at.join('.')}"` : '';
+  const result = `the result of step "${stepId}" (job "${jobName}")`;
+  if (missing.kind) return `${ref}: ${result} is ${missing.kind}${where}; it has no "${missing.segment}"`;
+  return `${ref}: ${result} has no "${missing.segment}"${where}${suggestion(missing.segment, missing.known)}; it has: ${missing.known.join(', ') || 'nothing'}`;
+}
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Every parameter a raw definition uses: `$param` references anywhere, and `{param}` placeholders in token names. */
+function usedParams(raw: unknown): Set<string> {
+  const used = new Set(findRefs(raw).flatMap((ref) => (ref.kind === 'param' ? [ref.target] : [])));
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!isRecord(value)) return;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'tokens' && Array.isArray(v)) {
+        for (const token of v as unknown[]) {
+          const name = isRecord(token) ? token.name : token;
+          if (typeof name === 'string') tokenTemplateParams(name).forEach((p) => used.add(p));
+        }
+      }
+      visit(v);
+    }
+  };
+  visit(raw);
+  return used;
 }
 
 /** The step ids a raw (possibly malformed) step declares, for references from other steps. */
@@ -68,13 +128,17 @@ function declaredIds(step: unknown): string[] {
 function salvage(raw: unknown): {
   params: Record<string, unknown>;
   defaults?: JobOptions;
+  tokens?: TokenSpec[];
   steps: (Step | undefined)[];
 } {
   const record = isRecord(raw) ? raw : {};
   const params = isRecord(record.params) ? record.params : {};
   const defaults = isRecord(record.options) ? jobOptionsSchema.safeParse(record.options.defaults).data : undefined;
+  const tokens = isRecord(record.options)
+    ? processOptionsSchema.shape.tokens.safeParse(record.options.tokens).data
+    : undefined;
   const steps = Array.isArray(record.steps) ? record.steps.map(salvageStep) : [];
-  return { params, ...(defaults ? { defaults } : {}), steps };
+  return { params, ...(defaults ? { defaults } : {}), ...(tokens ? { tokens } : {}), steps };
 }
 
 /** A step as parsed; for a group that does not parse as a whole, the group with the members that do (holes for the rest). */
@@ -92,7 +156,7 @@ function salvageStep(raw: unknown): Step | undefined {
  */
 export function validateDefinition(
   raw: unknown,
-  registry: JobRegistry,
+  catalog: JobCatalog,
   params: Record<string, unknown> = {}
 ): Validation {
   const parsed = processDefinitionSchema.safeParse(raw);
@@ -102,21 +166,40 @@ export function validateDefinition(
     ? {
         params: definition.params ?? {},
         defaults: definition.options?.defaults,
+        tokens: definition.options?.tokens,
         steps: definition.steps as (Step | undefined)[],
       }
     : salvage(raw);
   // A parameter set to undefined is not set (it would not survive the trip to the worker as JSON).
   const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
   const allParams: Record<string, unknown> = { ...source.params, ...given };
-  const jobs: PlannedJob[] = [];
   const rawSteps: unknown[] = definition
     ? definition.steps
     : isRecord(raw) && Array.isArray(raw.steps)
       ? raw.steps
       : [];
 
-  // Step ids, in order: a $from may name only steps of earlier top-level steps.
+  // A run parameter nothing uses is a typo (`--set bukket=...`): it would run with the default instead.
+  const declared = Object.keys(source.params);
+  const referenced = usedParams(raw);
+  const usable = [...new Set([...declared, ...referenced])].sort();
+  for (const key of Object.keys(given)) {
+    if (Object.hasOwn(source.params, key) || referenced.has(key)) continue;
+    problems.push({
+      path: formatPath(['params', key]),
+      message: `unknown parameter "${key}": the process neither declares nor uses it${suggestion(key, usable)}; ${usable.length ? `its parameters: ${usable.join(', ')}` : 'it has no parameters'}`,
+    });
+  }
+
+  // A process whose steps say what they need is a graph: a $from may name any step outside its own group (a cycle
+  // is reported below). Otherwise it is a list: a $from may name only steps of earlier top-level steps.
+  const graph = source.steps.some((step) => step?.needs !== undefined);
   const everyId = new Set(rawSteps.flatMap(declaredIds));
+  /** The job each step that parsed runs, by step id: to check `$from` paths against its output schema. */
+  const jobAt = new Map<string, string>();
+  for (const step of source.steps) {
+    for (const job of step ? stepJobs(step) : []) if (job) jobAt.set(job.id, job.job);
+  }
   const seen = new Map<string, string>();
   const earlier = new Set<string>();
   source.steps.forEach((step: Step | undefined, i) => {
@@ -144,11 +227,11 @@ export function validateDefinition(
           message: 'mark the parallel group as the pivot, not one of its members',
         });
       }
-      const job = registry.get(jobStep.job);
+      const job = catalog.get(jobStep.job);
       if (!job) {
         problems.push({
           path: `${path}.job`,
-          message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, registry.names())}; known jobs: ${registry.names().join(', ')}`,
+          message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, catalog.names())}; known jobs: ${catalog.names().join(', ')}`,
         });
         continue;
       }
@@ -167,47 +250,132 @@ export function validateDefinition(
             path: where,
             message: `parameter "${ref.target}" is not set (add it to params or --set it)`,
           });
+        } else if (ref.kind === 'from' && graph) {
+          const own = members.some((m) => m.job.id === ref.target);
+          if (!everyId.has(ref.target) || own) {
+            const message = own
+              ? `step "${ref.target}" is this step or in the same parallel group`
+              : `no step "${ref.target}" in this process`;
+            problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+          } else {
+            const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+            if (problem) problems.push({ path: where, message: problem });
+          }
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
           const message = everyId.has(ref.target)
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
             : `no step "${ref.target}" in this process`;
           problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+        } else if (ref.kind === 'from') {
+          const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+          if (problem) problems.push({ path: where, message: problem });
+        } else if (ref.kind === 'secret' && !SECRET_NAME_PATTERN.test(ref.target)) {
+          problems.push({
+            path: where,
+            message: `$secret "${ref.target}": a secret's name is letters, digits, ".", "_", "-" and "/" (no ".."), starting with a letter or digit`,
+          });
         }
       }
 
+      problems.push(...optionProblems(jobStep, path, source.defaults, catalog));
+
       // Check the args against the job's schema with $param values filled in; values that come from earlier
-      // steps' results are known only at run time, so issues at those places are not reported here.
-      const fromPaths = refs.filter((r) => r.kind === 'from').map((r) => r.path.join('\u0000'));
+      // steps' results, and secrets (which only workers can read), are known only at run time, and a parameter that is
+      // not set is reported above, so issues at those places are not reported here.
+      // A parameter may itself be a secret reference (`--set 'password={"$secret":"db"}'`): checked as a secret.
+      const unknownAtStart = (r: (typeof refs)[number]) =>
+        r.kind !== 'param' || !Object.hasOwn(allParams, r.target) || isSecretRef(allParams[r.target]);
+      const skipped = refs.filter(unknownAtStart).map((r) => r.path.join('\u0000'));
       const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
-        ref.kind === 'param' ? allParams[ref.target] : undefined
+        ref.kind === 'param' && !isSecretRef(allParams[ref.target]) ? allParams[ref.target] : undefined
       );
+      const unknowns = unknownKeys(job.input, candidate);
+      // A missing key that an unknown key is a typo of (`sizeMB` for `sizeMb`) is one problem, told at the typo.
+      const misspelt = unknowns.flatMap((u) => {
+        const meant = closest(u.key, u.known);
+        return meant === undefined ? [] : [[...u.path, meant].map(String).join('\u0000')];
+      });
       const result = job.input.safeParse(candidate);
       if (!result.success) {
         for (const issue of result.error.issues) {
           const key = issue.path.map(String).join('\u0000');
-          if (fromPaths.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+          if (misspelt.includes(key) && getPath(candidate, issue.path.map(String)) === undefined) continue;
           problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
         }
       }
-
-      jobs.push({
-        stepId: jobStep.id,
-        job: job.name,
-        ...(isGroupStep(step) ? { group: step.id ?? 'parallel' } : {}),
-        ...((isGroupStep(step) ? step.pivot : jobStep.pivot) ? { pivot: true } : {}),
-        hasRevert: typeof job.revert === 'function',
-        options: mergeJobOptions(job.options, source.defaults, jobStep),
-        fingerprint: registry.fingerprint(job.name),
-      });
+      for (const unknown of unknowns) {
+        const what = unknown.path.length
+          ? `key "${unknown.key}" in args.${formatPath(unknown.path)}`
+          : `arg "${unknown.key}"`;
+        problems.push({
+          path: formatPath([`${path}.args`, ...unknown.path, unknown.key]),
+          message: `job "${job.name}" has no ${what}${suggestion(unknown.key, unknown.known)}; ${unknown.known.length ? `it takes: ${unknown.known.join(', ')}` : 'it takes none there'}`,
+        });
+      }
     }
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);
   });
 
-  if (jobs.length > MAX_JOBS) {
+  if (definition) problems.push(...graphProblems(definition, planNodes(definition), { cycles: graph }));
+  for (const [i, token] of (source.tokens ?? []).entries()) {
+    problems.push(...tokenProblems(token, `options.tokens[${i}]`, allParams));
+  }
+  source.steps.forEach((step, i) =>
+    stepJobs(step ?? { parallel: [] }).forEach((jobStep: JobStep | undefined, j) => {
+      const path = step && isGroupStep(step) ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      jobStep?.tokens?.forEach((token, k) => problems.push(...tokenProblems(token, `${path}.tokens[${k}]`, allParams)));
+    })
+  );
+
+  const jobCount = rawSteps.flatMap(declaredIds).length;
+  if (jobCount > MAX_JOBS) {
     problems.push({
       path: 'steps',
-      message: `${jobs.length} jobs; a process may have at most ${MAX_JOBS} (a long process carries its whole state from run to run when it continues as new, in one payload Temporal caps at 2 MB): split it into several processes`,
+      message: `${jobCount} jobs; a process may have at most ${MAX_JOBS} (a long process carries its whole state from run to run when it continues as new, in one payload Temporal caps at 2 MB): split it into several processes`,
     });
   }
-  return { problems, params: allParams, jobs, ...(problems.length || !definition ? {} : { definition }) };
+  if (problems.length || !definition) return { problems, params: allParams, jobs: [] };
+  // A valid definition is planned by the one planner the workflow also uses, from the facts the catalog gives.
+  const plan = planFromFacts(definition, given, catalog.facts(jobNames(definition)));
+  return plan.problems.length ? { ...plan, params: allParams } : { ...plan, definition };
+}
+
+/** Problems with a step's options that only the job's facts reveal: a deadline no attempt fits in, a recovery job that does not exist. */
+function optionProblems(
+  step: JobStep,
+  path: string,
+  processDefaults: JobOptions | undefined,
+  catalog: JobCatalog
+): Problem[] {
+  const problems: Problem[] = [];
+  const job = catalog.get(step.job);
+  if (!job) return problems;
+  const options = mergeJobOptions(job.options, processDefaults, step);
+  if (options.deadline !== undefined && durationMs(options.deadline) < durationMs(options.run.timeout)) {
+    problems.push({
+      path: `${path}.deadline`,
+      message: `${String(options.deadline)} is shorter than the step's timeout (${String(options.run.timeout)}): one attempt may not finish before it; raise the deadline or lower the timeout`,
+    });
+  }
+  const { afterPivot } = options;
+  if (typeof afterPivot === 'object' && !catalog.get(afterPivot.recover.job)) {
+    problems.push({
+      path: `${path}.afterPivot.recover.job`,
+      message: `unknown job "${afterPivot.recover.job}"${suggestion(afterPivot.recover.job, catalog.names())}`,
+    });
+  }
+  return problems;
+}
+
+/** A token name's `{param}` placeholders must name parameters that are set. */
+function tokenProblems(token: TokenSpec, path: string, params: Record<string, unknown>): Problem[] {
+  const name = typeof token === 'string' ? token : token.name;
+  if (typeof name !== 'string') return [];
+  return tokenTemplateParams(name)
+    .filter((param) => !Object.hasOwn(params, param))
+    .map((param) => ({
+      path: typeof token === 'string' ? path : `${path}.name`,
+      message: `parameter "${param}" in token "${name}" is not set (add it to params or --set it)`,
+    }));
 }

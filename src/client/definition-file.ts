@@ -3,6 +3,7 @@
  * the text's layout, so a problem found later at a path such as `steps[2].args.sizeMb` can be shown as `file:line:col`
  * (JSON is YAML, so one parser locates both).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Document } from 'yaml';
@@ -39,19 +40,48 @@ export function parseProblemPath(problemPath: string): (string | number)[] {
   return segments;
 }
 
-async function readText(path: string): Promise<string> {
+function checkExtension(path: string): void {
   const ext = extname(path).toLowerCase();
   if (!['.json', '.yaml', '.yml'].includes(ext)) {
     throw new DefinitionFileError(`${path}: a definition file ends in .json, .yaml or .yml`);
   }
+}
+
+function readError(path: string, err: unknown): DefinitionFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new DefinitionFileError(
+    code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`
+  );
+}
+
+async function readText(path: string): Promise<string> {
+  checkExtension(path);
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DefinitionFileError(
-      code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`
-    );
+    throw readError(path, err);
   }
+}
+
+/**
+ * A key indented deeper than the key above it (`    job: b` then `     args: {}`) is the commonest YAML slip, and the
+ * parser reports it at the line *above*, as "Nested mappings are not allowed in compact mappings": it reads the two
+ * lines as one multi-line key. Its second error (`MULTILINE_IMPLICIT_KEY`) ends on the line at fault; this finds that
+ * line's first character and says what is wrong there.
+ */
+function overIndented(text: string, document: Document): (SourcePosition & { reason: string }) | undefined {
+  const multiline = document.errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
+  const end = multiline?.linePos?.[1];
+  const start = multiline?.linePos?.[0];
+  if (!end || !start || end.line <= start.line) return undefined;
+  const line = text.split(/\r?\n/)[end.line - 1] ?? '';
+  const col = line.length - line.trimStart().length + 1;
+  const key = /^\s*([^:\s]+)\s*:/.exec(line)?.[1];
+  return {
+    line: end.line,
+    col,
+    reason: `${key ? `"${key}" is` : 'this line is'} indented more than the line above it; keys of one mapping start at the same column`,
+  };
 }
 
 function parseText(path: string, text: string, document: Document, lineCounter: LineCounter): unknown {
@@ -62,16 +92,19 @@ function parseText(path: string, text: string, document: Document, lineCounter: 
     const message = (err as Error).message;
     // JSON.parse gives an offset for some errors only; the YAML parser (JSON is YAML) places the others.
     const offset = json ? /at position (\d+)/.exec(message)?.[1] : undefined;
+    const indented = json ? undefined : overIndented(text, document);
     const pos =
       offset !== undefined
         ? lineCounter.linePos(Number(offset))
-        : ((err as { linePos?: SourcePosition[] }).linePos?.[0] ?? document.errors[0]?.linePos?.[0]);
+        : (indented ?? (err as { linePos?: SourcePosition[] }).linePos?.[0] ?? document.errors[0]?.linePos?.[0]);
     const where = pos ? `${path}:${pos.line}:${pos.col}` : path;
-    const reason = message
-      .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
-      .replace(/ in JSON at position \d+.*$/s, '')
-      .replace(/ at line \d+, column \d+:.*$/s, '')
-      .replace(/\s*\n\s*/g, ' ');
+    const reason =
+      indented?.reason ??
+      message
+        .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
+        .replace(/ in JSON at position \d+.*$/s, '')
+        .replace(/ at line \d+, column \d+:.*$/s, '')
+        .replace(/\s*\n\s*/g, ' ');
     throw new DefinitionFileError(`${where}: not valid ${json ? 'JSON' : 'YAML'}: ${reason}`);
   }
 }
@@ -95,6 +128,20 @@ export async function loadDefinitionSource(path: string): Promise<DefinitionSour
   return { path, value, locate };
 }
 
+/** Reads and parses a definition file (JSON or YAML); it is checked as a definition where it is used. */
 export async function loadDefinitionFile(path: string): Promise<unknown> {
   return (await loadDefinitionSource(path)).value;
+}
+
+/** {@link loadDefinitionFile}, synchronously: for test files that declare one test per case of a definition. */
+export function loadDefinitionFileSync(path: string): unknown {
+  checkExtension(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw readError(path, err);
+  }
+  const lineCounter = new LineCounter();
+  return parseText(path, text, parseDocument(text, { lineCounter }), lineCounter);
 }

@@ -15,11 +15,15 @@
  * ```
  */
 import type { Client } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 
 export interface StuckWorkflowTask {
   /** How many times the current workflow task has been tried (2 or more). */
   attempt: number;
-  /** The failure the worker reported, e.g. `[TMPRL1100] Nondeterminism error: ...`. */
+  /**
+   * The failure the worker reported, e.g. `[TMPRL1100] Nondeterminism error: ...`, decrypted with the client's data
+   * converter when the worker encrypts failure messages (a client without the key sees `Encoded failure`).
+   */
   message: string;
 }
 
@@ -36,8 +40,12 @@ export async function findStuckWorkflowTask(client: Client, processId: string): 
   const failed = history.events
     ?.filter((e) => e.workflowTaskFailedEventAttributes)
     .at(-1)?.workflowTaskFailedEventAttributes;
+  const decoded = await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failed?.failure).catch(
+    () => undefined
+  );
   return {
     attempt,
-    message: failed?.failure?.message ?? 'the workflow task keeps failing (no failure recorded yet)',
+    message:
+      decoded?.message ?? failed?.failure?.message ?? 'the workflow task keeps failing (no failure recorded yet)',
   };
 }

@@ -7,8 +7,18 @@ export interface JobCall {
   job: string;
   /** The step's args with references resolved; the activity validates them against the job's schema. */
   input: unknown;
-  /** Results of the steps that completed before this one, by step id. */
+  /**
+   * Results of the earlier steps this job uses (its `$from` targets, the jobs it `needs`, its `uses`), by step id —
+   * never all of them, so a process's history grows linearly with its steps.
+   */
   results: Record<string, unknown>;
+  /**
+   * The step ids `results` may hold. A job that reads another step's result from its context gets an error that says
+   * to declare it (`uses`). Absent in calls made before Jipper passed only used results: every result is there.
+   */
+  uses?: string[];
+  /** Bytes (JSON) the process's results weigh so far, so the job can check its own against the process's limit. */
+  resultsBytes?: number;
   /**
    * The fingerprint, in the registry that planned the process, of every job it runs (by job name); sent with the calls
    * that start a process's first step only, whose activity checks them all against its own registry before doing
@@ -29,6 +39,14 @@ export interface JobOutcome {
   detail?: string;
   /** The attempt that succeeded (1-based). */
   attempt: number;
+  /** How long the successful attempt waited to start after it was scheduled (a backlog, a rate limit), in ms. */
+  waitedMs?: number;
+}
+
+/** What a probe activity answers (see `JobDefinition.probe`). */
+export interface ProbeOutcome {
+  answer: 'applied' | 'not-applied' | 'unknown';
+  detail?: string;
 }
 
 /** Details Jipper attaches to a job's failure, so the report can show attempts and detail. */
@@ -43,6 +61,14 @@ export function runActivityName(job: string): string {
 }
 export function revertActivityName(job: string): string {
   return `${job}.revert`;
+}
+export function probeActivityName(job: string): string {
+  return `${job}.probe`;
+}
+
+/** The task queue of a rate-limited job's runs: a queue of its own, whose rate Temporal limits. */
+export function rateLimitedTaskQueue(taskQueue: string, job: string): string {
+  return `${taskQueue}@rate-limited@${job}`;
 }
 
 /** The plan activity: validates a definition against the worker's registry and returns each job's metadata. */

@@ -4,7 +4,7 @@
  * field by field too).
  */
 import type { ActivityOptions } from '@temporalio/common';
-import type { CallOptions, Duration, JobOptions, RetrySpec } from './definition';
+import type { AfterPivot, CallOptions, Duration, FailureClass, JobOptions, RetrySpec } from '../schema/definition';
 
 export interface EffectiveCallOptions {
   timeout: Duration;
@@ -16,14 +16,31 @@ export interface EffectiveJobOptions {
   run: EffectiveCallOptions;
   revert: EffectiveCallOptions;
   revertOnFailure: boolean;
+  /** Failure classes that unwind the process. Absent: all of them (Jipper's default, kept out of old plans). */
+  revertOn?: FailureClass[];
+  /** What a failure outside `revertOn` does. Absent: `fail`. */
+  otherwise?: 'fail' | 'park';
+  /** What a failure after the pivot does. Absent: `fail` (`park` when the process parks on revert failures). */
+  afterPivot?: AfterPivot;
+  /** Task-queue priority of the run (1 most urgent to 5). Absent: the process's, else the server's default. */
+  priority?: number;
+  /** The step's deadline, from its start. */
+  deadline?: Duration;
 }
 
-/** What the workflow needs to know about a registered job (the worker tells it, through the plan activity). */
+/** What the workflow needs to know about a registered job (the client's registry, or the worker's plan activity). */
 export interface JobMeta {
   name: string;
   hasRevert: boolean;
+  /** The job can say, after an ambiguous failure, whether its effect was applied (`probe`). */
+  hasProbe?: boolean;
+  /** Runs at most this many times per second across all workers and processes (its own task queue's rate limit). */
+  ratePerSecond?: number;
   defaults: JobOptions;
 }
+
+/** Every failure class (the default of `revertOn`). */
+export const ALL_FAILURE_CLASSES: readonly FailureClass[] = ['business', 'infrastructure', 'timeout', 'cancel'];
 
 /**
  * Jipper's defaults. A run: 1 minute per attempt, 3 attempts, backoff from 1 s doubling up to 30 s. A revert tries
@@ -55,18 +72,23 @@ function mergeCall(base: EffectiveCallOptions, layer: CallOptions | undefined): 
   };
 }
 
+/** Options only set when some layer sets them, so plans of definitions that use none stay as they always were. */
+const OPTIONAL_KEYS = ['revertOn', 'otherwise', 'afterPivot', 'priority', 'deadline'] as const;
+
 export function mergeJobOptions(...layers: (JobOptions | undefined)[]): EffectiveJobOptions {
-  return layers.reduce<EffectiveJobOptions>(
-    (acc, layer) =>
-      layer
-        ? {
-            run: mergeCall(acc.run, layer),
-            revert: mergeCall(acc.revert, layer.revert),
-            revertOnFailure: layer.revertOnFailure ?? acc.revertOnFailure,
-          }
-        : acc,
-    DEFAULT_JOB_OPTIONS
-  );
+  return layers.reduce<EffectiveJobOptions>((acc, layer) => {
+    if (!layer) return acc;
+    const merged: EffectiveJobOptions = {
+      ...acc,
+      run: mergeCall(acc.run, layer),
+      revert: mergeCall(acc.revert, layer.revert),
+      revertOnFailure: layer.revertOnFailure ?? acc.revertOnFailure,
+    };
+    for (const key of OPTIONAL_KEYS) {
+      if (layer[key] !== undefined) Object.assign(merged, { [key]: layer[key] });
+    }
+    return merged;
+  }, DEFAULT_JOB_OPTIONS);
 }
 
 /** Temporal activity options for one side of a job. */
@@ -76,4 +98,13 @@ export function toActivityOptions(call: EffectiveCallOptions): ActivityOptions {
     ...(call.heartbeatTimeout !== undefined ? { heartbeatTimeout: call.heartbeatTimeout } : {}),
     retry: { ...call.retry },
   };
+}
+
+/** Parses a duration as a definition writes it (`500ms`, `30s`, `5m`, `1h`, `1d`, or milliseconds) into ms. */
+export function durationMs(duration: Duration): number {
+  if (typeof duration === 'number') return duration;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration);
+  if (!match) throw new TypeError(`not a duration: ${duration}`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
 }

@@ -3,6 +3,11 @@
  * `{ $from: "alloc.path" }` takes the result of the earlier step `alloc` at the path `path` (`{ $from: "alloc" }` takes
  * the whole result). References may sit anywhere inside args (nested objects and arrays). Pure and deterministic:
  * the workflow resolves them when the step starts.
+ *
+ * A value `{ $secret: "db-password" }` names a secret. The workflow never resolves it: it stays a reference in the
+ * workflow's state, its history and the job's call, and only the job's activity, inside the worker, replaces it with
+ * the secret's value from the worker's secret provider, just before the job runs (`src/activities/secrets.ts`).
+ * Wherever a secret's value would be shown, `‹secret db-password›` is shown instead.
  */
 
 export interface ParamRef {
@@ -11,13 +16,34 @@ export interface ParamRef {
 export interface FromRef {
   $from: string;
 }
+export interface SecretRef {
+  $secret: string;
+}
+
+/** What a secret's name may be: a name, or a path in a vault (`team/db-password`). */
+export const SECRET_NAME_PATTERN = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
+
+/** What is shown in place of a secret's value: `‹secret db-password›`. */
+export function secretMarker(name: string): string {
+  return `‹secret ${name}›`;
+}
+
+/** A `{ $secret: name }` reference. */
+export function secretRef(name: string): SecretRef {
+  return { $secret: name };
+}
+
+/** True for a `{ $secret: name }` reference (an object with that one key, naming the secret with a string). */
+export function isSecretRef(value: unknown): value is SecretRef {
+  return isPlainObject(value) && Object.keys(value).length === 1 && typeof value.$secret === 'string';
+}
 
 /** Where a reference sits inside a step's args, and what it names. */
 export interface FoundRef {
   /** Path inside args, e.g. `['volume', 'name']`. */
   path: (string | number)[];
-  kind: 'param' | 'from';
-  /** For `$param`: the parameter name. For `$from`: the step id. */
+  kind: 'param' | 'from' | 'secret';
+  /** For `$param`: the parameter name. For `$from`: the step id. For `$secret`: the secret's name. */
   target: string;
   /** For `$from`: the path inside that step's result (may be empty). */
   resultPath: string[];
@@ -27,11 +53,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function asRef(value: unknown): { kind: 'param' | 'from'; target: string; resultPath: string[] } | undefined {
+function asRef(value: unknown): Omit<FoundRef, 'path'> | undefined {
   if (!isPlainObject(value)) return undefined;
   const keys = Object.keys(value);
   if (keys.length !== 1) return undefined;
   if (typeof value.$param === 'string') return { kind: 'param', target: value.$param, resultPath: [] };
+  if (typeof value.$secret === 'string') return { kind: 'secret', target: value.$secret, resultPath: [] };
   if (typeof value.$from === 'string') {
     const [target = '', ...resultPath] = value.$from.split('.');
     return { kind: 'from', target, resultPath };
@@ -80,8 +107,9 @@ export function mapRefs(
 }
 
 /**
- * Replaces every reference inside `value` with what it names. Throws {@link UnresolvedReferenceError} when a
- * parameter is missing or a result path leads nowhere.
+ * Replaces every `$param` and `$from` reference inside `value` with what it names; `$secret` references stay as they
+ * are (the job's activity resolves them). Throws {@link UnresolvedReferenceError} when a parameter is missing or a
+ * result path leads nowhere.
  */
 export function resolveRefs(
   value: unknown,
@@ -92,6 +120,7 @@ export function resolveRefs(
   return mapRefs(
     value,
     (ref, at) => {
+      if (ref.kind === 'secret') return secretRef(ref.target);
       if (ref.kind === 'param') {
         if (!Object.hasOwn(params, ref.target))
           throw new UnresolvedReferenceError(`${at}: parameter "${ref.target}" is not set`);

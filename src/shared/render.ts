@@ -1,65 +1,62 @@
 /**
  * Renders a report as Markdown: the Web UI's "current details" of a run, and `jipper report --markdown`. The Web UI
- * shows it in a narrow panel, so each job is one row of five columns; what happened to the job (its detail, its error,
- * how its revert ended) shares one cell.
+ * shows it in a narrow panel and draws tables without space between cells (a status and a time ran together as
+ * "reverted65ms"), so each job is one list item whose parts are separated by " · ": step, job, status, time, and what
+ * happened to it (its detail, its error, how its revert went). The header says how the process stands, the unwinding
+ * step by step (a revert that failed or waits is never called reverted), and, when it is parked, the exact
+ * `jipper decide` command each parked step waits for.
  */
-import type { ProcessDefinition } from './definition';
+import type { ProcessDefinition } from '../schema/definition';
+import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { isGroupStep, stepJobs } from './steps';
+import { durationBetween } from './text';
+import { endedByTemporalLines, errorText, jobStory, parkedSteps, pauseText, stepName, unwindingLine } from './wording';
 
-const MAX_ROWS = 60;
-
+/** Text of the report on one line, cut to a size the Web UI can show, with Markdown's emphasis characters escaped. */
 function cell(text: string | undefined): string {
-  return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').slice(0, 240);
+  return (text ?? '')
+    .replace(/\r?\n/g, ' ')
+    .slice(0, MAX_RENDERED_CELL_CHARS)
+    .replace(/[\\`*_<|]/g, (c) => `\\${c}`);
 }
 
-function durationOf(job: { startedAt?: string; endedAt?: string }): string {
-  if (!job.startedAt || !job.endedAt) return '';
-  const ms = Date.parse(job.endedAt) - Date.parse(job.startedAt);
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
-}
-
-function revertText(job: JobReport): string | undefined {
-  const revert = job.revert;
-  if (!revert) return undefined;
-  switch (revert.status) {
-    case 'reverted':
-      return `↩ reverted${(revert.reason ?? revert.detail) ? `: ${revert.reason ?? revert.detail}` : ''}`;
-    case 'skipped':
-      return `revert skipped: ${revert.reason ?? 'nothing to revert'}`;
-    case 'revert_failed':
-      return `**revert failed**: ${revert.error ? `${revert.error.type}: ${revert.error.message}` : 'unknown error'}`;
-    case 'parked':
-      return `**revert parked**: waiting for an operator's decision`;
-    case 'running':
-      return 'reverting…';
-  }
-}
-
-/** What happened to the job: its detail, its error, and how its revert ended. */
+/** What happened to the job: its detail, its error, and how its revert went. */
 function story(job: JobReport): string {
-  const parts = [job.detail, job.error ? `**${job.error.type}**: ${job.error.message}` : undefined, revertText(job)];
-  return cell(parts.filter(Boolean).join(' · '));
+  const { detail, error, revert } = jobStory(job);
+  const parts = [
+    detail !== undefined ? cell(detail) : undefined,
+    error !== undefined ? `✖ ${cell(error)}` : undefined,
+    revert !== undefined ? `↩ ${cell(revert)}` : undefined,
+  ];
+  return parts.filter(Boolean).join(' · ');
 }
 
 function statusText(job: JobReport): string {
   return job.attempts !== undefined && job.attempts > 1 ? `${job.status} (${job.attempts} attempts)` : job.status;
 }
 
-/** The table row of a job. */
+/** The list item of a job: `- **allocate** · allocate-volume · reverted · 974ms — allocated 32 MB · ↩ reverted: ...` */
 function rowLine(j: JobReport): string {
-  return `| ${cell(j.group ? `${j.group}/${j.stepId}` : j.stepId)}${j.pivot ? ' ⚑ pivot' : ''} | ${cell(j.job)} | ${statusText(j)} | ${durationOf(j)} | ${story(j)} |`;
+  const head = [
+    `**${cell(stepName(j))}**${j.pivot ? ' ⚑ pivot' : ''}`,
+    cell(j.job),
+    statusText(j),
+    durationBetween(j.startedAt, j.endedAt),
+  ].filter(Boolean);
+  const happened = story(j);
+  return `- ${head.join(' · ')}${happened ? ` — ${happened}` : ''}`;
 }
 
-/** Everything a job's row shows, as one string: a row whose key is unchanged renders as before. */
+/** Everything a job's line shows, as one string: a line whose key is unchanged renders as before. */
 function rowKey(j: JobReport): string {
   const { revert, error } = j;
-  return `${j.stepId}\u0000${j.group}\u0000${j.pivot}\u0000${j.job}\u0000${j.status}\u0000${j.attempts}\u0000${j.startedAt}\u0000${j.endedAt}\u0000${j.detail}\u0000${error?.type}\u0000${error?.message}\u0000${revert?.status}\u0000${revert?.reason}\u0000${revert?.detail}\u0000${revert?.error?.type}\u0000${revert?.error?.message}`;
+  return `${j.stepId}\u0000${j.group}\u0000${j.pivot}\u0000${j.job}\u0000${j.status}\u0000${j.attempts}\u0000${j.startedAt}\u0000${j.endedAt}\u0000${j.detail}\u0000${error?.type}\u0000${error?.message}\u0000${revert?.status}\u0000${revert?.reason}\u0000${revert?.detail}\u0000${revert?.attempts}\u0000${revert?.error?.type}\u0000${revert?.error?.message}`;
 }
 
 /**
- * Rendered rows by job report. A running process re-renders its report at every step for the Web UI, and most rows
- * have not changed since the last time; the cache makes that cost a key per row instead of a row.
+ * Rendered lines by job report. A running process re-renders its report at every step for the Web UI, and most lines
+ * have not changed since the last time; the cache makes that cost a key per line instead of a line.
  */
 const renderedRows = new WeakMap<JobReport, { key: string; line: string }>();
 
@@ -72,19 +69,33 @@ function cachedRowLine(j: JobReport): string {
   return line;
 }
 
+/** `reverts, newest first: ...` → `Reverts, newest first: ...` */
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export function reportToMarkdown(report: ProcessReport): string {
+  const parked = parkedSteps(report);
+  const waiting = new Set(parked.map((p) => p.stepId));
+  const others = report.needsAttention.filter((s) => !waiting.has(s));
+  const unwinding = unwindingLine(report);
   const head = [
-    `**${report.name}** · status **${report.status}**` +
+    `**${cell(report.name)}** · status **${report.status}**` +
       (report.failedStep ? ` · failed at \`${report.failedStep}\`` : '') +
       (report.stoppedPastPivot ? ' · stopped past the pivot (nothing unwound)' : ''),
-    report.error ? `> ${cell(report.error.message)}` : '',
-    report.needsAttention.length ? `Needs a person: ${report.needsAttention.map((s) => `\`${s}\``).join(', ')}` : '',
-    report.revertOrder.length ? `Reverted, in order: ${report.revertOrder.join(' → ')}` : '',
+    report.error ? `> ${cell(errorText(report.error))}` : '',
+    ...endedByTemporalLines(report).map((line) => cell(capitalized(line))),
+    ...parked.map(
+      (p) =>
+        `Waiting for a decision on \`${p.stepId}\` (${p.kind === 'revert' ? 'its revert failed' : 'it failed past the pivot'}` +
+        `${p.error ? `: ${cell(errorText(p.error))}` : ''}): \`${p.command}\``
+    ),
+    pauseText(report) ? capitalized(cell(pauseText(report))) : '',
+    others.length ? `Needs a person: ${others.map((s) => `\`${s}\``).join(', ')}` : '',
+    unwinding ? cell(capitalized(unwinding)) : '',
   ].filter(Boolean);
-  const rows = report.jobs.length > MAX_ROWS ? report.jobs.slice(-MAX_ROWS) : report.jobs;
-  const table = ['| step | job | status | time | what happened |', '|---|---|---|---|---|', ...rows.map(cachedRowLine)];
-  if (rows.length < report.jobs.length) table.push(`\n(${report.jobs.length - rows.length} earlier jobs not shown)`);
-  return [...head, table.join('\n')].join('\n\n');
+  const rows = report.jobs.length > MAX_RENDERED_ROWS ? report.jobs.slice(-MAX_RENDERED_ROWS) : report.jobs;
+  const list = rows.map(cachedRowLine);
+  if (rows.length < report.jobs.length) list.unshift(`(${report.jobs.length - rows.length} earlier jobs not shown)\n`);
+  return [...head, list.join('\n')].join('\n\n');
 }
 
 /**

@@ -4,10 +4,21 @@
  * payload converter unchanged.
  */
 
-/** Final process statuses (the contract), plus the live ones a running process passes through. */
+/**
+ * Final process statuses (the contract), plus the live ones a running process passes through. `waiting` is a process
+ * started with a delay (`startAt` / `--start-in`) that has not begun yet: no job has run, and cancelling it unwinds
+ * nothing. Only clients report it (the search attribute, and `getReport` while the delay lasts); the workflow itself
+ * starts `running`.
+ */
 export const FINAL_PROCESS_STATUSES = ['succeeded', 'reverted', 'revert_failed', 'cancelled', 'failed'] as const;
-export const LIVE_PROCESS_STATUSES = ['running', 'unwinding', 'parked'] as const;
-export type FinalProcessStatus = (typeof FINAL_PROCESS_STATUSES)[number];
+export const LIVE_PROCESS_STATUSES = ['waiting', 'running', 'paused', 'unwinding', 'parked'] as const;
+/**
+ * How a run ends when Temporal, not Jipper, ends it: `terminated` (`temporal workflow terminate`, or the Web UI's
+ * Terminate) or `timed_out` (a workflow execution or run timeout set by whoever started it). Nothing is unwound; the
+ * workflow never sets these: the client reads them from the server (see `getReport`).
+ */
+export const ENDED_BY_TEMPORAL_STATUSES = ['terminated', 'timed_out'] as const;
+export type FinalProcessStatus = (typeof FINAL_PROCESS_STATUSES)[number] | (typeof ENDED_BY_TEMPORAL_STATUSES)[number];
 export type ProcessStatus = FinalProcessStatus | (typeof LIVE_PROCESS_STATUSES)[number];
 
 export const JOB_STATUSES = [
@@ -29,6 +40,11 @@ export interface ErrorInfo {
   type: string;
   message: string;
   nonRetryable?: boolean;
+  /**
+   * For a job's failure: its class, which decides whether it unwinds the process (`revertOn`): `business`,
+   * `infrastructure`, `timeout` or `cancel`.
+   */
+  class?: 'business' | 'infrastructure' | 'timeout' | 'cancel';
 }
 
 /** An operator's decision for a parked job. */
@@ -68,6 +84,21 @@ export interface JobReport {
   revert?: RevertReport;
   /** Order in which the job completed (1-based) — reverts run in the reverse of this order. */
   completedOrder?: number;
+  /** How long the successful attempt waited to start after it was scheduled (a backlog, a rate limit), in ms. */
+  waitedMs?: number;
+  /** How long the step waited for its resource tokens, in ms. */
+  tokensWaitedMs?: number;
+  /** What the job's probe said after an ambiguous failure. */
+  probe?: { answer: 'applied' | 'not-applied' | 'unknown'; detail?: string };
+}
+
+/** An operator's change to the remaining steps of a running process (`jipper revise`). */
+export interface Revision {
+  at: string;
+  reason?: string;
+  /** Step ids added, and removed (never started). */
+  added: string[];
+  removed: string[];
 }
 
 export interface ProcessReport {
@@ -76,36 +107,50 @@ export interface ProcessReport {
   name: string;
   status: ProcessStatus;
   startedAt: string;
+  /** A `waiting` process (a delayed start): when it begins. */
+  startsAt?: string;
   endedAt?: string;
   /** The step whose failure started the unwinding (or stopped the process past the pivot). */
   failedStep?: string;
   error?: ErrorInfo;
   /** True when the process failed or was cancelled after its pivot succeeded, so nothing was unwound. */
   stoppedPastPivot?: boolean;
+  /**
+   * Why a process that stopped was not unwound, when it was not: `pivot` (see `stoppedPastPivot`), or
+   * `failure-class` (the failure was of a class its step does not unwind for: `revertOn`).
+   */
+  notUnwound?: 'pivot' | 'failure-class';
+  /** While paused: when, and the operator's reason. */
+  pause?: { at: string; reason?: string };
+  /** Changes an operator made to the remaining steps while it ran. */
+  revisions?: Revision[];
   /** Steps whose revert failed or is parked: they need a person. */
   needsAttention: string[];
   /** Step ids in the order their reverts ran (for parallel reverts, the order they were started). */
   revertOrder: string[];
   /** How many times the run continued as new (long processes). */
   continuedAsNew?: number;
+  /**
+   * Set on a run Temporal ended (`terminated`, `timed_out`): its jobs are as the run last knew them — from a worker's
+   * replay of its history (`replay`, exactly the live report it had), or, when no worker could replay it, from the
+   * activity events in its history (`history`). Nothing was unwound: jobs that succeeded are left as they are, and a
+   * job shown `running` was running when the run ended (its effect is unknown).
+   */
+  lastKnown?: 'replay' | 'history';
   jobs: JobReport[];
 }
 
 export function isFinalStatus(status: ProcessStatus): status is FinalProcessStatus {
-  return (FINAL_PROCESS_STATUSES as readonly string[]).includes(status);
+  return (
+    (FINAL_PROCESS_STATUSES as readonly string[]).includes(status) ||
+    (ENDED_BY_TEMPORAL_STATUSES as readonly string[]).includes(status)
+  );
 }
 
 /**
- * The revert reason of a job that failed by timeout on a step without `revertOnFailure`: the report's line for an
- * effect that may stand. Temporal gave up on the attempt without knowing how far it got; it may have applied its
- * effect before, or — still running somewhere — after, and nothing reverts it.
+ * The revert reason of a job that failed by timeout, before the pivot, on a step without `revertOnFailure` and with no
+ * probe: the report's line for an effect that may stand. Temporal gave up on the attempt without knowing how far it
+ * got; it may have applied its effect before, or — still running somewhere — after, and nothing reverts it.
  */
 export const OUTCOME_UNKNOWN_REASON =
-  'not reverted: it timed out, so its effect is unknown and may stand (set revertOnFailure on the step to revert it)';
-
-/** Failure type of a workflow that ended without succeeding; its details carry the report. */
-export const PROCESS_FAILED_TYPE = 'JipperProcessFailed';
-/** Failure type of a definition rejected before any job ran. */
-export const INVALID_DEFINITION_TYPE = 'JipperInvalidDefinition';
-/** Failure type of job input that fails the job's schema (non-retryable). */
-export const INVALID_INPUT_TYPE = 'JipperInvalidInput';
+  'it timed out, so its effect is unknown and may stand; set revertOnFailure on the step, or give its job a probe, to have it reverted';

@@ -1,5 +1,5 @@
 /** Pure helpers over a definition's steps. Zod-free, so workflow code can import them without the schema library. */
-import type { GroupStep, JobStep, ProcessDefinition, Step } from './definition';
+import type { GroupStep, JobStep, ProcessDefinition, Step } from '../schema/definition';
 
 export function isGroupStep(step: Step): step is GroupStep {
   return 'parallel' in step;

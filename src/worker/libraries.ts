@@ -1,73 +1,81 @@
 /**
- * Which job libraries a worker registers, from the environment (validated here, where it enters):
+ * Which job libraries a worker registers — and a client plans with — from the configuration: the modules its
+ * `libraries` name (config file `libraries`, `JIPPER_LIBRARIES`, `--libraries`), or, when none are named, the example
+ * volume library with its sandbox in `JIPPER_SANDBOX` (default `.jipper/sandbox` under the project root).
  *
- * - `JIPPER_LIBRARIES`: comma-separated module paths (relative to the working directory) or package names; each
- *   module exports a library as `library`, `libraries` (an array) or `default`.
- * - Unset: the example volume library, with its sandbox in `JIPPER_SANDBOX` (default `.jipper/sandbox` under the
- *   project root).
+ * A module is a path (`./src/jobs.ts`, `src/jobs`, a directory with an index) relative to where it was named, or a
+ * package name resolved from the project root. TypeScript loads directly (see `src/config/module-loader.ts`). Each
+ * module exports a library as `library`, `libraries` (an array) or `default`, made with `defineLibrary`.
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { volumeLibrary } from '../activities/examples/volume-jobs';
-import type { JobLibrary } from '../activities/registry';
-import { findProjectRoot } from '../client/temporal-cli';
+import type { JobLibrary } from '../activities/library';
+import { JobRegistry } from '../activities/registry';
+import type { JipperConfig } from '../config/config';
+import { importProjectModule, loadErrorCause } from '../config/module-loader';
+import { findProjectRoot } from '../config/project';
 
 const envSchema = z.object({
-  JIPPER_LIBRARIES: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : []
-    ),
   JIPPER_SANDBOX: z.string().min(1, 'JIPPER_SANDBOX must be a directory path').optional(),
 });
 
 const librarySchema = z.object({ name: z.string().min(1), jobs: z.array(z.object({ name: z.string() }).loose()) });
 
-/** A library module is missing or does not export a job library. */
+/** A library module is missing, fails to load, or does not export a job library. The message is one line. */
 export class LibraryLoadError extends Error {
   override readonly name = 'LibraryLoadError';
 }
 
-/** The example library's sandbox directory. */
-export function sandboxRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const { JIPPER_SANDBOX } = envSchema.parse(env);
-  if (!JIPPER_SANDBOX) return join(findProjectRoot(), '.jipper', 'sandbox');
+/** The example library's sandbox directory: `JIPPER_SANDBOX`, else `.jipper/sandbox` under the project root. */
+export function sandboxRoot(env: NodeJS.ProcessEnv = process.env, projectRoot: string = findProjectRoot()): string {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new LibraryLoadError(parsed.error.issues.map((i) => i.message).join('; '));
+  const { JIPPER_SANDBOX } = parsed.data;
+  if (!JIPPER_SANDBOX) return join(projectRoot, '.jipper', 'sandbox');
   return isAbsolute(JIPPER_SANDBOX) ? JIPPER_SANDBOX : resolve(JIPPER_SANDBOX);
 }
 
-export async function loadLibraries(env: NodeJS.ProcessEnv = process.env): Promise<JobLibrary[]> {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new LibraryLoadError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  }
-  if (parsed.data.JIPPER_LIBRARIES.length === 0) return [volumeLibrary({ root: sandboxRoot(env) })];
+/**
+ * The job libraries the configuration names, loaded; the example volume library when it names none.
+ *
+ * @throws LibraryLoadError naming the module, where it was named, and the cause, on one line.
+ */
+export async function loadLibraries(
+  config: Pick<JipperConfig, 'libraries' | 'projectRoot' | 'sources'>,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<JobLibrary[]> {
+  if (config.libraries === undefined) return [volumeLibrary({ root: sandboxRoot(env, config.projectRoot) })];
+  const from = config.sources.libraries;
   const libraries: JobLibrary[] = [];
-  for (const specifier of parsed.data.JIPPER_LIBRARIES) {
-    const target = specifier.startsWith('.') || isAbsolute(specifier) ? resolve(specifier) : specifier;
-    let mod: Record<string, unknown>;
+  for (const { specifier, baseDir } of config.libraries) {
+    let loaded: { path: string; module: Record<string, unknown> };
     try {
-      mod = (await import(target)) as Record<string, unknown>;
+      loaded = await importProjectModule(specifier, baseDir, config.projectRoot);
     } catch (err) {
-      throw new LibraryLoadError(
-        `JIPPER_LIBRARIES: cannot load "${specifier}": ${(err as Error).message.split('\n')[0]}`
-      );
+      throw new LibraryLoadError(`${from}: cannot load job library "${specifier}": ${loadErrorCause(err)}`, {
+        cause: err,
+      });
     }
-    const exported = mod.libraries ?? mod.library ?? mod.default;
+    const { module, path } = loaded;
+    const exported = module.libraries ?? module.library ?? module.default;
     const candidates = Array.isArray(exported) ? (exported as unknown[]) : [exported];
     for (const candidate of candidates) {
       if (!librarySchema.safeParse(candidate).success) {
         throw new LibraryLoadError(
-          `JIPPER_LIBRARIES: "${specifier}" exports no job library (export \`library\`, \`libraries\` or \`default\` made with defineLibrary)`
+          `${from}: "${specifier}" (${path}) exports no job library: export \`library\`, \`libraries\` or \`default\` made with defineLibrary`
         );
       }
       libraries.push(candidate as JobLibrary);
     }
   }
   return libraries;
+}
+
+/** A registry of the configured libraries: what a client checks and plans definitions with, as the worker does. */
+export async function loadRegistry(
+  config: Pick<JipperConfig, 'libraries' | 'projectRoot' | 'sources'>,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<JobRegistry> {
+  return new JobRegistry(await loadLibraries(config, env));
 }

@@ -1,33 +1,45 @@
 /**
  * The worker entrypoint (`node dist/worker/main.js`, `jipper worker`, the docker-compose worker): connects to the
- * configured Temporal server — or the embedded dev server when none is configured — makes sure Jipper's search
- * attributes exist, and runs a worker with the configured job libraries until SIGINT/SIGTERM.
+ * configured Temporal server — starting the embedded dev server when the address is on loopback and nothing listens —
+ * makes sure Jipper's search attributes exist, and runs a worker with the configured job libraries until
+ * SIGINT/SIGTERM.
  */
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { JobRegistry } from '../activities/registry';
-import type { JipperConfig } from '../client/config';
-import { connectNative, ensureServer, loadConfig } from '../client/config';
-import { ensureSearchAttributes } from '../client/dev-server';
-import type { LogLine } from '../client/temporal-cli';
+import type { JipperConfig } from '../config/config';
+import { loadConfig } from '../config/config';
+
+import { deploymentFromEnv } from './deployment';
 import { loadLibraries } from './libraries';
+import { loadSecretProvider } from './secrets';
 import { createJipperWorker } from './worker';
+import { connectNative } from '../config/connect';
+import { ensureServer } from '../dev/ensure-server';
+import { ensureSearchAttributes } from '../config/search-attributes';
+import type { LogLine } from '../shared/text';
+import { silenceIpServerNameWarning } from '../config/tls';
 
 export interface RunningWorker {
   worker: Worker;
   registry: JobRegistry;
   connection: NativeConnection;
   address: string;
+  /** The server's Web UI, when known. */
+  uiUrl: string | undefined;
   /** Resolves when the worker has shut down (after `worker.shutdown()` or a signal). */
   done: Promise<void>;
 }
 
 /** Starts a worker as configured; it polls until shut down. */
 export async function startWorker(
-  config: JipperConfig = loadConfig(),
+  config?: JipperConfig,
   log: LogLine = (line) => console.error(line)
 ): Promise<RunningWorker> {
-  const libraries = await loadLibraries();
-  const address = await ensureServer(config, log);
+  config ??= await loadConfig();
+  const libraries = await loadLibraries(config);
+  const secrets = loadSecretProvider();
+  const deployment = deploymentFromEnv();
+  const { address, uiUrl } = await ensureServer(config, log);
   const connection = await connectNative({ ...config, address });
   await ensureSearchAttributes(connection, config.namespace, log);
   const { worker, registry } = await createJipperWorker({
@@ -35,12 +47,18 @@ export async function startWorker(
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     libraries,
+    secrets,
+    ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
+    ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
   const done = worker.run().finally(() => connection.close());
+  const encryption = config.keyRing
+    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}`
+    : 'payloads not encrypted';
   log(
-    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}), jobs: ${registry.names().join(', ')}`
+    `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}${uiUrl ? `, Web UI ${uiUrl}` : ''})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`
   );
-  return { worker, registry, connection, address, done };
+  return { worker, registry, connection, address, uiUrl, done };
 }
 
 async function main(): Promise<void> {
@@ -49,6 +67,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+  silenceIpServerNameWarning();
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? `jipper worker: ${err.message}` : err);
     process.exit(1);

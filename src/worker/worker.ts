@@ -4,10 +4,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { JobLibrary } from '../activities/registry';
+
 import { JobRegistry } from '../activities/registry';
+import { rateLimitedTaskQueue, runActivityName } from '../shared/calls';
+import type { JobLibrary } from '../activities/library';
+import type { SecretProvider } from '../activities/secrets';
+import { envSecrets } from '../activities/secrets';
+import { ENCRYPTING_FAILURE_CONVERTER_PATH, encryptsFailures } from '../codec/data-converter';
 
 export interface JipperWorkerOptions {
   connection: NativeConnection;
@@ -17,8 +23,20 @@ export interface JipperWorkerOptions {
   /** Job libraries to register; duplicate job names are a startup error. */
   libraries: readonly JobLibrary[];
   /**
-   * Path of a prebuilt workflow bundle (`npm run build` writes `dist/workflow-bundle.js`). When unset, the bundle
-   * next to the compiled code is used if present, else the workflows are bundled at start (a few seconds).
+   * How payloads are encoded: `loadConfig().dataConverter` (or `encryptingDataConverter(keyRing)`) encrypts them.
+   * Default: Temporal's, no encryption. Clients of the same processes need the same key ring.
+   */
+  dataConverter?: DataConverter;
+  /**
+   * Where the `{ $secret: name }` references of job args are resolved, just before a job runs (see
+   * `src/activities/secrets.ts`). Default {@link envSecrets}: `JIPPER_SECRET_<NAME>` of this process's environment.
+   */
+  secrets?: SecretProvider;
+  /**
+   * Path of a prebuilt workflow bundle (`npm run build` writes `dist/workflow-bundle.js`, and
+   * `dist/workflow-bundle.encrypted.js` for encrypting workers). When unset, the bundle next to the compiled code is
+   * used if present, else the workflows are bundled at start (a few seconds). A bundle of your own for an encrypting
+   * worker must be built with `bundleJipperWorkflows({ encrypted: true })`, or failure messages are not encrypted.
    */
   workflowBundlePath?: string;
   /** Any other Temporal worker option (concurrency, cache size, identity...). */
@@ -27,38 +45,96 @@ export interface JipperWorkerOptions {
 
 /** Where the build puts the prebuilt bundle. */
 export const DEFAULT_BUNDLE_PATH = join(__dirname, '..', 'workflow-bundle.js');
+/** Where the build puts the prebuilt bundle of encrypting workers (its failure converter encodes messages). */
+export const ENCRYPTED_BUNDLE_PATH = join(__dirname, '..', 'workflow-bundle.encrypted.js');
 
 export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
 
-/** Bundles Jipper's workflow code (what `npm run build` does once, ahead of time). */
-export async function bundleJipperWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') });
+/**
+ * Bundles Jipper's workflow code (what `npm run build` does once, ahead of time). `encrypted`: with the failure
+ * converter that hands failure messages to the payload codec, for workers that encrypt.
+ */
+export async function bundleJipperWorkflows(options: { encrypted?: boolean } = {}): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: workflowsPath(),
+    logger: new DefaultLogger('WARN'),
+    ...(options.encrypted ? { failureConverterPath: ENCRYPTING_FAILURE_CONVERTER_PATH } : {}),
+  });
   return code;
 }
 
 /**
  * Where a worker (or a replayer) gets its workflow code: the bundle at `bundlePath` when given; else the prebuilt
- * bundle next to the compiled code when present; else the workflow sources, bundled at start.
+ * bundle next to the compiled code when present (the encrypted one for a worker that encrypts); else the workflow
+ * sources, bundled at start (with the data converter's failure converter).
  */
-export function workflowCode(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  const prebuilt = existsSync(DEFAULT_BUNDLE_PATH) && __filename.endsWith('.js') ? DEFAULT_BUNDLE_PATH : undefined;
+export function workflowCode(
+  bundlePath?: string,
+  encrypted = false
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const built = encrypted ? ENCRYPTED_BUNDLE_PATH : DEFAULT_BUNDLE_PATH;
+  const prebuilt = existsSync(built) && __filename.endsWith('.js') ? built : undefined;
   const path = bundlePath ?? prebuilt;
   return path ? { workflowBundle: { codePath: path } } : { workflowsPath: workflowsPath() };
 }
 
+/**
+ * A worker for Jipper's workflows and the activities of `libraries`. A job with a `rateLimit` runs on a task queue of
+ * its own whose rate Temporal's matching service limits across all workers: the returned worker also polls those
+ * queues (its `run()` runs them, its `shutdown()` stops them).
+ */
 export async function createJipperWorker(
   options: JipperWorkerOptions
 ): Promise<{ worker: Worker; registry: JobRegistry }> {
   const registry = new JobRegistry(options.libraries);
+  const namespace = options.namespace ?? 'default';
+  const activities = registry.activities({ secrets: options.secrets ?? envSecrets() });
+  const dataConverter = options.dataConverter ? { dataConverter: options.dataConverter } : {};
   const worker = await Worker.create({
     connection: options.connection,
-    namespace: options.namespace ?? 'default',
+    namespace,
     taskQueue: options.taskQueue,
-    activities: registry.activities(),
-    ...workflowCode(options.workflowBundlePath),
+    activities,
+    ...dataConverter,
+    ...workflowCode(options.workflowBundlePath, encryptsFailures(options.dataConverter)),
     ...options.workerOptions,
   });
+  const limited = await Promise.all(
+    registry.rateLimited().map(({ job, ratePerSecond }) =>
+      Worker.create({
+        connection: options.connection,
+        namespace,
+        taskQueue: rateLimitedTaskQueue(options.taskQueue, job),
+        activities: { [runActivityName(job)]: activities[runActivityName(job)], default: activities.default },
+        maxTaskQueueActivitiesPerSecond: ratePerSecond,
+        ...dataConverter,
+        ...pick(options.workerOptions, 'shutdownGraceTime'),
+      })
+    )
+  );
+  if (limited.length) runTogether(worker, limited);
   return { worker, registry };
+}
+
+/** Makes `main.run()` run the other workers too, and `main.shutdown()` stop them. */
+function runTogether(main: Worker, others: Worker[]): void {
+  const run = main.run.bind(main);
+  const shutdown = main.shutdown.bind(main);
+  main.run = async () => {
+    await Promise.all([run(), ...others.map((w) => w.run())]);
+  };
+  main.shutdown = () => {
+    for (const w of others) if (w.getState() === 'RUNNING') w.shutdown();
+    shutdown();
+  };
+}
+
+/** `{ [key]: value }` when the options set it, else `{}`. */
+function pick<K extends keyof WorkerOptions>(
+  options: Partial<WorkerOptions> | undefined,
+  key: K
+): Partial<WorkerOptions> {
+  return options?.[key] !== undefined ? { [key]: options[key] } : {};
 }

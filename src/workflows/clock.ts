@@ -5,3 +5,8 @@
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/** Milliseconds since the epoch, on the workflow clock. */
+export function nowMs(): number {
+  return new Date().getTime();
+}

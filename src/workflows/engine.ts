@@ -1,11 +1,20 @@
 /**
- * The saga engine: runs jobs forward, keeps the revert stack, and unwinds it newest-first when a job fails or the
- * process is cancelled. Both the generic process workflow and code-first workflows drive it, so they share the
- * semantics and the report.
+ * The saga engine: runs jobs forward, keeps the revert stack, and unwinds it when a job fails or the process is
+ * cancelled. Both the generic process workflow and code-first workflows drive it, so they share the semantics and the
+ * report. Read it top to bottom:
  *
- * Deterministic: it only schedules activities, waits on conditions and reads the workflow clock. Its whole state is
- * plain JSON ({@link EngineState}) so a long process can continue as new and carry its revert stack.
+ * 1. messages — the live report (query), an operator's decision, pause and resume (updates);
+ * 2. forward — {@link Engine.runJob} runs one job and, when it fails, decides what its failure means (its class, its
+ *    probe, the pivot, `revertOn` / `otherwise` / `afterPivot`); {@link Engine.runGroup} runs a parallel group under
+ *    its success policy;
+ * 3. unwinding — {@link Engine.unwind} reverts the revert stack in the waves `revertWaves` gives;
+ * 4. the end — {@link Engine.conclude}, the one end-of-run path: succeeded, or unwound, or stopped without unwinding.
+ *
+ * Every change to a job's report row goes through `applyJobEvent` (src/shared/job-status.ts). Deterministic: it only
+ * schedules activities and timers, waits on conditions and reads the workflow clock. Its state is plain JSON
+ * ({@link EngineState}), so a long process can continue as new and carry it.
  */
+import type { ActivityOptions, Priority } from '@temporalio/common';
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -13,26 +22,39 @@ import {
   CancellationScope,
   CancelledFailure,
   TimeoutFailure,
+  condition,
   isCancellation,
   scheduleActivity,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  condition,
 } from '@temporalio/workflow';
-import type { JobCall, JobFailureDetails, JobOutcome, RevertCall } from '../shared/calls';
-import { revertActivityName, runActivityName } from '../shared/calls';
-import type { PlannedJob } from '../shared/plan';
-import { toActivityOptions } from '../shared/options';
+import type { FailureClass } from '../schema/definition';
+import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
+import { probeActivityName, rateLimitedTaskQueue, revertActivityName, runActivityName } from '../shared/calls';
+import {
+  DEADLINE_TYPE,
+  DUPLICATE_STEP_TYPE,
+  NOT_STARTED_TYPE,
+  PROCESS_FAILED_TYPE,
+  TOKEN_WAIT_TYPE,
+} from '../shared/errors';
+import type { JobEvent } from '../shared/job-status';
+import { applyJobEvent } from '../shared/job-status';
+import type { EffectiveCallOptions } from '../shared/options';
+import { ALL_FAILURE_CLASSES, durationMs, toActivityOptions } from '../shared/options';
+import type { PlanNode, PlannedJob } from '../shared/plan';
 import { reportToMarkdown } from '../shared/render';
-import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus, RevertReport } from '../shared/report';
-import { OUTCOME_UNKNOWN_REASON, PROCESS_FAILED_TYPE } from '../shared/report';
+import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus } from '../shared/report';
+import { OUTCOME_UNKNOWN_REASON } from '../shared/report';
+import { revertWaves } from '../shared/revert-plan';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
-import type { DecideRequest } from './messages';
-import { decideUpdate, reportQuery } from './messages';
+import type { DecideRequest, PauseRequest } from './messages';
+import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
 export type { PlannedJob };
 
@@ -42,12 +64,16 @@ export type OnRevertFailure = 'continue' | 'park';
 export interface EngineSettings {
   revertMode: RevertMode;
   onRevertFailure: OnRevertFailure;
+  /** Task-queue priority of the process's runs (1 most urgent to 5); reverts run one level more urgent. */
+  priority?: number;
+  fairnessKey?: string;
+  fairnessWeight?: number;
 }
 
 /** Everything the engine knows; plain JSON, carried across continue-as-new. */
 export interface EngineState {
   report: ProcessReport;
-  /** Results of completed steps, by step id (the context later jobs see). */
+  /** Results of completed steps, by step id. */
   results: Record<string, unknown>;
   /** Resolved inputs, by step id (a revert gets the job's input). */
   inputs: Record<string, unknown>;
@@ -55,19 +81,26 @@ export interface EngineState {
   units: string[][];
   pivotPassed: boolean;
   completedCount: number;
+  /** Bytes (JSON) of every result so far, against the process's limit. */
+  resultsBytes?: number;
 }
 
-/** A job failed (its retries are exhausted, it threw a non-retryable error, or it timed out). */
+/**
+ * A job failed and the process stops: `unwind` says whether its failure unwinds the process (its class is in
+ * `revertOn`) or ends it with nothing reverted.
+ */
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError';
   constructor(
     readonly stepId: string,
-    readonly error: ErrorInfo
+    readonly error: ErrorInfo,
+    readonly unwind = true
   ) {
     super(`job at step "${stepId}" failed: ${error.type}: ${error.message}`);
   }
 }
 
+/** Why a failure of a job's activity happened, as the report keeps it. */
 function describeFailure(err: unknown): ErrorInfo {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
@@ -89,6 +122,20 @@ function describeFailure(err: unknown): ErrorInfo {
   return { type: 'Error', message: String(cause) };
 }
 
+/**
+ * The class of a job's failure: `cancel` (the process was cancelled while it ran), `timeout` (its last attempt timed
+ * out, or its worker was lost), `business` (the job's own non-retryable error), else `infrastructure` (retries spent).
+ */
+export function failureClassOf(err: unknown): FailureClass {
+  if (isCancellation(err)) return 'cancel';
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  if (cause instanceof TimeoutFailure) return 'timeout';
+  if (cause instanceof CancelledFailure) return 'cancel';
+  if (cause instanceof ApplicationFailure && cause.nonRetryable) return 'business';
+  if (err instanceof ActivityFailure && err.retryState === 'NON_RETRYABLE_FAILURE') return 'business';
+  return 'infrastructure';
+}
+
 function failureDetails(err: unknown): Partial<JobFailureDetails> {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
@@ -105,17 +152,15 @@ function attemptsOf(err: unknown, maximumAttempts: number | undefined): number |
   return undefined;
 }
 
+/** Whether a job's activity failed because no worker started it within its schedule-to-start timeout. */
+function neverStarted(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START';
+}
+
 /** Throws a CancelledFailure when the process has been cancelled (forward progress must stop). */
 export function throwIfCancelled(): void {
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the process was cancelled');
-}
-
-/** A job whose run activity is scheduled: see {@link Engine.startRun}. */
-export interface StartedRun {
-  job: PlannedJob;
-  row: JobReport;
-  unit: string[] | undefined;
-  activity: Promise<JobOutcome>;
 }
 
 /** A promise rejected with exactly what was thrown, as an async function's would be. */
@@ -137,13 +182,17 @@ export function initialReport(
     startedAt: nowIso(),
     needsAttention: [],
     revertOrder: [],
-    jobs: jobs.map((j) => ({
-      stepId: j.stepId,
-      job: j.job,
-      ...(j.group ? { group: j.group } : {}),
-      ...(j.pivot ? { pivot: true } : {}),
-      status: 'pending',
-    })),
+    jobs: jobs.map(reportRow),
+  };
+}
+
+function reportRow(j: Pick<PlannedJob, 'stepId' | 'job' | 'group' | 'pivot'>): JobReport {
+  return {
+    stepId: j.stepId,
+    job: j.job,
+    ...(j.group ? { group: j.group } : {}),
+    ...(j.pivot ? { pivot: true } : {}),
+    status: 'pending',
   };
 }
 
@@ -151,13 +200,32 @@ export function initialState(report: ProcessReport): EngineState {
   return { report, results: {}, inputs: {}, units: [], pivotPassed: false, completedCount: 0 };
 }
 
+/** What a parked job waits for: a failed revert, a failed forward job, or a probe that could not tell. */
+type ParkKind = 'revert' | 'forward' | 'probe';
+
+/** How the forward pass of a process ended, for {@link Engine.conclude}. */
+export interface ConcludeOptions {
+  /** Asked between waves of the unwinding; `true` makes `unwind` return `'paused'` so the caller continues as new. */
+  shouldPause?: () => boolean;
+  /** Continues as new while unwinding (never returns when it does). */
+  carry?: () => Promise<void>;
+}
+
 export class Engine {
   private readonly planned = new Map<string, PlannedJob>();
+  /** The process's graph, for the unwinding's waves (absent: the revert stack is a chain). */
+  private nodes: readonly PlanNode[] | undefined;
   /** Fingerprints of the planned jobs, by job name, when the plan came with them (see {@link JobCall.fingerprints}). */
   private fingerprints: Record<string, string> | undefined;
-  private readonly parked = new Map<string, 'revert' | 'forward'>();
+  private readonly parked = new Map<string, ParkKind>();
   private readonly decisions = new Map<string, Decision>();
   private lastStatus: ProcessStatus | undefined;
+  /** Forward jobs whose activities are running now. */
+  private readonly runningJobs = new Set<string>();
+  /** Set when a failure of a class its step does not unwind for ends the process (`otherwise: fail`). */
+  private keepEffects = false;
+  /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
+  private readonly cutByDeadline = new Map<string, string>();
 
   constructor(
     readonly state: EngineState,
@@ -170,23 +238,79 @@ export class Engine {
         this.decisions.set(request.stepId, request.decision);
         return { stepId: request.stepId, decision: request.decision, accepted: true };
       },
+      { validator: (request: DecideRequest) => this.checkDecision(request) }
+    );
+    setHandler(
+      pauseUpdate,
+      (request) => {
+        this.state.report.pause = { at: nowIso(), ...(request.reason ? { reason: request.reason } : {}) };
+        if (this.runningJobs.size === 0) this.setStatus('paused');
+        else this.publish();
+        return { paused: true as const };
+      },
+      { validator: (request: PauseRequest) => this.checkPause(request) }
+    );
+    setHandler(
+      resumeUpdate,
+      () => {
+        delete this.state.report.pause;
+        if (this.state.report.status === 'paused') this.setStatus('running');
+        else this.publish();
+        return { resumed: true as const };
+      },
       {
-        validator: (request: DecideRequest) => {
-          const kind = this.parked.get(request.stepId);
-          if (!kind) {
-            const parkedNow = [...this.parked.keys()];
-            throw new Error(
-              `step "${request.stepId}" is not waiting for a decision` +
-                (parkedNow.length ? ` (parked: ${parkedNow.join(', ')})` : ' (nothing is parked)')
-            );
-          }
-          if (kind === 'forward' && request.decision === 'mark-reverted') {
-            throw new Error(`step "${request.stepId}" failed past the pivot: decide retry or skip`);
-          }
+        validator: () => {
+          if (!this.state.report.pause) throw new Error(`process ${this.state.report.processId} is not paused`);
         },
       }
     );
     this.publish();
+  }
+
+  // ── Messages ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+  private checkDecision(request: DecideRequest): void {
+    const kind = this.parked.get(request.stepId);
+    if (!kind) {
+      const parkedNow = [...this.parked.keys()];
+      throw new Error(
+        `step "${request.stepId}" is not waiting for a decision` +
+          (parkedNow.length ? ` (parked: ${parkedNow.join(', ')})` : ' (nothing is parked)')
+      );
+    }
+    if (kind === 'forward' && request.decision === 'mark-reverted') {
+      const where = this.state.pivotPassed ? 'past the pivot' : 'going forward';
+      throw new Error(`step "${request.stepId}" failed ${where}: decide retry or skip`);
+    }
+  }
+
+  private checkPause(_request: PauseRequest): void {
+    const { status, processId } = this.state.report;
+    if (this.state.report.pause) throw new Error(`process ${processId} is already paused`);
+    if (status !== 'running') throw new Error(`process ${processId} is ${status}: only a running process can pause`);
+  }
+
+  /** True while an operator has paused forward progress. */
+  get pausedByOperator(): boolean {
+    return this.state.report.pause !== undefined;
+  }
+
+  /** Records how long a step waited for its resource tokens. */
+  tokensWaited(stepId: string, ms: number): void {
+    this.event(stepId, { type: 'waited', tokensMs: ms });
+    this.publish();
+  }
+
+  /** The process's deadline was reached: every running job's failure is of type `deadline`. */
+  cutRunning(why: string): void {
+    for (const stepId of this.runningJobs) this.cutByDeadline.set(stepId, why);
+  }
+
+  /** Waits until forward progress may go on (not paused). Cancellable: cancelling a paused process unwinds it. */
+  async whilePaused(): Promise<void> {
+    if (!this.pausedByOperator) return;
+    if (this.runningJobs.size === 0 && this.state.report.status !== 'paused') this.setStatus('paused');
+    await condition(() => !this.pausedByOperator);
   }
 
   get report(): ProcessReport {
@@ -194,33 +318,33 @@ export class Engine {
   }
 
   /** Tells the engine how to run the jobs of a planned definition (their report rows already exist). */
-  register(jobs: PlannedJob[]): void {
+  register(jobs: readonly PlannedJob[], nodes?: readonly PlanNode[]): void {
     const fingerprints: Record<string, string> = {};
     for (const job of jobs) {
       this.planned.set(job.stepId, job);
       if (job.fingerprint !== undefined) fingerprints[job.job] = job.fingerprint;
     }
     if (Object.keys(fingerprints).length) this.fingerprints = fingerprints;
+    if (nodes) this.nodes = nodes;
   }
 
-  /** Adds a job the engine did not know up front (code-first workflows), with its report row. */
+  /** Adds a job the engine did not know up front (code-first workflows, revisions), with its report row. */
   plan(job: PlannedJob): void {
-    if (this.planned.has(job.stepId) && this.jobReport(job.stepId).status !== 'pending') {
+    const row = this.state.report.jobs.find((j) => j.stepId === job.stepId);
+    if (this.planned.has(job.stepId) && row && row.status !== 'pending') {
       throw ApplicationFailure.nonRetryable(
         `step id "${job.stepId}" is used twice in this process`,
-        'JipperDuplicateStep'
+        DUPLICATE_STEP_TYPE
       );
     }
     this.planned.set(job.stepId, job);
-    if (!this.state.report.jobs.some((j) => j.stepId === job.stepId)) {
-      this.state.report.jobs.push({
-        stepId: job.stepId,
-        job: job.job,
-        ...(job.group ? { group: job.group } : {}),
-        ...(job.pivot ? { pivot: true } : {}),
-        status: 'pending',
-      });
-    }
+    if (!row) this.state.report.jobs.push(reportRow(job));
+  }
+
+  /** Forgets a job that never started (a revision removed it), with its report row. */
+  unplan(stepId: string): void {
+    this.planned.delete(stepId);
+    this.state.report.jobs = this.state.report.jobs.filter((j) => j.stepId !== stepId);
   }
 
   jobReport(stepId: string): JobReport {
@@ -233,6 +357,10 @@ export class Engine {
     const job = this.planned.get(stepId);
     if (!job) throw new Error(`step "${stepId}" is not planned`);
     return job;
+  }
+
+  private event(stepId: string, event: JobEvent): JobReport {
+    return applyJobEvent(this.jobReport(stepId), event);
   }
 
   /** Refreshes the Web UI's view of the run: current details always, the status search attribute when it changed. */
@@ -256,13 +384,24 @@ export class Engine {
     this.publish();
   }
 
+  // ── Forward ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The results a job's call carries: those its step uses (all of them for a job planned before that was known). */
+  private resultsFor(job: PlannedJob): Record<string, unknown> {
+    if (!job.uses) return this.planned.size && this.nodes ? {} : this.state.results;
+    const results: Record<string, unknown> = {};
+    for (const id of job.uses) if (Object.hasOwn(this.state.results, id)) results[id] = this.state.results[id];
+    return results;
+  }
+
   private call(job: PlannedJob, input: unknown): JobCall {
     return {
       processId: workflowInfo().workflowId,
       stepId: job.stepId,
       job: job.job,
       input,
-      results: this.state.results,
+      results: this.resultsFor(job),
+      ...(this.nodes ? { uses: job.uses ?? [], resultsBytes: this.state.resultsBytes ?? 0 } : {}),
     };
   }
 
@@ -272,86 +411,129 @@ export class Engine {
     return this.fingerprints && this.state.completedCount === 0 ? { ...call, fingerprints: this.fingerprints } : call;
   }
 
-  /**
-   * Runs one job forward. On success records its result and pushes it on the revert stack (unless `unit` collects
-   * a parallel group). On failure records it and rejects with {@link JobFailedError}; a cancellation is passed on as is.
-   *
-   * Written with `then` rather than `async`/`await` on purpose: the SDK records a stack trace for every promise a
-   * workflow creates, and an async function with an `await` creates two where `then` creates one. A caller that can
-   * await the activity itself uses {@link startRun} and {@link settleRun} instead, one promise fewer still.
-   */
-  runJob(stepId: string, input: unknown, unit?: string[]): Promise<unknown> {
-    let run: StartedRun;
-    try {
-      run = this.startRun(stepId, input, unit);
-    } catch (err) {
-      return rejectWith(err);
-    }
-    return run.activity.then(
-      (outcome) => this.settleRun(run, outcome),
-      (err: unknown) => this.runFailed(run, err)
-    );
+  /** Task-queue priority for a job's run, or (one level more urgent, by default) its revert. */
+  private priority(job: PlannedJob, side: 'run' | 'revert'): Priority | undefined {
+    const key = job.options.priority ?? this.settings.priority;
+    const fairness = this.settings.fairnessKey
+      ? { fairnessKey: this.settings.fairnessKey, fairnessWeight: this.settings.fairnessWeight ?? 1 }
+      : {};
+    if (side === 'revert') return { priorityKey: Math.max(1, (key ?? 3) - 1), ...fairness };
+    if (key === undefined && !this.settings.fairnessKey) return undefined;
+    return { ...(key !== undefined ? { priorityKey: key } : {}), ...fairness };
+  }
+
+  private activityOptions(job: PlannedJob, side: 'run' | 'revert', call: EffectiveCallOptions): ActivityOptions {
+    const priority = this.priority(job, side);
+    return {
+      ...toActivityOptions(call),
+      ...(priority ? { priority } : {}),
+      ...(side === 'run' && job.ratePerSecond !== undefined
+        ? { taskQueue: rateLimitedTaskQueue(workflowInfo().taskQueue, job.job) }
+        : {}),
+    };
   }
 
   /**
-   * Starts one job forward: records it as running and schedules its run activity, whose promise the caller awaits and
-   * then passes to {@link settleRun} (or its failure to {@link runFailed}). Throws what {@link runJob} would reject
-   * with when the job cannot start (a cancellation that came first, a failure to schedule).
+   * Runs one job forward and returns its result. On success the job is pushed on the revert stack (or into `unit`,
+   * a parallel group's). On failure the failure is classified and acted on — a probe asked, the job reverted after
+   * its failure, an operator's decision awaited, a forward-recovery job run — and when the process must stop, this
+   * rejects with {@link JobFailedError} (a cancellation is passed on as is).
    */
-  startRun(stepId: string, input: unknown, unit?: string[]): StartedRun {
+  async runJob(
+    stepId: string,
+    input: unknown,
+    unit?: string[],
+    extra: Partial<ActivityOptions> = {}
+  ): Promise<unknown> {
     const job = this.plannedJob(stepId);
-    const row = this.jobReport(stepId);
     // A job the cancellation reached before it started stays pending (reported `not_run`), not `failed`.
     throwIfCancelled();
+    for (;;) {
+      let outcome: JobOutcome;
+      try {
+        outcome = await this.attempt(job, input, extra);
+      } catch (err) {
+        const next = await this.failed(job, err, unit);
+        if (next === 'retry') continue;
+        if (next === 'skip') return undefined;
+        return next.result;
+      }
+      return this.succeeded(job, outcome, unit);
+    }
+  }
+
+  /** Schedules the job's run activity (in a scope its deadline can cancel) and waits for it. */
+  private attempt(job: PlannedJob, input: unknown, extra: Partial<ActivityOptions>): Promise<JobOutcome> {
+    const { stepId } = job;
     this.state.inputs[stepId] = input;
-    Object.assign(row, { status: 'running', startedAt: nowIso() });
-    delete row.endedAt;
-    delete row.error;
+    this.event(stepId, { type: 'start', at: nowIso() });
     this.publish();
-    try {
-      const activity = scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
-        ...toActivityOptions(job.options.run),
+    const schedule = () =>
+      scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
+        ...this.activityOptions(job, 'run', job.options.run),
         activityId: `${stepId}.run`,
         summary: `run ${job.job} · step ${stepId}`,
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        ...extra,
       });
-      return { job, row, unit, activity };
-    } catch (err) {
-      return this.jobFailed(job, row, err, unit);
-    }
+    this.runningJobs.add(stepId);
+    const settled = () => {
+      this.runningJobs.delete(stepId);
+      if (this.runningJobs.size === 0 && this.pausedByOperator && this.state.report.status === 'running') {
+        this.setStatus('paused');
+      }
+    };
+    const deadline = job.options.deadline;
+    // With a deadline, the step's timer cancels its activity when it fires, and is cancelled when the job ends first.
+    const run =
+      deadline === undefined
+        ? schedule()
+        : CancellationScope.cancellable(async () => {
+            const activityScope = CancellationScope.current();
+            const timerScope = new CancellationScope();
+            const timer = timerScope
+              .run(() => sleep(durationMs(deadline)))
+              .then(
+                () => {
+                  this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
+                  activityScope.cancel();
+                },
+                () => undefined
+              );
+            try {
+              return await schedule();
+            } finally {
+              timerScope.cancel();
+              await timer;
+            }
+          });
+    return run.then(
+      (outcome) => {
+        settled();
+        return outcome;
+      },
+      (err: unknown) => {
+        settled();
+        return rejectWith(err);
+      }
+    );
   }
 
-  /**
-   * Records a started job's success; returns its result. With `publish: false` the Web UI's view is not refreshed: for a
-   * caller whose next step, in the same activation, refreshes it anyway (starting the next job, finishing, unwinding).
-   */
-  settleRun(run: StartedRun, outcome: JobOutcome, publish = true): unknown {
-    return this.jobSucceeded(run.job, run.row, outcome, run.unit, publish);
-  }
-
-  /** Records a started job's failure and throws {@link JobFailedError} (a cancellation is rethrown as is). */
-  runFailed(run: StartedRun, err: unknown): never {
-    return this.jobFailed(run.job, run.row, err, run.unit);
-  }
-
-  private jobSucceeded(
-    job: PlannedJob,
-    row: JobReport,
-    outcome: JobOutcome,
-    unit: string[] | undefined,
-    publish = true
-  ): unknown {
+  private succeeded(job: PlannedJob, outcome: JobOutcome, unit: string[] | undefined, publish = true): unknown {
     const { stepId } = job;
+    this.cutByDeadline.delete(stepId);
     this.state.completedCount += 1;
-    Object.assign(row, {
-      status: 'succeeded',
-      endedAt: nowIso(),
+    this.event(stepId, {
+      type: 'succeed',
+      at: nowIso(),
       attempts: outcome.attempt,
       result: outcome.result,
-      completedOrder: this.state.completedCount,
+      order: this.state.completedCount,
       ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
+      ...(outcome.waitedMs !== undefined ? { waitedMs: outcome.waitedMs } : {}),
     });
     this.state.results[stepId] = outcome.result;
+    if (this.nodes) this.state.resultsBytes = (this.state.resultsBytes ?? 0) + JSON.stringify(outcome.result).length;
     if (unit) unit.push(stepId);
     else this.state.units.push([stepId]);
     if (job.pivot && !unit) this.state.pivotPassed = true;
@@ -359,67 +541,246 @@ export class Engine {
     return outcome.result;
   }
 
-  private jobFailed(job: PlannedJob, row: JobReport, err: unknown, unit: string[] | undefined): never {
+  /** Pushes a failed job whose effect may stand (`revertOnFailure`, or its probe said `applied`) on the revert stack. */
+  private keepForRevert(stepId: string, unit: string[] | undefined): void {
+    if (unit) unit.push(stepId);
+    else this.state.units.push([stepId]);
+  }
+
+  /**
+   * Records a failed job and decides what comes next: `retry` it, `skip` it and go on, go on with a recovery job's
+   * result, or stop the process (throws {@link JobFailedError}; a cancellation is rethrown as is).
+   */
+  private async failed(
+    job: PlannedJob,
+    err: unknown,
+    unit: string[] | undefined
+  ): Promise<'retry' | 'skip' | { result: unknown }> {
     const { stepId } = job;
-    const error = describeFailure(err);
+    const cut = this.cutByDeadline.get(stepId);
+    this.cutByDeadline.delete(stepId);
+    const cutByDeadline = cut !== undefined;
+    if (neverStarted(err)) {
+      // No worker started it in time (the process's `startWithin`): it never ran, so there is nothing to undo.
+      this.event(stepId, { type: 'fail', at: nowIso(), error: describeFailure(err) });
+      this.event(stepId, { type: 'never-started' });
+      this.publish();
+      throw new JobFailedError(stepId, {
+        type: NOT_STARTED_TYPE,
+        message: "no worker started the first job in time (the process's startWithin)",
+      });
+    }
+    const failureClass: FailureClass = cutByDeadline ? 'timeout' : failureClassOf(err);
+    const described = cutByDeadline ? { type: DEADLINE_TYPE, message: cut } : describeFailure(err);
+    const error: ErrorInfo = this.nodes ? { ...described, class: failureClass } : described;
     const attempts = attemptsOf(err, job.options.run.retry.maximumAttempts);
     const detail = failureDetails(err).detail;
-    Object.assign(row, {
-      status: 'failed',
-      endedAt: nowIso(),
+    this.event(stepId, {
+      type: 'fail',
+      at: nowIso(),
       error,
       ...(attempts !== undefined ? { attempts } : {}),
       ...(detail !== undefined ? { detail } : {}),
     });
-    // A failed job is reverted only when its step says so (its failure may have left partial effects).
-    if (job.options.revertOnFailure) {
-      if (unit) unit.push(stepId);
-      else this.state.units.push([stepId]);
-    } else if (error.type === 'timeout') {
-      // Temporal gave up on the job without knowing how far it got: its effect may stand, and nothing reverts it.
-      row.revert = { status: 'skipped', reason: OUTCOME_UNKNOWN_REASON };
+    const cancelled = isCancellation(err) && !cutByDeadline;
+    const stop = (unwind = true): never => {
+      this.publish();
+      if (cancelled) throw err;
+      throw new JobFailedError(stepId, error, unwind);
+    };
+
+    // Past the pivot nothing is unwound: the step's afterPivot says what to do.
+    if (this.state.pivotPassed) {
+      if (job.hasProbe && (failureClass === 'timeout' || failureClass === 'cancel')) {
+        const answer = await this.probe(job);
+        if (answer === 'applied') {
+          this.event(stepId, { type: 'skip', reason: 'its probe found the effect applied: going on' });
+          this.publish();
+          return { result: null };
+        }
+      }
+      if (cancelled) stop();
+      const afterPivot = job.options.afterPivot ?? (this.settings.onRevertFailure === 'park' ? 'park' : 'fail');
+      if (afterPivot === 'retry') {
+        this.publish();
+        await sleep(durationMs(job.options.run.retry.maximumInterval ?? '30s'));
+        return 'retry';
+      }
+      if (afterPivot === 'park') return (await this.awaitForwardDecision(stepId)) ? 'retry' : 'skip';
+      if (typeof afterPivot === 'object') return { result: await this.recover(job, afterPivot.recover) };
+      return stop();
     }
-    this.publish();
-    if (isCancellation(err)) throw err;
-    throw new JobFailedError(stepId, error);
+
+    // An ambiguous failure of a job with a probe: its probe says whether the effect stands.
+    if (job.hasProbe && (failureClass === 'timeout' || failureClass === 'cancel')) {
+      const answer = await this.probe(job);
+      if (answer === 'applied') this.keepForRevert(stepId, unit);
+    } else if (job.options.revertOnFailure) {
+      // A failed job is reverted only when its step says so (its failure may have left partial effects).
+      this.keepForRevert(stepId, unit);
+    } else if (failureClass === 'timeout') {
+      // Temporal gave up on the job without knowing how far it got: its effect may stand, and nothing reverts it.
+      this.event(stepId, { type: 'revert-skip', reason: OUTCOME_UNKNOWN_REASON });
+    }
+
+    const revertOn = job.options.revertOn ?? ALL_FAILURE_CLASSES;
+    if (!revertOn.includes(failureClass)) {
+      if ((job.options.otherwise ?? 'fail') === 'park' && !cancelled) {
+        return (await this.awaitForwardDecision(stepId)) ? 'retry' : 'skip';
+      }
+      this.keepEffects = true;
+      return stop(false);
+    }
+    return stop();
+  }
+
+  /** Asks a job's probe whether its effect was applied; `unknown` parks the job for a person. */
+  private async probe(job: PlannedJob): Promise<'applied' | 'not-applied'> {
+    const { stepId } = job;
+    for (let round = 1; ; round++) {
+      let outcome: ProbeOutcome;
+      try {
+        outcome = await CancellationScope.nonCancellable(() =>
+          scheduleActivity<ProbeOutcome>(probeActivityName(job.job), [this.call(job, this.state.inputs[stepId])], {
+            ...this.activityOptions(job, 'revert', job.options.revert),
+            activityId: `${stepId}.probe.${round}`,
+            summary: `probe ${job.job} · step ${stepId}`,
+          })
+        );
+      } catch (err) {
+        outcome = { answer: 'unknown', detail: `the probe failed: ${describeFailure(err).message}` };
+      }
+      this.event(stepId, {
+        type: 'probe',
+        answer: outcome.answer,
+        ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
+      });
+      this.publish();
+      if (outcome.answer !== 'unknown') return outcome.answer;
+      const decision = await CancellationScope.nonCancellable(() => this.awaitDecision(stepId, 'probe'));
+      if (decision === 'retry') continue;
+      if (decision === 'mark-reverted') {
+        this.event(stepId, { type: 'revert-skip', reason: 'an operator undid its effect by hand' });
+        return 'not-applied';
+      }
+      return 'not-applied';
+    }
+  }
+
+  /** Runs a forward-recovery job in place of a step that failed after the pivot; its failure ends the process. */
+  private async recover(job: PlannedJob, recovery: { job: string; args?: Record<string, unknown> }): Promise<unknown> {
+    const stepId = `${job.stepId}-recover`;
+    this.plan({
+      stepId,
+      job: recovery.job,
+      ...(job.group ? { group: job.group } : {}),
+      hasRevert: false,
+      options: { ...job.options, afterPivot: 'fail' },
+    });
+    this.event(job.stepId, { type: 'skip', reason: `recovered by ${recovery.job} (step ${stepId})` });
+    return this.runJob(stepId, recovery.args ?? {});
   }
 
   /**
-   * Runs jobs side by side: each member gets the group's revert unit to record itself in when it completes. Every
-   * member is allowed to settle; completed members form one unit of the revert stack. Throws the first failure (a
-   * cancellation wins, so the run ends cancelled). A pivot group is passed once all its members succeeded.
+   * Runs jobs side by side: each member gets the group's revert unit to record itself in when it completes. With the
+   * default policy (`all`) every member is allowed to settle; completed members form one unit of the revert stack, and
+   * the first failure is thrown (a cancellation wins). With `any` or `n`, the group succeeds once that many members
+   * have: members still running are cancelled, and a member that finishes anyway is reverted at once.
    */
-  async runGroup(members: ((unit: string[]) => Promise<unknown>)[], pivot = false): Promise<unknown[]> {
+  async runGroup(
+    members: ((unit: string[]) => Promise<unknown>)[],
+    pivot = false,
+    policy: { needed: number; stepIds: readonly string[] } | undefined = undefined
+  ): Promise<unknown[]> {
     const unit: string[] = [];
-    const settled = await Promise.allSettled(members.map((run) => run(unit)));
-    if (unit.length) this.state.units.push(unit);
+    if (!policy || policy.needed >= members.length) {
+      const settled = await Promise.allSettled(members.map((run) => run(unit)));
+      if (unit.length) this.state.units.push(unit);
+      const failures = settled
+        .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+        .map((s) => s.reason as Error);
+      const cancellation = failures.find((f) => isCancellation(f));
+      if (cancellation) throw cancellation;
+      const [first] = failures;
+      if (first) throw first;
+      if (pivot) this.state.pivotPassed = true;
+      return settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    }
+    return this.runGroupWithPolicy(members, pivot, policy, unit);
+  }
+
+  private async runGroupWithPolicy(
+    members: ((unit: string[]) => Promise<unknown>)[],
+    pivot: boolean,
+    policy: { needed: number; stepIds: readonly string[] },
+    unit: string[]
+  ): Promise<unknown[]> {
+    const results: unknown[] = new Array<unknown>(members.length).fill(undefined);
+    let met = false;
+    const surplus: string[] = [];
+    const scope = new CancellationScope();
+    const settled = await scope.run(() =>
+      Promise.allSettled(
+        members.map((run, i) =>
+          run(unit).then((value) => {
+            results[i] = value;
+            const stepId = policy.stepIds[i] as string;
+            if (met) {
+              // It finished after the group had succeeded without it: reverted at once, below.
+              surplus.push(stepId);
+              unit.splice(unit.indexOf(stepId), 1);
+            } else if (unit.length >= policy.needed) {
+              met = true;
+              scope.cancel();
+            }
+            return value;
+          })
+        )
+      )
+    );
     const failures = settled
       .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
       .map((s) => s.reason as Error);
+    if (met) {
+      // Members the group no longer needed: cancelled ones are skipped; finished ones reverted now.
+      policy.stepIds.forEach((stepId, i) => {
+        const row = this.jobReport(stepId);
+        const kept = unit.includes(stepId);
+        if (!kept && settled[i]?.status === 'rejected' && row.status === 'failed' && row.error?.type === 'cancelled') {
+          this.event(stepId, { type: 'skip', reason: 'cancelled: the group had succeeded without it' });
+        }
+      });
+      if (unit.length) this.state.units.push(unit);
+      await CancellationScope.nonCancellable(() => Promise.all(surplus.map((stepId) => this.revertJob(stepId))));
+      if (pivot) this.state.pivotPassed = true;
+      this.publish();
+      return results;
+    }
+    if (unit.length) this.state.units.push(unit);
     const cancellation = failures.find((f) => isCancellation(f));
     if (cancellation) throw cancellation;
     const [first] = failures;
-    if (first) throw first;
-    if (pivot) this.state.pivotPassed = true;
-    return settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    throw first ?? new Error('the group failed');
   }
 
   /**
-   * Past the pivot in park mode: waits for an operator decision on a failed job. Returns true to retry it, false to
-   * skip it (the job is recorded as skipped and the process moves on).
+   * Waits for an operator decision on a job that failed going forward (past the pivot, or a failure its step parks
+   * on). Returns true to retry it, false to skip it (recorded `skipped`; the process moves on).
    */
   async awaitForwardDecision(stepId: string): Promise<boolean> {
     const decision = await this.awaitDecision(stepId, 'forward');
     const row = this.jobReport(stepId);
     row.revert = undefined;
     if (decision === 'retry') return true;
-    row.status = 'skipped';
-    row.detail = [row.detail, `skipped by operator after failing past the pivot`].filter(Boolean).join(' · ');
+    const reason = this.state.pivotPassed
+      ? 'skipped by operator after failing past the pivot'
+      : 'skipped by operator after it failed';
+    this.event(stepId, { type: 'skip', reason });
     this.publish();
     return false;
   }
 
-  private async awaitDecision(stepId: string, kind: 'revert' | 'forward'): Promise<Decision> {
+  private async awaitDecision(stepId: string, kind: ParkKind): Promise<Decision> {
     this.parked.set(stepId, kind);
     if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
     const previous = this.state.report.status;
@@ -429,8 +790,8 @@ export class Engine {
     this.decisions.delete(stepId);
     this.parked.delete(stepId);
     this.state.report.needsAttention = this.state.report.needsAttention.filter((s) => s !== stepId);
-    const row = this.jobReport(stepId);
     if (kind === 'revert') {
+      const row = this.jobReport(stepId);
       row.revert = row.revert ?? { status: 'parked' };
       row.revert.decisions = [...(row.revert.decisions ?? []), { decision, at: nowIso() }];
     }
@@ -438,25 +799,28 @@ export class Engine {
     return decision;
   }
 
+  // ── Unwinding ───────────────────────────────────────────────────────────────────────────────────────────────────
+
   /**
-   * Unwinds the revert stack, newest unit first (or everything at once in `parallel` mode). Runs in a
-   * non-cancellable scope: cancelling the process must not stop its reverts. `shouldPause` lets the caller continue
-   * as new between units.
+   * Unwinds the revert stack in the waves `revertWaves` gives (newest first; units that do not depend on each other
+   * side by side; everything at once in `parallel` mode). Runs in a non-cancellable scope: cancelling the process must
+   * not stop its reverts. `shouldPause` lets the caller continue as new between waves.
    */
   async unwind(shouldPause: () => boolean = () => false): Promise<'done' | 'paused'> {
     return CancellationScope.nonCancellable(async () => {
       if (this.state.report.status !== 'unwinding') this.setStatus('unwinding');
       if (this.settings.revertMode === 'parallel') {
-        const all = this.state.units.flat().reverse();
+        const [all = []] = revertWaves(this.state.units, { mode: 'parallel' });
         this.state.units = [];
         await Promise.all(all.map((stepId) => this.revertJob(stepId)));
         return 'done';
       }
       while (this.state.units.length) {
         if (shouldPause()) return 'paused';
-        const unit = this.state.units[this.state.units.length - 1] as string[];
-        await Promise.all([...unit].reverse().map((stepId) => this.revertJob(stepId)));
-        this.state.units.pop();
+        const [wave = []] = revertWaves(this.state.units, this.nodes ? { nodes: this.nodes } : {});
+        await Promise.all(wave.map((stepId) => this.revertJob(stepId)));
+        const done = new Set(wave);
+        this.state.units = this.state.units.filter((unit) => !unit.every((stepId) => done.has(stepId)));
       }
       return 'done';
     });
@@ -467,18 +831,13 @@ export class Engine {
     const row = this.jobReport(stepId);
     const afterFailure = row.status === 'failed';
     if (!job.hasRevert) {
-      if (!afterFailure) row.status = 'skipped';
-      row.revert = { status: 'skipped', reason: 'the job has no revert' };
+      this.event(stepId, { type: 'revert-skip', reason: 'the job has no revert' });
       this.publish();
       return;
     }
     this.state.report.revertOrder.push(stepId);
     for (;;) {
-      const revert: RevertReport = { ...row.revert, status: 'running', startedAt: nowIso() };
-      delete revert.endedAt;
-      delete revert.error;
-      row.revert = revert;
-      if (!afterFailure) row.status = 'reverting';
+      this.event(stepId, { type: 'revert-start', at: nowIso() });
       this.publish();
       const call: RevertCall = {
         ...this.call(job, this.state.inputs[stepId]),
@@ -487,38 +846,38 @@ export class Engine {
       };
       try {
         const outcome = await scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
-          ...toActivityOptions(job.options.revert),
-          activityId: `${stepId}.revert.${(revert.decisions?.length ?? 0) + 1}`,
+          ...this.activityOptions(job, 'revert', job.options.revert),
+          activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
           summary: `revert ${job.job} · step ${stepId}`,
         });
-        Object.assign(revert, {
-          status: 'reverted',
-          endedAt: nowIso(),
+        this.event(stepId, {
+          type: 'revert-succeed',
+          at: nowIso(),
           attempts: outcome.attempt,
           ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
         });
-        if (!afterFailure) row.status = 'reverted';
         this.publish();
         return;
       } catch (err) {
         const attempts = attemptsOf(err, job.options.revert.retry.maximumAttempts);
         const detail = failureDetails(err).detail;
-        Object.assign(revert, {
-          status: 'revert_failed',
-          endedAt: nowIso(),
+        this.event(stepId, {
+          type: 'revert-fail',
+          at: nowIso(),
           error: describeFailure(err),
           ...(attempts !== undefined ? { attempts } : {}),
           ...(detail !== undefined ? { detail } : {}),
         });
-        if (!afterFailure) row.status = 'revert_failed';
         if (this.settings.onRevertFailure === 'continue') {
           if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
           this.publish();
           return;
         }
-        revert.status = 'parked';
+        this.event(stepId, { type: 'revert-park' });
         const decision = await this.awaitDecision(stepId, 'revert');
         if (decision === 'retry') continue;
+        // The decision is recorded in the row by awaitDecision; settle the revert as the operator said.
+        const revert = row.revert ?? { status: 'parked' };
         if (decision === 'mark-reverted') {
           Object.assign(revert, { status: 'reverted', reason: 'marked reverted by an operator' });
           if (!afterFailure) row.status = 'reverted';
@@ -526,20 +885,24 @@ export class Engine {
           Object.assign(revert, { status: 'skipped', reason: 'skipped by an operator' });
           if (!afterFailure) row.status = 'skipped';
         }
+        row.revert = revert;
         this.publish();
         return;
       }
     }
   }
 
+  // ── The end ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
   /** Marks every job that never started as `not_run`. */
   markNotRun(): void {
-    for (const row of this.state.report.jobs) if (row.status === 'pending') row.status = 'not_run';
+    for (const row of this.state.report.jobs) if (row.status === 'pending') applyJobEvent(row, { type: 'not-run' });
   }
 
   /** Sets the final status and end time, publishes it, and returns the report. */
   finish(status: ProcessStatus): ProcessReport {
     this.markNotRun();
+    delete this.state.report.pause;
     this.state.report.endedAt = nowIso();
     this.setStatus(status);
     return this.state.report;
@@ -559,6 +922,7 @@ export class Engine {
     if (err instanceof JobFailedError) {
       report.failedStep = err.stepId;
       report.error = err.error;
+      if (!err.unwind) this.keepEffects = true;
       return false;
     }
     if (err instanceof ApplicationFailure) {
@@ -568,11 +932,46 @@ export class Engine {
     throw err;
   }
 
-  /** Ends a process that stopped past its pivot: nothing is unwound. */
-  endPastPivot(cancelled: boolean): never {
-    this.state.report.stoppedPastPivot = true;
+  /**
+   * The one way a process that stopped going forward ends (the process workflow's and code-first sagas'): past the
+   * pivot, or after a failure its step does not unwind for, nothing is reverted; otherwise the revert stack is unwound
+   * (continuing as new between waves when the caller asks) and the process ends `reverted`, `revert_failed` or
+   * `cancelled`. Never returns: the workflow ends with the failure carrying the report.
+   */
+  async conclude(err: unknown, options: ConcludeOptions = {}): Promise<never> {
+    const cancelled = this.recordStop(err);
+    if (this.state.pivotPassed) this.endWithoutUnwinding(cancelled, 'pivot');
+    if (this.keepEffects) this.endWithoutUnwinding(cancelled, 'failure-class');
+    return this.unwindAndEnd(cancelled, options);
+  }
+
+  /** Unwinds (continuing as new between waves when asked) and ends the process; a carried-over run resumes here. */
+  async unwindAndEnd(cancelled: boolean, options: ConcludeOptions = {}): Promise<never> {
+    const nothingStarted = this.state.report.jobs.every((j) => j.status === 'pending' || j.status === 'not_run');
+    const beforeAnything = [NOT_STARTED_TYPE, TOKEN_WAIT_TYPE].includes(this.state.report.error?.type ?? '');
+    if (beforeAnything && nothingStarted && !this.state.units.length && !cancelled) {
+      // Nothing started, so nothing to unwind: the process ends failed, every job not_run.
+      this.finish('failed');
+      throw this.failure();
+    }
+    while ((await this.unwind(options.shouldPause)) === 'paused') {
+      if (!options.carry) break;
+      await options.carry();
+    }
+    return this.endAfterUnwind(cancelled);
+  }
+
+  /** Ends a process that stops with its effects standing: past its pivot, or after a failure it does not unwind for. */
+  private endWithoutUnwinding(cancelled: boolean, why: 'pivot' | 'failure-class'): never {
+    if (why === 'pivot') this.state.report.stoppedPastPivot = true;
+    else this.state.report.notUnwound = 'failure-class';
     this.finish(cancelled ? 'cancelled' : 'failed');
     throw cancelled ? this.cancelledFailure() : this.failure();
+  }
+
+  /** Ends a process that stopped past its pivot: nothing is unwound. */
+  endPastPivot(cancelled: boolean): never {
+    return this.endWithoutUnwinding(cancelled, 'pivot');
   }
 
   /**

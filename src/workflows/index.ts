@@ -4,3 +4,4 @@
  */
 export { jipperProcess } from './process-workflow';
 export { provisionVolumeCodeFirst } from './examples/provision-volume';
+export { jipperTokenKeeper } from './token-keeper';

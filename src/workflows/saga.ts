@@ -5,11 +5,11 @@
  * @example
  * ```ts
  * import type { VolumeJobs } from '../activities/examples/volume-jobs';
- * const allocate = jobRef<VolumeJobs['allocateVolume']>('allocate-volume');
+ * const allocate = jobRef<VolumeJobs['allocateVolume']>('allocate-volume'); // another name does not compile
  * const quota = jobRef<VolumeJobs['setQuota']>('set-quota');
  *
  * export async function provision(input: { volume: string; sizeMb: number }) {
- *   return runSaga('provision', {}, async (saga) => {
+ *   return runSaga('provision', async (saga) => {
  *     const volume = await saga.run('allocate', allocate, { volume: input.volume, sizeMb: input.sizeMb });
  *     if (volume.sizeMb > 100) await saga.run('quota', quota, { volume: input.volume, limitMb: 100 });
  *   });
@@ -17,9 +17,10 @@
  * ```
  */
 import { scheduleLocalActivity, workflowInfo } from '@temporalio/workflow';
-import type { JobInput, JobResult } from '../activities/job';
+import type { JobInput, JobName, JobResult } from '../activities/job';
+import type { JobLibrary } from '../activities/library';
 import { DESCRIBE_ACTIVITY } from '../shared/calls';
-import type { JobOptions } from '../shared/definition';
+import type { JobOptions } from '../schema/definition';
 import type { JobMeta } from '../shared/options';
 import { mergeJobOptions } from '../shared/options';
 import type { ProcessReport } from '../shared/report';
@@ -33,9 +34,25 @@ export interface JobRef<I, O> {
   readonly __types?: (input: I) => O;
 }
 
-/** A typed handle on the job named `name`: `jobRef<VolumeJobs['allocateVolume']>('allocate-volume')`. */
-export function jobRef<J>(name: string): JobRef<JobInput<J>, JobResult<J>> {
+/**
+ * A typed handle on a job: `jobRef<VolumeJobs['allocateVolume']>('allocate-volume')`. The name must be the job's own
+ * (its literal type), so a misspelt or wrong name does not compile. Workflow code imports the job's type only.
+ */
+export function jobRef<J>(name: JobName<J>): JobRef<JobInput<J>, JobResult<J>> {
   return { name };
+}
+
+/** The jobs of a library, by name. */
+type JobsOf<L> = L extends JobLibrary<infer Jobs> ? Jobs[number] : never;
+
+/**
+ * Typed handles on every job of a library, by name: `const jobs = jobRefs<typeof volumes>(); jobs('set-quota')`. A name
+ * the library does not define does not compile. Workflow code imports the library's type only (`import type`).
+ */
+export function jobRefs<L extends JobLibrary>(): <N extends JobName<JobsOf<L>>>(
+  name: N
+) => JobRef<JobInput<Extract<JobsOf<L>, { name: N }>>, JobResult<Extract<JobsOf<L>, { name: N }>>> {
+  return (name) => ({ name });
 }
 
 export interface SagaOptions {
@@ -45,6 +62,8 @@ export interface SagaOptions {
   onRevertFailure?: OnRevertFailure;
   /** Options for every step (a step's own options win; the job's defaults lose). */
   defaults?: JobOptions;
+  /** Task-queue priority of the saga's jobs (1 most urgent to 5); reverts run one level more urgent. */
+  priority?: number;
 }
 
 export interface SagaStepOptions extends JobOptions {
@@ -105,12 +124,15 @@ export class Saga {
       ...(group ? { group } : {}),
       ...(options?.pivot ? { pivot: true } : {}),
       hasRevert: meta.hasRevert,
+      ...(meta.hasProbe ? { hasProbe: true } : {}),
+      ...(meta.ratePerSecond !== undefined ? { ratePerSecond: meta.ratePerSecond } : {}),
       options: mergeJobOptions(meta.defaults, this.options.defaults, options),
     });
   }
 
   /** Runs one job as step `stepId` and returns its result. A failure unwinds the process (rethrown to runSaga). */
   async run<I, O>(stepId: string, job: JobRef<I, O>, input: I, options?: SagaStepOptions): Promise<O> {
+    await this.engine.whilePaused();
     await this.planStep(stepId, job as JobRef<unknown, unknown>, options);
     return (await this.engine.runJob(stepId, input)) as O;
   }
@@ -121,6 +143,7 @@ export class Saga {
     members: T,
     options?: { pivot?: boolean }
   ): Promise<ResultsOf<T>> {
+    await this.engine.whilePaused();
     for (const m of members) {
       await this.planStep(m.id, m.job, { ...m.options, pivot: options?.pivot }, groupId);
     }
@@ -135,26 +158,25 @@ export class Saga {
 /**
  * Runs `body` as a saga named `name`. Returns the report when the body completes; when a job fails, the body throws
  * an ApplicationFailure, or the workflow is cancelled, unwinds and ends the workflow failed (or cancelled) with the
- * report in the failure's details.
+ * report in the failure's details — the same end as a definition run (`Engine.conclude`).
  */
 export async function runSaga(
   name: string,
-  options: SagaOptions,
-  body: (saga: Saga) => Promise<void>
+  body: (saga: Saga) => Promise<void>,
+  options: SagaOptions = {}
 ): Promise<ProcessReport> {
   const state = initialState(initialReport(workflowInfo().workflowId, name, []));
   const engine = new Engine(state, {
     revertMode: options.revertMode ?? 'sequential',
     onRevertFailure: options.onRevertFailure ?? 'continue',
+    ...(options.priority !== undefined ? { priority: options.priority } : {}),
   });
-  let cancelled: boolean;
+  // Jobs get the results they are given as input, none from the context: the history grows with the steps.
+  engine.register([], []);
   try {
     await body(new Saga(engine, options));
-    return engine.finish('succeeded');
   } catch (err) {
-    cancelled = engine.recordStop(err);
+    return engine.conclude(err);
   }
-  if (state.pivotPassed) engine.endPastPivot(cancelled);
-  await engine.unwind();
-  return engine.endAfterUnwind(cancelled);
+  return engine.finish('succeeded');
 }

@@ -102,7 +102,7 @@ test(`${COUNT} processes at once while the worker is SIGKILLed twice: none lost,
     seed,
     kills,
     // Attempts Temporal timed out while they ran on a live worker (told at their own deadline), and late attempts
-    // refused by a step's fence: the fault of RELIABILITY.md's bug 8, met and handled (counted over the file's workers).
+    // refused by a step's fence: the fault of RELIABILITY.md's bug 10, met and handled (counted over the file's workers).
     lateAttempts: {
       expired: await countInWorkerLogs(/its signal is aborted/),
       expiredAllocs: await countInWorkerLogs(/\/alloc \(job "allocate-volume"\): .*its signal is aborted/),

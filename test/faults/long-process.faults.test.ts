@@ -6,7 +6,7 @@
  */
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { Client, Connection } from '@temporalio/client';
-import { startProcess, waitForReport } from '../../src/client/process-client';
+import { startProcess, waitForReport } from '../../src/client';
 import { recordFigure } from '../support/figures';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';

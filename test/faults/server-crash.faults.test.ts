@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { JobRegistry } from '../../src/activities/registry';
-import { startProcess, waitForReport } from '../../src/client/process-client';
+import { startProcess, waitForReport } from '../../src/client';
 import { recordFigure } from '../support/figures';
 import { seededRandom } from '../support/load';
 import type { PrivateServer } from '../support/private-server';

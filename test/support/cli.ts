@@ -1,5 +1,5 @@
 /**
- * Runs the built `jipper` command (`node dist/client/cli.js`) as a child process, the way an operator runs it, and
+ * Runs the built `jipper` command (`node dist/cli/main.js`) as a child process, the way an operator runs it, and
  * collects its exit code and output. Needs `npm run build`; `npm test` builds first.
  *
  * ```ts
@@ -9,10 +9,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { findProjectRoot } from '../../src/client/temporal-cli';
+import { findProjectRoot } from '../../src/config/project';
 
 /** The built command (found from the project root, so this also works when compiled elsewhere, as scripts are). */
-export const CLI_PATH = join(findProjectRoot(__dirname), 'dist', 'client', 'cli.js');
+export const CLI_PATH = join(findProjectRoot(__dirname), 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number;

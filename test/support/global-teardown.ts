@@ -1,6 +1,6 @@
 /** Jest global teardown: stops the dev server that global-setup.ts started (nothing to do for TEMPORAL_ADDRESS). */
-import { stopTestDevServer } from './global-setup';
+import { stopTestServer } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  await stopTestDevServer();
+  await stopTestServer();
 }

@@ -7,10 +7,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { defineJob } from '../../src/activities/job';
 import type { JobContext } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/registry';
+import { defineLibrary } from '../../src/activities/library';
 
 export interface JournalEntry {
-  kind: 'run' | 'revert';
+  kind: 'run' | 'revert' | 'probe';
   stepId: string;
   key: string;
   attempt: number;
@@ -18,6 +18,15 @@ export interface JournalEntry {
   result?: unknown;
   results?: Record<string, unknown>;
   afterFailure?: boolean;
+  /** When it started and ended (ms since the epoch). */
+  at?: number;
+  end?: number;
+}
+
+/** Entries that ran at the same time as each other (their intervals overlap). */
+export function overlap(a: JournalEntry | undefined, b: JournalEntry | undefined): boolean {
+  if (!a?.at || !b?.at || !a.end || !b.end) return false;
+  return a.at < b.end && b.at < a.end;
 }
 
 const outcome = z.enum(['succeed', 'fail', 'fail-nonretryable', 'fail-first-attempt', 'hang']).default('succeed');
@@ -34,21 +43,66 @@ async function busy(ms: number, ctx: JobContext): Promise<void> {
  * `blocked` holds the things that currently cannot succeed — `<stepId>` for a run, `<stepId>/revert` for a revert —
  * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it.
  */
+const taskInput = z.object({
+  value: z.unknown().optional(),
+  outcome,
+  revertOutcome: outcome,
+  /** What the job's probe answers after an ambiguous failure. */
+  probe: z.enum(['applied', 'not-applied', 'unknown']).default('not-applied'),
+  /** How long the run takes, in ms (sleeps; cancellable through heartbeats). */
+  durationMs: z.number().int().min(0).default(0),
+  /** How long the revert takes, in ms (sleeps, heartbeating). */
+  revertDurationMs: z.number().int().min(0).default(0),
+  /** Pads the result with this many characters (a result too large for Temporal). */
+  resultBytes: z.number().int().min(0).default(0),
+  detail: z.string().optional(),
+  /** Step ids whose results the run reads from its context (`ctx.results[id]`). */
+  read: z.array(z.string()).default([]),
+  /** The run fails (retryably) on attempts up to this one, then succeeds. */
+  failUntilAttempt: z.number().int().min(0).default(0),
+});
+
+/**
+ * `blocked` holds the things that currently cannot succeed — `<stepId>` for a run, `<stepId>/revert` for a revert —
+ * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it.
+ */
 export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = new Set()) {
+  const record = (kind: JournalEntry['kind'], ctx: JobContext, input: unknown, extra: Partial<JournalEntry> = {}) => {
+    const entry: JournalEntry = {
+      kind,
+      stepId: ctx.stepId,
+      key: ctx.idempotencyKey,
+      attempt: ctx.attempt,
+      input,
+      at: Date.now(),
+      ...extra,
+    };
+    journal.push(entry);
+    return entry;
+  };
+
+  const runTask = async (input: z.infer<typeof taskInput>, ctx: JobContext) => {
+    const read = Object.fromEntries(input.read.map((id) => [id, ctx.results[id]]));
+    await busy(input.durationMs, ctx);
+    if (input.detail) ctx.setDetail(input.detail);
+    if (input.outcome === 'hang') await ctx.sleep(3_600_000);
+    if (blocked.has(ctx.stepId)) throw new Error(`task ${ctx.stepId} is blocked`);
+    if (input.outcome === 'fail') throw new Error(`task ${ctx.stepId} failed`);
+    if (input.outcome === 'fail-nonretryable')
+      throw ApplicationFailure.nonRetryable(`task ${ctx.stepId} refused`, 'TaskRefused');
+    if (input.outcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`task ${ctx.stepId} flaked`);
+    if (ctx.attempt <= input.failUntilAttempt) throw new Error(`task ${ctx.stepId} not yet (attempt ${ctx.attempt})`);
+    return {
+      step: ctx.stepId,
+      value: input.value ?? null,
+      ...(input.read.length ? { read } : {}),
+      ...(input.resultBytes ? { padding: 'x'.repeat(input.resultBytes) } : {}),
+    };
+  };
+
   const task = defineJob({
     name: 'task',
-    input: z.object({
-      value: z.unknown().optional(),
-      outcome,
-      revertOutcome: outcome,
-      /** How long the run takes, in ms (sleeps; cancellable through heartbeats). */
-      durationMs: z.number().int().min(0).default(0),
-      /** How long the revert takes, in ms (sleeps, heartbeating). */
-      revertDurationMs: z.number().int().min(0).default(0),
-      /** Pads the result with this many characters (a result too large for Temporal). */
-      resultBytes: z.number().int().min(0).default(0),
-      detail: z.string().optional(),
-    }),
+    input: taskInput,
     options: {
       timeout: '20s',
       heartbeatTimeout: '1s',
@@ -56,44 +110,46 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
       revert: { retry: { maximumAttempts: 2, initialInterval: '50ms' } },
     },
     async run(input, ctx) {
-      journal.push({
-        kind: 'run',
-        stepId: ctx.stepId,
-        key: ctx.idempotencyKey,
-        attempt: ctx.attempt,
-        input,
-        results: { ...ctx.results },
-      });
-      await busy(input.durationMs, ctx);
-      if (input.detail) ctx.setDetail(input.detail);
-      if (input.outcome === 'hang') await ctx.sleep(3_600_000);
-      if (blocked.has(ctx.stepId)) throw new Error(`task ${ctx.stepId} is blocked`);
-      if (input.outcome === 'fail') throw new Error(`task ${ctx.stepId} failed`);
-      if (input.outcome === 'fail-nonretryable')
-        throw ApplicationFailure.nonRetryable(`task ${ctx.stepId} refused`, 'TaskRefused');
-      if (input.outcome === 'fail-first-attempt' && ctx.attempt === 1) throw new Error(`task ${ctx.stepId} flaked`);
-      return {
-        step: ctx.stepId,
-        value: input.value ?? null,
-        ...(input.resultBytes ? { padding: 'x'.repeat(input.resultBytes) } : {}),
-      };
+      const entry = record('run', ctx, input, { results: { ...ctx.results } });
+      try {
+        return await runTask(input, ctx);
+      } finally {
+        entry.end = Date.now();
+      }
     },
     async revert(input, result, ctx) {
-      journal.push({
-        kind: 'revert',
-        stepId: ctx.stepId,
-        key: ctx.idempotencyKey,
-        attempt: ctx.attempt,
-        input,
-        result,
-        afterFailure: ctx.afterFailure,
-      });
-      await busy(input.revertDurationMs, ctx);
-      if (blocked.has(`${ctx.stepId}/revert`)) throw new Error(`revert of ${ctx.stepId} is blocked`);
-      if (input.revertOutcome === 'fail') throw new Error(`revert of ${ctx.stepId} failed`);
-      if (input.revertOutcome === 'fail-first-attempt' && ctx.attempt === 1)
-        throw new Error(`revert of ${ctx.stepId} flaked`);
-      ctx.setDetail(`undid ${ctx.stepId}`);
+      const entry = record('revert', ctx, input, { result, afterFailure: ctx.afterFailure });
+      try {
+        await busy(input.revertDurationMs, ctx);
+        if (blocked.has(`${ctx.stepId}/revert`)) throw new Error(`revert of ${ctx.stepId} is blocked`);
+        if (input.revertOutcome === 'fail') throw new Error(`revert of ${ctx.stepId} failed`);
+        if (input.revertOutcome === 'fail-first-attempt' && ctx.attempt === 1)
+          throw new Error(`revert of ${ctx.stepId} flaked`);
+        ctx.setDetail(`undid ${ctx.stepId}`);
+      } finally {
+        entry.end = Date.now();
+      }
+    },
+  });
+
+  /** Like `task`, with a probe that answers what its input says. */
+  const probed = defineJob({
+    ...task,
+    name: 'probed',
+    async probe(input, ctx) {
+      record('probe', ctx, input, { end: Date.now() });
+      return input.probe;
+    },
+  });
+
+  /** Like `task`, at most 2 runs a second across every worker and process. */
+  const limited = defineJob({
+    name: 'limited',
+    input: z.object({ value: z.unknown().optional() }),
+    rateLimit: '2/s',
+    async run(input, ctx) {
+      record('run', ctx, input, { end: Date.now() });
+      return { step: ctx.stepId };
     },
   });
 
@@ -117,5 +173,5 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
     },
   });
 
-  return defineLibrary('journal', [task, oneWay, typed]);
+  return defineLibrary('journal', [task, probed, oneWay, typed, limited]);
 }

@@ -6,11 +6,11 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
 import type { JobRegistry } from '../../src/activities/registry';
-import { startProcess, waitForReport } from '../../src/client/process-client';
-import type { ProcessDefinition } from '../../src/shared/definition';
+import { startProcess, waitForReport } from '../../src/client';
+import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
 import type { FailAt, Provisioning } from './volume-effects';
 import { TAKEN_EXPORT, actualEffects, exportNameOf, expectedEffects, provisioning } from './volume-effects';
@@ -43,6 +43,8 @@ export interface LoadOptions {
   options?: ProcessDefinition['options'];
   /** Called once every process has started (e.g. to start killing workers). */
   onStarted?: () => void;
+  /** How each report is awaited; default {@link waitForReport} (a test that kills the frontend retries around it). */
+  wait?: (handle: WorkflowHandle) => Promise<ProcessReport>;
 }
 
 export interface LoadResult {
@@ -66,18 +68,20 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     };
   });
   const started = Date.now();
+  // Process ids unique to this run: an id names one process, and a server may outlive a test run (TEMPORAL_ADDRESS).
+  const run = Math.random().toString(36).slice(2, 8);
   const handles = await Promise.all(
     specs.map((spec, i) =>
       startProcess(o.client, provisioning(spec), {
         taskQueue: o.taskQueue,
         registry: o.registry,
-        id: `${o.prefix}-${i}`,
+        id: `${o.prefix}-${i}-${run}`,
       })
     )
   );
   const startMs = Date.now() - started;
   o.onStarted?.();
-  const reports = await Promise.all(handles.map((h) => waitForReport(h)));
+  const reports = await Promise.all(handles.map((h) => (o.wait ?? waitForReport)(h)));
   const totalMs = Date.now() - started;
   const byStatus: Record<string, number> = {};
   for (const r of reports) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;

@@ -5,7 +5,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { getReport } from '../../src/client/process-client';
+import { getReport } from '../../src/client';
 import type { ProcessReport } from '../../src/shared/report';
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined/false; throws after `timeoutMs`. */

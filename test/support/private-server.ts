@@ -11,9 +11,10 @@
  * ```
  */
 import { join } from 'node:path';
-import type { DevServer } from '../../src/client/dev-server';
-import { freePort, startDevServer } from '../../src/client/dev-server';
-import { findOrInstallTemporalCli } from '../../src/client/temporal-cli';
+import type { DevServer } from '../../src/dev/dev-server';
+import { startDevServer } from '../../src/dev/dev-server';
+import { findOrInstallTemporalCli } from '../../src/dev/temporal-cli';
+import { freePort } from '../../src/dev/ports';
 
 export interface PrivateServer {
   address: string;
@@ -41,6 +42,7 @@ export async function startPrivateServer(dir: string): Promise<PrivateServer> {
       dbFilename,
       logFile: join(dir, `temporal-server-${starts}.log`),
       stopGraceMs: 2_000,
+      projectRoot: dir,
     });
   };
   let server = await start();

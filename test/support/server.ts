@@ -10,7 +10,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { connectNative, loadConfig } from '../../src/client/config';
+import { loadConfig } from '../../src/config/config';
+import { connectNative } from '../../src/config/connect';
 
 export interface TestConnection {
   /** One native connection, usable by workers and by the client. */
@@ -23,7 +24,7 @@ export interface TestConnection {
 
 /** Connects to `process.env.TEMPORAL_ADDRESS` (with any TLS/API-key settings in the environment). */
 export async function testConnection(): Promise<TestConnection> {
-  const config = loadConfig();
+  const config = await loadConfig({ configFile: false });
   if (config.address === undefined) {
     throw new Error('TEMPORAL_ADDRESS is not set: the jest global setup did not provide a Temporal server');
   }

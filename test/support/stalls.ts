@@ -17,8 +17,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AnyJob, JobContext } from '../../src/activities/job';
-import type { JobLibrary } from '../../src/activities/registry';
-import { defineLibrary } from '../../src/activities/registry';
+import type { JobLibrary } from '../../src/activities/library';
+import { defineLibrary } from '../../src/activities/library';
 
 export interface StallOptions {
   /** Hold the attempt after its signal checks instead of before its run (see the module comment). */

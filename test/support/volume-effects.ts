@@ -7,10 +7,11 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProcessDefinition } from '../../src/shared/definition';
-import type { JobOptions } from '../../src/shared/definition';
+import type { ProcessDefinition } from '../../src/schema/definition';
+import type { JobOptions } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
 import { OUTCOME_UNKNOWN_REASON } from '../../src/shared/report';
+import type { EffectProbes, ProbedCall } from '../../src/testing/effects';
 
 /** The steps whose effects are counted, in definition order. */
 export const EFFECT_STEPS = ['alloc', 'fs', 'quota', 'export', 'register', 'audit'] as const;
@@ -165,4 +166,30 @@ export async function effectsOf(root: string, report: ProcessReport, spec: Provi
     { processId: report.processId, volume: spec.volume, exportName: exportNameOf(spec) },
   ]);
   return counts.get(report.processId) as EffectCounts;
+}
+
+/**
+ * Effect probes of the example volume library for jipper/testing's `expectEffects`: whether the effect of one step of
+ * one process is in the sandbox, found by the idempotency key it was written with.
+ */
+export function volumeProbes(root: string): EffectProbes {
+  const owns = async (path: string, call: ProbedCall) => (await keyIn(path)) === `${call.processId}/${call.stepId}`;
+  return {
+    'allocate-volume': async (input: { volume: string }, call) =>
+      (await owns(join(root, 'volumes', `${input.volume}.alloc.json`), call)) &&
+      (await readdir(join(root, 'volumes')).catch(() => [] as string[])).includes(`${input.volume}.img`),
+    'create-filesystem': (input: { volume: string }, call) =>
+      owns(join(root, 'mnt', input.volume, '.filesystem.json'), call),
+    'set-quota': (input: { volume: string }, call) => owns(join(root, 'quotas', `${input.volume}.json`), call),
+    'export-volume': async (input: { exportName: string }, call) =>
+      ((await readText(join(root, 'exports', `${input.exportName}.conf`))) ?? '').includes(
+        `key=${call.processId}/${call.stepId}\n`
+      ),
+    'register-volume': async (_input: unknown, call) => {
+      const catalog = JSON.parse((await readText(join(root, 'catalog.json'))) ?? '[]') as { key: string }[];
+      return catalog.some((entry) => entry.key === `${call.processId}/${call.stepId}`);
+    },
+    'record-audit-event': async (_input: unknown, call) =>
+      ((await readText(join(root, 'audit.log'))) ?? '').includes(` ${call.processId}/${call.stepId} `),
+  };
 }

@@ -28,6 +28,8 @@ export interface WorkerProcessOptions {
   logFile?: string;
   /** How long to wait for the worker to say it is polling. Default 60 s. */
   readyTimeoutMs?: number;
+  /** More environment for the worker (JIPPER_LIBRARIES, JIPPER_DEPLOYMENT_NAME, JIPPER_BUILD_ID...). */
+  env?: Record<string, string>;
 }
 
 export interface WorkerProcess {
@@ -60,6 +62,7 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
     TEMPORAL_ADDRESS: options.address ?? serverAddress(),
     JIPPER_TASK_QUEUE: options.taskQueue,
     JIPPER_SANDBOX: options.sandbox,
+    ...options.env,
   });
   const out = openSync(logFile, 'a');
   let child: ChildProcess;

@@ -21,8 +21,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { defineJob } from '../job';
 import type { JobContext, RevertContext } from '../job';
-import { defineLibrary } from '../registry';
-import type { JobLibrary } from '../registry';
+import type { JobLibrary } from '../..';
+import { defineLibrary } from '../..';
 
 /** The pool cannot hold the requested volume. */
 export class CapacityExceededError extends Error {
@@ -309,6 +309,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       /** Overwrite the volume with zeros before releasing it (the revert heartbeats its progress and resumes). */
       wipeOnRelease: z.boolean().optional(),
     }),
+    output: z.object({ volume: z.string(), path: z.string(), sizeMb: z.number() }),
     options: {
       timeout: '10m',
       retry: { maximumAttempts: 5, nonRetryableErrorTypes: DOMAIN_ERRORS },
@@ -394,6 +395,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     name: 'create-filesystem',
     description: 'Lays out the filesystem tree of an allocated volume (data, logs, snapshots).',
     input: z.object({ volume: volumeName, label: z.string().max(16).optional() }),
+    output: z.object({ mountPath: z.string() }),
     options: { timeout: '30s', retry: { nonRetryableErrorTypes: DOMAIN_ERRORS } },
     async run(input, ctx) {
       await allocationOf(input.volume);
@@ -419,6 +421,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     name: 'set-quota',
     description: 'Sets a quota on the volume; it may not exceed the volume size.',
     input: z.object({ volume: volumeName, limitMb: z.number().int().positive() }),
+    output: z.object({ limitMb: z.number() }),
     options: { timeout: '30s', retry: { nonRetryableErrorTypes: DOMAIN_ERRORS } },
     async run(input, ctx) {
       const allocation = await allocationOf(input.volume);
@@ -448,6 +451,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       exportName: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'an export name is letters, digits, "-" and "_"'),
       clients: z.array(z.string().min(1)).min(1).default(['127.0.0.1/32']),
     }),
+    output: z.object({ exportName: z.string(), configPath: z.string() }),
     options: { timeout: '30s', retry: { nonRetryableErrorTypes: DOMAIN_ERRORS } },
     async run(input, ctx) {
       await ensureDirs();
@@ -478,6 +482,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     name: 'register-volume',
     description: 'Registers the volume in the catalog.',
     input: z.object({ volume: volumeName, path: z.string().min(1), exportName: z.string().optional() }),
+    output: z.object({ registered: z.string() }),
     options: { timeout: '30s' },
     async run(input, ctx) {
       const entries = await applyFenced(root, ctx, () =>
@@ -500,7 +505,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
           ctx.signal
         )
       );
-      ctx.setDetail(`registered ${input.volume} in the catalog (${entries} volumes)`);
+      ctx.setDetail(`registered ${input.volume} in the catalog (${entries} ${entries === 1 ? 'volume' : 'volumes'})`);
       return { registered: input.volume };
     },
     async revert(input, _result, ctx) {
@@ -520,6 +525,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     name: 'record-audit-event',
     description: 'Appends an event to the audit log. Audit logs are append-only: this job has no revert.',
     input: z.object({ volume: volumeName, message: z.string().min(1).max(500) }),
+    output: z.object({ logged: z.boolean() }),
     options: { timeout: '30s' },
     async run(input, ctx) {
       await mkdir(root, { recursive: true });

@@ -22,7 +22,7 @@ export interface ProvisionVolumeInput {
 }
 
 export async function provisionVolumeCodeFirst(input: ProvisionVolumeInput): Promise<ProcessReport> {
-  return runSaga('provision-volume-code-first', {}, async (saga) => {
+  return runSaga('provision-volume-code-first', async (saga) => {
     const volume = await saga.run('allocate', allocateVolume, {
       volume: input.volume,
       sizeMb: input.sizeMb,

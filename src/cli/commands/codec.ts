@@ -1,0 +1,142 @@
+/**
+ * `jipper codec-server`: serves Temporal's codec-server protocol with the configured key ring, so the Web UI (and the
+ * `temporal` CLI's `--codec-endpoint`) show encrypted payloads decrypted. `jipper keys add <file>`: makes or rotates a
+ * key ring file.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { DEFAULT_CODEC_PORT, startCodecServer } from '../../codec/codec-server';
+import { KeyRingError, addKeyToFile, useKeyInFile } from '../../codec/keyring';
+import { ConfigError } from '../../config/errors';
+import { action, cliConfig } from '../context';
+import { err, out, printJson, printJsonLine } from '../io';
+import { untilSignal } from './servers';
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+function port(value: string): number {
+  const parsed = portSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return parsed.data;
+}
+
+function origin(value: string, previous: string[] | undefined): string[] {
+  const parsed = z.url().safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError('expected an origin such as http://127.0.0.1:8233');
+  return [...(previous ?? []), new URL(parsed.data).origin];
+}
+
+/** The origins a Web UI at `base` calls from: its own, and its twin under `localhost` / `127.0.0.1`. */
+export function uiOrigins(base: string): string[] {
+  const url = new URL(base);
+  const origins = [url.origin];
+  const twin = url.hostname === '127.0.0.1' ? 'localhost' : url.hostname === 'localhost' ? '127.0.0.1' : undefined;
+  if (twin !== undefined) origins.push(`${url.protocol}//${twin}${url.port ? `:${url.port}` : ''}`);
+  return origins;
+}
+
+const tokenSchema = z.object({ JIPPER_CODEC_TOKEN: z.string().min(16, 'must be at least 16 characters').optional() });
+
+interface CodecServerOptions {
+  port: number;
+  host: string;
+  origin?: string[];
+  json?: boolean;
+}
+
+export function registerCodec(program: Command): void {
+  program
+    .command('codec-server')
+    .description(
+      "Serve Temporal's codec-server protocol (POST /encode, /decode) with the configured key ring, so the Web UI and `temporal --codec-endpoint` show encrypted payloads decrypted; until Ctrl-C. A bearer token is required when JIPPER_CODEC_TOKEN is set."
+    )
+    .option('--port <port>', 'port (0: a free one)', port, DEFAULT_CODEC_PORT)
+    .option('--host <address>', 'address to listen on (whoever reaches it reads every payload)', '127.0.0.1')
+    .option(
+      '--origin <url>',
+      'a Web UI origin browsers may call from (repeatable; default: the configured webUi (--web-ui, JIPPER_WEB_UI_URL), else http://127.0.0.1:8233, and its localhost twin)',
+      origin
+    )
+    .option('--json', 'print { url, keys, current, origins, tokenRequired } as one JSON line once it serves')
+    .action(
+      action(async (options: CodecServerOptions) => {
+        const { keyRing, webUi } = await cliConfig();
+        if (!keyRing) {
+          throw new ConfigError(
+            'no key ring configured: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE (see `jipper keys add`)'
+          );
+        }
+        const token = tokenSchema.safeParse(process.env);
+        if (!token.success) {
+          throw new ConfigError(`invalid configuration: JIPPER_CODEC_TOKEN: ${token.error.issues[0]?.message}`);
+        }
+        const origins = options.origin?.length ? options.origin : uiOrigins(webUi ?? 'http://127.0.0.1:8233');
+        const server = await startCodecServer({
+          keyRing,
+          port: options.port,
+          host: options.host,
+          origins,
+          ...(token.data.JIPPER_CODEC_TOKEN ? { token: token.data.JIPPER_CODEC_TOKEN } : {}),
+          log: (line) => err(line),
+        });
+        const keys = [...keyRing.keys.keys()];
+        const tokenRequired = token.data.JIPPER_CODEC_TOKEN !== undefined;
+        if (options.json) {
+          printJsonLine({ url: server.url, keys, current: keyRing.current, origins, tokenRequired });
+        } else {
+          out(
+            `codec server: ${server.url}`,
+            `  keys: ${keys.join(', ')} (current ${keyRing.current}) from ${keyRing.source}`,
+            `  browsers allowed from: ${origins.join(', ')}`,
+            `  bearer token: ${tokenRequired ? 'required (JIPPER_CODEC_TOKEN)' : 'not required'}`,
+            'Press Ctrl-C to stop.'
+          );
+        }
+        await untilSignal();
+        await server.close();
+      })
+    );
+
+  const keys = program.command('keys').description('Manage the key ring payloads are encrypted with.');
+  const asConfigError = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
+      throw err;
+    }
+  };
+  keys
+    .command('add')
+    .description(
+      'Add a new random key to a key ring file and make it current (creating the file, readable by its owner only). Older keys stay, so what they encrypted still decrypts. Prints the new key id, never the key. To rotate without a gap, add it with --keep-current everywhere first, then `jipper keys use` it.'
+    )
+    .argument('<file>', 'key ring file (JIPPER_ENCRYPTION_KEYS_FILE)')
+    .option('--id <id>', 'the new key id (default: k<date>-<random>)')
+    .option('--keep-current', 'add the key but keep encrypting with the current one')
+    .option('--json', 'print { file, id, current } as JSON')
+    .action(
+      action(async (file: string, options: { id?: string; keepCurrent?: boolean; json?: boolean }) =>
+        asConfigError(() => {
+          const id = addKeyToFile(file, options.id, { keepCurrent: options.keepCurrent ?? false });
+          if (options.json) printJson({ file, id, current: !options.keepCurrent });
+          else out(id);
+        })
+      )
+    );
+  keys
+    .command('use')
+    .description('Make a key of a key ring file the current one: new payloads are encrypted with it.')
+    .argument('<file>', 'key ring file (JIPPER_ENCRYPTION_KEYS_FILE)')
+    .argument('<id>', 'the key to encrypt with from now on')
+    .option('--json', 'print { file, current } as JSON')
+    .action(
+      action(async (file: string, id: string, options: { json?: boolean }) =>
+        asConfigError(() => {
+          useKeyInFile(file, id);
+          if (options.json) printJson({ file, current: id });
+        })
+      )
+    );
+}

@@ -1,0 +1,74 @@
+/**
+ * `jipper plan <definition>`: the revert-plan preview, before anything runs — what would run in which order and
+ * side by side, and for a failure (`--fail-at`) or a cancellation (`--cancel-at`) at a step, exactly what would be
+ * reverted in which order. Without a scenario, one line per job: what a failure there would revert.
+ */
+import type { Command } from 'commander';
+import { suggestion } from '../../activities/validate';
+import type { PreviewScenario } from '../../shared/revert-plan';
+import { stepId } from '../args';
+import { UsageError } from '../errors';
+import { out, printJson } from '../io';
+import { planMermaid, planText, planView } from '../plan-view';
+import { action, collectSet, parseSets, requireValidDefinition } from '../context';
+import { SET_HELP } from './validate';
+
+interface PlanOptions {
+  set?: string[];
+  failAt?: string;
+  cancelAt?: string;
+  revertFails?: string;
+  json?: boolean;
+  mermaid?: boolean;
+  markdown?: boolean;
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description(
+      'Preview a definition before anything runs: the forward path wave by wave, and for a failure or a cancellation at a step what would never start and what would be reverted, in which order (without one: a failure at every job in turn).'
+    )
+    .argument('<definition>', 'definition file (.json, .yaml, .yml)')
+    .option('--set <key=value>', SET_HELP, collectSet)
+    .option('--fail-at <step>', 'the job that fails (once its retries are spent)', stepId)
+    .option('--cancel-at <step>', 'the job during which the process is cancelled', stepId)
+    .option('--revert-fails <step>', 'besides: the job whose revert fails', stepId)
+    .option('--json', 'print { name, settings, forward, previews } as JSON')
+    .option('--mermaid', 'print a Mermaid flowchart: the forward path, the stop, the reverts (dashed)')
+    .option('--markdown', 'with --mermaid: wrap the chart in a ```mermaid fence')
+    .action(
+      action(async (file: string, options: PlanOptions) => {
+        if (options.failAt !== undefined && options.cancelAt !== undefined) {
+          throw new UsageError('choose one of --fail-at and --cancel-at');
+        }
+        if (options.json && options.mermaid) throw new UsageError('choose one of --json and --mermaid');
+        if (options.markdown && !options.mermaid) throw new UsageError('--markdown goes with --mermaid');
+        const { definition, validation } = await requireValidDefinition(file, parseSets(options.set ?? []));
+        const known = validation.jobs.map((job) => job.stepId);
+        for (const [flag, step] of [
+          ['--fail-at', options.failAt],
+          ['--cancel-at', options.cancelAt],
+          ['--revert-fails', options.revertFails],
+        ] as const) {
+          if (step !== undefined && !known.includes(step)) {
+            throw new UsageError(
+              `${flag} ${step}: no job "${step}" in ${definition.name}${suggestion(step, known)}; its jobs: ${known.join(', ')}`
+            );
+          }
+        }
+        const scenario: PreviewScenario = {
+          ...(options.failAt !== undefined ? { failAt: options.failAt } : {}),
+          ...(options.cancelAt !== undefined ? { cancelAt: options.cancelAt } : {}),
+          ...(options.revertFails !== undefined ? { revertFails: options.revertFails } : {}),
+        };
+        const view = planView(definition, validation, scenario);
+        if (options.json) return printJson(view);
+        if (options.mermaid) {
+          const chart = planMermaid(view, definition, validation.jobs);
+          return out(options.markdown ? `\`\`\`mermaid\n${chart}\n\`\`\`` : chart);
+        }
+        out(planText(view, validation.jobs));
+      })
+    );
+}

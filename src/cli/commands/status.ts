@@ -1,0 +1,85 @@
+/** `jipper status <id>` and `jipper report <id>`: where a process is, and its full report. */
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import type { ProcessReport } from '../../shared/report';
+import { getReport } from '../../client';
+import { reportToMarkdown } from '../../shared/render';
+import { out, printJson } from '../io';
+import { reportForStdout } from '../report-table';
+import { summaryLine } from '../report-summary';
+import { UsageError } from '../errors';
+import { action, withClient } from '../context';
+import { processId } from '../args';
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** How long a running process's worker has to answer the report query. */
+const QUERY_TIMEOUT_MS = 10_000;
+
+/** The report of a process (live while it runs, which needs a worker to answer). */
+export async function readReport(client: Client, processId: string): Promise<ProcessReport> {
+  try {
+    return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => getReport(client, processId));
+  } catch (err) {
+    if (err instanceof Error && err.name === 'WorkflowNotFoundError') throw err;
+    const cause = (err as { cause?: { code?: unknown } }).cause;
+    if (cause?.code === GRPC_DEADLINE_EXCEEDED) {
+      const { taskQueue } = await client.workflow.getHandle(processId).describe();
+      throw new Error(
+        `no worker answered for ${processId} within ${QUERY_TIMEOUT_MS / 1000} s; is one running on task queue "${taskQueue}"? (jipper worker)`,
+        { cause: err }
+      );
+    }
+    throw err;
+  }
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('One line about a process: its status, the step it is at, how it ended.')
+    .argument('<id>', 'workflow id of the process', processId)
+    .option('--json', 'print { id, name, status, current, needsAttention, startsAt?, summary } as JSON')
+    .action(
+      action(async (id: string, options: { json?: boolean }) =>
+        withClient(async (client) => {
+          const report = await readReport(client, id);
+          if (options.json) {
+            const current = report.jobs.filter((j) => ['running', 'reverting'].includes(j.status)).map((j) => j.stepId);
+            printJson({
+              id: report.processId,
+              name: report.name,
+              status: report.status,
+              current,
+              needsAttention: report.needsAttention,
+              ...(report.startsAt ? { startsAt: report.startsAt } : {}),
+              ...(report.lastKnown ? { lastKnown: report.lastKnown } : {}),
+              summary: summaryLine(report),
+            });
+          } else out(summaryLine(report));
+        })
+      )
+    );
+
+  program
+    .command('report')
+    .description(
+      "A process's report: every job's status, attempts, time, detail, error and revert. The table fits the terminal (text wraps); --wide keeps every line whole."
+    )
+    .argument('<id>', 'workflow id of the process', processId)
+    .option('--json', 'print the report as JSON')
+    .option('--markdown', 'print the report as Markdown (as the Web UI shows it)')
+    .option('--wide', 'do not fit the table to the terminal: every line of text whole')
+    .action(
+      action(async (id: string, options: { json?: boolean; markdown?: boolean; wide?: boolean }) => {
+        const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
+        if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
+        return withClient(async (client) => {
+          const report = await readReport(client, id);
+          if (options.json) printJson(report);
+          else if (options.markdown) out(reportToMarkdown(report));
+          else out(reportForStdout(report, options.wide));
+        });
+      })
+    );
+}

@@ -1,0 +1,87 @@
+/**
+ * A report for the terminal (`jipper report`, the end of `start --wait`): a header that says how the process stands,
+ * then a table with one row per job — step, job, status, time, and what happened (its detail, its error, and how its
+ * revert went, a line each). The table fits the width it is given (the terminal's); text wraps, it is never cut.
+ */
+import type { JobReport, ProcessReport } from '../shared/report';
+import { durationBetween } from '../shared/text';
+import {
+  endedByTemporalLines,
+  errorText,
+  jobStory,
+  parkedSteps,
+  parkedText,
+  pauseText,
+  stepName,
+  unwindingLine,
+} from '../shared/wording';
+import { io } from './io';
+import { colorsFor, paint, style } from './style';
+import { outputWidth, renderTable } from './table';
+
+export interface FormatOptions {
+  /** Colour statuses and the head. Default: no colour. */
+  color?: boolean;
+  /** Fit the table to this width; `undefined`: no limit. */
+  width?: number;
+}
+
+/** What happened to a job, a line per part: its detail, `✖` its error, `↩` its revert. */
+function happened(job: JobReport): string {
+  const { detail, error, revert } = jobStory(job);
+  return [detail, error && `✖ ${error}`, revert && `↩ ${revert}`].filter(Boolean).join('\n');
+}
+
+function statusCell(job: JobReport): string {
+  return job.attempts !== undefined && job.attempts > 1 ? `${job.status}\n${job.attempts} attempts` : job.status;
+}
+
+/** The lines above the table: the process, its status and how it ended, what it waits for, how the unwinding went. */
+export function reportHeader(report: ProcessReport, color = false): string[] {
+  const parked = parkedSteps(report);
+  const waiting = new Set(parked.map((p) => p.stepId));
+  const others = report.needsAttention.filter((s) => !waiting.has(s));
+  const unwinding = unwindingLine(report);
+  return [
+    `${report.name}  ${report.processId}`,
+    `status: ${paint(report.status, report.status, color)}` +
+      (report.failedStep ? `  ·  failed at step ${report.failedStep}` : '') +
+      (report.stoppedPastPivot ? '  ·  stopped past the pivot: nothing unwound' : '') +
+      (report.endedAt ? `  ·  took ${durationBetween(report.startedAt, report.endedAt)}` : '') +
+      (report.status === 'waiting' && report.startsAt ? `  ·  starts at ${report.startsAt}` : ''),
+    ...(report.error ? [`error: ${errorText(report.error)}`] : []),
+    ...endedByTemporalLines(report),
+    ...parked.map((p) => `waiting for a decision on ${parkedText(p)}`),
+    ...(pauseText(report) ? [pauseText(report) as string] : []),
+    ...(others.length ? [`needs a person: ${others.join(', ')}`] : []),
+    ...(unwinding ? [unwinding] : []),
+  ];
+}
+
+export function formatReport(report: ProcessReport, options: FormatOptions = {}): string {
+  const color = options.color ?? false;
+  const table = renderTable({
+    head: ['step', 'job', 'status', 'time', 'what happened'],
+    rows: report.jobs.map((job) => [
+      stepName(job) + (job.pivot ? ' ⚑' : ''),
+      job.job,
+      statusCell(job),
+      durationBetween(job.startedAt, job.endedAt),
+      happened(job),
+    ]),
+    ...(options.width !== undefined ? { width: options.width } : {}),
+    paint: (row, column, text) => {
+      if (row < 0) return style('bold', text, color);
+      const job = report.jobs[row];
+      return column === 2 && job && text === job.status ? paint(text, job.status, color) : text;
+    },
+  });
+  return `${reportHeader(report, color).join('\n')}\n${table}`;
+}
+
+/** The report as a table for stdout: fitted to the terminal (or `COLUMNS`), or every line whole with `wide`. */
+export function reportForStdout(report: ProcessReport, wide = false): string {
+  const { stdout } = io();
+  const width = wide ? undefined : outputWidth(stdout);
+  return formatReport(report, { color: colorsFor(stdout), ...(width !== undefined ? { width } : {}) });
+}

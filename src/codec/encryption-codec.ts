@@ -1,0 +1,157 @@
+/**
+ * Payload encryption: a Temporal `PayloadCodec` that encrypts every payload (job inputs and results, details, the
+ * report, memo, summaries, failure messages) with AES-256-GCM from Node's crypto before it leaves the process, and
+ * decrypts it on the way in. Client, worker, every `jipper` command, `jipper/testing` and the codec server for the
+ * Web UI use the same codec, built from the same key ring.
+ *
+ * An encrypted payload keeps in plaintext only what decrypting it needs: `encoding: binary/encrypted`, the key id and
+ * the cipher. Its data is `version (1 byte) · IV (12) · ciphertext · GCM tag (16)`; the ciphertext is the original
+ * payload (its metadata and data, as protobuf), deflated first when that makes it at least a tenth smaller. The key
+ * id is authenticated with the data, so a payload cannot be passed off as another key's.
+ *
+ * Decoding leaves payloads that are not encrypted as they are, so a worker with a key ring still runs processes
+ * started before encryption was turned on.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import type { KeyRing } from './keyring';
+
+/** The `encoding` metadata of an encrypted payload (the value Temporal's samples and codec servers use). */
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+/** Metadata key naming the key a payload is encrypted with. */
+export const KEY_ID_METADATA = 'encryption-key-id';
+/** Metadata key naming the cipher (and Jipper's format version). */
+export const CIPHER_METADATA = 'encryption-cipher';
+export const CIPHER = 'AES-256-GCM/jipper-1';
+
+const FORMAT_VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const RAW = 0;
+const DEFLATED = 1;
+
+/** Payloads smaller than this are never compressed: deflate rarely wins on them. */
+export const COMPRESS_MIN_BYTES = 128;
+
+const PayloadProto = temporal.api.common.v1.Payload;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A payload is encrypted with a key this key ring does not hold. The message names the key id. */
+export class UnknownKeyError extends Error {
+  override readonly name = 'UnknownKeyError';
+  constructor(
+    readonly keyId: string,
+    ring: KeyRing
+  ) {
+    super(
+      `a payload is encrypted with key "${keyId}", which is not in the key ring of ${ring.source} (it has ${[...ring.keys.keys()].map((id) => `"${id}"`).join(', ')}); add that key to decrypt it`
+    );
+  }
+}
+
+/** A payload is marked encrypted but does not decrypt: corrupted, or not made by this codec. */
+export class PayloadDecryptError extends Error {
+  override readonly name = 'PayloadDecryptError';
+}
+
+/** Counts of what the codec did, for benchmarks and logs. */
+export interface CodecStats {
+  encoded: number;
+  compressed: number;
+  decoded: number;
+  plainBytes: number;
+  encodedBytes: number;
+}
+
+export class EncryptionCodec implements PayloadCodec {
+  readonly stats: CodecStats = { encoded: 0, compressed: 0, decoded: 0, plainBytes: 0, encodedBytes: 0 };
+
+  constructor(readonly keyRing: KeyRing) {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => this.encodeOne(payload));
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => this.decodeOne(payload));
+  }
+
+  /** Encrypts one payload with the current key. */
+  encodeOne(payload: Payload): Payload {
+    const keyId = this.keyRing.current;
+    const key = this.keyRing.keys.get(keyId) as Buffer;
+    const raw = PayloadProto.encode(payload).finish();
+    let body: Uint8Array = raw;
+    let format = RAW;
+    if (raw.length >= COMPRESS_MIN_BYTES) {
+      const deflated = deflateRawSync(raw);
+      if (deflated.length * 10 <= raw.length * 9) {
+        body = deflated;
+        format = DEFLATED;
+      }
+    }
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(additionalData(keyId));
+    const sealed = Buffer.concat([cipher.update(Buffer.of(format)), cipher.update(body), cipher.final()]);
+    const data = Buffer.concat([Buffer.of(FORMAT_VERSION), iv, sealed, cipher.getAuthTag()]);
+    this.stats.encoded += 1;
+    if (format === DEFLATED) this.stats.compressed += 1;
+    this.stats.plainBytes += raw.length;
+    this.stats.encodedBytes += data.length;
+    return {
+      metadata: {
+        encoding: encoder.encode(ENCRYPTED_ENCODING),
+        [KEY_ID_METADATA]: encoder.encode(keyId),
+        [CIPHER_METADATA]: encoder.encode(CIPHER),
+      },
+      data,
+    };
+  }
+
+  /** Decrypts one payload; one that is not encrypted is returned as it is. */
+  decodeOne(payload: Payload): Payload {
+    const encoding = payload.metadata?.encoding;
+    if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+    const idBytes = payload.metadata?.[KEY_ID_METADATA];
+    if (!idBytes) throw new PayloadDecryptError(`an encrypted payload names no key (no ${KEY_ID_METADATA} metadata)`);
+    const keyId = decoder.decode(idBytes);
+    const key = this.keyRing.keys.get(keyId);
+    if (!key) throw new UnknownKeyError(keyId, this.keyRing);
+    const data = Buffer.from(payload.data ?? new Uint8Array());
+    if (data.length < 1 + IV_BYTES + TAG_BYTES + 1 || data[0] !== FORMAT_VERSION) {
+      throw new PayloadDecryptError(`a payload encrypted with key "${keyId}" is not in a format this codec knows`);
+    }
+    const iv = data.subarray(1, 1 + IV_BYTES);
+    const tag = data.subarray(data.length - TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAAD(additionalData(keyId));
+    decipher.setAuthTag(tag);
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([decipher.update(data.subarray(1 + IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+    } catch {
+      throw new PayloadDecryptError(
+        `a payload encrypted with key "${keyId}" does not decrypt with that key: it was altered, or the key with that id is not the one it was encrypted with`
+      );
+    }
+    const body = plain.subarray(1);
+    const raw = plain[0] === DEFLATED ? inflateRawSync(body) : body;
+    this.stats.decoded += 1;
+    const decoded = PayloadProto.decode(raw);
+    return { metadata: decoded.metadata, data: decoded.data };
+  }
+}
+
+function additionalData(keyId: string): Buffer {
+  return Buffer.from(`jipper-payload/${FORMAT_VERSION}/${keyId}`);
+}
+
+/** True when a payload is one this codec encrypted (whatever the key). */
+export function isEncrypted(payload: Payload): boolean {
+  const encoding = payload.metadata?.encoding;
+  return encoding !== undefined && encoding !== null && decoder.decode(encoding) === ENCRYPTED_ENCODING;
+}

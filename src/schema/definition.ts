@@ -1,0 +1,340 @@
+/**
+ * The process definition: the data an operator writes (JSON, YAML, or the same shape from TypeScript) to arrange jobs
+ * into a process. Parsed with zod where it enters (the CLI, the client helper, the worker's plan activity); inside,
+ * types flow from the schema.
+ *
+ * @example
+ * ```yaml
+ * name: provision-volume
+ * params: { volume: vol-1, sizeMb: 64 }
+ * options: { revertMode: sequential, onRevertFailure: continue }
+ * steps:
+ *   - id: alloc
+ *     job: allocate-volume
+ *     args: { name: { $param: volume }, sizeMb: { $param: sizeMb } }
+ *     timeout: 30s
+ *   - parallel:
+ *       - { id: fs, job: create-filesystem, args: { volumePath: { $from: alloc.path } } }
+ *       - { id: quota, job: set-quota, args: { volume: { $param: volume }, limitMb: 32 } }
+ *   - { id: export, job: export-volume, args: { volume: { $param: volume } }, pivot: true }
+ * ```
+ */
+import { z } from 'zod';
+import { durationToMs } from '../shared/text';
+
+/** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
+export const durationStringSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
+export const durationSchema = z.union([z.number().int().positive(), durationStringSchema]);
+export type Duration = z.infer<typeof durationSchema>;
+
+/** Temporal's retry policy, as written in a definition. Unset fields keep the job's (or Jipper's) default. */
+export const retrySchema = z.strictObject({
+  maximumAttempts: z.number().int().min(0).optional(),
+  initialInterval: durationSchema.optional(),
+  backoffCoefficient: z.number().min(1).optional(),
+  maximumInterval: durationSchema.optional(),
+  nonRetryableErrorTypes: z.array(z.string().min(1)).optional(),
+});
+export type RetrySpec = z.infer<typeof retrySchema>;
+
+/** Options for one side (run or revert) of a job. */
+export const callOptionsSchema = z.strictObject({
+  /** Start-to-close timeout of one attempt. */
+  timeout: durationSchema.optional(),
+  /** A job that heartbeats is considered lost after this long without one (and retried on another worker). */
+  heartbeatTimeout: durationSchema.optional(),
+  retry: retrySchema.optional(),
+});
+export type CallOptions = z.infer<typeof callOptionsSchema>;
+
+/**
+ * Failure classes, for `revertOn`: `business` (the job's own non-retryable errors), `infrastructure` (retries
+ * exhausted on other errors), `timeout` (an attempt timed out, or its worker was lost and its heartbeat stopped, and no
+ * attempts were left), `cancel` (the process was cancelled while the job ran).
+ */
+export const FAILURE_CLASSES = ['business', 'infrastructure', 'timeout', 'cancel'] as const;
+export const failureClassSchema = z.enum(FAILURE_CLASSES);
+export type FailureClass = z.infer<typeof failureClassSchema>;
+
+/** Temporal task-queue priority: 1 (most urgent) to 5. Jipper's default is 3, the server's own default. */
+export const prioritySchema = z
+  .number()
+  .int()
+  .min(1, 'a priority is 1 (most urgent) to 5')
+  .max(5, 'a priority is 1 (most urgent) to 5');
+
+/** What a step does when its job fails after the pivot succeeded (nothing is unwound past the pivot). */
+export const afterPivotSchema = z.union([
+  z.enum(['fail', 'retry', 'park']),
+  z.strictObject({
+    /** Run this job (a forward-recovery job) instead; the process succeeds if it does. */
+    recover: z.strictObject({
+      job: z.string().min(1),
+      args: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
+]);
+export type AfterPivot = z.infer<typeof afterPivotSchema>;
+
+/** Per-job options: a job's defaults (in its library), overridden per step. */
+export const jobOptionsSchema = callOptionsSchema.extend({
+  /** Revert this job even when it is the one that failed (its failure may have left partial effects). */
+  revertOnFailure: z.boolean().optional(),
+  /** Options for the job's revert: its own timeout and retry policy. */
+  revert: callOptionsSchema.optional(),
+  /** Which failures of this job unwind the process. Default: all four classes. */
+  revertOn: z.array(failureClassSchema).optional(),
+  /**
+   * What a failure not listed in `revertOn` does: `fail` (default) ends the process `failed` with nothing reverted;
+   * `park` waits for an operator's decision (retry the job, or unwind).
+   */
+  otherwise: z.enum(['fail', 'park']).optional(),
+  /** After the pivot: `fail` (default) ends the process `failed`; `retry` runs the job again until it succeeds; `park` waits for a decision; `{ recover: { job, args } }` runs a forward-recovery job. */
+  afterPivot: afterPivotSchema.optional(),
+  /** Task-queue priority of the job's run (1 most urgent to 5). Its revert runs one level more urgent by default. */
+  priority: prioritySchema.optional(),
+  /**
+   * How long the step may take, from its start, retries included. When reached the job is cancelled and the step
+   * fails with an error of type `deadline`, which unwinds the process as any failure does.
+   */
+  deadline: durationSchema.optional(),
+});
+export type JobOptions = z.infer<typeof jobOptionsSchema>;
+
+/**
+ * A resource token a step (or a whole process) holds while its effect stands: a name (`volume/{volume}` fills
+ * `{volume}` from the run's params; a `$param` or `$from` reference is allowed too), how many units it takes (default
+ * 1), and the token's capacity (default 1: exclusive).
+ */
+export const tokenSpecSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    name: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+    count: z.number().int().min(1).optional(),
+    capacity: z.number().int().min(1).optional(),
+  }),
+]);
+export type TokenSpec = z.infer<typeof tokenSpecSchema>;
+
+export const stepIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'a step id is letters, digits, "-" and "_", starting with a letter or digit')
+  .max(100);
+
+export const jobStepSchema = jobOptionsSchema.extend({
+  id: stepIdSchema,
+  /** The job's registered name, e.g. `allocate-volume`. */
+  job: z.string().min(1),
+  /** The job's input. Any value may be a reference: `{ $param: name }` or `{ $from: "<stepId>.<path>" }`. */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** Point of no return: once this step succeeds, a later failure is not unwound. */
+  pivot: z.boolean().optional(),
+  /**
+   * The steps (or groups) this one waits for: it starts once all of them succeeded, whatever their place in the list.
+   * Without `needs` a step waits for the step before it. `$from` and `uses` add needs of their own.
+   */
+  needs: z.array(stepIdSchema).optional(),
+  /** Earlier steps whose results the job reads from `ctx.results` (besides those its args take with `$from`). */
+  uses: z.array(stepIdSchema).optional(),
+  /** Resource tokens the step holds from before it runs until its effect is settled. */
+  tokens: z.array(tokenSpecSchema).optional(),
+  /** How long the step waits for its tokens; then it ends `not_run` and the process unwinds. Default 5m. */
+  waitFor: durationSchema.optional(),
+});
+export type JobStep = z.infer<typeof jobStepSchema>;
+
+export const groupStepSchema = z.strictObject({
+  /** Optional name for the group, shown in reports and graphs. */
+  id: stepIdSchema.optional(),
+  /** Jobs started together; the next step starts once the group succeeded (see `succeedWhen`). */
+  parallel: z.array(jobStepSchema).min(1, 'a parallel group needs at least one job'),
+  pivot: z.boolean().optional(),
+  /**
+   * When the group has succeeded: `all` (default) of its members, `any` one, or a number of them. Members still
+   * running then are cancelled, and any that finish anyway are reverted at once; failed members do not fail the group
+   * while the policy can still be met.
+   */
+  succeedWhen: z.union([z.enum(['all', 'any']), z.number().int().min(1)]).optional(),
+  /** As for a job step: the group starts once all of these succeeded. */
+  needs: z.array(stepIdSchema).optional(),
+});
+export type GroupStep = z.infer<typeof groupStepSchema>;
+
+/**
+ * A step: a parallel group when it has `parallel`, else a job. Chosen by that key rather than by trying both shapes,
+ * so a bad step is reported at its bad field (`steps[1].parallel[0].id: ...`), not as an unmatched union.
+ */
+export const stepSchema = z.unknown().transform((value, ctx): JobStep | GroupStep => {
+  const grouped = typeof value === 'object' && value !== null && 'parallel' in value;
+  const parsed = grouped ? groupStepSchema.safeParse(value) : jobStepSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues)
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+  return z.NEVER;
+});
+export type Step = z.infer<typeof stepSchema>;
+
+export const processOptionsSchema = z.strictObject({
+  /** `sequential` (default): revert one completed step at a time, newest first. `parallel`: all reverts at once. */
+  revertMode: z.enum(['sequential', 'parallel']).optional(),
+  /**
+   * What to do when a revert still fails after its retries. `continue` (default): go on unwinding the rest and end
+   * `revert_failed`, naming the jobs that need a person. `park`: wait for an operator decision (retry, skip,
+   * mark-reverted) sent to the running workflow.
+   */
+  onRevertFailure: z.enum(['continue', 'park']).optional(),
+  /** Defaults for every step of this process (a step's own options win; the job's defaults lose). */
+  defaults: jobOptionsSchema.optional(),
+  /**
+   * Continue as new once the run's history has this many events (Temporal warns at 10,240). Default 8,000. The
+   * revert stack, results and report are carried over, so a long process can still unwind fully.
+   */
+  continueAsNewAfterEvents: z.number().int().min(100).optional(),
+  /**
+   * How long the whole process may take to move forward, from its start. When reached, forward progress stops and the
+   * process unwinds exactly as on a failure, with an error of type `deadline` (never a workflow timeout, which would
+   * end the run without its reverts).
+   */
+  deadline: durationSchema.optional(),
+  /**
+   * Start tolerance: if the first job has not started this long after the process started (no worker, a backlog), the
+   * process ends `failed` (error type `not-started`) with every job `not_run`.
+   */
+  startWithin: durationSchema.optional(),
+  /** Task-queue priority of the process and its jobs (1 most urgent to 5; default 3). Reverts run one level more urgent. */
+  priority: prioritySchema.optional(),
+  /** Fairness key (e.g. a tenant): the server shares the task queue fairly between keys (where it supports fairness). */
+  fairnessKey: z.string().min(1).max(64).optional(),
+  /** Weight of the fairness key (default 1). */
+  fairnessWeight: z.number().positive().max(1000).optional(),
+  /** Resource tokens the whole process holds, acquired before its first step and released when it ends. */
+  tokens: z.array(tokenSpecSchema).optional(),
+  /** How long to wait for tokens by default (a step's `waitFor` wins). Default 5m. */
+  waitFor: durationSchema.optional(),
+});
+export type ProcessOptions = z.infer<typeof processOptionsSchema>;
+
+/**
+ * Temporal's overlap policies, as Jipper names them: what a schedule does when a run is due while the previous one is
+ * still going. `skip` (the default) drops the new run; `buffer-one` starts it once the running one ends (one at most,
+ * `buffer-all` every one); `cancel-other` cancels the running process (it unwinds, reverts and all) and then starts
+ * the new one; `allow-all` runs them side by side. Temporal's `terminate-other` is left out on purpose: terminating a
+ * process skips its reverts.
+ */
+export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'allow-all'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+export const overlapSchema = z.enum(OVERLAP_POLICIES, { error: `expected one of ${OVERLAP_POLICIES.join(', ')}` });
+
+export const scheduleIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'a schedule id is letters, digits, ".", "-" and "_", starting with a letter or digit'
+  )
+  .max(200);
+
+/** A name the runtime's time-zone database knows (`UTC`, `Europe/Paris`). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An IANA time zone name the runtime knows (`UTC`, `Europe/Paris`). */
+export const timeZoneSchema = z
+  .string()
+  .refine(isTimeZone, { message: 'unknown time zone; expected an IANA name such as "Europe/Paris" or "UTC"' });
+
+/** A schedule's interval: a duration of one second or more. */
+export const everySchema = durationSchema.refine(
+  // Zod runs refinements after a failed union too: leave a value that is no duration to the union's own message.
+  (d) => (typeof d === 'string' && !durationStringSchema.safeParse(d).success ? true : durationToMs(d) >= 1000),
+  'a schedule runs at most once a second: expected "1s" or more'
+);
+
+export const cronSchema = z
+  .string()
+  .trim()
+  .min(1, 'expected a cron expression such as "0 3 * * *" (minute hour day-of-month month day-of-week)');
+
+/**
+ * When a process runs by itself: a Temporal Schedule whose every run is an ordinary process of this definition.
+ * `jipper schedule apply <file>` creates it, or brings it in line with the file (idempotent); the engine ignores it.
+ *
+ * @example
+ * ```yaml
+ * schedule:
+ *   id: nightly-volume     # default: the process name
+ *   cron: '0 3 * * *'      # or `every: 6h` (one of the two)
+ *   timezone: Europe/Paris # default UTC
+ *   jitter: 5m
+ *   overlap: skip
+ *   params: { volume: nightly }
+ * ```
+ */
+export const scheduleSchema = z
+  .strictObject({
+    /** The schedule's id, and the prefix of its runs' ids (`<id>-<scheduled time>`). Default: the process name. */
+    id: scheduleIdSchema.optional(),
+    /**
+     * Cron expressions (one, or a list): 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7
+     * (second …), or `@daily`, `@hourly`, `@every 90m`... Temporal's server checks them when the schedule is applied.
+     */
+    cron: z.union([cronSchema, z.array(cronSchema).min(1, 'expected at least one cron expression')]).optional(),
+    /** A run every this long (`15m`, `6h`, `1d`), counted from the Unix epoch (`6h` runs at 00:00, 06:00... UTC). */
+    every: everySchema.optional(),
+    /** IANA time zone the cron expressions are read in. Default UTC. */
+    timezone: timeZoneSchema.optional(),
+    /** Each run starts up to this much later than its time, at random (spreads many schedules' load). Default none. */
+    jitter: durationSchema.optional(),
+    /** What to do when a run is due while the previous one still runs (see {@link OVERLAP_POLICIES}). Default skip. */
+    overlap: overlapSchema.optional(),
+    /**
+     * After the server was down, runs missed by at most this much are still taken (by the overlap policy); older ones
+     * are dropped. Default: Temporal's (one year).
+     */
+    catchupWindow: durationSchema.optional(),
+    /**
+     * Pause the schedule when a run does not succeed (its note says which), so a person looks before the next run
+     * starts. Default false.
+     */
+    pauseOnFailure: z.boolean().optional(),
+    /** Create the schedule paused. Applies when it is created; `jipper schedule pause|unpause` change it later. */
+    paused: z.boolean().optional(),
+    /** A note shown with the schedule's state (why it is paused...). Applies when it is created. */
+    note: z.string().max(1_000).optional(),
+    /** Parameter values for every run (they override the definition's `params`). */
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((schedule, ctx) => {
+    if ((schedule.cron === undefined) === (schedule.every === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a schedule needs `cron` or `every` (one of the two)', path: [] });
+    }
+  });
+export type ScheduleSpecInput = z.infer<typeof scheduleSchema>;
+
+export const processDefinitionSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'a process name is letters, digits, ".", "-" and "_"')
+    .max(200),
+  description: z.string().optional(),
+  /** Parameters with their default values; `--set name=value` (or the client's `params`) overrides them per run. */
+  params: z.record(z.string(), z.unknown()).optional(),
+  options: processOptionsSchema.optional(),
+  steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
+  /** When the process runs by itself (a Temporal Schedule, see {@link scheduleSchema}). Ignored by the engine. */
+  schedule: scheduleSchema.optional(),
+});
+export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
+
+/** Defines a process in TypeScript: the same shape as a JSON/YAML definition, type-checked. Identity at run time. */
+export function defineProcess(definition: ProcessDefinition): ProcessDefinition {
+  return definition;
+}

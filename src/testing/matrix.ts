@@ -1,0 +1,93 @@
+/**
+ * Failure-matrix tests, generated from one definition: a case for each job failing, for a cancel while each job runs,
+ * and for each revert failing, each with the outcome the definition implies (see `outcome.ts`). A test worker runs a
+ * case with its fault injected (`TestWorker.runCase`) and checks the report against it.
+ *
+ * @example
+ * ```ts
+ * for (const c of failureMatrix(definition, [library])) {
+ *   test(c.name, async () => {
+ *     const run = await worker.runCase(c, { params: { workspace: `ws-${c.id}` } });
+ *     await expectEffects(run, effects);
+ *   });
+ * }
+ * ```
+ */
+import type { JobLibrary } from '../activities/library';
+import { JobRegistry } from '../activities/registry';
+import { processDefinitionSchema } from '../schema/definition';
+import type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
+import { predictOutcome, processModel, revertTrigger } from './outcome';
+
+export interface MatrixCase {
+  /** Short and unique within the matrix: `fail-export`, `cancel-quota`, `revert-fail-alloc`. */
+  id: string;
+  /** What happens and how it ends: `run of "export" (export-volume) fails → reverted (reverts register, ...)`. */
+  name: string;
+  scenario: Scenario;
+  expected: ExpectedOutcome;
+  /** The definition the case runs. */
+  definition: unknown;
+}
+
+export interface FailureMatrixOptions {
+  /** Parameters to plan with (the definition's defaults otherwise); each run may pass its own. */
+  params?: Record<string, unknown>;
+  /** Which kinds of case to make. Default all three. */
+  kinds?: readonly Scenario['kind'][];
+  /** The predictor of expected outcomes. Default {@link predictOutcome}. */
+  predict?: OutcomePredictor;
+}
+
+function describeOutcome(expected: ExpectedOutcome): string {
+  const reverts = expected.revertOrder.map((unit) => (unit.length > 1 ? `{${unit.join(', ')}}` : unit[0])).join(', ');
+  const past = expected.stoppedPastPivot ? ', past the pivot' : '';
+  const parked = expected.parkedAt !== undefined ? `parks at ${expected.parkedAt}, retried → ` : '';
+  return `${parked}${expected.status}${past}${reverts ? ` (reverts ${reverts})` : ''}`;
+}
+
+/** The cases of a definition; see the module comment. Synchronous, so test files can declare one test per case. */
+export function failureMatrix(
+  definition: unknown,
+  libraries: readonly JobLibrary[],
+  options: FailureMatrixOptions = {}
+): MatrixCase[] {
+  const parsed = processDefinitionSchema.safeParse(definition);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
+    throw new Error(`failureMatrix: not a process definition: ${lines.join('; ')}`);
+  }
+  const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
+  const predict = options.predict ?? predictOutcome;
+  const kinds = new Set(options.kinds ?? ['fail', 'cancel', 'revert-fail']);
+  const jobs = model.plan.jobs;
+  const cases: MatrixCase[] = [];
+  const add = (id: string, what: string, scenario: Scenario) => {
+    const expected = predict(model, scenario);
+    cases.push({ id, name: `${what} → ${describeOutcome(expected)}`, scenario, expected, definition });
+  };
+  if (kinds.has('fail')) {
+    for (const job of jobs)
+      add(`fail-${job.stepId}`, `run of "${job.stepId}" (${job.job}) fails`, { kind: 'fail', stepId: job.stepId });
+  }
+  if (kinds.has('cancel')) {
+    for (const job of jobs) {
+      add(`cancel-${job.stepId}`, `cancel while "${job.stepId}" (${job.job}) runs`, {
+        kind: 'cancel',
+        stepId: job.stepId,
+      });
+    }
+  }
+  if (kinds.has('revert-fail')) {
+    for (const job of jobs) {
+      const trigger = revertTrigger(model, job.stepId);
+      if (trigger === undefined) continue;
+      add(`revert-fail-${job.stepId}`, `revert of "${job.stepId}" (${job.job}) fails after "${trigger}" fails`, {
+        kind: 'revert-fail',
+        stepId: job.stepId,
+        trigger,
+      });
+    }
+  }
+  return cases;
+}

@@ -1,0 +1,34 @@
+/**
+ * `jipper/worker`: run Jipper's workflows and the activities of your job libraries on a Temporal worker.
+ *
+ * @example
+ * ```ts
+ * import { NativeConnection } from '@temporalio/worker';
+ * import { createJipperWorker } from 'jipper/worker';
+ * import { library } from './jobs';
+ *
+ * const connection = await NativeConnection.connect({ address: '127.0.0.1:7233' });
+ * const { worker } = await createJipperWorker({ connection, taskQueue: 'jipper', libraries: [library] });
+ * await worker.run();
+ * ```
+ *
+ * `startWorker()` does the same from the configuration (environment and config file), starting the embedded dev
+ * server when no server is configured: it is what `jipper worker` runs.
+ */
+export { bundleJipperWorkflows, createJipperWorker } from './worker';
+export type { JipperWorkerOptions } from './worker';
+export { startWorker } from './main';
+export type { RunningWorker } from './main';
+export { LibraryLoadError, loadLibraries, loadRegistry } from './libraries';
+export { historyFromJson, historyToJson } from './history-json';
+export { replayHistoryFiles } from './replay';
+export type { ReplayFileResult, ReplayOptions } from './replay';
+export { SearchAttributeConflictError, ensureSearchAttributes } from '../config/search-attributes';
+export { connectNative } from '../config/connect';
+export { ensureServer } from '../dev/ensure-server';
+export type { ServerInUse } from '../dev/ensure-server';
+export { chainSecrets, envSecrets, fileSecrets, secretEnvName } from '../activities/secrets';
+export type { SecretProvider } from '../activities/secrets';
+export { loadSecretProvider } from './secrets';
+export { encryptingDataConverter } from '../codec/data-converter';
+export { loadKeyRing } from '../codec/keyring';

@@ -1,0 +1,70 @@
+/**
+ * Replays exported run histories (`jipper history`) against the current workflow code, so a change that running
+ * processes could not survive is caught before it ships. Each history file is named after its run; the name is used
+ * as the workflow id of the replay.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { HistoryAndWorkflowId } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import { encryptsFailures } from '../codec/data-converter';
+import { workflowCode } from './worker';
+import { historyFromJson } from './history-json';
+import { oneLine } from '../shared/text';
+
+export interface ReplayFileResult {
+  file: string;
+  /** Why the history did not replay: `determinism violation: ...`, or another replay or file error. */
+  error?: string;
+  /** The replay error's class name (`DeterminismViolationError`, `ReplayError`), when the replay itself failed. */
+  errorType?: string;
+}
+
+export interface ReplayOptions {
+  /** A workflow bundle to replay against. Default: the prebuilt bundle when built, else the workflow sources. */
+  bundlePath?: string;
+  /** Decodes the histories' payloads: the encrypting data converter for histories of encrypted runs. */
+  dataConverter?: DataConverter;
+}
+
+/** The workflow id a history file replays as: its file name without `.json`. */
+export function historyWorkflowId(file: string): string {
+  return basename(file).replace(/\.json$/i, '');
+}
+
+/** Replays every file; never throws for a bad history, each file gets its own result. */
+export async function replayHistoryFiles(
+  files: readonly string[],
+  options: ReplayOptions = {}
+): Promise<ReplayFileResult[]> {
+  const results = new Map<string, ReplayFileResult>();
+  const histories: HistoryAndWorkflowId[] = [];
+  const byId = new Map<string, string>();
+  for (const file of files) {
+    try {
+      const history = historyFromJson(JSON.parse(await readFile(file, 'utf8')));
+      const workflowId = historyWorkflowId(file);
+      if (byId.has(workflowId))
+        throw new Error(`the same name as ${byId.get(workflowId)}; history files need distinct names`);
+      byId.set(workflowId, file);
+      histories.push({ workflowId, history });
+      results.set(file, { file });
+    } catch (err) {
+      results.set(file, { file, error: `not a history: ${oneLine(err)}` });
+    }
+  }
+  if (histories.length) {
+    const replayOptions = {
+      ...workflowCode(options.bundlePath, encryptsFailures(options.dataConverter)),
+      ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    };
+    for await (const replay of Worker.runReplayHistories(replayOptions, histories)) {
+      const file = byId.get(replay.workflowId) as string;
+      if (!replay.error) continue;
+      const kind = replay.error.name === 'DeterminismViolationError' ? 'determinism violation' : 'replay failed';
+      results.set(file, { file, error: `${kind}: ${oneLine(replay.error)}`, errorType: replay.error.name });
+    }
+  }
+  return files.map((file) => results.get(file) as ReplayFileResult);
+}
