@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { JobRegistry } from '../../src/activities/registry';
 import { recordFigure } from '../support/figures';
-import { loadDiscrepancies, runLoad } from '../support/load';
+import { accountingFigures, loadDiscrepancies, runLoad } from '../support/load';
 import { testConnection } from '../support/server';
 import type { TestConnection } from '../support/server';
 import { TAKEN_EXPORT, takenExportConf } from '../support/volume-effects';
@@ -62,7 +62,13 @@ test(`${COUNT} processes at once, some failing at random steps: none lost, every
   });
   expect(result.reports).toHaveLength(COUNT);
   expect(await loadDiscrepancies(sandbox, result)).toEqual([]);
-  recordFigure(`load ${COUNT}`, { seed, startMs: result.startMs, totalMs: result.totalMs, byStatus: result.byStatus });
+  recordFigure(`load ${COUNT}`, {
+    seed,
+    startMs: result.startMs,
+    totalMs: result.totalMs,
+    byStatus: result.byStatus,
+    accounting: await accountingFigures(sandbox, result),
+  });
 });
 
 test(`${COUNT} processes at once while the worker is SIGKILLed twice: none lost, nothing applied twice`, async () => {
@@ -111,5 +117,6 @@ test(`${COUNT} processes at once while the worker is SIGKILLed twice: none lost,
     startMs: result.startMs,
     totalMs: result.totalMs,
     byStatus: result.byStatus,
+    accounting: await accountingFigures(sandbox, result),
   });
 });
