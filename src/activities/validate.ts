@@ -95,7 +95,7 @@ function fromPathProblem(
 }
 
 /** Every parameter a raw definition uses: `$param` references anywhere, and `{param}` placeholders in token names. */
-function usedParams(raw: unknown): Set<string> {
+export function usedParams(raw: unknown): Set<string> {
   const used = new Set(findRefs(raw).flatMap((ref) => (ref.kind === 'param' ? [ref.target] : [])));
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) return value.forEach(visit);

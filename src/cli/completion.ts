@@ -42,7 +42,7 @@ function brief(text: string): string {
 }
 
 function optionSpec(option: Option): OptionSpec | undefined {
-  if (!option.long) return undefined;
+  if (!option.long || option.hidden) return undefined;
   return {
     long: option.long,
     ...(option.short ? { short: option.short } : {}),

@@ -163,10 +163,17 @@ export interface CheckedDefinition {
   problems: LocatedProblem[];
 }
 
-/** Reads a definition file and checks it against the configured job libraries (the worker's) with the params. */
-export async function checkDefinitionFile(path: string, params: Record<string, unknown>): Promise<CheckedDefinition> {
+/**
+ * Reads a definition file and checks it against the configured job libraries (the worker's) with the params (or the
+ * params a function makes of what the file holds).
+ */
+export async function checkDefinitionFile(
+  path: string,
+  paramsFor: Record<string, unknown> | ((value: unknown) => Record<string, unknown>)
+): Promise<CheckedDefinition & { params: Record<string, unknown> }> {
   const source = await loadDefinitionSource(path);
   const registry = await loadRegistry(await cliConfig());
+  const params = typeof paramsFor === 'function' ? paramsFor(source.value) : paramsFor;
   const validation = registry.validate(source.value, params);
   const fileParams = isRecord(source.value) && isRecord(source.value.params) ? source.value.params : {};
   const problems = validation.problems.map((problem) => {
@@ -178,7 +185,7 @@ export async function checkDefinitionFile(path: string, params: Record<string, u
     const { line, col } = source.locate(problem.path);
     return { ...problem, location: `${path}:${line}:${col}` };
   });
-  return { source, validation, registry, problems };
+  return { source, validation, registry, problems, params };
 }
 
 /** Like {@link checkDefinitionFile}, but a definition with problems is a {@link DefinitionProblemsError}. */

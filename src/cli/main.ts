@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `jipper` command line: run the embedded server and a worker, validate and start processes (now, later, or on a
- * schedule), follow them, read their reports, list, cancel and decide, export and replay histories, and draw a
- * process. `jipper <command> --help` documents each command.
+ * schedule), follow them, read their reports, list, cancel, decide, pause and revise them, see who holds resource
+ * tokens, export and replay histories, and draw a process. `jipper <command> --help` documents each command.
  *
  * Exit codes: 0 success; 1 the process ended not succeeded, or the command failed; 2 usage or bad input (a missing
  * file, bad YAML, an invalid definition, an unknown id or step). Every error is one line on stderr, `jipper: ...`
@@ -21,6 +21,7 @@ import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
 import { registerControl } from './commands/control';
 import { registerPlan } from './commands/plan';
+import { registerRevise } from './commands/revise';
 import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
 import type { CliIo } from './io';
 import { io, setIo } from './io';
@@ -33,6 +34,7 @@ import { registerSchedule } from './commands/schedule';
 import { registerServers } from './commands/servers';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
+import { registerTokens } from './commands/tokens';
 import { registerValidate } from './commands/validate';
 import { silenceIpServerNameWarning } from '../config/tls';
 
@@ -69,6 +71,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerRevise(program);
+  registerTokens(program);
   registerSchedule(program);
   registerHistory(program);
   registerGraph(program);

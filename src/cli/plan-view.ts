@@ -7,6 +7,7 @@
 import type { ProcessDefinition } from '../schema/definition';
 import type { Plan, PlannedJob } from '../shared/plan';
 import { planNodes } from '../shared/plan';
+import { forwardEdges } from './graph';
 import type { PlanPreview, PreviewScenario, PreviewSettings } from '../shared/revert-plan';
 import { previewPlan } from '../shared/revert-plan';
 
@@ -125,25 +126,12 @@ export function planMermaid(view: PlanView, definition: ProcessDefinition, jobs:
   for (const job of jobs) {
     lines.push(`  ${forwardId(job.stepId)}[${label(job.pivot ? `⚑ ${job.stepId}` : job.stepId, job.job)}]`);
   }
-  const nodes = planNodes(definition);
-  const membersOf = new Map<string, readonly string[]>();
-  for (const node of nodes) {
-    membersOf.set(node.id, node.members);
-    for (const member of node.members) membersOf.set(member, [member]);
-  }
-  const needed = new Set<string>();
-  for (const node of nodes) {
-    const from = node.needs.flatMap((name) => membersOf.get(name) ?? []);
-    for (const f of from) needed.add(f);
-    for (const member of node.members) {
-      if (!from.length) lines.push(`  start --> ${forwardId(member)}`);
-      for (const f of from) lines.push(`  ${forwardId(f)} --> ${forwardId(member)}`);
-    }
-  }
-  const last = jobs.filter((job) => !needed.has(job.stepId));
+  const { starts, edges, ends: last } = forwardEdges(planNodes(definition));
+  for (const job of starts) lines.push(`  start --> ${forwardId(job)}`);
+  for (const [from, to] of edges) lines.push(`  ${forwardId(from)} --> ${forwardId(to)}`);
   if (!preview || preview.status === 'succeeded') {
     lines.push('  done([succeeded])');
-    for (const job of last) lines.push(`  ${forwardId(job.stepId)} --> done`);
+    for (const job of last) lines.push(`  ${forwardId(job)} --> done`);
   }
   if (preview) {
     const ends = `ended([${preview.status}])`;

@@ -12,6 +12,7 @@ import {
   parkedSteps,
   parkedText,
   pauseText,
+  revisionTexts,
   stepName,
   unwindingLine,
 } from '../shared/wording';
@@ -53,6 +54,7 @@ export function reportHeader(report: ProcessReport, color = false): string[] {
     ...endedByTemporalLines(report),
     ...parked.map((p) => `waiting for a decision on ${parkedText(p)}`),
     ...(pauseText(report) ? [pauseText(report) as string] : []),
+    ...revisionTexts(report),
     ...(others.length ? [`needs a person: ${others.join(', ')}`] : []),
     ...(unwinding ? [unwinding] : []),
   ];

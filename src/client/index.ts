@@ -51,6 +51,8 @@ export type { WatchOptions } from './watch';
 export { cancelProcess, decide, pauseProcess, resumeProcess, reviseProcess } from './control';
 export type { ReviseOptions } from './control';
 export { listTokens } from './tokens';
+export { runDefinition } from './run-definition';
+export type { RunDefinition } from './run-definition';
 export { previewProcess } from './preview';
 export { findStuckWorkflowTask } from './stuck-task';
 export type { StuckWorkflowTask } from './stuck-task';

@@ -72,7 +72,7 @@ export async function ensureServer(
   const address = configuredAddress(config);
   const source = config.addressSource ?? 'embedded dev server';
   const timeoutMs = options.connectTimeoutMs;
-  const probe = await probeTemporal({ ...config.connectionOptions, address }, timeoutMs);
+  const probe = await probeTemporal({ ...config.connectionOptions, address }, timeoutMs, config.addressSource);
   if (probe.kind === 'temporal') {
     return { address, uiUrl: await webUiOf(config, address), started: false };
   }

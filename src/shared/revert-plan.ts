@@ -248,19 +248,20 @@ export function previewPlan(
   const startedIds = new Set(forward.flat());
   const notRun = plan.jobs.map((job) => job.stepId).filter((id) => !startedIds.has(id));
 
-  if (!stoppedAt) {
-    return {
-      forward,
-      succeeded,
-      cancelled,
-      notRun,
-      reverts: [],
-      revertOrder: [],
-      status: 'succeeded',
-      stoppedPastPivot: false,
-      notes,
-    };
-  }
+  /** The preview of a run that unwinds nothing: it succeeded, stopped past the pivot, or stopped on a failure it does not revert on. */
+  const nothingUnwound = (status: PlanPreview['status'], stoppedPastPivot: boolean): PlanPreview => ({
+    forward,
+    succeeded,
+    ...(stoppedAt ? { stoppedAt } : {}),
+    cancelled,
+    notRun,
+    reverts: [],
+    revertOrder: [],
+    status,
+    stoppedPastPivot,
+    notes,
+  });
+  if (!stoppedAt) return nothingUnwound('succeeded', false);
   const stopped = jobs.get(stoppedAt.stepId) as PlannedJob;
   const pastPivot = pivotPassedAt !== undefined && pivotPassedAt <= (stopTick as number);
   if (pastPivot) {
@@ -276,18 +277,7 @@ export function previewPlan(
           : afterPivot === 'fail'
             ? 'failed'
             : 'succeeded';
-    return {
-      forward,
-      succeeded,
-      stoppedAt,
-      cancelled,
-      notRun,
-      reverts: [],
-      revertOrder: [],
-      status,
-      stoppedPastPivot: true,
-      notes,
-    };
+    return nothingUnwound(status, true);
   }
   const failureClass = stoppedAt.by === 'cancel' ? 'cancel' : 'business';
   const revertOn = stopped.options.revertOn;
@@ -296,18 +286,7 @@ export function previewPlan(
     notes.push(
       `a ${failureClass} failure of ${stopped.stepId} is not in its revertOn: ${otherwise === 'park' ? 'the process parks' : 'nothing is unwound'}`
     );
-    return {
-      forward,
-      succeeded,
-      stoppedAt,
-      cancelled,
-      notRun,
-      reverts: [],
-      revertOrder: [],
-      status: otherwise === 'park' ? 'parked' : stoppedAt.by === 'cancel' ? 'cancelled' : 'failed',
-      stoppedPastPivot: false,
-      notes,
-    };
+    return nothingUnwound(otherwise === 'park' ? 'parked' : stoppedAt.by === 'cancel' ? 'cancelled' : 'failed', false);
   }
   // The failed (or cancelled) jobs reverted after their own failure sit on top of the stack.
   const stoppedJobs = [stoppedAt.stepId, ...cancelled];

@@ -50,3 +50,18 @@ export function durationToMs(duration: number | string): number {
   if (!match) throw new Error(`not a duration: "${duration}"`);
   return Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number);
 }
+
+/** JSON with object keys sorted at every depth: two values that mean the same give the same text. */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : isRecord(v)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort(v[k])])
+          )
+        : v;
+  return JSON.stringify(sort(value)) ?? 'undefined';
+}

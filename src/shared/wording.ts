@@ -141,6 +141,21 @@ export function pauseText(report: ProcessReport): string | undefined {
   return `pausing${why}: no further step starts once ${settling.join(', ')} ${verb}; ${resume}`;
 }
 
+/**
+ * Each revision an operator made (`jipper revise`), a phrase each: `revised at 2026-11-26T17:59:11.654Z (quota instead
+ * of fs): added quota; removed filesystem`.
+ */
+export function revisionTexts(report: Pick<ProcessReport, 'revisions'>): string[] {
+  return (report.revisions ?? []).map((revision) => {
+    const parts = [
+      revision.added.length ? `added ${revision.added.join(', ')}` : '',
+      revision.removed.length ? `removed ${revision.removed.join(', ')}` : '',
+    ].filter(Boolean);
+    const why = revision.reason ? ` (${revision.reason})` : '';
+    return `revised at ${revision.at}${why}: ${parts.length ? parts.join('; ') : 'steps changed'}`;
+  });
+}
+
 /** What happened to a job, in parts: its own detail, its error, and how its revert went (each when there is one). */
 export function jobStory(job: JobReport): { detail?: string; error?: string; revert?: string } {
   const revert = job.revert;

@@ -46,7 +46,7 @@ import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shar
 import { durationMs } from '../shared/options';
 import type { JobFacts, Plan, PlanNode } from '../shared/plan';
 import { factsOf, formatProblems, paramProblems, planFromFacts, planNodes, planRows } from '../shared/plan';
-import { isRecord } from '../shared/text';
+import { canonicalJson, isRecord } from '../shared/text';
 import { resolveRefs } from '../shared/refs';
 import type { ProcessReport } from '../shared/report';
 import { isGroupStep } from '../shared/steps';
@@ -85,9 +85,12 @@ export interface CarriedState {
   cancelled: boolean;
 }
 
-export async function jipperProcess(input: ProcessInput): Promise<ProcessReport> {
+export async function jipperProcess(given: ProcessInput): Promise<ProcessReport> {
   const info = workflowInfo();
-  const shape = inputShapeProblems(input);
+  const shape = inputShapeProblems(given);
+  // A raw start may send anything, `null` included: what is not an object is read as an empty one, so the run ends
+  // failed with the shape problem rather than failing its workflow task forever.
+  const input: ProcessInput = isRecord(given) ? given : ({} as ProcessInput);
   const definition = input.definition;
   const carried = input.carried;
   const state =
@@ -372,14 +375,16 @@ export async function jipperProcess(input: ProcessInput): Promise<ProcessReport>
     const revisedDefinition = { ...definition, steps: request.steps };
     const shapeProblems = inputShapeProblems({ definition: revisedDefinition });
     if (shapeProblems.length) throw new Error(`the revised steps are malformed: ${formatProblems(shapeProblems)}`);
-    const revised = planFromFacts(revisedDefinition, input.params ?? {}, { ...factsOf(plan), ...(request.jobs ?? {}) });
+    // The run's own parameters (a continued run's input carries none: they are in its plan).
+    const revised = planFromFacts(revisedDefinition, plan.params, { ...factsOf(plan), ...(request.jobs ?? {}) });
     const problems = [...revised.problems, ...paramProblems(revisedDefinition, revised.params)];
     const revisedNodes = revised.nodes ?? [];
     for (const node of nodes) {
       if (!started.has(node.id)) continue;
       const i = revisedNodes.findIndex((n) => n.id === node.id);
-      const now = JSON.stringify(revisedDefinition.steps[i]);
-      if (i < 0 || now !== JSON.stringify(stepOf.get(node.id))) {
+      // Compared by meaning: the same keys in another order are the same step.
+      const now = canonicalJson(revisedDefinition.steps[i]);
+      if (i < 0 || now !== canonicalJson(stepOf.get(node.id))) {
         problems.push({ path: `steps`, message: `step "${node.id}" has started: it must stay as it is` });
       }
     }

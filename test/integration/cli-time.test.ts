@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import type { ProcessReport } from '../../src/shared/report';
 import type { CliResult } from '../support/cli';
-import { jipper, jipperExpect, requireBuiltCli } from '../support/cli';
+import { jipper, jipperExpect, requireBuiltCli, cliEnv } from '../support/cli';
 import { waitUntil } from '../support/observe';
 import type { TestWorker } from '../support/worker';
-import { serverAddress, startTestWorker } from '../support/worker';
+import { startTestWorker } from '../support/worker';
 
 let sandbox: string;
 let scratch: string;
@@ -26,14 +26,7 @@ beforeAll(async () => {
   sandbox = mkdtempSync(join(tmpdir(), 'jipper-cli-time-sandbox-'));
   scratch = mkdtempSync(join(tmpdir(), 'jipper-cli-time-files-'));
   tw = await startTestWorker([volumeLibrary({ root: sandbox })], 'cli-time');
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: serverAddress(),
-    JIPPER_TASK_QUEUE: tw.taskQueue,
-    JIPPER_SANDBOX: sandbox,
-    NO_COLOR: '1',
-  };
+  env = cliEnv(tw.taskQueue, sandbox);
 });
 
 afterAll(async () => {

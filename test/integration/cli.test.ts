@@ -12,10 +12,10 @@ import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/vol
 import { liveView } from '../../src/cli/live-view';
 import type { ProcessReport } from '../../src/shared/report';
 import type { CliResult } from '../support/cli';
-import { jipper, jipperExpect, requireBuiltCli } from '../support/cli';
+import { jipper, jipperExpect, requireBuiltCli, cliEnv } from '../support/cli';
 import { waitUntil } from '../support/observe';
 import type { TestWorker } from '../support/worker';
-import { serverAddress, startTestWorker } from '../support/worker';
+import { startTestWorker } from '../support/worker';
 
 let sandbox: string;
 let scratch: string;
@@ -27,15 +27,7 @@ beforeAll(async () => {
   sandbox = mkdtempSync(join(tmpdir(), 'jipper-cli-sandbox-'));
   scratch = mkdtempSync(join(tmpdir(), 'jipper-cli-files-'));
   tw = await startTestWorker([volumeLibrary({ root: sandbox })], 'cli');
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: serverAddress(),
-    JIPPER_TASK_QUEUE: tw.taskQueue,
-    JIPPER_SANDBOX: sandbox,
-    JIPPER_WEB_UI_URL: 'http://127.0.0.1:8233',
-    NO_COLOR: '1',
-  };
+  env = cliEnv(tw.taskQueue, sandbox, { JIPPER_WEB_UI_URL: 'http://127.0.0.1:8233' });
 });
 
 afterAll(async () => {

@@ -51,7 +51,13 @@ test('with one setting (--encrypt) the demo runs encrypted: same reports, cipher
     process.execPath,
     [join(__dirname, '..', '..', 'dist', 'cli', 'demo.js'), '--once', '--encrypt'],
     {
-      env: { ...process.env, JIPPER_SANDBOX: sandbox, JIPPER_TASK_QUEUE: `demo-${randomUUID()}`, NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        JIPPER_SANDBOX: sandbox,
+        JIPPER_TASK_QUEUE: `demo-${randomUUID()}`,
+        JIPPER_WEB_UI_URL: process.env.JIPPER_TEST_UI_URL ?? 'http://127.0.0.1:8233',
+        NO_COLOR: '1',
+      },
       timeout: 120_000,
     }
   );

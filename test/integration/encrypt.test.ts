@@ -26,10 +26,9 @@ import { generateKey, parseInlineKeyRing } from '../../src/codec/keyring';
 import type { TestWorker } from '../../src/testing/worker';
 import { startTestWorker } from '../../src/testing/worker';
 import type { CliResult } from '../support/cli';
-import { jipper, requireBuiltCli } from '../support/cli';
+import { jipper, requireBuiltCli, cliEnv } from '../support/cli';
 import { waitUntil } from '../support/observe';
 import { testConnection } from '../support/server';
-import { serverAddress } from '../support/worker';
 
 const KEYS = { k1: generateKey(), k2: generateKey(), k3: generateKey() };
 const ringOf = (...ids: (keyof typeof KEYS)[]) => ids.map((id) => `${id}:${KEYS[id]}`).join(',');
@@ -180,14 +179,7 @@ describe('the jipper command with a key ring', () => {
       name: 'encrypt-cli',
       dataConverter: converterOf('k1'),
     });
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TEMPORAL_ADDRESS: serverAddress(),
-      JIPPER_TASK_QUEUE: tw.taskQueue,
-      JIPPER_SANDBOX: sandbox,
-      NO_COLOR: '1',
-    };
+    env = cliEnv(tw.taskQueue, sandbox);
     id = `encrypt-cli-${stamp}`;
     const started = await jipper(
       [

@@ -14,12 +14,12 @@ import { getReport, startProcess } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
 import type { CliResult } from '../support/cli';
-import { CLI_PATH, jipper, jipperExpect, requireBuiltCli } from '../support/cli';
+import { CLI_PATH, jipper, jipperExpect, requireBuiltCli, cliEnv } from '../support/cli';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import { waitUntil } from '../support/observe';
 import type { TestWorker } from '../support/worker';
-import { serverAddress, startTestWorker } from '../support/worker';
+import { startTestWorker } from '../support/worker';
 
 const journal: JournalEntry[] = [];
 const blocked = new Set<string>();
@@ -34,14 +34,7 @@ beforeAll(async () => {
   const libraries = [volumeLibrary({ root: sandbox }), journalLibrary(journal, blocked)];
   registry = new JobRegistry(libraries);
   tw = await startTestWorker(libraries, 'operators');
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TEMPORAL_ADDRESS: serverAddress(),
-    JIPPER_TASK_QUEUE: tw.taskQueue,
-    JIPPER_SANDBOX: sandbox,
-    NO_COLOR: '1',
-  };
+  env = cliEnv(tw.taskQueue, sandbox);
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProjectRoot } from '../../src/config/project';
+import { serverAddress } from './worker';
 
 /** The built command (found from the project root, so this also works when compiled elsewhere, as scripts are). */
 export const CLI_PATH = join(findProjectRoot(__dirname), 'dist', 'cli', 'main.js');
@@ -57,4 +58,20 @@ export async function jipperExpect(
     );
   }
   return result;
+}
+
+/**
+ * The environment a test runs the command in: only PATH and HOME from the test's own, the test server, the test
+ * worker's task queue, the example library's sandbox, no colour; `extra` on top.
+ */
+export function cliEnv(taskQueue: string, sandbox: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TEMPORAL_ADDRESS: serverAddress(),
+    JIPPER_TASK_QUEUE: taskQueue,
+    JIPPER_SANDBOX: sandbox,
+    NO_COLOR: '1',
+    ...extra,
+  };
 }

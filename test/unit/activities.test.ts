@@ -14,6 +14,8 @@ import { JobRegistry } from '../../src/activities/registry';
 import type { JobCall, JobOutcome, RevertCall } from '../../src/shared/calls';
 import { DuplicateJobError, defineLibrary } from '../../src/activities/library';
 
+const MB = 1024 * 1024;
+
 const call = (job: string, stepId: string, input: unknown, processId = 'proc-1'): JobCall => ({
   processId,
   stepId,
@@ -240,16 +242,29 @@ describe('the example volume jobs, on a real sandbox directory', () => {
   });
 
   test('zero-fill heartbeats its progress and resumes from the last heartbeat of an earlier attempt', async () => {
+    const fn = registry.activities()['allocate-volume.run'];
+    if (!fn) throw new Error('allocate-volume.run is not registered');
+    const input = { volume: 'vol-z', sizeMb: 5, zeroFill: true };
+    // Attempt 1 allocated the volume and died after filling 3 MB; what the disk held before shows as 0xff everywhere.
+    await new MockActivityEnvironment({ attempt: 1 }).run<[JobCall], unknown, typeof fn>(
+      fn,
+      call('allocate-volume', 'alloc', { ...input, zeroFill: false })
+    );
+    const image = join(root, 'volumes', 'vol-z.img');
+    await writeFile(image, Buffer.alloc(5 * MB, 0xff));
     const heartbeats: unknown[] = [];
     const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: 3 });
     env.on('heartbeat', (d: unknown) => heartbeats.push(d));
-    const fn = registry.activities()['allocate-volume.run'];
-    if (!fn) throw new Error('allocate-volume.run is not registered');
     const outcome = (await env.run<[JobCall], unknown, typeof fn>(
       fn,
-      call('allocate-volume', 'alloc', { volume: 'vol-z', sizeMb: 5, zeroFill: true })
+      call('allocate-volume', 'alloc', input)
     )) as JobOutcome;
     expect(heartbeats).toEqual([4, 5]);
     expect(outcome.detail).toMatch(/zero-fill resumed at 3 MB/);
+    // Attempt 2 wrote megabytes 3 and 4 with zeros and left the first three alone (its resume point).
+    const bytes = await readFile(image);
+    expect(bytes.length).toBe(5 * MB);
+    expect(bytes.subarray(0, 3 * MB).every((b) => b === 0xff)).toBe(true);
+    expect(bytes.subarray(3 * MB).every((b) => b === 0)).toBe(true);
   });
 });

@@ -91,6 +91,10 @@ describe('shell completion', () => {
     expect(bash(file, ['jipper', 'decide', '--wait', 'p-1', 'step', 'sk'])).toEqual(['skip']);
     expect(bash(file, ['jipper', 'plan', 'proc'])).toEqual(['process.yaml']);
     expect(bash(file, ['jipper', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
+    expect(bash(file, ['jipper', 'to'])).toEqual(['tokens']);
+    expect(bash(file, ['jipper', 'revise', 'p-1', 'proc'])).toEqual(['process.yaml']);
+    // A hidden option (revise --set, refused with a reason) is not offered.
+    expect(bash(file, ['jipper', 'revise', '--']).sort()).toEqual(['--help', '--json', '--reason']);
   });
 
   test('fish: commands, options and values', async () => {

@@ -10,7 +10,7 @@ export function registerGraph(program: Command): void {
   program
     .command('graph')
     .description(
-      'Print the process as a Mermaid flowchart: the forward path (parallel groups fan out and in, the pivot marked) and the revert path (dashed, newest first; jobs without a revert skipped).'
+      'Print the process as a Mermaid flowchart: the forward graph (needs, $from and uses; parallel groups fan out and in; the pivot marked) and the revert path (dashed, wave by wave, newest first; jobs without a revert skipped).'
     )
     .argument('<definition>', 'definition file (.json, .yaml, .yml)')
     .option('--set <key=value>', SET_HELP, collectSet)
@@ -19,8 +19,8 @@ export function registerGraph(program: Command): void {
     .action(
       action(async (file: string, options: { set?: string[]; markdown?: boolean; json?: boolean }) => {
         if (options.json && options.markdown) throw new UsageError('choose one of --json and --markdown');
-        const { definition, registry } = await requireValidDefinition(file, parseSets(options.set ?? []));
-        const chart = processGraph(definition, (job) => registry.meta(job)?.hasRevert ?? false);
+        const { definition, validation } = await requireValidDefinition(file, parseSets(options.set ?? []));
+        const chart = processGraph(definition, validation.jobs, validation.nodes);
         if (options.json) return printJson({ name: definition.name, mermaid: chart });
         out(options.markdown ? `\`\`\`mermaid\n${chart}\n\`\`\`` : chart);
       })
