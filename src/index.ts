@@ -54,7 +54,13 @@ export type {
 export type { JobFacts, Plan, PlannedJob, Problem } from './shared/plan';
 export { formatProblems, planFromFacts } from './shared/plan';
 
-export { FINAL_PROCESS_STATUSES, JOB_STATUSES, LIVE_PROCESS_STATUSES, isFinalStatus } from './shared/report';
+export {
+  FINAL_PROCESS_STATUSES,
+  JOB_STATUSES,
+  LIVE_PROCESS_STATUSES,
+  OUTCOME_UNKNOWN_REASON,
+  isFinalStatus,
+} from './shared/report';
 export type {
   Decision,
   ErrorInfo,

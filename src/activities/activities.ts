@@ -1,10 +1,12 @@
 /**
  * The activities a job becomes: `<name>.run` and `<name>.revert`. Each resolves the `$secret` references of its input
  * from the worker's secret provider, parses the input where it enters (a schema failure is never retried), gives the
- * job its context (idempotency key, attempt, heartbeat, abort signal, the results it uses), checks the result's shape
- * and size, and rethrows the job's errors as Temporal failures whose type is the error's class name and whose details
- * carry the attempt and the detail the job wrote. Secret values are redacted from all it sends on (`redact.ts`).
+ * job its context (idempotency key, attempt, heartbeat, an abort signal that also keeps the attempt's own deadline,
+ * the results it uses), checks the result's shape and size, and rethrows the job's errors as Temporal failures whose
+ * type is the error's class name and whose details carry the attempt and the detail the job wrote. Secret values are
+ * redacted from all it sends on (`redact.ts`).
  */
+import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import {
@@ -20,6 +22,7 @@ import { MAX_DETAIL_CHARS, MAX_JOB_RESULT_BYTES, MAX_PROCESS_RESULTS_BYTES } fro
 import { formatPath } from '../shared/plan';
 import { getPath, isSecretRef, secretMarker } from '../shared/refs';
 import { isRecord, oneLine } from '../shared/text';
+import { AttemptDeadline } from './attempt-deadline';
 import type { AnyJob, JobContext, RevertContext } from './job';
 import { Redactor } from './redact';
 import type { SecretProvider } from './secrets';
@@ -136,24 +139,88 @@ function declaredResults(call: JobCall): Readonly<Record<string, unknown>> {
   });
 }
 
-function makeContext(
-  call: JobCall,
-  key: string,
-  redactor: Redactor
-): { ctx: JobContext; detail: () => string | undefined } {
+/** Sleeps `ms`, rejecting with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * How long a job that failed past its own deadline waits for Temporal's cancellation before its failure is reported
+ * anyway: sdk-core's local timer gives it 5 s after the timeout (2 s to spare). Outside a worker (a
+ * MockActivityEnvironment, say) no cancellation comes.
+ */
+const TEMPORAL_NOTICE_MS = 7_000;
+
+interface Attempt {
+  ctx: JobContext;
+  detail: () => string | undefined;
+  /**
+   * Settles a job that threw. Past the attempt's own deadline Temporal has given up on the attempt (or is about to):
+   * its outcome is Temporal's timeout, not whatever the job threw when its signal aborted, so this waits until
+   * Temporal's own cancellation reaches the attempt (the SDK's timer fires at most a few seconds later; its completion
+   * is then not even reported) and throws that — or, if none comes within {@link TEMPORAL_NOTICE_MS}, the job's error.
+   * Otherwise it throws the job's error as {@link toJobFailure} does.
+   */
+  failed: (err: unknown) => Promise<never>;
+  /** Stops the attempt's deadline timer. */
+  end: () => void;
+}
+
+/**
+ * The context of one attempt of a job's run, revert or probe, with the attempt's own deadline (`attempt-deadline.ts`):
+ * its `signal` aborts when Temporal's cancellation arrives or when the attempt passes its timeout, whichever is first.
+ * `startedAt` is when the activity began (`performance.now()`), before its secrets were read.
+ */
+function startAttempt(call: JobCall, key: string, redactor: Redactor, startedAt: number): Attempt {
   const activity = Context.current();
+  const { info } = activity;
+  const deadline = new AttemptDeadline({
+    startToCloseTimeoutMs: info.startToCloseTimeoutMs,
+    heartbeatTimeoutMs: info.heartbeatTimeoutMs,
+    startedAt,
+  });
+  const signal = AbortSignal.any([activity.cancellationSignal, deadline.signal]);
   let detail: string | undefined;
   const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
+  deadline.signal.addEventListener(
+    'abort',
+    () => {
+      const reason = (deadline.signal.reason as Error).message;
+      activity.log.warn(
+        `attempt ${info.attempt} of ${key} (job "${call.job}"): ${reason}; its signal is aborted`,
+        meta
+      );
+    },
+    { once: true }
+  );
   const ctx: JobContext = {
     idempotencyKey: key,
     processId: call.processId,
     stepId: call.stepId,
-    attempt: activity.info.attempt,
+    attempt: info.attempt,
+    scheduledAt: info.currentAttemptScheduledTimestampMs,
     results: declaredResults(call),
-    heartbeat: (details?: unknown) => activity.heartbeat(redactor.value(details)),
-    lastHeartbeat: activity.info.heartbeatDetails as unknown,
-    signal: activity.cancellationSignal,
-    sleep: (ms: number) => activity.sleep(ms),
+    heartbeat: (details?: unknown) => {
+      deadline.beat();
+      activity.heartbeat(redactor.value(details));
+    },
+    lastHeartbeat: info.heartbeatDetails as unknown,
+    signal,
+    sleep: (ms: number) => sleep(ms, signal),
     setDetail: (text: string) => {
       detail =
         text.length > MAX_DETAIL_CHARS
@@ -169,7 +236,27 @@ function makeContext(
       },
     },
   };
-  return { ctx, detail: () => (detail === undefined ? undefined : redactor.text(detail)) };
+  const redactedDetail = () => (detail === undefined ? undefined : redactor.text(detail));
+  const failed = async (err: unknown): Promise<never> => {
+    const temporal = activity.cancellationSignal;
+    if (deadline.expired && !temporal.aborted) {
+      await new Promise<void>((resolve) => {
+        const gaveUp = setTimeout(resolve, TEMPORAL_NOTICE_MS);
+        temporal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(gaveUp);
+            resolve();
+          },
+          { once: true }
+        );
+      });
+    }
+    if (deadline.expired && temporal.aborted) throw temporal.reason;
+    const text = redactedDetail();
+    throw toJobFailure(redactor.error(err), { attempt: info.attempt, ...(text !== undefined ? { detail: text } : {}) });
+  };
+  return { ctx, detail: redactedDetail, failed, end: () => deadline.dispose() };
 }
 
 /**
@@ -234,6 +321,7 @@ export async function runJob(
   registry: Fingerprints,
   secrets: SecretProvider
 ): Promise<JobOutcome> {
+  const startedAt = performance.now();
   const { info } = Context.current();
   const scheduledAt = info.currentAttemptScheduledTimestampMs;
   const waited = Math.round(Date.now() - scheduledAt);
@@ -242,7 +330,7 @@ export async function runJob(
   checkFingerprints(call, registry);
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`, redactor);
+  const { ctx, detail, failed, end } = startAttempt(call, `${call.processId}/${call.stepId}`, redactor, startedAt);
   try {
     let result: unknown = await job.run(input, ctx);
     if (job.output) {
@@ -267,8 +355,9 @@ export async function runJob(
     checkResultSize(job, call, outcome);
     return outcome;
   } catch (err) {
-    const text = detail();
-    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    return await failed(err);
+  } finally {
+    end();
   }
 }
 
@@ -308,17 +397,20 @@ function checkResultSize(job: AnyJob, call: JobCall, outcome: JobOutcome): void 
 }
 
 export async function revertJob(job: AnyJob, call: RevertCall, secrets: SecretProvider): Promise<JobOutcome> {
+  const startedAt = performance.now();
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}/revert`, redactor);
+  const key = `${call.processId}/${call.stepId}/revert`;
+  const { ctx, detail, failed, end } = startAttempt(call, key, redactor, startedAt);
   const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
   try {
     await job.revert?.(input, call.result, revertCtx);
     const text = detail();
     return { result: null, attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) };
   } catch (err) {
-    const text = detail();
-    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    return await failed(err);
+  } finally {
+    end();
   }
 }
 
@@ -326,9 +418,10 @@ const PROBE_ANSWERS = new Set(['applied', 'not-applied', 'unknown']);
 
 /** Asks a job's probe whether its effect was applied after an ambiguous failure (see `JobDefinition.probe`). */
 export async function probeJob(job: AnyJob, call: JobCall, secrets: SecretProvider): Promise<ProbeOutcome> {
+  const startedAt = performance.now();
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail } = makeContext(call, `${call.processId}/${call.stepId}`, redactor);
+  const { ctx, detail, failed, end } = startAttempt(call, `${call.processId}/${call.stepId}`, redactor, startedAt);
   try {
     const answer = await job.probe?.(input, ctx);
     if (typeof answer !== 'string' || !PROBE_ANSWERS.has(answer)) {
@@ -341,7 +434,8 @@ export async function probeJob(job: AnyJob, call: JobCall, secrets: SecretProvid
     const text = detail();
     return { answer: answer, ...(text !== undefined ? { detail: text } : {}) };
   } catch (err) {
-    const text = detail();
-    throw toJobFailure(redactor.error(err), { attempt: ctx.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    return await failed(err);
+  } finally {
+    end();
   }
 }

@@ -34,15 +34,28 @@ export interface JobContext {
   readonly stepId: string;
   /** The current attempt, starting at 1. */
   readonly attempt: number;
+  /**
+   * When Temporal scheduled this attempt, in ms since the epoch by the server's clock. Every attempt of a step's run
+   * is scheduled before the step's revert is, and the revert before any attempt of a later process with the same id:
+   * a revert that records its own `scheduledAt` lets a run refuse to apply its effect when it is an attempt Temporal
+   * gave up on that is still running (a worker that stalled, a wait that ended late) and the step was reverted since.
+   */
+  readonly scheduledAt: number;
   /** Results of the steps that completed before this one, by step id. */
   readonly results: Readonly<Record<string, unknown>>;
   /** Record progress; a job with a heartbeat timeout must call this more often than that timeout. */
   heartbeat(details?: unknown): void;
   /** Details of the last heartbeat of a previous attempt, to resume from. */
   readonly lastHeartbeat: unknown;
-  /** Aborted when the process is cancelled (delivered on the next heartbeat) or the activity times out. */
+  /**
+   * Aborted when the process is cancelled (delivered on the next heartbeat), or when this attempt passes its own
+   * deadline: its timeout since this worker started it, or its heartbeat timeout since the last heartbeat (reason: an
+   * ApplicationFailure of type `JipperAttemptExpired`). Temporal has then given up on the attempt and may already be
+   * running its retry, or the process's revert: stop, and write nothing more. A check just before a write still races
+   * with a stall between the two; an effect a revert undoes should also be fenced (see {@link scheduledAt}).
+   */
   readonly signal: AbortSignal;
-  /** Sleeps, waking early with an error when cancelled. */
+  /** Sleeps, waking early with the signal's reason when {@link signal} aborts. */
   sleep(ms: number): Promise<void>;
   /** Human-readable detail for the report ("allocated 64 MB at /srv/vol-1"). The last call wins. */
   setDetail(detail: string): void;

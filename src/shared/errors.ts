@@ -44,6 +44,12 @@ export const NOT_STARTED_TYPE = 'not-started';
 export const TOKEN_WAIT_TYPE = 'JipperTokenWait';
 /** The workers polling the task queue do not have a job the process needs. */
 export const MISSING_JOB_TYPE = 'JipperMissingJob';
+/**
+ * The reason a job's `ctx.signal` aborts with when its attempt passes its own deadline (its start-to-close timeout,
+ * or its heartbeat timeout without a heartbeat): Temporal has given up on the attempt. The attempt's outcome stays
+ * Temporal's timeout; this type reaches a report only when Temporal's own notice never came.
+ */
+export const ATTEMPT_EXPIRED_TYPE = 'JipperAttemptExpired';
 
 /** Every failure type above: for exhaustive checks and docs. */
 export const JIPPER_FAILURE_TYPES = [
@@ -63,5 +69,6 @@ export const JIPPER_FAILURE_TYPES = [
   NOT_STARTED_TYPE,
   TOKEN_WAIT_TYPE,
   MISSING_JOB_TYPE,
+  ATTEMPT_EXPIRED_TYPE,
 ] as const;
 export type JipperFailureType = (typeof JIPPER_FAILURE_TYPES)[number];

@@ -146,3 +146,11 @@ export function isFinalStatus(status: ProcessStatus): status is FinalProcessStat
     (ENDED_BY_TEMPORAL_STATUSES as readonly string[]).includes(status)
   );
 }
+
+/**
+ * The revert reason of a job that failed by timeout, before the pivot, on a step without `revertOnFailure` and with no
+ * probe: the report's line for an effect that may stand. Temporal gave up on the attempt without knowing how far it
+ * got; it may have applied its effect before, or — still running somewhere — after, and nothing reverts it.
+ */
+export const OUTCOME_UNKNOWN_REASON =
+  'it timed out, so its effect is unknown and may stand; set revertOnFailure on the step, or give its job a probe, to have it reverted';

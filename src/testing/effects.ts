@@ -1,11 +1,13 @@
 /**
  * Checking each job's effect against the report: a job whose report says its effect stands (succeeded; skipped while
  * unwinding because it has no revert; its revert failed) must have left it, and every other job that was called
- * (reverted, failed, cancelled) must have left none. A revert that did not undo its job, or a job that ran without
- * saying so, fails the check. Each job of the definition needs a probe that looks at the world and says whether that
- * step's effect is there.
+ * (reverted, failed, cancelled) must have left none, except one the report says may have left it (a timeout that
+ * nothing reverts): either is right. A revert that did not undo its job, or a job that ran without saying so, fails
+ * the check. Each job of the definition needs a probe that looks at the world and says whether that step's effect is
+ * there.
  */
 import type { JobReport } from '../shared/report';
+import { OUTCOME_UNKNOWN_REASON } from '../shared/report';
 import type { TestRun } from './worker';
 
 /** The step a probe is asked about. */
@@ -28,7 +30,10 @@ export class EffectMismatchError extends Error {
   override readonly name = 'EffectMismatchError';
 }
 
-/** `stands`, `absent`, or `unknown` (a failed job whose own revert failed: its effect may be partial). */
+/**
+ * `stands`, `absent`, or `unknown`: a failed job whose own revert failed (its effect may be partial), or one that
+ * timed out with nothing to revert it (the report says its effect may stand).
+ */
 function expectedEffect(row: JobReport): 'stands' | 'absent' | 'unknown' {
   switch (row.status) {
     case 'succeeded':
@@ -38,6 +43,7 @@ function expectedEffect(row: JobReport): 'stands' | 'absent' | 'unknown' {
       // No revert, or an operator chose to leave it: either way it was not undone.
       return 'stands';
     case 'failed':
+      if (row.revert?.status === 'skipped' && row.revert.reason === OUTCOME_UNKNOWN_REASON) return 'unknown';
       return row.revert?.status === 'revert_failed' || row.revert?.status === 'parked' ? 'unknown' : 'absent';
     default:
       return 'absent';

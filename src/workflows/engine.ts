@@ -49,6 +49,7 @@ import { ALL_FAILURE_CLASSES, durationMs, toActivityOptions } from '../shared/op
 import type { PlanNode, PlannedJob } from '../shared/plan';
 import { reportToMarkdown } from '../shared/render';
 import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus } from '../shared/report';
+import { OUTCOME_UNKNOWN_REASON } from '../shared/report';
 import { revertWaves } from '../shared/revert-plan';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
@@ -617,6 +618,9 @@ export class Engine {
     } else if (job.options.revertOnFailure) {
       // A failed job is reverted only when its step says so (its failure may have left partial effects).
       this.keepForRevert(stepId, unit);
+    } else if (failureClass === 'timeout') {
+      // Temporal gave up on the job without knowing how far it got: its effect may stand, and nothing reverts it.
+      this.event(stepId, { type: 'revert-skip', reason: OUTCOME_UNKNOWN_REASON });
     }
 
     const revertOn = job.options.revertOn ?? ALL_FAILURE_CLASSES;

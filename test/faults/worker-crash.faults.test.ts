@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { JobRegistry } from '../../src/activities/registry';
+import type { WorkflowHandle } from '@temporalio/client';
 import { startProcess, waitForReport } from '../../src/client';
 import { recordFigure } from '../support/figures';
 import { seededRandom } from '../support/load';
+import { pendingActivity, waitUntil } from '../support/observe';
 import { testConnection } from '../support/server';
 import type { TestConnection } from '../support/server';
 import type { Provisioning } from '../support/volume-effects';
@@ -39,6 +41,23 @@ beforeAll(async () => {
   await mkdir(join(sandbox, 'exports'), { recursive: true });
   await writeFile(join(sandbox, 'exports', `${TAKEN_EXPORT}.conf`), takenExportConf());
 });
+/**
+ * Where each process's long job stands: its pending zero-fill or wipe and its last heartbeat (the MB it reached), or
+ * nothing. It changes when a long job makes progress, starts or ends — not when a killed attempt is retried.
+ */
+async function longJobs(handles: WorkflowHandle[]): Promise<string> {
+  const states = await Promise.all(
+    handles.map(async (handle) => {
+      for (const activityId of ['alloc.run', 'alloc.revert.1']) {
+        const pending = await pendingActivity(handle, activityId);
+        if (pending) return `${activityId} ${String(pending.heartbeat)}`;
+      }
+      return '-';
+    })
+  );
+  return states.join(' | ');
+}
+
 afterAll(async () => {
   await worker?.kill();
   await conn?.close();
@@ -63,9 +82,20 @@ test('the worker SIGKILLed every few seconds: every process finishes or unwinds,
   let done = false;
   const kills: number[] = [];
   const random = seededRandom(7);
+  // Each kill waits for the long jobs to move on the new worker, then comes 0.5–2.5 s (seeded) later: every kill lands
+  // while the processes run and lets them gain at most a few seconds, so they outlast at least 5 kills however fast
+  // or slow the machine is (kills at fixed intervals did not: a busy machine, slow to start each worker, gave the
+  // processes whole seconds between kills and they finished after 4).
   const killer = (async () => {
     while (!done) {
-      await new Promise((r) => setTimeout(r, 3_000 + random() * 4_000));
+      const before = await longJobs(handles).catch(() => 'unknown');
+      await waitUntil(
+        async () => done || (await longJobs(handles)) !== before,
+        'the long jobs to move on the new worker',
+        180_000,
+        200
+      );
+      await new Promise((r) => setTimeout(r, 500 + random() * 2_000));
       if (done) return;
       await worker.kill('SIGKILL');
       kills.push(Date.now() - started);

@@ -113,53 +113,25 @@ export async function loadDiscrepancies(
     const wantStatus = spec.failAt ? 'reverted' : 'succeeded';
     if (report.status !== wantStatus) wrong.push(`${id}: status ${report.status}, expected ${wantStatus}`);
     const wantFailed = spec.failAt ? FAILED_STEP[spec.failAt] : undefined;
-    if (report.failedStep !== wantFailed) wrong.push(`${id}: failed at ${report.failedStep}, expected ${wantFailed}`);
+    if (report.failedStep !== wantFailed) {
+      const why = report.error ? ` (${report.error.type}: ${report.error.message})` : '';
+      wrong.push(`${id}: failed at ${report.failedStep}${why}, expected ${wantFailed}`);
+    }
     if (report.needsAttention.length) wrong.push(`${id}: needs attention ${report.needsAttention.join(', ')}`);
-    const want = JSON.stringify(expectedEffects(report));
+    const want = JSON.stringify(expectedEffects(report, effects.get(id)));
     const have = JSON.stringify(effects.get(id));
     if (want !== have) wrong.push(`${id}: effects ${have}, report says ${want}`);
   });
 
   // Nothing in the sandbox that no report accounts for.
-  const state = await inspectSandbox(sandbox);
-  const succeeded = specs.filter((_, i) => reports[i]?.status === 'succeeded');
-  const audited = specs.filter((s, i) => reports[i]?.status === 'succeeded' || s.failAt === 'last');
-  const expectSorted = (what: string, have: string[], want: string[]) => {
-    if (JSON.stringify([...have].sort()) !== JSON.stringify([...want].sort())) {
-      wrong.push(`${what}: ${have.length} in the sandbox, ${want.length} accounted for`);
+  const accounting = await sandboxAccounting(sandbox, { specs, reports });
+  for (const [what, { inSandbox, accountedFor }] of Object.entries(accounting)) {
+    if (JSON.stringify([...inSandbox].sort()) !== JSON.stringify([...accountedFor].sort())) {
+      wrong.push(`${what}: ${inSandbox.length} in the sandbox, ${accountedFor.length} accounted for`);
     }
-  };
-  const prefixOf = (name: string) => specs.some((s) => name === s.volume || name === `${s.volume}-share`);
-  expectSorted(
-    'volumes',
-    state.volumes.filter(prefixOf),
-    succeeded.map((s) => s.volume)
-  );
-  expectSorted(
-    'mounts',
-    state.mounts.filter(prefixOf),
-    succeeded.map((s) => s.volume)
-  );
-  expectSorted(
-    'quotas',
-    state.quotas.filter(prefixOf),
-    succeeded.map((s) => s.volume)
-  );
-  expectSorted(
-    'exports',
-    state.exports.filter(prefixOf),
-    succeeded.map((s) => exportNameOf(s))
-  );
+  }
+  const state = await inspectSandbox(sandbox);
   if (!state.exports.includes(TAKEN_EXPORT)) wrong.push(`the export ${TAKEN_EXPORT} of another team was removed`);
-  const ours = (key: string) => reports.some((r) => key.startsWith(`${r.processId}/`));
-  expectSorted(
-    'catalog entries',
-    state.catalog.filter((e) => ours(e.key)).map((e) => e.volume),
-    succeeded.map((s) => s.volume)
-  );
-  const auditLines = state.audit.filter((line) => reports.some((r) => line.includes(` ${r.processId}/audit `)));
-  if (auditLines.length !== audited.length)
-    wrong.push(`audit: ${auditLines.length} lines, ${audited.length} accounted for`);
   // A worker killed mid-write may leave a temporary file or a lock (taken over once stale): debris, not an effect.
   if (crashed) return wrong;
   const leftovers = (await readdir(sandbox)).filter((f) => /\.(lock|takeover|tmp)$/.test(f));
@@ -169,4 +141,57 @@ export async function loadDiscrepancies(
   );
   if (volumeTmp.length) wrong.push(`left behind in volumes/: ${volumeTmp.join(', ')}`);
   return wrong;
+}
+
+/** One kind of effect of a load run: the names found in the sandbox, and the names the reports account for. */
+export interface Accounted {
+  inSandbox: string[];
+  accountedFor: string[];
+}
+
+/**
+ * The effects of a load run's processes found in the sandbox, kind by kind (volumes, mounts, quotas, exports, catalog
+ * entries, audit lines), beside what their reports account for: the effects of the processes that succeeded, and the
+ * audit lines of those that failed past it (the audit has no revert). They must be equal; their sizes are figures.
+ */
+export async function sandboxAccounting(
+  sandbox: string,
+  { specs, reports }: Pick<LoadResult, 'specs' | 'reports'>
+): Promise<Record<string, Accounted>> {
+  const state = await inspectSandbox(sandbox);
+  const succeeded = specs.filter((_, i) => reports[i]?.status === 'succeeded');
+  const audited = specs.filter((s, i) => reports[i]?.status === 'succeeded' || s.failAt === 'last');
+  const prefixOf = (name: string) => specs.some((s) => name === s.volume || name === `${s.volume}-share`);
+  const ours = (key: string) => reports.some((r) => key.startsWith(`${r.processId}/`));
+  const volumes = succeeded.map((s) => s.volume);
+  return {
+    volumes: { inSandbox: state.volumes.filter(prefixOf), accountedFor: volumes },
+    mounts: { inSandbox: state.mounts.filter(prefixOf), accountedFor: volumes },
+    quotas: { inSandbox: state.quotas.filter(prefixOf), accountedFor: volumes },
+    exports: { inSandbox: state.exports.filter(prefixOf), accountedFor: succeeded.map((s) => exportNameOf(s)) },
+    'catalog entries': {
+      inSandbox: state.catalog.filter((e) => ours(e.key)).map((e) => e.volume),
+      accountedFor: volumes,
+    },
+    'audit lines': {
+      inSandbox: state.audit
+        .filter((line) => reports.some((r) => line.includes(` ${r.processId}/audit `)))
+        .map((line) => /^\S+ \S+ ([^:\s]+):/.exec(line)?.[1] ?? line),
+      accountedFor: audited.map((s) => s.volume),
+    },
+  };
+}
+
+/** {@link sandboxAccounting} as counts, for the figures: `{ volumes: "78 of 78", ... }`. */
+export async function accountingFigures(
+  sandbox: string,
+  result: Pick<LoadResult, 'specs' | 'reports'>
+): Promise<Record<string, string>> {
+  const accounting = await sandboxAccounting(sandbox, result);
+  return Object.fromEntries(
+    Object.entries(accounting).map(([what, a]) => [
+      what,
+      `${a.inSandbox.length} in the sandbox, ${a.accountedFor.length} accounted for`,
+    ])
+  );
 }

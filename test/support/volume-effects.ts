@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { JobOptions } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
+import { OUTCOME_UNKNOWN_REASON } from '../../src/shared/report';
 import type { EffectProbes, ProbedCall } from '../../src/testing/effects';
 
 /** The steps whose effects are counted, in definition order. */
@@ -98,12 +99,19 @@ export function provisioning(spec: Provisioning): ProcessDefinition {
   };
 }
 
-/** What the report says should stand: 1 for a job whose effect remains, 0 otherwise. */
-export function expectedEffects(report: ProcessReport): EffectCounts {
+/**
+ * What the report says should stand: 1 for a job whose effect remains, 0 otherwise. A job the report says may have left
+ * its effect (failed by timeout, not reverted: {@link OUTCOME_UNKNOWN_REASON}) may have 0 or 1: given the effects found
+ * (`actual`), such a step expects what was found when that is 0 or 1 — never 2 — and 0 without `actual`.
+ */
+export function expectedEffects(report: ProcessReport, actual?: EffectCounts): EffectCounts {
   const standing = (stepId: EffectStep): number => {
     const row = report.jobs.find((j) => j.stepId === stepId);
     if (!row) return 0;
     if (row.status === 'succeeded') return 1;
+    if (row.status === 'failed' && row.revert?.reason === OUTCOME_UNKNOWN_REASON) {
+      return actual && actual[stepId] <= 1 ? actual[stepId] : 0;
+    }
     return row.status === 'skipped' && row.revert?.reason === 'the job has no revert' ? 1 : 0;
   };
   return Object.fromEntries(EFFECT_STEPS.map((s) => [s, standing(s)])) as EffectCounts;

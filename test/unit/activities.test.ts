@@ -2,7 +2,7 @@
  * Activity unit tests with Temporal's MockActivityEnvironment: the job wrappers the registry builds (input validation,
  * idempotency keys, details, failure classification) and the example volume jobs' real effects on disk.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -163,6 +163,24 @@ describe('the example volume jobs, on a real sandbox directory', () => {
     expect(failure.type).toBe('CapacityExceededError');
     expect(failure.message).toBe('the pool has 8 MB free of 20 MB; volume "vol-b" needs 12 MB');
     expect((await inspectSandbox(root)).volumes).toEqual(['vol-a']);
+  });
+
+  test('a lock whose holder was killed while writing its name (an empty owner file) is taken over once orphaned', async () => {
+    const lock = join(root, '.pool.lock');
+    await mkdir(lock);
+    await writeFile(join(lock, 'owner'), '');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    await utimes(lock, aMinuteAgo, aMinuteAgo);
+    // Read as pid 0, whose "process" (the caller's group) always runs, it used to be held forever: every attempt waited
+    // for it until its timeout (bug 11 in RELIABILITY.md).
+    const fn = registry.activities()['allocate-volume.run'];
+    if (!fn) throw new Error('no allocate-volume.run');
+    const env = new MockActivityEnvironment({ attempt: 1, startToCloseTimeoutMs: 10_000 });
+    const outcome = (await env.run<[JobCall], unknown, typeof fn>(
+      fn,
+      call('allocate-volume', 'alloc', { volume: 'vol-a', sizeMb: 8 })
+    )) as JobOutcome;
+    expect(outcome.result).toMatchObject({ volume: 'vol-a', sizeMb: 8 });
   });
 
   test('a quota above the volume size is refused: QuotaAboveLimitError', async () => {

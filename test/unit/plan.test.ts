@@ -200,6 +200,19 @@ describe('revert waves', () => {
   test('parallel mode reverts everything at once, newest first', () => {
     expect(revertWaves([['a'], ['b', 'c']], { mode: 'parallel' })).toEqual([['c', 'b', 'a']]);
   });
+
+  test('a list of 2,000 steps unwinds as a chain, and asking before each wave stays cheap', () => {
+    const ids = Array.from({ length: 2_000 }, (_, i) => `s${i}`);
+    const { nodes } = plan({ name: 'long', steps: ids.map((id) => ({ id, job: 'a' })) });
+    const units = ids.map((id) => [id]);
+    // The engine asks before every wave; the check used to rebuild every earlier name for each node (about a second a
+    // call here, so 200 calls took minutes). One pass takes well under a millisecond: the bound is generous.
+    const started = Date.now();
+    for (let wave = 0; wave < 200; wave++) {
+      expect(revertWaves(units.slice(0, units.length - wave), { nodes })[0]).toEqual([`s${1_999 - wave}`]);
+    }
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
 });
 
 describe('previewPlan: what runs and what is reverted, before anything runs', () => {

@@ -3,17 +3,24 @@
  *
  * Layout under `root`: `pool.json` (capacity), `volumes/<volume>.img` (a sparse volume file) with its
  * `<volume>.alloc.json` record, `mnt/<volume>/` (the filesystem tree), `quotas/<volume>.json`,
- * `exports/<exportName>.conf`, `catalog.json` (registered volumes) and `audit.log` (append-only; no revert).
+ * `exports/<exportName>.conf`, `catalog.json` (registered volumes) and `audit.log` (append-only; no revert), and
+ * `fences/` (one small file per reverted step, see below).
  *
  * Every effect is keyed by the job's idempotency key, so a retried attempt (after a worker crash, say) finds its own
- * earlier effect and does not apply it twice. Failures are domain errors chosen by the process args: asking for
- * more than the pool holds, a quota above the volume's size, an export name another volume already uses.
+ * earlier effect and does not apply it twice. Every effect a revert undoes is also fenced: a revert first records, under
+ * the step's own lock, when it was scheduled; a run writes its effect under that lock, and refuses
+ * ({@link SupersededAttemptError}) when the step has been reverted since the attempt was scheduled. An attempt
+ * Temporal gave up on can still be running — a worker that stalled, a wait that ended late — after its retry succeeded
+ * and the process unwound; without the fence it would apply its effect again, with nothing left to revert it. Failures
+ * are domain errors chosen by the process args: asking for more than the pool holds, a quota above the volume's size,
+ * an export name another volume already uses.
  */
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineJob } from '../job';
-import type { JobContext } from '../job';
+import type { JobContext, RevertContext } from '../job';
 import type { JobLibrary } from '../..';
 import { defineLibrary } from '../..';
 
@@ -37,6 +44,13 @@ export class QuotaAboveLimitError extends Error {
 export class NameAlreadyExportedError extends Error {
   override readonly name = 'NameAlreadyExportedError';
 }
+/**
+ * A late attempt: the step was reverted after this attempt was scheduled (Temporal had given up on it, its retry ran,
+ * and the process unwound), so it applies nothing. Only an attempt nobody waits for any more meets this.
+ */
+export class SupersededAttemptError extends Error {
+  override readonly name = 'SupersededAttemptError';
+}
 
 const DOMAIN_ERRORS = [
   'CapacityExceededError',
@@ -44,6 +58,7 @@ const DOMAIN_ERRORS = [
   'VolumeNotFoundError',
   'QuotaAboveLimitError',
   'NameAlreadyExportedError',
+  'SupersededAttemptError',
 ];
 
 /** Default pool capacity when the sandbox has no `pool.json`. */
@@ -60,15 +75,42 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** Writes a file atomically (write to a temporary name, then rename), so a crash never leaves half a record. */
+/** Writes a record atomically (see {@link writeAtomically}). */
 async function writeJson(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2));
+  await writeAtomically(path, JSON.stringify(value, null, 2));
+}
+
+const tmpName = (path: string) => `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+
+/** Writes a file atomically (write to a temporary name, then rename), so a crash never leaves half of it. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = tmpName(path);
+  await writeFile(tmp, text);
   await rename(tmp, path);
+}
+
+/**
+ * Creates a file with its whole content, unless it exists (then returns false). Written under a temporary name and
+ * linked into place — a link never replaces a file — so nobody, a retry after a crash included, finds it half written.
+ */
+async function createAtomically(path: string, text: string): Promise<boolean> {
+  const tmp = tmpName(path);
+  await writeFile(tmp, text);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** Whether a process with this pid runs on this host. */
 function isAlive(pid: number): boolean {
+  // 0 and negative numbers name process groups, and kill(0, 0) always succeeds: not a holder's pid.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -79,12 +121,12 @@ function isAlive(pid: number): boolean {
 
 /**
  * Whether the lock at `dir` was left by a holder that is gone: its owner file names a process that no longer runs
- * (a worker killed while holding it), or it has had no owner file for `orphanMs` (killed between taking the lock and
- * writing its name).
+ * (a worker killed while holding it), or it has had no owner (no file, or not a pid) for `orphanMs` (killed between
+ * taking the lock and writing its name).
  */
 async function isStale(dir: string, orphanMs: number): Promise<boolean> {
   const owner = await readFile(join(dir, 'owner'), 'utf8').catch(() => undefined);
-  if (owner !== undefined) return !isAlive(Number(owner));
+  if (owner !== undefined && /^\d+$/.test(owner)) return !isAlive(Number(owner));
   const info = await stat(dir).catch(() => undefined);
   return info !== undefined && Date.now() - info.mtimeMs > orphanMs;
 }
@@ -133,12 +175,63 @@ async function withLock<T>(
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
-    await writeFile(join(dir, 'owner'), String(process.pid));
+    // Written whole or not at all (a holder killed mid-write used to leave an empty name: a lock nobody took over).
+    await writeAtomically(join(dir, 'owner'), String(process.pid));
     signal?.throwIfAborted();
     return await fn();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** What a revert leaves for its step: when the latest revert of the step was scheduled (server clock, ms). */
+interface Fence {
+  key: string;
+  revertScheduledAt: number;
+}
+
+const fenceLock = (runKey: string) => `fence-${createHash('sha256').update(runKey).digest('hex').slice(0, 16)}`;
+const fencePath = (root: string, runKey: string) => join(root, 'fences', `${encodeURIComponent(runKey)}.json`);
+
+/**
+ * Applies a run's effect under its step's fence: refuses, with {@link SupersededAttemptError}, when the step was
+ * reverted after this attempt was scheduled. Waiting for the fence stops when the attempt's signal aborts.
+ */
+async function applyFenced<T>(root: string, ctx: JobContext, apply: () => Promise<T>): Promise<T> {
+  return withLock(
+    root,
+    fenceLock(ctx.idempotencyKey),
+    async () => {
+      const fence = await readJson<Fence>(fencePath(root, ctx.idempotencyKey));
+      if (fence && fence.revertScheduledAt > ctx.scheduledAt) {
+        const at = (ms: number) => new Date(ms).toISOString();
+        const message = `attempt ${ctx.attempt} of ${ctx.idempotencyKey} (scheduled ${at(ctx.scheduledAt)}) applies nothing: the step was reverted by an attempt scheduled ${at(fence.revertScheduledAt)}`;
+        ctx.log.warn(`late attempt refused: ${message}`);
+        throw new SupersededAttemptError(message);
+      }
+      return apply();
+    },
+    ctx.signal
+  );
+}
+
+/**
+ * Fences a step off before its revert undoes it: from now on no attempt of its run scheduled before this revert
+ * applies its effect (one that is applying it right now finishes first, and the revert then undoes it too).
+ */
+async function fenceOff(root: string, ctx: RevertContext): Promise<void> {
+  const runKey = `${ctx.processId}/${ctx.stepId}`;
+  await mkdir(join(root, 'fences'), { recursive: true });
+  await withLock(
+    root,
+    fenceLock(runKey),
+    async () => {
+      const fence = await readJson<Fence>(fencePath(root, runKey));
+      if (fence && fence.revertScheduledAt >= ctx.scheduledAt) return;
+      await writeJson(fencePath(root, runKey), { key: runKey, revertScheduledAt: ctx.scheduledAt } satisfies Fence);
+    },
+    ctx.signal
+  );
 }
 
 interface AllocationRecord {
@@ -229,36 +322,38 @@ export function volumeJobs(options: VolumeLibraryOptions) {
         throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${existing.key})`);
       }
       if (!existing) {
-        await withLock(
-          root,
-          'pool',
-          async () => {
-            const claimed = await readJson<AllocationRecord>(paths.allocation(input.volume));
-            if (claimed) {
-              if (claimed.key === ctx.idempotencyKey) return;
-              throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${claimed.key})`);
-            }
-            const pool = (await readJson<{ capacityMb: number }>(paths.pool)) ?? { capacityMb: DEFAULT_CAPACITY_MB };
-            let usedMb = 0;
-            for (const file of await readdir(paths.volumes)) {
-              if (!file.endsWith('.alloc.json')) continue;
-              usedMb += (await readJson<AllocationRecord>(join(paths.volumes, file)))?.sizeMb ?? 0;
-            }
-            if (usedMb + input.sizeMb > pool.capacityMb) {
-              throw new CapacityExceededError(
-                `the pool has ${pool.capacityMb - usedMb} MB free of ${pool.capacityMb} MB; volume "${input.volume}" needs ${input.sizeMb} MB`
-              );
-            }
-            const handle = await open(paths.image(input.volume), 'w');
-            await handle.truncate(input.sizeMb * 1024 * 1024);
-            await handle.close();
-            await writeJson(paths.allocation(input.volume), {
-              volume: input.volume,
-              sizeMb: input.sizeMb,
-              key: ctx.idempotencyKey,
-            } satisfies AllocationRecord);
-          },
-          ctx.signal
+        await applyFenced(root, ctx, () =>
+          withLock(
+            root,
+            'pool',
+            async () => {
+              const claimed = await readJson<AllocationRecord>(paths.allocation(input.volume));
+              if (claimed) {
+                if (claimed.key === ctx.idempotencyKey) return;
+                throw new VolumeExistsError(`volume "${input.volume}" already exists (allocated by ${claimed.key})`);
+              }
+              const pool = (await readJson<{ capacityMb: number }>(paths.pool)) ?? { capacityMb: DEFAULT_CAPACITY_MB };
+              let usedMb = 0;
+              for (const file of await readdir(paths.volumes)) {
+                if (!file.endsWith('.alloc.json')) continue;
+                usedMb += (await readJson<AllocationRecord>(join(paths.volumes, file)))?.sizeMb ?? 0;
+              }
+              if (usedMb + input.sizeMb > pool.capacityMb) {
+                throw new CapacityExceededError(
+                  `the pool has ${pool.capacityMb - usedMb} MB free of ${pool.capacityMb} MB; volume "${input.volume}" needs ${input.sizeMb} MB`
+                );
+              }
+              const handle = await open(paths.image(input.volume), 'w');
+              await handle.truncate(input.sizeMb * 1024 * 1024);
+              await handle.close();
+              await writeJson(paths.allocation(input.volume), {
+                volume: input.volume,
+                sizeMb: input.sizeMb,
+                key: ctx.idempotencyKey,
+              } satisfies AllocationRecord);
+            },
+            ctx.signal
+          )
         );
       }
       let note = existing ? ' (found from an earlier attempt)' : '';
@@ -270,6 +365,7 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       return { volume: input.volume, path: paths.image(input.volume), sizeMb: input.sizeMb };
     },
     async revert(input, _result, ctx) {
+      await fenceOff(root, ctx);
       const record = await readJson<AllocationRecord>(paths.allocation(input.volume));
       if (!record) {
         ctx.setDetail(`volume ${input.volume} was already released`);
@@ -304,12 +400,18 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     async run(input, ctx) {
       await allocationOf(input.volume);
       const mount = paths.mount(input.volume);
-      for (const dir of ['data', 'logs', 'snapshots']) await mkdir(join(mount, dir), { recursive: true });
-      await writeJson(join(mount, '.filesystem.json'), { label: input.label ?? input.volume, key: ctx.idempotencyKey });
+      await applyFenced(root, ctx, async () => {
+        for (const dir of ['data', 'logs', 'snapshots']) await mkdir(join(mount, dir), { recursive: true });
+        await writeJson(join(mount, '.filesystem.json'), {
+          label: input.label ?? input.volume,
+          key: ctx.idempotencyKey,
+        });
+      });
       ctx.setDetail(`laid out data/, logs/, snapshots/ under ${mount}`);
       return { mountPath: mount };
     },
     async revert(input, _result, ctx) {
+      await fenceOff(root, ctx);
       await rm(paths.mount(input.volume), { recursive: true, force: true });
       ctx.setDetail(`removed the filesystem tree of ${input.volume}`);
     },
@@ -328,11 +430,14 @@ export function volumeJobs(options: VolumeLibraryOptions) {
           `quota ${input.limitMb} MB is above the size of volume "${input.volume}" (${allocation.sizeMb} MB)`
         );
       }
-      await writeJson(paths.quota(input.volume), { limitMb: input.limitMb, key: ctx.idempotencyKey });
+      await applyFenced(root, ctx, () =>
+        writeJson(paths.quota(input.volume), { limitMb: input.limitMb, key: ctx.idempotencyKey })
+      );
       ctx.setDetail(`quota ${input.limitMb} MB of ${allocation.sizeMb} MB`);
       return { limitMb: input.limitMb };
     },
     async revert(input, _result, ctx) {
+      await fenceOff(root, ctx);
       await rm(paths.quota(input.volume), { force: true });
       ctx.setDetail(`removed the quota on ${input.volume}`);
     },
@@ -353,20 +458,19 @@ export function volumeJobs(options: VolumeLibraryOptions) {
       await allocationOf(input.volume);
       const conf = paths.exportConf(input.exportName);
       const body = `volume=${input.volume}\npath=${paths.mount(input.volume)}\nclients=${input.clients.join(',')}\nkey=${ctx.idempotencyKey}\n`;
-      try {
-        await writeFile(conf, body, { flag: 'wx' });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await applyFenced(root, ctx, async () => {
+        if (await createAtomically(conf, body)) return;
         const current = await readFile(conf, 'utf8');
         if (!current.includes(`key=${ctx.idempotencyKey}\n`)) {
           const owner = /^volume=(.*)$/m.exec(current)?.[1] ?? 'another volume';
           throw new NameAlreadyExportedError(`export name "${input.exportName}" is already used by volume "${owner}"`);
         }
-      }
+      });
       ctx.setDetail(`exported ${input.volume} as ${input.exportName} to ${input.clients.join(', ')}`);
       return { exportName: input.exportName, configPath: conf };
     },
     async revert(input, _result, ctx) {
+      await fenceOff(root, ctx);
       const conf = paths.exportConf(input.exportName);
       const current = await readFile(conf, 'utf8').catch(() => undefined);
       if (current?.includes(`key=${ctx.processId}/`)) await rm(conf, { force: true });
@@ -381,28 +485,31 @@ export function volumeJobs(options: VolumeLibraryOptions) {
     output: z.object({ registered: z.string() }),
     options: { timeout: '30s' },
     async run(input, ctx) {
-      const entries = await withLock(
-        root,
-        'catalog',
-        async () => {
-          const catalog = (await readJson<CatalogEntry[]>(paths.catalog)) ?? [];
-          if (!catalog.some((e) => e.key === ctx.idempotencyKey)) {
-            catalog.push({
-              volume: input.volume,
-              path: input.path,
-              key: ctx.idempotencyKey,
-              ...(input.exportName ? { exportName: input.exportName } : {}),
-            });
-            await writeJson(paths.catalog, catalog);
-          }
-          return catalog.length;
-        },
-        ctx.signal
+      const entries = await applyFenced(root, ctx, () =>
+        withLock(
+          root,
+          'catalog',
+          async () => {
+            const catalog = (await readJson<CatalogEntry[]>(paths.catalog)) ?? [];
+            if (!catalog.some((e) => e.key === ctx.idempotencyKey)) {
+              catalog.push({
+                volume: input.volume,
+                path: input.path,
+                key: ctx.idempotencyKey,
+                ...(input.exportName ? { exportName: input.exportName } : {}),
+              });
+              await writeJson(paths.catalog, catalog);
+            }
+            return catalog.length;
+          },
+          ctx.signal
+        )
       );
       ctx.setDetail(`registered ${input.volume} in the catalog (${entries} ${entries === 1 ? 'volume' : 'volumes'})`);
       return { registered: input.volume };
     },
     async revert(input, _result, ctx) {
+      await fenceOff(root, ctx);
       await withLock(root, 'catalog', async () => {
         const catalog = (await readJson<CatalogEntry[]>(paths.catalog)) ?? [];
         await writeJson(
@@ -450,8 +557,9 @@ export async function inspectSandbox(root: string) {
   return {
     volumes: (await list('volumes')).filter((f) => f.endsWith('.img')).map((f) => f.replace(/\.img$/, '')),
     mounts: await list('mnt'),
-    quotas: (await list('quotas')).map((f) => f.replace(/\.json$/, '')),
-    exports: (await list('exports')).map((f) => f.replace(/\.conf$/, '')),
+    // Only whole records: a temporary file a killed worker left behind is not an effect.
+    quotas: (await list('quotas')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')),
+    exports: (await list('exports')).filter((f) => f.endsWith('.conf')).map((f) => f.replace(/\.conf$/, '')),
     catalog: (await readJson<CatalogEntry[]>(join(root, 'catalog.json'))) ?? [],
     audit: (await readFile(join(root, 'audit.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean),
   };
