@@ -233,7 +233,9 @@ describe('with anything wrong, one clear line and no hang', () => {
       },
       configFile: false,
     });
-    for (const attempt of [connectClient(config), connectNative(config)]) {
+    // One at a time: a second attempt made up front would reject while the first is awaited, with no handler yet.
+    for (const connect of [() => connectClient(config), () => connectNative(config)]) {
+      const attempt = connect();
       await expect(attempt).rejects.toBeInstanceOf(TemporalTlsError);
       await expect(attempt).rejects.toThrow(/it has expired/);
     }
