@@ -57,6 +57,13 @@ function seededRandom(seed: number): () => number {
   };
 }
 
+/** Draws a bootstrap resample (same size, with replacement) from a seeded generator, so a run can be repeated. */
+function resampler(seed: number): (samples: readonly number[]) => number[] {
+  const random = seededRandom(seed);
+  return (samples) =>
+    Array.from({ length: samples.length }, () => samples[Math.floor(random() * samples.length)] as number);
+}
+
 /**
  * A percentile bootstrap interval for the ratio of two sides' per-step slopes (the least-squares line through the
  * p-th percentile latency at each size): each round resamples every side's samples at every size with replacement
@@ -71,9 +78,7 @@ export function slopeRatioInterval(
   rounds = 1_000,
   seed = 1
 ): [number, number] {
-  const random = seededRandom(seed);
-  const resample = (samples: readonly number[]) =>
-    Array.from({ length: samples.length }, () => samples[Math.floor(random() * samples.length)] as number);
+  const resample = resampler(seed);
   const slope = (side: Readonly<Record<number, readonly number[]>>) =>
     linearFit(sizes.map((x) => ({ x, y: percentile(resample(side[x] ?? []), p) }))).slope;
   const ratios = Array.from({ length: rounds }, () => slope(numerator) / slope(denominator));
@@ -91,9 +96,7 @@ export function percentileRatioInterval(
   rounds = 1_000,
   seed = 1
 ): [number, number] {
-  const random = seededRandom(seed);
-  const resample = (samples: readonly number[]) =>
-    Array.from({ length: samples.length }, () => samples[Math.floor(random() * samples.length)] as number);
+  const resample = resampler(seed);
   const ratios = Array.from(
     { length: rounds },
     () => percentile(resample(numerator), p) / percentile(resample(denominator), p)

@@ -22,18 +22,28 @@ afterAll(async () => {
   await rm(sandbox, { recursive: true, force: true });
 });
 
+/** `npm start -- --once [extra]` with a sandbox and task queue of its own; its stdout. */
+async function runDemo(...extra: string[]): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    [join(__dirname, '..', '..', 'dist', 'cli', 'demo.js'), '--once', ...extra],
+    {
+      env: {
+        ...process.env,
+        JIPPER_SANDBOX: sandbox,
+        JIPPER_TASK_QUEUE: `demo-${randomUUID()}`,
+        // The run's server has its Web UI on a port of its own: the demo links to it when told where.
+        JIPPER_WEB_UI_URL: process.env.JIPPER_TEST_UI_URL ?? 'http://127.0.0.1:8233',
+        NO_COLOR: '1',
+      },
+      timeout: 120_000,
+    }
+  );
+  return stdout;
+}
+
 test('the demo prints a succeeded report and a reverted one, unwound newest first, and exits 0', async () => {
-  const { stdout } = await run(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli', 'demo.js'), '--once'], {
-    env: {
-      ...process.env,
-      JIPPER_SANDBOX: sandbox,
-      JIPPER_TASK_QUEUE: `demo-${randomUUID()}`,
-      // The run's server has its Web UI on a port of its own: the demo links to it when told where.
-      JIPPER_WEB_UI_URL: process.env.JIPPER_TEST_UI_URL ?? 'http://127.0.0.1:8233',
-      NO_COLOR: '1',
-    },
-    timeout: 120_000,
-  });
+  const stdout = await runDemo();
   const [first, second] = stdout.split(/^=== /m).slice(1);
   expect(first).toMatch(/^1\. provision-volume: succeeds/);
   expect(first).toMatch(/status: succeeded/);
@@ -47,20 +57,7 @@ test('the demo prints a succeeded report and a reverted one, unwound newest firs
 });
 
 test('with one setting (--encrypt) the demo runs encrypted: same reports, ciphertext in the history', async () => {
-  const { stdout } = await run(
-    process.execPath,
-    [join(__dirname, '..', '..', 'dist', 'cli', 'demo.js'), '--once', '--encrypt'],
-    {
-      env: {
-        ...process.env,
-        JIPPER_SANDBOX: sandbox,
-        JIPPER_TASK_QUEUE: `demo-${randomUUID()}`,
-        JIPPER_WEB_UI_URL: process.env.JIPPER_TEST_UI_URL ?? 'http://127.0.0.1:8233',
-        NO_COLOR: '1',
-      },
-      timeout: 120_000,
-    }
-  );
+  const stdout = await runDemo('--encrypt');
   expect(stdout).toMatch(
     /payloads encrypted \(AES-256-GCM, key "[^"]+" of JIPPER_ENCRYPTION_KEYS_FILE \(.*demo-keys\.json\)\)/
   );
