@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
@@ -21,12 +21,17 @@ import { freePort } from '../../src/dev/ports';
 
 const KEYWORD = encodeSearchAttributeIndexedValueType('KEYWORD');
 
+/** The pid is a live process: it exists and is not a zombie (dead, waiting for its parent to reap it). */
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return !existsSync('/proc'); // Gone since, or no /proc (macOS): the kill above said it lived.
   }
 }
 

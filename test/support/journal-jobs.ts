@@ -39,10 +39,6 @@ async function busy(ms: number, ctx: JobContext): Promise<void> {
   }
 }
 
-/**
- * `blocked` holds the things that currently cannot succeed — `<stepId>` for a run, `<stepId>/revert` for a revert —
- * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it.
- */
 const taskInput = z.object({
   value: z.unknown().optional(),
   outcome,
@@ -64,7 +60,9 @@ const taskInput = z.object({
 
 /**
  * `blocked` holds the things that currently cannot succeed — `<stepId>` for a run, `<stepId>/revert` for a revert —
- * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it.
+ * like a dependency that is down until an operator fixes it: the test removes an entry to "fix" it. `<stepId>/hold`
+ * keeps a run going (heartbeating, after its `durationMs`) until the test removes it: a worker slot held for exactly
+ * as long as a test needs, however slow the machine.
  */
 export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = new Set()) {
   const record = (kind: JournalEntry['kind'], ctx: JobContext, input: unknown, extra: Partial<JournalEntry> = {}) => {
@@ -84,6 +82,7 @@ export function journalLibrary(journal: JournalEntry[], blocked: Set<string> = n
   const runTask = async (input: z.infer<typeof taskInput>, ctx: JobContext) => {
     const read = Object.fromEntries(input.read.map((id) => [id, ctx.results[id]]));
     await busy(input.durationMs, ctx);
+    while (blocked.has(`${ctx.stepId}/hold`)) await busy(50, ctx);
     if (input.detail) ctx.setDetail(input.detail);
     if (input.outcome === 'hang') await ctx.sleep(3_600_000);
     if (blocked.has(ctx.stepId)) throw new Error(`task ${ctx.stepId} is blocked`);
