@@ -104,8 +104,9 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType, O = unknown, N e
   readonly secretResult?: readonly string[];
   /**
    * At most this many runs start per second (`5/s`) or per minute (`30/m`), across every worker and process: the job's
-   * runs go through a task queue of its own whose rate Temporal's matching service limits. The report shows how long
-   * each run waited.
+   * runs go through a task queue of its own whose rate Temporal's matching service limits. The rate holds over time;
+   * since matching keeps it per task-queue partition (four by default), a burst of up to about four may start at once.
+   * The report shows how long each run waited.
    */
   readonly rateLimit?: string;
 }
