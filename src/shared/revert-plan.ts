@@ -181,10 +181,30 @@ export function previewPlan(
     if (id !== undefined && !jobs.has(id)) throw new RangeError(`no job "${id}" in this process`);
   }
 
-  // Forward, in lock step.
+  // Forward, in lock step. A node is ready the tick after the last name it needs ended: each node counts the names it
+  // still waits for, so a tick looks only at the nodes it readies (a whole preview is linear in the graph; scanning
+  // every node each tick made `jipper plan`, a preview per job, cubic: 8 s for 300 jobs).
   const start = new Map<string, number>();
   const end = new Map<string, number>();
-  const doneAt = (name: string): number | undefined => end.get(name);
+  const index = new Map(nodes.map((node, i) => [node, i]));
+  const waitingFor = new Map<PlanNode, number>();
+  const dependents = new Map<string, PlanNode[]>();
+  let readyNext: PlanNode[] = [];
+  for (const node of nodes) {
+    const needs = new Set(node.needs);
+    waitingFor.set(node, needs.size);
+    if (!needs.size) readyNext.push(node);
+    for (const name of needs) (dependents.get(name) ?? dependents.set(name, []).get(name) ?? []).push(node);
+  }
+  const ended = (name: string, at: number) => {
+    if (end.has(name)) return;
+    end.set(name, at);
+    for (const node of dependents.get(name) ?? []) {
+      const left = (waitingFor.get(node) ?? 0) - 1;
+      waitingFor.set(node, left);
+      if (left === 0) readyNext.push(node);
+    }
+  };
   const forward: string[][] = [];
   const succeeded: string[] = [];
   const cancelled: string[] = [];
@@ -194,9 +214,10 @@ export function previewPlan(
   let pivotPassedAt: number | undefined;
   let failedJob: string | undefined;
   for (let tick = 0; stopTick === undefined; tick++) {
-    const ready = nodes.filter(
-      (node) => !start.has(node.id) && node.needs.every((name) => (doneAt(name) ?? Infinity) <= tick)
-    );
+    const ready = readyNext
+      .filter((node) => !start.has(node.id))
+      .sort((a, b) => (index.get(a) ?? 0) - (index.get(b) ?? 0));
+    readyNext = [];
     if (!ready.length) break;
     forward.push(ready.flatMap((node) => node.members));
     const ending: { node: PlanNode; ok: string[] }[] = [];
@@ -226,10 +247,10 @@ export function previewPlan(
       }
       succeeded.push(...ok);
       if (ok.length) units.push(ok);
-      for (const member of ok) end.set(member, tick + 1);
+      for (const member of ok) ended(member, tick + 1);
       const needed = groupNeeds(node);
       if (ok.length >= needed) {
-        end.set(node.id, tick + 1);
+        ended(node.id, tick + 1);
         if (node.pivot && pivotPassedAt === undefined) pivotPassedAt = tick + 1;
         if (node.group && ok.length < node.members.length && node.succeedWhen !== 'all') {
           notes.push(
