@@ -4,14 +4,23 @@
  * "reverted65ms"), so each job is one list item whose parts are separated by " · ": step, job, status, time, and what
  * happened to it (its detail, its error, how its revert went). The header says how the process stands, the unwinding
  * step by step (a revert that failed or waits is never called reverted), and, when it is parked, the exact
- * `jipper decide` command each parked step waits for.
+ * `jipper decide` command each parked step waits for, and each revision an operator made (`jipper revise`).
  */
 import type { ProcessDefinition } from '../schema/definition';
 import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { isGroupStep, stepJobs } from './steps';
 import { durationBetween } from './text';
-import { endedByTemporalLines, errorText, jobStory, parkedSteps, pauseText, stepName, unwindingLine } from './wording';
+import {
+  endedByTemporalLines,
+  errorText,
+  jobStory,
+  parkedSteps,
+  pauseText,
+  revisionTexts,
+  stepName,
+  unwindingLine,
+} from './wording';
 
 /** Text of the report on one line, cut to a size the Web UI can show, with Markdown's emphasis characters escaped. */
 function cell(text: string | undefined): string {
@@ -91,6 +100,7 @@ export function reportToMarkdown(report: ProcessReport): string {
     pauseText(report) ? capitalized(cell(pauseText(report))) : '',
     others.length ? `Needs a person: ${others.map((s) => `\`${s}\``).join(', ')}` : '',
     unwinding ? cell(capitalized(unwinding)) : '',
+    ...revisionTexts(report).map((line) => cell(capitalized(line))),
   ].filter(Boolean);
   const rows = report.jobs.length > MAX_RENDERED_ROWS ? report.jobs.slice(-MAX_RENDERED_ROWS) : report.jobs;
   const list = rows.map(cachedRowLine);

@@ -81,3 +81,16 @@ test('an unchanged report renders the same twice', () => {
   expect(reportToMarkdown(r)).toBe(reportToMarkdown(r));
   expect(reportToMarkdown(r)).toMatch(/^- \*\*prepare\/quota\*\* ⚑ pivot · set-quota · succeeded · 250ms$/m);
 });
+
+test("an operator's revisions are told in the Web UI's details, each with its reason", () => {
+  const r = report();
+  expect(reportToMarkdown(r)).not.toMatch(/Revised/);
+  r.revisions = [
+    { at: '2026-11-22T10:00:02.000Z', reason: 'quota | first', added: ['quota2'], removed: ['fs'] },
+    { at: '2026-11-22T10:00:03.000Z', added: [], removed: [] },
+  ];
+  const rendered = reportToMarkdown(r);
+  expect(rendered).toContain('Revised at 2026-11-22T10:00:02.000Z (quota \\| first): added quota2; removed fs');
+  expect(rendered).toContain('Revised at 2026-11-22T10:00:03.000Z: steps changed');
+  expect(rendered).toBe(fresh(r));
+});
