@@ -177,6 +177,73 @@ test('revise: the steps not yet started change, a started one may not; the effec
   expectLines(await run(['revise', 'no-such-process', path]), 2, ['no process with id "no-such-process"']);
 }, 120_000);
 
+/** Twenty audit events (enough for a continue-as-new every 100 events), then the slow allocate, then one more event. */
+const continued = (steps: string) => `name: revise-continued
+params:
+  volume: rc-0
+options:
+  continueAsNewAfterEvents: 100
+steps:
+${Array.from({ length: 20 }, (_, i) => `  - { id: e${i}, job: record-audit-event, args: { volume: { $param: volume }, message: event ${i} } }`).join('\n')}
+  - id: allocate
+    job: allocate-volume
+    args: { volume: { $param: volume }, sizeMb: 8, zeroFill: true, ioLimitMbPerSec: 2 }
+${steps}`;
+
+test('revise a process that has continued as new: its parameters and earlier results still hold', async () => {
+  const id = uniqueId('rc');
+  const volume = `rc-${Math.floor(Math.random() * 1e6)}`;
+  const path = file(
+    'continued.yaml',
+    continued(
+      '  - { id: last, job: record-audit-event, args: { volume: { $param: volume }, message: { $param: note } } }'
+    )
+  );
+  await expectExit(['start', path, '--id', id, '--set', `volume=${volume}`, '--set', 'note=as started'], 0);
+  const handle = tw.client.workflow.getHandle(id);
+  const firstRun = (await handle.describe()).runId;
+  await waitUntil(
+    async () => (await reportOf(id)).jobs.find((j) => j.stepId === 'allocate')?.status === 'running',
+    'allocate to run'
+  );
+  await expectExit(['pause', id, '--reason', 'revising'], 0);
+  await waitUntil(async () => (await reportOf(id)).status === 'paused', 'the process to pause');
+  // The run being revised is not the first: the twenty events made it continue as new.
+  expect((await handle.describe()).runId).not.toBe(firstRun);
+
+  // The new steps use the run's parameter (only --set gave it) and the result of allocate (in this run's carried state).
+  const revisedPath = file(
+    'continued-revised.yaml',
+    continued(`  - id: quota
+    job: set-quota
+    args: { volume: { $from: allocate.volume }, limitMb: 4 }
+  - { id: final, job: record-audit-event, args: { volume: { $from: allocate.volume }, message: { $param: note } } }`)
+  );
+  const accepted = await expectExit(['revise', id, revisedPath, '--json'], 0);
+  expect(JSON.parse(accepted.stdout)).toMatchObject({
+    id,
+    revised: true,
+    added: ['quota', 'final'],
+    removed: ['last'],
+  });
+  await expectExit(['resume', id], 0);
+  const final = JSON.parse(
+    (await expectExit(['watch', id, '--json'], 0)).stdout.trim().split('\n').at(-1) as string
+  ) as ProcessReport;
+  expect(final.status).toBe('succeeded');
+  expect(final.jobs.map((j) => j.stepId).slice(-3)).toEqual(['allocate', 'quota', 'final']);
+  expect(final.revisions).toEqual([{ at: anyString, added: ['quota', 'final'], removed: ['last'] }]);
+  // The effects: every event once, the revised step's with the run's note; a quota; nothing of the removed step.
+  const effects = await inspectSandbox(sandbox);
+  expect(effects.quotas).toContain(volume);
+  const ours = effects.audit.filter((line) => line.includes(` ${id}/`));
+  expect(ours).toHaveLength(21);
+  expect(ours.filter((line) => line.includes(`${id}/final `))).toEqual([
+    expect.stringMatching(new RegExp(`${volume}: as started$`)),
+  ]);
+  expect(ours.some((line) => line.includes(`${id}/last `))).toBe(false);
+}, 180_000);
+
 /** A journal task holding `token` for a long while (cancellable: it heartbeats). */
 const holding = (token: string): ProcessDefinition => ({
   name: 'token-holder',
