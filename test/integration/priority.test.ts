@@ -10,6 +10,7 @@ import { startProcess, waitForReport } from '../../src/client';
 import { JobRegistry } from '../../src/activities/registry';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import { startTestWorker } from '../../src/testing/worker';
+import { waitUntil } from '../support/observe';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import type { TestServer } from '../../src/testing/server';
@@ -36,13 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.teardown();
 });
-
-/** Polls until `ok` holds (a minute at most). */
-async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
-  for (const deadline = Date.now() + 60_000; !(await ok()); await new Promise((r) => setTimeout(r, 100))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-  }
-}
 
 /** Every process has its job scheduled on the queue: the backlog is whole, however slow the machine. */
 async function allQueued(handles: WorkflowHandle[]): Promise<boolean> {
@@ -75,7 +69,7 @@ test('high-priority jobs and reverts overtake low-priority work queued before th
       'unwinding'
     );
     handles.push(unwinding);
-    await until('the failing job runs', () => journal.some((e) => e.key === `${unwinding.workflowId}/fails`));
+    await waitUntil(async () => journal.some((e) => e.key === `${unwinding.workflowId}/fails`), 'the failing job runs');
     // Meanwhile a backlog builds: ten jobs at priority 5, then one at priority 1.
     for (let i = 0; i < 10; i++) {
       handles.push(
@@ -86,7 +80,7 @@ test('high-priority jobs and reverts overtake low-priority work queued before th
       );
     }
     handles.push(await start({ name: 'high', options: { priority: 1 }, steps: [job('high')] }, 'high'));
-    await until('the backlog is queued', () => allQueued(handles.slice(1)));
+    await waitUntil(() => allQueued(handles.slice(1)), 'the backlog is queued');
     held.delete('fails/hold');
     const reports = await Promise.all(handles.map((h) => waitForReport(h)));
     expect(reports.map((r) => r.status)).toEqual(['reverted', ...Array<string>(11).fill('succeeded')]);
@@ -129,12 +123,12 @@ test('a fairness key shares a backlog between tenants: a small tenant is not stu
       { name: 'blocker', steps: [{ id: 'blocker', job: 'task' }] },
       { taskQueue, registry }
     );
-    await until('the blocker runs', () => journal.some((e) => e.key === `${blocker.workflowId}/blocker`));
+    await waitUntil(async () => journal.some((e) => e.key === `${blocker.workflowId}/blocker`), 'the blocker runs');
     handles = [
       ...(await Promise.all(Array.from({ length: 12 }, (_, i) => start('big', i)))),
       ...(await Promise.all(Array.from({ length: 3 }, (_, i) => start('small', i)))),
     ];
-    await until('all fifteen jobs are queued', () => allQueued(handles));
+    await waitUntil(() => allQueued(handles), 'all fifteen jobs are queued');
     expect(journal.filter((e) => handles.some((h) => e.key.startsWith(`${h.workflowId}/`)))).toEqual([]);
     held.delete('blocker/hold');
     await Promise.all([blocker, ...handles].map((h) => waitForReport(h)));

@@ -201,15 +201,16 @@ test('revise a process that has continued as new: its parameters and earlier res
   );
   await expectExit(['start', path, '--id', id, '--set', `volume=${volume}`, '--set', 'note=as started'], 0);
   const handle = tw.client.workflow.getHandle(id);
-  const firstRun = (await handle.describe()).runId;
   await waitUntil(
     async () => (await reportOf(id)).jobs.find((j) => j.stepId === 'allocate')?.status === 'running',
     'allocate to run'
   );
   await expectExit(['pause', id, '--reason', 'revising'], 0);
   await waitUntil(async () => (await reportOf(id)).status === 'paused', 'the process to pause');
-  // The run being revised is not the first: the twenty events made it continue as new.
-  expect((await handle.describe()).runId).not.toBe(firstRun);
+  // The run being revised is not the first of its chain: the twenty events made it continue as new.
+  const described = await handle.describe();
+  expect(described.raw.workflowExecutionInfo?.firstRunId).toEqual(expect.any(String));
+  expect(described.runId).not.toBe(described.raw.workflowExecutionInfo?.firstRunId);
 
   // The new steps use the run's parameter (only --set gave it) and the result of allocate (in this run's carried state).
   const revisedPath = file(
