@@ -353,6 +353,11 @@ export class Engine {
     return report;
   }
 
+  /** The planned job at a step, if there is one. */
+  plannedOf(stepId: string): PlannedJob | undefined {
+    return this.planned.get(stepId);
+  }
+
   private plannedJob(stepId: string): PlannedJob {
     const job = this.planned.get(stepId);
     if (!job) throw new Error(`step "${stepId}" is not planned`);
@@ -439,30 +444,51 @@ export class Engine {
    * its failure, an operator's decision awaited, a forward-recovery job run — and when the process must stop, this
    * rejects with {@link JobFailedError} (a cancellation is passed on as is).
    */
-  async runJob(
+  runJob(
     stepId: string,
     input: unknown,
     unit?: string[],
-    extra: Partial<ActivityOptions> = {}
+    extra: Partial<ActivityOptions> = {},
+    publish = true
   ): Promise<unknown> {
-    const job = this.plannedJob(stepId);
-    // A job the cancellation reached before it started stays pending (reported `not_run`), not `failed`.
-    throwIfCancelled();
-    for (;;) {
-      let outcome: JobOutcome;
-      try {
-        outcome = await this.attempt(job, input, extra);
-      } catch (err) {
-        const next = await this.failed(job, err, unit);
-        if (next === 'retry') continue;
-        if (next === 'skip') return undefined;
-        return next.result;
-      }
-      return this.succeeded(job, outcome, unit);
+    let job: PlannedJob;
+    try {
+      job = this.plannedJob(stepId);
+      // A job the cancellation reached before it started stays pending (reported `not_run`), not `failed`.
+      throwIfCancelled();
+    } catch (err) {
+      return rejectWith(err);
     }
+    return this.attemptJob(job, input, unit, extra, publish);
   }
 
-  /** Schedules the job's run activity (in a scope its deadline can cancel) and waits for it. */
+  /**
+   * One attempt at a job and what follows it: a single `then` on the activity for the common case (every workflow
+   * promise costs the SDK a captured stack), the failure path only when it fails. `publish: false` leaves the Web UI's
+   * refresh after a success to the caller (the next job's start refreshes it anyway).
+   */
+  private attemptJob(
+    job: PlannedJob,
+    input: unknown,
+    unit: string[] | undefined,
+    extra: Partial<ActivityOptions>,
+    publish: boolean
+  ): Promise<unknown> {
+    return this.attempt(job, input, extra).then(
+      (outcome) => {
+        this.ran(job.stepId);
+        return this.succeeded(job, outcome, unit, publish);
+      },
+      async (err: unknown) => {
+        this.ran(job.stepId);
+        const next = await this.failed(job, err, unit);
+        if (next === 'retry') return this.attemptJob(job, input, unit, extra, publish);
+        return next === 'skip' ? undefined : next.result;
+      }
+    );
+  }
+
+  /** Schedules the job's run activity (in a scope its deadline can cancel); settles as the activity does. */
   private attempt(job: PlannedJob, input: unknown, extra: Partial<ActivityOptions>): Promise<JobOutcome> {
     const { stepId } = job;
     this.state.inputs[stepId] = input;
@@ -477,46 +503,36 @@ export class Engine {
         ...extra,
       });
     this.runningJobs.add(stepId);
-    const settled = () => {
-      this.runningJobs.delete(stepId);
-      if (this.runningJobs.size === 0 && this.pausedByOperator && this.state.report.status === 'running') {
-        this.setStatus('paused');
-      }
-    };
     const deadline = job.options.deadline;
+    if (deadline === undefined) return schedule();
     // With a deadline, the step's timer cancels its activity when it fires, and is cancelled when the job ends first.
-    const run =
-      deadline === undefined
-        ? schedule()
-        : CancellationScope.cancellable(async () => {
-            const activityScope = CancellationScope.current();
-            const timerScope = new CancellationScope();
-            const timer = timerScope
-              .run(() => sleep(durationMs(deadline)))
-              .then(
-                () => {
-                  this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
-                  activityScope.cancel();
-                },
-                () => undefined
-              );
-            try {
-              return await schedule();
-            } finally {
-              timerScope.cancel();
-              await timer;
-            }
-          });
-    return run.then(
-      (outcome) => {
-        settled();
-        return outcome;
-      },
-      (err: unknown) => {
-        settled();
-        return rejectWith(err);
+    return CancellationScope.cancellable(async () => {
+      const activityScope = CancellationScope.current();
+      const timerScope = new CancellationScope();
+      const timer = timerScope
+        .run(() => sleep(durationMs(deadline)))
+        .then(
+          () => {
+            this.cutByDeadline.set(stepId, `the step's deadline (${String(deadline)}) was reached`);
+            activityScope.cancel();
+          },
+          () => undefined
+        );
+      try {
+        return await schedule();
+      } finally {
+        timerScope.cancel();
+        await timer;
       }
-    );
+    });
+  }
+
+  /** A job's run activity has settled: it no longer runs, and a pause asked for meanwhile takes effect. */
+  private ran(stepId: string): void {
+    this.runningJobs.delete(stepId);
+    if (this.runningJobs.size === 0 && this.pausedByOperator && this.state.report.status === 'running') {
+      this.setStatus('paused');
+    }
   }
 
   private succeeded(job: PlannedJob, outcome: JobOutcome, unit: string[] | undefined, publish = true): unknown {
@@ -818,7 +834,9 @@ export class Engine {
       while (this.state.units.length) {
         if (shouldPause()) return 'paused';
         const [wave = []] = revertWaves(this.state.units, this.nodes ? { nodes: this.nodes } : {});
-        await Promise.all(wave.map((stepId) => this.revertJob(stepId)));
+        // A wave of one (a chain's every wave) awaits its revert directly: no `Promise.all`, fewer workflow promises.
+        if (wave.length === 1) await this.revertJob(wave[0] as string);
+        else await Promise.all(wave.map((stepId) => this.revertJob(stepId)));
         const done = new Set(wave);
         this.state.units = this.state.units.filter((unit) => !unit.every((stepId) => done.has(stepId)));
       }

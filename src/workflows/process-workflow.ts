@@ -44,14 +44,14 @@ import { tokensGrantedSignal, tokensRefusedSignal, tokensReleaseSignal, tokensWi
 import { inputShapeProblems } from '../shared/input-shape';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shared/limits';
 import { durationMs } from '../shared/options';
-import type { JobFacts, Plan, PlanNode } from '../shared/plan';
+import type { JobFacts, Plan, PlanNode, PlannedJob } from '../shared/plan';
 import { factsOf, formatProblems, paramProblems, planFromFacts, planNodes, planRows } from '../shared/plan';
 import { canonicalJson, isRecord } from '../shared/text';
 import { resolveRefs } from '../shared/refs';
 import type { ProcessReport } from '../shared/report';
 import { isGroupStep } from '../shared/steps';
 import type { EngineState } from './engine';
-import { Engine, JobFailedError, initialReport, initialState } from './engine';
+import { Engine, JobFailedError, initialReport, initialState, rejectWith } from './engine';
 import { nowIso, nowMs } from './clock';
 import type { ReviseRequest } from './messages';
 import { reviseUpdate } from './messages';
@@ -245,35 +245,52 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   const tokenFailure = (stepId: string, err: unknown): JobFailedError =>
     new JobFailedError(stepId, { type: TOKEN_WAIT_TYPE, message: (err as Error).message });
 
-  const startJob = async (
+  /**
+   * Starts a step's job: its tokens first when it claims any, then its run. A job without tokens starts at once, with
+   * no promise of its own (the common path: every workflow promise costs the SDK a captured stack).
+   */
+  const startJob = (
     stepId: string,
     args: Record<string, unknown> | undefined,
-    unit?: string[]
+    unit?: string[],
+    publish = true
   ): Promise<unknown> => {
-    const planned = plan.jobs.find((job) => job.stepId === stepId);
-    if (planned?.tokens?.length) {
-      let claims: TokenClaim[];
-      try {
-        claims = resolveTokens(planned.tokens, plan.params, state.results, `steps.${stepId}.tokens`);
-      } catch (err) {
-        throw tokenFailure(stepId, err);
-      }
-      const priority = planned.options.priority ?? options?.priority ?? 3;
-      let waitedMs: number;
-      try {
-        waitedMs = await acquireTokens(`${info.workflowId}/${stepId}`, claims, planned.waitFor, priority);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        throw tokenFailure(stepId, err);
-      }
-      engine.tokensWaited(stepId, waitedMs);
+    const planned = engine.plannedOf(stepId);
+    if (planned?.tokens?.length) return startJobWithTokens(stepId, args, planned, unit);
+    try {
+      return engine.runJob(stepId, resolveArgs(stepId, args), unit, firstJobOptions(), publish);
+    } catch (err) {
+      return rejectWith(err);
     }
+  };
+  const startJobWithTokens = async (
+    stepId: string,
+    args: Record<string, unknown> | undefined,
+    planned: PlannedJob,
+    unit: string[] | undefined
+  ): Promise<unknown> => {
+    let claims: TokenClaim[];
+    try {
+      claims = resolveTokens(planned.tokens ?? [], plan.params, state.results, `steps.${stepId}.tokens`);
+    } catch (err) {
+      throw tokenFailure(stepId, err);
+    }
+    const priority = planned.options.priority ?? options?.priority ?? 3;
+    let waitedMs: number;
+    try {
+      waitedMs = await acquireTokens(`${info.workflowId}/${stepId}`, claims, planned.waitFor, priority);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw tokenFailure(stepId, err);
+    }
+    engine.tokensWaited(stepId, waitedMs);
     return engine.runJob(stepId, resolveArgs(stepId, args), unit, firstJobOptions());
   };
 
   const runNode = (node: PlanNode): Promise<unknown> => {
     const step = stepOf.get(node.id) as Step;
-    if (!isGroupStep(step)) return startJob(step.id, step.args);
+    // A single job leaves the Web UI's refresh after its success to `settled` (the next start refreshes it anyway).
+    if (!isGroupStep(step)) return startJob(step.id, step.args, undefined, false);
     const group = step;
     const needed =
       group.succeedWhen === undefined || group.succeedWhen === 'all'
@@ -288,28 +305,58 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     );
   };
 
-  // The process's deadline: when it is reached, forward progress stops and the process unwinds.
-  const forward = new CancellationScope();
-  let deadlineReached = false;
+  // The process's deadline: when it is reached, forward progress stops and the process unwinds. Only a process with
+  // a deadline runs its forward pass in a cancellation scope: the first scope a workflow runs switches Node's async
+  // hooks on for its whole thread, and every promise after that costs more.
   const deadline = options?.deadline;
-  const deadlineScope = new CancellationScope();
+  let deadlineReached = false;
+  let forward: CancellationScope | undefined;
+  let deadlineScope: CancellationScope | undefined;
   if (deadline !== undefined) {
+    const scope = (forward = new CancellationScope());
     const left = durationMs(deadline) - (nowMs() - Date.parse(state.report.startedAt));
-    void deadlineScope
+    void (deadlineScope = new CancellationScope())
       .run(() => sleep(Math.max(1, left)))
       .then(
         () => {
           deadlineReached = true;
           engine.cutRunning(`the process's deadline (${String(deadline)}) was reached`);
-          forward.cancel();
+          scope.cancel();
         },
         () => undefined
       );
   }
+  const inForward = <T>(fn: () => Promise<T>): Promise<T> => (forward ? forward.run(fn) : fn());
 
+  // The forward pass is driven by settlements: a step that settles starts the steps it made ready, at once and in the
+  // same activation; the forward loop below wakes only when nothing runs (to finish, stop, pause or continue as new)
+  // or when a revision changed the steps.
   let stop: unknown;
   let running = 0;
-  let changed = false;
+  let wake: (() => void) | undefined;
+  const nudge = () => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  const mayStart = () => stop === undefined && !engine.pausedByOperator;
+  /** Starts every step whose needs are met; returns how many it started. */
+  const startReady = (): number => {
+    let count = 0;
+    for (const node of nodes) {
+      if (!ready(node)) continue;
+      started.add(node.id);
+      start(node);
+      count += 1;
+    }
+    return count;
+  };
+  const settled = () => {
+    running -= 1;
+    const startedNext = mayStart() && !(running === 0 && shouldContinueAsNew()) && startReady() > 0;
+    if (!startedNext) engine.publish();
+    if (running === 0) nudge();
+  };
   const start = (node: PlanNode) => {
     running += 1;
     void runNode(node).then(
@@ -320,14 +367,12 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
           const status = engine.jobReport(member).status;
           if (status === 'succeeded' || status === 'skipped') satisfied.add(member);
         }
-        running -= 1;
-        changed = true;
+        settled();
       },
       (err: unknown) => {
         // The first failure decides; a cancellation wins over a failure that came with it.
         if (stop === undefined || (isCancellation(err) && !(stop instanceof JobFailedError))) stop = err;
-        running -= 1;
-        changed = true;
+        settled();
       }
     );
   };
@@ -360,7 +405,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
         removed,
       });
       engine.publish();
-      changed = true;
+      nudge();
       return { added, removed };
     },
     { validator: (request: ReviseRequest) => void planRevision(request) }
@@ -399,7 +444,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   if (stop === undefined && !carried && options?.tokens?.length) {
     try {
       const claims = resolveTokens(options.tokens, plan.params, {}, 'options.tokens');
-      await forward.run(() =>
+      await inForward(() =>
         acquireTokens(`${info.workflowId}/(process)`, claims, options.waitFor, options.priority ?? 3)
       );
     } catch (err) {
@@ -408,20 +453,16 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
         : ApplicationFailure.create({ type: TOKEN_WAIT_TYPE, message: (err as Error).message, nonRetryable: true });
     }
   }
-  await forward.run(async () => {
+  await inForward(async () => {
     for (;;) {
-      if (stop === undefined && !engine.pausedByOperator) {
+      if (mayStart()) {
         if (running === 0 && shouldContinueAsNew()) {
           await carryOn({ cursor: firstPending(nodes, done), done: [...done], phase: 'forward', cancelled });
         }
-        for (const node of nodes) {
-          if (!ready(node)) continue;
-          started.add(node.id);
-          start(node);
-        }
+        startReady();
       }
       if (done.size === nodes.length || (stop !== undefined && running === 0)) return;
-      if (stop === undefined && running === 0 && !engine.pausedByOperator && !nodes.some(ready)) {
+      if (running === 0 && mayStart()) {
         const waiting = nodes.filter((node) => !started.has(node.id)).map((node) => node.id);
         stop = ApplicationFailure.create({
           type: UNRESOLVED_REFERENCE_TYPE,
@@ -430,23 +471,21 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
         });
         return;
       }
+      if (running > 0) {
+        // Settlements start what they make ready; wake when nothing runs any more, or the steps were revised.
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
       try {
-        changed = false;
-        await condition(
-          () => changed || (engine.pausedByOperator === false && stop === undefined && nodes.some(ready))
-        );
-        if (engine.pausedByOperator && running === 0 && stop === undefined) await engine.whilePaused();
+        await engine.whilePaused();
       } catch (err) {
         if (!isCancellation(err)) throw err;
-        if (stop === undefined || !(stop instanceof JobFailedError))
-          stop = deadlineReached ? deadlineStop(deadline) : err;
-        // Running jobs were cancelled with the process; wait for them to settle before unwinding.
-        await CancellationScope.nonCancellable(() => condition(() => running === 0));
+        stop = deadlineReached ? deadlineStop(deadline) : err;
         return;
       }
     }
   });
-  deadlineScope.cancel();
+  deadlineScope?.cancel();
   const releaseTokens = () =>
     CancellationScope.nonCancellable(() => keeper().signal(tokensReleaseSignal, { processId: info.workflowId }));
   if (stop === undefined && done.size === nodes.length) {
