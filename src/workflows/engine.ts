@@ -844,30 +844,37 @@ export class Engine {
     });
   }
 
-  private async revertJob(stepId: string): Promise<void> {
+  /**
+   * Reverts one job: its revert activity with a single `then` when it succeeds (the common path), the failure path —
+   * needs-attention, or parked for a decision and retried — only when it fails.
+   */
+  private revertJob(stepId: string): Promise<void> {
     const job = this.plannedJob(stepId);
     const row = this.jobReport(stepId);
-    const afterFailure = row.status === 'failed';
     if (!job.hasRevert) {
       this.event(stepId, { type: 'revert-skip', reason: 'the job has no revert' });
       this.publish();
-      return;
+      return Promise.resolve();
     }
     this.state.report.revertOrder.push(stepId);
-    for (;;) {
-      this.event(stepId, { type: 'revert-start', at: nowIso() });
-      this.publish();
-      const call: RevertCall = {
-        ...this.call(job, this.state.inputs[stepId]),
-        ...(stepId in this.state.results ? { result: this.state.results[stepId] } : {}),
-        afterFailure,
-      };
-      try {
-        const outcome = await scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
-          ...this.activityOptions(job, 'revert', job.options.revert),
-          activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
-          summary: `revert ${job.job} · step ${stepId}`,
-        });
+    return this.attemptRevert(job, row, row.status === 'failed');
+  }
+
+  private attemptRevert(job: PlannedJob, row: JobReport, afterFailure: boolean): Promise<void> {
+    const { stepId } = job;
+    this.event(stepId, { type: 'revert-start', at: nowIso() });
+    this.publish();
+    const call: RevertCall = {
+      ...this.call(job, this.state.inputs[stepId]),
+      ...(stepId in this.state.results ? { result: this.state.results[stepId] } : {}),
+      afterFailure,
+    };
+    return scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
+      ...this.activityOptions(job, 'revert', job.options.revert),
+      activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
+      summary: `revert ${job.job} · step ${stepId}`,
+    }).then(
+      (outcome) => {
         this.event(stepId, {
           type: 'revert-succeed',
           at: nowIso(),
@@ -875,39 +882,42 @@ export class Engine {
           ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
         });
         this.publish();
-        return;
-      } catch (err) {
-        const attempts = attemptsOf(err, job.options.revert.retry.maximumAttempts);
-        const detail = failureDetails(err).detail;
-        this.event(stepId, {
-          type: 'revert-fail',
-          at: nowIso(),
-          error: describeFailure(err),
-          ...(attempts !== undefined ? { attempts } : {}),
-          ...(detail !== undefined ? { detail } : {}),
-        });
-        if (this.settings.onRevertFailure === 'continue') {
-          if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
-          this.publish();
-          return;
-        }
-        this.event(stepId, { type: 'revert-park' });
-        const decision = await this.awaitDecision(stepId, 'revert');
-        if (decision === 'retry') continue;
-        // The decision is recorded in the row by awaitDecision; settle the revert as the operator said.
-        const revert = row.revert ?? { status: 'parked' };
-        if (decision === 'mark-reverted') {
-          Object.assign(revert, { status: 'reverted', reason: 'marked reverted by an operator' });
-          if (!afterFailure) row.status = 'reverted';
-        } else {
-          Object.assign(revert, { status: 'skipped', reason: 'skipped by an operator' });
-          if (!afterFailure) row.status = 'skipped';
-        }
-        row.revert = revert;
-        this.publish();
-        return;
-      }
+      },
+      (err: unknown) => this.revertFailed(job, row, afterFailure, err)
+    );
+  }
+
+  /** A revert failed: it needs attention and the unwinding goes on, or it parks for an operator's decision. */
+  private async revertFailed(job: PlannedJob, row: JobReport, afterFailure: boolean, err: unknown): Promise<void> {
+    const { stepId } = job;
+    const attempts = attemptsOf(err, job.options.revert.retry.maximumAttempts);
+    const detail = failureDetails(err).detail;
+    this.event(stepId, {
+      type: 'revert-fail',
+      at: nowIso(),
+      error: describeFailure(err),
+      ...(attempts !== undefined ? { attempts } : {}),
+      ...(detail !== undefined ? { detail } : {}),
+    });
+    if (this.settings.onRevertFailure === 'continue') {
+      if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
+      this.publish();
+      return;
     }
+    this.event(stepId, { type: 'revert-park' });
+    const decision = await this.awaitDecision(stepId, 'revert');
+    if (decision === 'retry') return this.attemptRevert(job, row, afterFailure);
+    // The decision is recorded in the row by awaitDecision; settle the revert as the operator said.
+    const revert = row.revert ?? { status: 'parked' };
+    if (decision === 'mark-reverted') {
+      Object.assign(revert, { status: 'reverted', reason: 'marked reverted by an operator' });
+      if (!afterFailure) row.status = 'reverted';
+    } else {
+      Object.assign(revert, { status: 'skipped', reason: 'skipped by an operator' });
+      if (!afterFailure) row.status = 'skipped';
+    }
+    row.revert = revert;
+    this.publish();
   }
 
   // ── The end ─────────────────────────────────────────────────────────────────────────────────────────────────────

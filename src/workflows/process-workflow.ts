@@ -42,13 +42,13 @@ import type { TokenClaim } from '../shared/tokens';
 import { TOKENS_REQUEST_ACTIVITY, resolveTokens, tokenKeeperId } from '../shared/tokens';
 import { tokensGrantedSignal, tokensRefusedSignal, tokensReleaseSignal, tokensWithdrawSignal } from './messages';
 import { inputShapeProblems } from '../shared/input-shape';
-import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shared/limits';
+import { CONTINUE_AS_NEW_AFTER_BYTES, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shared/limits';
 import { durationMs } from '../shared/options';
 import type { JobFacts, Plan, PlanNode, PlannedJob } from '../shared/plan';
 import { factsOf, formatProblems, paramProblems, planFromFacts, planNodes, planRows } from '../shared/plan';
 import { canonicalJson, isRecord } from '../shared/text';
 import { resolveRefs } from '../shared/refs';
-import type { ProcessReport } from '../shared/report';
+import type { JobReport, ProcessReport } from '../shared/report';
 import { isGroupStep } from '../shared/steps';
 import type { EngineState } from './engine';
 import { Engine, JobFailedError, initialReport, initialState, rejectWith } from './engine';
@@ -103,6 +103,8 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
       )
     );
   state.report.runId = info.runId;
+  // A carried report's rows come without their results (carried once, in `results`): put them back.
+  if (carried) for (const row of state.report.jobs) restoreRowResult(row, state.results);
   const options = shape.length ? undefined : definition.options;
   const engine: Engine = new Engine(state, {
     revertMode: options?.revertMode ?? 'sequential',
@@ -129,8 +131,16 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
 
   const limit = options?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS;
   let carryTooLarge = false;
-  const shouldContinueAsNew = () =>
-    !carryTooLarge && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit);
+  /**
+   * Whether to continue as new now: at `limit` events, or at {@link CONTINUE_AS_NEW_AFTER_BYTES} of history. Not at
+   * Temporal's suggestion (4,096 events): each continue-as-new writes the whole carried state into the history twice,
+   * so continuing early makes a long process's history grow with the square of its steps.
+   */
+  const shouldContinueAsNew = () => {
+    if (carryTooLarge) return false;
+    const now = workflowInfo();
+    return now.historyLength >= limit || now.historySize >= CONTINUE_AS_NEW_AFTER_BYTES;
+  };
   /**
    * Continues as new, carrying the state. Not cancellable: a cancelled process that continues as new while unwinding
    * must still carry its revert stack. When the state is too large for one payload, Temporal would refuse the
@@ -138,11 +148,12 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
    */
   const carryOn = async (next: Omit<CarriedState, 'plan' | 'state'>): Promise<void> => {
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-    const carriedState: CarriedState = {
-      plan,
-      state: { ...state, report: { ...state.report, continuedAsNew: (state.report.continuedAsNew ?? 0) + 1 } },
-      ...next,
+    const report = {
+      ...state.report,
+      continuedAsNew: (state.report.continuedAsNew ?? 0) + 1,
+      jobs: state.report.jobs.map((row) => withoutCarriedResult(row, state.results)),
     };
+    const carriedState: CarriedState = { plan, state: { ...state, report }, ...next };
     const chars = JSON.stringify({ definition, carried: carriedState }).length;
     if (chars > MAX_CARRIED_CHARS) {
       carryTooLarge = true;
@@ -525,6 +536,19 @@ async function planProcess(input: ProcessInput, shape: ReturnType<typeof inputSh
     // The worker could not even read it: what the shape check found is the answer.
     if (shape.length) return { problems: shape, params: {}, jobs: [] };
     throw err;
+  }
+}
+
+/** A report row to carry: without its result when `results` carries that very value (the next run restores it). */
+function withoutCarriedResult(row: JobReport, results: Record<string, unknown>): JobReport {
+  if (row.result === undefined || row.result !== results[row.stepId]) return row;
+  const { result: _carriedInResults, ...rest } = row;
+  return rest;
+}
+
+function restoreRowResult(row: JobReport, results: Record<string, unknown>): void {
+  if (row.result === undefined && Object.hasOwn(results, row.stepId) && row.status !== 'pending') {
+    row.result = results[row.stepId];
   }
 }
 

@@ -415,6 +415,34 @@ test('a long process continues as new, carrying its revert stack, and still unwi
   expect(report.continuedAsNew).toBeGreaterThanOrEqual(2);
   expect(report.status).toBe('reverted');
   expect(reverted(report)).toEqual(ids.slice(0, -1).reverse());
+  // Each result is carried once (in the state, not in the report's rows too) and comes back whole: every row of the
+  // final report has its step's result, and every revert got the result its run returned, runs of the chain ago.
+  const completed = ids.slice(0, -1);
+  expect(report.jobs.filter((j) => j.stepId !== 's39').map((j) => j.result)).toEqual(
+    completed.map((id) => ({ step: id, value: id }))
+  );
+  const revertResults = Object.fromEntries(entriesOf(report, 'revert').map((e) => [e.stepId, e.result]));
+  expect(revertResults).toEqual(Object.fromEntries(completed.map((id) => [id, { step: id, value: id }])));
+});
+
+test('a step reads a result from an earlier run of the continued-as-new chain', async () => {
+  const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+  const report = await run(
+    definition(
+      'long-reads',
+      ids.map((id, i) => (i === ids.length - 1 ? task(id, { read: ['r0'], value: { $from: 'r0.value' } }) : task(id))),
+      { continueAsNewAfterEvents: 100 }
+    )
+  );
+  expect(report.continuedAsNew).toBeGreaterThanOrEqual(1);
+  expect(report.status).toBe('succeeded');
+  const last = entriesOf(report, 'run').find((e) => e.stepId === 'r29');
+  expect(last?.input).toMatchObject({ value: 'r0' });
+  expect(last?.results).toEqual({ r0: { step: 'r0', value: 'r0' } });
+  expect(report.jobs.map((j) => j.result)).toEqual([
+    ...ids.slice(0, -1).map((id) => ({ step: id, value: id })),
+    { step: 'r29', value: 'r0', read: { r0: { step: 'r0', value: 'r0' } } },
+  ]);
 });
 
 describe('bad definitions are rejected before any job runs', () => {
