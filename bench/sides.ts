@@ -13,7 +13,7 @@ import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { JobRegistry } from '../src/activities/registry';
 import { reportFromError, runProcess, startProcess } from '../src/client';
 
-import { createJipperWorker } from '../src/worker/worker';
+import { createJipperWorker, jipperWorkflowInterceptorModules } from '../src/worker/worker';
 import type { ProcessShape } from './jobs';
 import { benchLibrary, handwrittenActivities, jipperDefinition } from './jobs';
 import type { handwrittenSaga } from './workflows/handwritten-saga';
@@ -41,12 +41,17 @@ export const CODEFIRST_WORKFLOWS = require.resolve('./workflows/code-first');
  * Jipper's own bundle comes from `npm run build`.
  */
 export async function writeBenchBundles(log: (line: string) => void): Promise<void> {
-  for (const [label, workflowsPath, path] of [
-    ['the hand-written saga', HANDWRITTEN_WORKFLOWS, HANDWRITTEN_BUNDLE],
-    ['the code-first saga', CODEFIRST_WORKFLOWS, CODEFIRST_BUNDLE],
+  // The code-first saga is bundled as a project would bundle its own: with Jipper's workflow interceptor modules.
+  for (const [label, workflowsPath, path, workflowInterceptorModules] of [
+    ['the hand-written saga', HANDWRITTEN_WORKFLOWS, HANDWRITTEN_BUNDLE, []],
+    ['the code-first saga', CODEFIRST_WORKFLOWS, CODEFIRST_BUNDLE, jipperWorkflowInterceptorModules()],
   ] as const) {
     log(`bundling ${label} (not timed)`);
-    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules: [...workflowInterceptorModules],
+      logger: new DefaultLogger('WARN'),
+    });
     writeFileSync(path, code);
   }
   if (!existsSync(JIPPER_BUNDLE)) throw new Error(`${JIPPER_BUNDLE} is missing: run npm run build`);

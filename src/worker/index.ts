@@ -15,7 +15,7 @@
  * `startWorker()` does the same from the configuration (environment and config file), starting the embedded dev
  * server when no server is configured: it is what `jipper worker` runs.
  */
-export { bundleJipperWorkflows, createJipperWorker } from './worker';
+export { bundleJipperWorkflows, createJipperWorker, jipperWorkflowInterceptorModules } from './worker';
 export type { JipperWorkerOptions } from './worker';
 export { startWorker } from './main';
 export type { RunningWorker } from './main';

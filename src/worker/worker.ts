@@ -53,12 +53,23 @@ export function workflowsPath(): string {
 }
 
 /**
+ * Jipper's workflow interceptor modules: with them in a bundle, a run renders the Web UI's current details when the
+ * Web UI asks for them instead of at every step (`src/workflows/details.ts`). Jipper's own bundles have them; a
+ * project bundling code-first workflows itself passes them as `workflowInterceptorModules` to `bundleWorkflowCode`
+ * (or `interceptors.workflowModules` to `Worker.create`). Without them everything works and renders at every step.
+ */
+export function jipperWorkflowInterceptorModules(): string[] {
+  return [require.resolve('../workflows/details')];
+}
+
+/**
  * Bundles Jipper's workflow code (what `npm run build` does once, ahead of time). `encrypted`: with the failure
  * converter that hands failure messages to the payload codec, for workers that encrypt.
  */
 export async function bundleJipperWorkflows(options: { encrypted?: boolean } = {}): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflowsPath(),
+    workflowInterceptorModules: jipperWorkflowInterceptorModules(),
     logger: new DefaultLogger('WARN'),
     ...(options.encrypted ? { failureConverterPath: ENCRYPTING_FAILURE_CONVERTER_PATH } : {}),
   });
@@ -73,11 +84,13 @@ export async function bundleJipperWorkflows(options: { encrypted?: boolean } = {
 export function workflowCode(
   bundlePath?: string,
   encrypted = false
-): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'> {
   const built = encrypted ? ENCRYPTED_BUNDLE_PATH : DEFAULT_BUNDLE_PATH;
   const prebuilt = existsSync(built) && __filename.endsWith('.js') ? built : undefined;
   const path = bundlePath ?? prebuilt;
-  return path ? { workflowBundle: { codePath: path } } : { workflowsPath: workflowsPath() };
+  return path
+    ? { workflowBundle: { codePath: path } }
+    : { workflowsPath: workflowsPath(), interceptors: { workflowModules: jipperWorkflowInterceptorModules() } };
 }
 
 /**

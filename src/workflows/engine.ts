@@ -53,6 +53,7 @@ import { OUTCOME_UNKNOWN_REASON } from '../shared/report';
 import { revertWaves } from '../shared/revert-plan';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
+import { renderDetailsOnQuery } from './details';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
@@ -227,6 +228,9 @@ export class Engine {
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
+  /** Whether the Web UI's current details are rendered when asked for (this bundle has Jipper's interceptor). */
+  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(this.state.report));
+
   constructor(
     readonly state: EngineState,
     readonly settings: EngineSettings
@@ -368,7 +372,10 @@ export class Engine {
     return applyJobEvent(this.jobReport(stepId), event);
   }
 
-  /** Refreshes the Web UI's view of the run: current details always, the status search attribute when it changed. */
+  /**
+   * Refreshes the Web UI's view of the run: the status search attribute when it changed; the current details too,
+   * unless they are rendered when the Web UI asks for them (`./details`).
+   */
   publish(): void {
     const { report } = this.state;
     if (report.status !== this.lastStatus) {
@@ -381,7 +388,7 @@ export class Engine {
       }
       if (updates.length) upsertSearchAttributes(updates);
     }
-    setCurrentDetails(reportToMarkdown(report));
+    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(report));
   }
 
   setStatus(status: ProcessStatus): void {

@@ -393,6 +393,27 @@ test('a detail written by a job is shown in the report, on success and on failur
   expect(report.jobs[1]?.detail).toBe('got halfway');
 });
 
+test("the Web UI's current details are the report as it is when asked: mid-run, then at the end", async () => {
+  blocked.add('b/hold');
+  const handle = await start(definition('details', [task('a', { detail: 'made a' }), task('b'), task('c')]));
+  await waitFor(handle, (r) => r.jobs[1]?.status === 'running', 'b runs');
+  // What the Web UI asks for (Temporal's built-in metadata query).
+  const details = async () =>
+    (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails;
+  const mid = await details();
+  expect(mid).toContain('**details** · status **running**');
+  expect(mid).toMatch(/- \*\*a\*\* · task · succeeded · \d+(ms|\.\ds) — made a/);
+  expect(mid).toMatch(/- \*\*b\*\* · task · running/);
+  expect(mid).toMatch(/- \*\*c\*\* · task · pending/);
+  blocked.delete('b/hold');
+  const report = await waitForReport(handle);
+  expect(report.status).toBe('succeeded');
+  const end = await details();
+  expect(end).toContain('**details** · status **succeeded**');
+  expect(end).toMatch(/- \*\*c\*\* · task · succeeded/);
+  expect(end).not.toMatch(/running|pending/);
+});
+
 test('revertMode parallel reverts every completed job at once', async () => {
   const report = await run(
     definition('parallel-revert', [task('a'), task('b'), task('c'), task('d', { outcome: 'fail-nonretryable' })], {
