@@ -188,8 +188,8 @@ export const processOptionsSchema = z.strictObject({
   /** Defaults for every step of this process (a step's own options win; the job's defaults lose). */
   defaults: jobOptionsSchema.optional(),
   /**
-   * Continue as new once the run's history has this many events (Temporal warns at 10,240). Default 8,000. The
-   * revert stack, results and report are carried over, so a long process can still unwind fully.
+   * Continue as new once the run's history has this many events (Temporal warns at 10,240), or 8 MB. Default 8,000.
+   * The revert stack, results and report are carried over, so a long process can still unwind fully.
    */
   continueAsNewAfterEvents: z.number().int().min(100).optional(),
   /**
