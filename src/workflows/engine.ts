@@ -451,13 +451,7 @@ export class Engine {
    * its failure, an operator's decision awaited, a forward-recovery job run — and when the process must stop, this
    * rejects with {@link JobFailedError} (a cancellation is passed on as is).
    */
-  runJob(
-    stepId: string,
-    input: unknown,
-    unit?: string[],
-    extra: Partial<ActivityOptions> = {},
-    publish = true
-  ): Promise<unknown> {
+  runJob(stepId: string, input: unknown, unit?: string[], extra: Partial<ActivityOptions> = {}): Promise<unknown> {
     let job: PlannedJob;
     try {
       job = this.plannedJob(stepId);
@@ -466,30 +460,28 @@ export class Engine {
     } catch (err) {
       return rejectWith(err);
     }
-    return this.attemptJob(job, input, unit, extra, publish);
+    return this.attemptJob(job, input, unit, extra);
   }
 
   /**
    * One attempt at a job and what follows it: a single `then` on the activity for the common case (every workflow
-   * promise costs the SDK a captured stack), the failure path only when it fails. `publish: false` leaves the Web UI's
-   * refresh after a success to the caller (the next job's start refreshes it anyway).
+   * promise costs the SDK a captured stack), the failure path only when it fails.
    */
   private attemptJob(
     job: PlannedJob,
     input: unknown,
     unit: string[] | undefined,
-    extra: Partial<ActivityOptions>,
-    publish: boolean
+    extra: Partial<ActivityOptions>
   ): Promise<unknown> {
     return this.attempt(job, input, extra).then(
       (outcome) => {
         this.ran(job.stepId);
-        return this.succeeded(job, outcome, unit, publish);
+        return this.succeeded(job, outcome, unit);
       },
       async (err: unknown) => {
         this.ran(job.stepId);
         const next = await this.failed(job, err, unit);
-        if (next === 'retry') return this.attemptJob(job, input, unit, extra, publish);
+        if (next === 'retry') return this.attemptJob(job, input, unit, extra);
         return next === 'skip' ? undefined : next.result;
       }
     );
@@ -542,7 +534,7 @@ export class Engine {
     }
   }
 
-  private succeeded(job: PlannedJob, outcome: JobOutcome, unit: string[] | undefined, publish = true): unknown {
+  private succeeded(job: PlannedJob, outcome: JobOutcome, unit: string[] | undefined): unknown {
     const { stepId } = job;
     this.cutByDeadline.delete(stepId);
     this.state.completedCount += 1;
@@ -560,7 +552,7 @@ export class Engine {
     if (unit) unit.push(stepId);
     else this.state.units.push([stepId]);
     if (job.pivot && !unit) this.state.pivotPassed = true;
-    if (publish) this.publish();
+    this.publish();
     return outcome.result;
   }
 

@@ -260,16 +260,11 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
    * Starts a step's job: its tokens first when it claims any, then its run. A job without tokens starts at once, with
    * no promise of its own (the common path: every workflow promise costs the SDK a captured stack).
    */
-  const startJob = (
-    stepId: string,
-    args: Record<string, unknown> | undefined,
-    unit?: string[],
-    publish = true
-  ): Promise<unknown> => {
+  const startJob = (stepId: string, args: Record<string, unknown> | undefined, unit?: string[]): Promise<unknown> => {
     const planned = engine.plannedOf(stepId);
     if (planned?.tokens?.length) return startJobWithTokens(stepId, args, planned, unit);
     try {
-      return engine.runJob(stepId, resolveArgs(stepId, args), unit, firstJobOptions(), publish);
+      return engine.runJob(stepId, resolveArgs(stepId, args), unit, firstJobOptions());
     } catch (err) {
       return rejectWith(err);
     }
@@ -300,8 +295,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
 
   const runNode = (node: PlanNode): Promise<unknown> => {
     const step = stepOf.get(node.id) as Step;
-    // A single job leaves the Web UI's refresh after its success to `settled` (the next start refreshes it anyway).
-    if (!isGroupStep(step)) return startJob(step.id, step.args, undefined, false);
+    if (!isGroupStep(step)) return startJob(step.id, step.args);
     const group = step;
     const needed =
       group.succeedWhen === undefined || group.succeedWhen === 'all'
@@ -351,21 +345,17 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     resume?.();
   };
   const mayStart = () => stop === undefined && !engine.pausedByOperator;
-  /** Starts every step whose needs are met; returns how many it started. */
-  const startReady = (): number => {
-    let count = 0;
+  /** Starts every step whose needs are met. */
+  const startReady = (): void => {
     for (const node of nodes) {
       if (!ready(node)) continue;
       started.add(node.id);
       start(node);
-      count += 1;
     }
-    return count;
   };
   const settled = () => {
     running -= 1;
-    const startedNext = mayStart() && !(running === 0 && shouldContinueAsNew()) && startReady() > 0;
-    if (!startedNext) engine.publish();
+    if (mayStart() && !(running === 0 && shouldContinueAsNew())) startReady();
     if (running === 0) nudge();
   };
   const start = (node: PlanNode) => {
