@@ -1,8 +1,9 @@
 // ESLint with type information. Two kinds of rule beyond the usual ones:
 // - rooms: imports go one way (docs/design.md has the map); no import cycles anywhere in src/;
 // - workflow code (src/workflows, src/shared, src/workflow.ts) is replayed by Temporal, so it must be deterministic:
-//   no Node built-ins, no zod, no clock or randomness outside the workflow API, no values from the Node-side rooms.
-// test/lint.test.ts lints deliberately bad probe files and expects each rule to fire.
+//   no Node built-ins, no zod, no clock or randomness outside the workflow API, no values from the Node-side rooms;
+// - no function in src/ longer than 100 lines of code.
+// test/unit/lint.test.ts lints deliberately bad probe files and expects each rule to fire.
 import js from '@eslint/js';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
@@ -116,6 +117,9 @@ export default tseslint.config(
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': ['error', { zones: roomZones }],
+      // A function reads in one screen: at most 100 lines of code (blank lines and comments not counted; a nested
+      // function's lines count for the function around it too).
+      'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }],
     },
   },
   {

@@ -1,7 +1,7 @@
 /**
  * The lint rules bite: deliberately bad probe files, placed where the rules apply, each draw the error they should —
  * imports against the direction of the rooms, an import cycle, and non-deterministic workflow code (Node built-ins,
- * zod, Date.now, Math.random, values from Node-side rooms). Each probe is written into the tree, linted with the
+ * zod, Date.now, Math.random, values from Node-side rooms), and a function longer than 100 lines of code. Each probe is written into the tree, linted with the
  * project's own ESLint configuration, and removed.
  */
 import { execFile } from 'node:child_process';
@@ -63,6 +63,28 @@ const PROBES: Record<string, string> = {
   ].join('\n'),
 };
 
+/**
+ * A function of `code` lines (its first and last line included), padded with `padding` blank lines and as many comment
+ * lines, which the length rule does not count.
+ */
+function functionOf(name: string, code: number, padding = 0): string {
+  const statements = Array.from({ length: code - 4 }, (_, i) => `  total += ${i};`);
+  const filler = Array.from({ length: padding }, (_, i) => `  // filler ${i}\n`);
+  return [
+    `export function ${name}(): number {`,
+    '  let total = 0;',
+    ...statements,
+    ...filler,
+    '  return total;',
+    '}',
+    '',
+  ].join('\n');
+}
+PROBES['src/client/zz-lint-probe-long.ts'] = [
+  functionOf('tooLong', 101),
+  functionOf('justRight', 100, 30), // 100 lines of code, 60 lines of blanks and comments
+].join('\n');
+
 let found: Record<string, string[]>;
 beforeAll(async () => {
   found = await lintProbes(PROBES);
@@ -92,4 +114,8 @@ test('workflow code: no Node built-ins, no zod values, no Date.now or Math.rando
       'no-restricted-properties', // Math.random
     ].sort()
   );
+});
+
+test('no function longer than 100 lines of code (blank lines and comments do not count)', () => {
+  expect(found['src/client/zz-lint-probe-long.ts']).toEqual(['max-lines-per-function']);
 });
