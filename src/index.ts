@@ -37,8 +37,6 @@ export { JobRegistry } from './activities/registry';
 export type { SecretProvider } from './activities/secrets';
 export { secretMarker, secretRef } from './shared/refs';
 export type { SecretRef } from './shared/refs';
-export { validateDefinition } from './activities/validate';
-export type { JobCatalog, Validation } from './activities/validate';
 
 export { OVERLAP_POLICIES, defineProcess, processDefinitionSchema, scheduleSchema } from './schema/definition';
 export type {
@@ -51,8 +49,7 @@ export type {
   ScheduleSpecInput,
   Step,
 } from './schema/definition';
-export type { JobFacts, Plan, PlannedJob, Problem } from './shared/plan';
-export { formatProblems, planFromFacts } from './shared/plan';
+export type { Problem } from './shared/plan';
 
 export {
   FINAL_PROCESS_STATUSES,
@@ -76,9 +73,5 @@ export { defineConfig } from './config/file';
 export type { JipperConfigFile } from './config/file';
 export * from './shared/errors';
 export * from './shared/limits';
-export { previewPlan, revertWaves } from './shared/revert-plan';
-export type { PlanPreview, PreviewRevert, PreviewScenario, PreviewSettings } from './shared/revert-plan';
-export { applyJobEvent, JobTransitionError } from './shared/job-status';
-export type { JobEvent } from './shared/job-status';
 export type { TokenClaim } from './shared/tokens';
 export type { ProbeAnswer, JobName } from './activities/job';

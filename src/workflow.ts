@@ -6,9 +6,10 @@
  * @example
  * ```ts
  * import { jobRef, runSaga } from 'jipper/workflow';
- * import type { VolumeJobs } from './jobs';
+ * import type { VolumeJobs, VolumeLibrary } from './jobs';
  *
  * const allocate = jobRef<VolumeJobs['allocateVolume']>('allocate-volume'); // a wrong name does not compile
+ * // or every job of a library at once: const volumes = jobRefs<VolumeLibrary>(); volumes('set-quota')
  *
  * export async function provision(input: { volume: string }) {
  *   return runSaga('provision', async (saga) => {
@@ -17,7 +18,7 @@
  * }
  * ```
  */
-export { jobRef, member, runSaga, Saga } from './workflows/saga';
+export { jobRef, jobRefs, member, runSaga, Saga } from './workflows/saga';
 export type { JobRef, ParallelMember, SagaOptions, SagaStepOptions } from './workflows/saga';
 export { reportQuery, decideUpdate } from './workflows/messages';
 export type { DecideRequest, DecideResponse } from './workflows/messages';

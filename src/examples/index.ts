@@ -9,4 +9,4 @@
  * ```
  */
 export { inspectSandbox, volumeJobs, volumeLibrary } from '../activities/examples/volume-jobs';
-export type { CatalogEntry, VolumeJobs, VolumeLibraryOptions } from '../activities/examples/volume-jobs';
+export type { CatalogEntry, VolumeJobs, VolumeLibrary, VolumeLibraryOptions } from '../activities/examples/volume-jobs';

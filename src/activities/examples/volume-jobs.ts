@@ -17,7 +17,6 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobLibrary } from '../library';
 import { defineLibrary } from '../library';
 import { allocateVolumeJob } from './allocate-volume';
 import { createFilesystemJob } from './create-filesystem';
@@ -60,10 +59,24 @@ export function volumeJobs(options: VolumeLibraryOptions) {
 
 export type VolumeJobs = ReturnType<typeof volumeJobs>;
 
-/** The example library, ready to register on a worker. */
-export function volumeLibrary(options: VolumeLibraryOptions): JobLibrary {
-  return defineLibrary('volumes', Object.values(volumeJobs(options)));
+/**
+ * The example library, ready to register on a worker. It keeps its jobs' types, so code-first workflows name its jobs
+ * checked: `jobRefs<VolumeLibrary>()('set-quota')`.
+ */
+export function volumeLibrary(options: VolumeLibraryOptions) {
+  const jobs = volumeJobs(options);
+  return defineLibrary('volumes', [
+    jobs.allocateVolume,
+    jobs.createFilesystem,
+    jobs.setQuota,
+    jobs.exportVolume,
+    jobs.registerVolume,
+    jobs.recordAuditEvent,
+  ]);
 }
+
+/** The example library's type (its jobs, by name): what `jobRefs<VolumeLibrary>()` takes. */
+export type VolumeLibrary = ReturnType<typeof volumeLibrary>;
 
 /** Reads the sandbox's state: what a test (or a curious operator) checks after a run. */
 export async function inspectSandbox(root: string) {
