@@ -4,7 +4,10 @@
  *   lint rules, the Temporal CLI finder, the compose file).
  * - integration: against a real Temporal server — one dev server for the whole run (test/support/global-setup.ts,
  *   on jipper/testing) unless TEMPORAL_ADDRESS points at one; each test file uses its own task queue.
- * Long fault and load tests are `npm run test:faults` (jest.faults.config.js).
+ *   The global setup also finds the Chromium for the Web UI tests (a system one, else the one inside @sparticuz/chromium).
+ * Needs only Node, Python with pip, and what `npm install` and the project's installers fetch (README: "What `npm test`
+ * needs"). Long fault and load tests are `npm run test:faults` (jest.faults.config.js); what needs Go, zsh or fish is
+ * `npm run test:extended` (jest.extended.config.js).
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] };
 

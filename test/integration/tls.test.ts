@@ -1,12 +1,16 @@
 /**
- * TLS and mTLS against a real Temporal server that speaks only TLS and requires client certificates (certificates made
- * with `openssl` here; see test/support/tls-server.ts): a real `jipper worker` and the `jipper` command run a process
- * to success with Temporal's standard settings (`TEMPORAL_TLS_*`, and a profile of the Temporal config file), and so
- * do Jipper's connect helpers. A missing, foreign or expired client certificate, a server the client does not trust,
- * a wrong server name, a plaintext client, or a certificate file that is not one each get one clear line on stderr —
- * never a stack trace, never a hang. Then API keys (`TEMPORAL_API_KEY`) against a TLS server that authorizes every
- * request with them: a key with the namespace's permission runs a process; a forged, foreign-namespace or read-only
- * key is one clear line.
+ * Jipper's TLS settings, in `npm test` with nothing to build: the run's dev server behind a TLS-terminating proxy on
+ * loopback (test/support/tls-proxy.ts: Python's ssl module, which requires and verifies client certificates inside the
+ * handshake as a TLS frontend does, piping to the dev server's gRPC port; certificates made in-process,
+ * test/support/certificates.ts). A real `jipper worker` and the
+ * `jipper` command run a process to success over mTLS with Temporal's standard settings (`TEMPORAL_TLS_*`, and a
+ * profile of the Temporal config file), and so do Jipper's connect helpers; a server that wants TLS but no client
+ * certificate takes `TEMPORAL_TLS=true` with a CA. A missing, foreign or expired client certificate, a server the
+ * client does not trust, a wrong server name, a plaintext client, or a certificate file that is not one each get one
+ * clear line on stderr — never a stack trace, never a hang.
+ *
+ * Temporal's own TLS frontend and its API-key authorizer are tested in the extended suite
+ * (test/extended/temporal-tls.extended.test.ts, `npm run test:extended`), which builds the Temporal server.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -20,12 +24,14 @@ import { connectClient, connectNative } from '../../src/config/connect';
 import { TemporalTlsError } from '../../src/config/errors';
 import type { CliResult } from '../support/cli';
 import { CLI_PATH, jipper, requireBuiltCli } from '../support/cli';
-import type { ApiKeyIssuer, Certificates, TlsServer } from '../support/tls-server';
-import { makeCertificates, startApiKeyIssuer, startTlsServer } from '../support/tls-server';
+import type { Certificates } from '../support/certificates';
+import { makeCertificates } from '../support/certificates';
+import type { TlsProxy } from '../support/tls-proxy';
+import { startTlsProxy } from '../support/tls-proxy';
 
 let scratch: string;
 let certs: Certificates;
-let server: TlsServer;
+let server: TlsProxy;
 let sandbox: string;
 let taskQueue: string;
 let worker: ChildProcess;
@@ -50,8 +56,11 @@ const base = (): NodeJS.ProcessEnv => ({
 beforeAll(async () => {
   requireBuiltCli();
   scratch = mkdtempSync(join(tmpdir(), 'jipper-tls-'));
-  certs = makeCertificates(join(scratch, 'certs'));
-  server = await startTlsServer(certs, join(scratch, 'server'));
+  certs = await makeCertificates(join(scratch, 'certs'));
+  const devServer = process.env.TEMPORAL_ADDRESS;
+  if (!devServer)
+    throw new Error('TEMPORAL_ADDRESS is not set: the jest global setup did not provide a Temporal server');
+  server = await startTlsProxy(certs, devServer);
   sandbox = join(scratch, 'sandbox');
   taskQueue = `tls-${randomUUID()}`;
   workerLog = join(scratch, 'worker.log');
@@ -70,7 +79,7 @@ beforeAll(async () => {
     if (Date.now() > deadline) throw new Error(`jipper worker did not start:\n${readFileSync(workerLog, 'utf8')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}, 300_000);
+}, 90_000);
 
 afterAll(async () => {
   if (worker && worker.exitCode === null) {
@@ -78,7 +87,7 @@ afterAll(async () => {
     worker.kill('SIGINT');
     await exited;
   }
-  await server?.stop();
+  await server?.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -94,6 +103,29 @@ describe('with the right certificates', () => {
     const report = JSON.parse((await jipper(['report', id, '--json'], env)).stdout) as { status: string };
     expect(report.status).toBe('succeeded');
     expect((await inspectSandbox(sandbox)).volumes).toEqual(['tls-vol']);
+    // The worker's and the commands' connections all went through the proxy's mTLS.
+    expect(server.accepted()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('TEMPORAL_TLS=true with a CA and no client certificate, to a server that asks for none', async () => {
+    const tlsOnly = await startTlsProxy(certs, process.env.TEMPORAL_ADDRESS as string, { requireClientCert: false });
+    try {
+      const env = {
+        ...base(),
+        TEMPORAL_ADDRESS: tlsOnly.address,
+        TEMPORAL_TLS: 'true',
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.ca,
+      };
+      const listed = await jipper(['list', '--json'], env);
+      expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(tlsOnly.accepted()).toBeGreaterThanOrEqual(1);
+      const plaintext = await jipper(['list'], { ...base(), TEMPORAL_ADDRESS: tlsOnly.address });
+      expect(plaintext.stderr).toContain(
+        'the server speaks TLS and this client was not told to: set TEMPORAL_TLS=true'
+      );
+    } finally {
+      await tlsOnly.close();
+    }
   });
 
   it('reads the same settings from a profile of the Temporal config file', async () => {
@@ -239,106 +271,5 @@ describe('with anything wrong, one clear line and no hang', () => {
       await expect(attempt).rejects.toBeInstanceOf(TemporalTlsError);
       await expect(attempt).rejects.toThrow(/it has expired/);
     }
-  });
-});
-
-describe('API keys (TEMPORAL_API_KEY) against a server that authorizes with them', () => {
-  let issuer: ApiKeyIssuer;
-  let keyed: TlsServer;
-  let keyedWorker: ChildProcess;
-  const keyedQueue = `tls-api-key-${randomUUID()}`;
-  const keyedEnv = (apiKey: string): NodeJS.ProcessEnv => ({
-    ...base(),
-    JIPPER_TASK_QUEUE: keyedQueue,
-    TEMPORAL_ADDRESS: keyed.address,
-    TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.ca,
-    TEMPORAL_API_KEY: apiKey,
-  });
-
-  beforeAll(async () => {
-    issuer = await startApiKeyIssuer();
-    keyed = await startTlsServer(certs, join(scratch, 'api-key-server'), { apiKeys: issuer });
-    const log = join(scratch, 'api-key-worker.log');
-    const out = openSync(log, 'a');
-    try {
-      keyedWorker = spawn(process.execPath, [CLI_PATH, 'worker'], {
-        env: keyedEnv(issuer.issue(['default:write'])),
-        stdio: ['ignore', out, out],
-      });
-    } finally {
-      closeSync(out);
-    }
-    const deadline = Date.now() + 60_000;
-    while (!readFileSync(log, 'utf8').includes(`worker on task queue "${keyedQueue}"`)) {
-      if (keyedWorker.exitCode !== null) throw new Error(`jipper worker exited:\n${readFileSync(log, 'utf8')}`);
-      if (Date.now() > deadline) throw new Error(`jipper worker did not start:\n${readFileSync(log, 'utf8')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }, 300_000);
-
-  afterAll(async () => {
-    if (keyedWorker && keyedWorker.exitCode === null) {
-      const exited = new Promise((r) => keyedWorker.once('exit', r));
-      keyedWorker.kill('SIGINT');
-      await exited;
-    }
-    await keyed?.stop();
-    await issuer?.close();
-  });
-
-  it("runs a process with a key that has the namespace's write permission", async () => {
-    const id = `api-key-${randomUUID().slice(0, 8)}`;
-    const env = keyedEnv(issuer.issue(['default:write']));
-    const started = await jipper(
-      [
-        'start',
-        'examples/provision-volume.yaml',
-        '--id',
-        id,
-        '--set',
-        'volume=key-vol',
-        '--set',
-        'exportName=key-share',
-        '--wait',
-      ],
-      env
-    );
-    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
-  });
-
-  it.each([
-    [
-      'a key the server did not issue (signed by another key)',
-      () => issuer.issue(['default:admin'], issuer.strangerKey),
-    ],
-    ['a key for another namespace', () => issuer.issue(['other:admin'])],
-    ['no key at all', () => ''],
-  ])('refuses %s: one line, exit code 1', async (_, key) => {
-    const started = Date.now();
-    const env = keyedEnv(key());
-    if (env.TEMPORAL_API_KEY === '') {
-      delete env.TEMPORAL_API_KEY;
-      env.TEMPORAL_TLS = 'true';
-    }
-    for (const args of [['list'], ['worker']]) {
-      const result = await jipper(args, env, 30_000);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(
-        new RegExp(
-          `^jipper: the server at 127\\.0\\.0\\.1:\\d+ \\(TEMPORAL_ADDRESS\\) refused (access to namespace "default"|this client's credentials): .+; check TEMPORAL_API_KEY \\(or what the client certificate is allowed\\)\\n$`
-        )
-      );
-    }
-    expect(Date.now() - started).toBeLessThan(30_000);
-  });
-
-  it('a read-only key reads, and is refused a start in one line', async () => {
-    const env = keyedEnv(issuer.issue(['default:read']));
-    expect((await jipper(['list'], env)).code).toBe(0);
-    const result = await jipper(['start', 'examples/provision-volume.yaml', '--set', 'volume=ro-vol'], env);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe(
-      'jipper: Failed to start Workflow: the server refused it (Request unauthorized); check TEMPORAL_API_KEY (or what the client certificate is allowed)\n'
-    );
   });
 });

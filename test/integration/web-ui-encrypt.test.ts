@@ -5,12 +5,13 @@
  * value — while the raw history the `temporal` CLI reads (no codec) holds only ciphertext. `jipper codec-server` with a
  * bearer token decodes for the `temporal` CLI only with the token, and refuses browsers from other origins.
  *
- * Needs Chromium at /usr/bin/chromium (`apt-get install -y chromium`); never skipped.
+ * The browser is the one the jest global setup found (test/support/browser.ts: a system Chromium, else the one inside
+ * the `@sparticuz/chromium` package); never skipped.
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -27,9 +28,9 @@ import { generateKey, parseInlineKeyRing } from '../../src/codec/keyring';
 import { freePort } from '../../src/dev/ports';
 import type { TestWorker } from '../../src/testing/worker';
 import { startTestWorker } from '../../src/testing/worker';
+import { CHROMIUM_ARGS, testChromium } from '../support/browser';
 import { CLI_PATH, requireBuiltCli } from '../support/cli';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(__dirname, '..', '..', 'test-results');
 const RING = `ui1:${generateKey()}`;
 const TOKEN = randomBytes(18).toString('base64url');
@@ -110,9 +111,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does)`);
-  }
+  const executablePath = testChromium();
   requireBuiltCli();
   const port = await freePort();
   const uiPort = await freePort();
@@ -150,8 +149,8 @@ beforeAll(async () => {
   processId = report.processId;
 
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    executablePath,
+    args: CHROMIUM_ARGS,
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
   mkdirSync(SHOTS, { recursive: true });

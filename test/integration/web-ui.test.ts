@@ -4,10 +4,11 @@
  * timeline, the process status in its search attributes, and the report in its current details. Screenshots go to
  * test-results/ (git-ignored).
  *
- * Needs Chromium at /usr/bin/chromium (`apt-get install -y chromium`) and a dev server with its UI (the jest global
- * setup starts one unless JIPPER_TEST_HEADLESS=1). Without them this test fails; it is never skipped.
+ * Needs a dev server with its UI and the Chromium the jest global setup found (test/support/browser.ts: a system
+ * Chromium, else the one inside the `@sparticuz/chromium` package); with JIPPER_TEST_HEADLESS=1 neither is there and
+ * this test fails; it is never skipped.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -16,10 +17,10 @@ import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
 import { loadDefinitionFile } from '../../src/client/definition-file';
 import { runLink } from '../../src/cli/links';
 import { runProcess } from '../../src/client';
+import { CHROMIUM_ARGS, testChromium } from '../support/browser';
 import type { TestWorker } from '../support/worker';
 import { startTestWorker } from '../support/worker';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(__dirname, '..', '..', 'test-results');
 
 let sandbox: string;
@@ -29,9 +30,7 @@ let page: Page;
 let runUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does)`);
-  }
+  const executablePath = testChromium();
   const ui = process.env.JIPPER_TEST_UI_URL;
   if (!ui) {
     throw new Error(
@@ -46,17 +45,8 @@ beforeAll(async () => {
   runUrl = runLink(ui, 'default', report.processId) as string;
 
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    executablePath,
+    args: CHROMIUM_ARGS,
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
   mkdirSync(SHOTS, { recursive: true });

@@ -1,12 +1,12 @@
 /**
- * A Temporal server that speaks only TLS and requires client certificates (mTLS), for the TLS tests: certificates
- * made with `openssl` in a scratch directory, and the Temporal server (go.temporal.io/server v1.32.0, the server
+ * A Temporal server that speaks only TLS and requires client certificates (mTLS), for the extended TLS tests
+ * (test/extended): certificates from ./certificates.ts, and the Temporal server (go.temporal.io/server v1.32.0, the server
  * inside the pinned Temporal CLI) run as one process on SQLite, configured as the local cluster configures its
  * services: the server's own embedded config template, rendered from environment variables (`TEMPORAL_TLS_*` for
  * the frontend and internode TLS). Everything listens on 127.0.0.1.
  *
  * ```ts
- * const certs = makeCertificates(dir);
+ * const certs = await makeCertificates(dir);
  * const server = await startTlsServer(certs, dir);
  * // TEMPORAL_ADDRESS=server.address TEMPORAL_TLS_SERVER_CA_CERT_PATH=certs.ca ... jipper worker
  * await server.stop();
@@ -18,10 +18,11 @@
  * frontend, as Temporal's docs advise for authorizing servers.
  *
  * The binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's (`ensureServerBinaries`: the checkout's build, its
- * shared cache, or `go install`, minutes, the first time).
+ * shared cache, or `go install`, minutes, the first time — which the extended suite's global setup does, before any
+ * test's timeout starts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -34,143 +35,7 @@ import { ensureServerBinaries } from '../../src/dev/cluster/binaries';
 import { clusterSettings } from '../../src/dev/cluster/settings';
 import { ensureSearchAttributes } from '../../src/config/search-attributes';
 import { freePort } from '../../src/dev/ports';
-
-export interface Certificates {
-  dir: string;
-  /** The CA that signed the server's certificate and the good client certificates. */
-  ca: string;
-  server: { cert: string; key: string };
-  client: { cert: string; key: string };
-  /** A client certificate from another CA, which the server does not trust. */
-  strangerClient: { cert: string; key: string };
-  /** The other CA: a client trusting only it does not trust the server. */
-  strangerCa: string;
-  /** A client certificate from the right CA that expired in 2020. */
-  expiredClient: { cert: string; key: string };
-}
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A CA, a server certificate for 127.0.0.1/localhost, and good, foreign and expired client certificates. */
-export function makeCertificates(dir: string): Certificates {
-  mkdirSync(dir, { recursive: true });
-  const key = (name: string) =>
-    openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`]);
-  const selfSigned = (name: string, subject: string) => {
-    key(name);
-    openssl(dir, [
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      `${name}.key`,
-      '-subj',
-      subject,
-      '-days',
-      '2',
-      '-out',
-      `${name}.pem`,
-    ]);
-  };
-  selfSigned('ca', '/CN=Jipper test CA');
-  selfSigned('stranger-ca', '/CN=Someone else');
-  writeFileSync(
-    join(dir, 'server.ext'),
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n'
-  );
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n');
-  const signed = (name: string, subject: string, ca: string, ext: string) => {
-    key(name);
-    openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
-    openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      ext,
-      '-out',
-      `${name}.pem`,
-    ]);
-  };
-  signed('server', '/CN=localhost', 'ca', 'server.ext');
-  signed('client', '/CN=jipper-worker', 'ca', 'client.ext');
-  signed('stranger-client', '/CN=jipper-worker', 'stranger-ca', 'client.ext');
-  // An expired certificate needs dates in the past: `openssl ca` takes them.
-  key('expired-client');
-  openssl(dir, [
-    'req',
-    '-new',
-    '-key',
-    'expired-client.key',
-    '-subj',
-    '/CN=jipper-worker',
-    '-out',
-    'expired-client.csr',
-  ]);
-  mkdirSync(join(dir, 'issued'), { recursive: true });
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'serial'), '1000\n');
-  writeFileSync(
-    join(dir, 'ca.cnf'),
-    [
-      '[ca]',
-      'default_ca = test',
-      '[test]',
-      `dir = ${dir}`,
-      'database = $dir/index.txt',
-      'serial = $dir/serial',
-      'new_certs_dir = $dir/issued',
-      'default_md = sha256',
-      'policy = anything',
-      'x509_extensions = client',
-      '[anything]',
-      'commonName = supplied',
-      '[client]',
-      'extendedKeyUsage = clientAuth',
-      'keyUsage = digitalSignature',
-      '',
-    ].join('\n')
-  );
-  openssl(dir, [
-    'ca',
-    '-batch',
-    '-config',
-    'ca.cnf',
-    '-cert',
-    'ca.pem',
-    '-keyfile',
-    'ca.key',
-    '-in',
-    'expired-client.csr',
-    '-startdate',
-    '20200101000000Z',
-    '-enddate',
-    '20200102000000Z',
-    '-notext',
-    '-out',
-    'expired-client.pem',
-  ]);
-  const pair = (name: string) => ({ cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) });
-  return {
-    dir,
-    ca: join(dir, 'ca.pem'),
-    server: pair('server'),
-    client: pair('client'),
-    strangerClient: pair('stranger-client'),
-    strangerCa: join(dir, 'stranger-ca.pem'),
-    expiredClient: pair('expired-client'),
-  };
-}
+import type { Certificates } from './certificates';
 
 /**
  * The Temporal server binary: `JIPPER_TEMPORAL_SERVER`, else the local cluster's (src/dev/cluster: the checkout's build,
