@@ -199,14 +199,15 @@ test('a rate-limited job starts no faster than its limit (2 a second) across pro
   expect(reports.every((r) => r.status === 'succeeded')).toBe(true);
   const starts = reports.map((r) => entry(r, 'run', 'call')?.at ?? 0).sort((a, b) => a - b);
   // Temporal's matching keeps the rate per task-queue partition; every server Jipper starts gives a queue one (see
-  // src/dev/dynamic-config.ts), so the rate holds as written whatever ran on the server before. The limiter is a token
-  // bucket: a queue idle for a while lets a small burst start at once, then 2 a second (seen: 16 starts over 6 s, at
-  // most 5 within one second). With four partitions, each applying the full rate, one second held 8.
+  // src/dev/dynamic-config.ts), so the queue has one token bucket whatever ran on the server before. A bucket lets a
+  // queue that was idle start a small burst at once (up to 4 here), then 2 a second: 16 starts take at least 6 s
+  // (seen: 6.1 s), and no second holds more than the burst and the rate (seen: at most 5). With four partitions and
+  // four buckets, one second held 8.
   const inOneSecond = starts.map((at) => starts.filter((other) => other >= at && other < at + 1_000).length);
   console.log(
     `[figures] ${JSON.stringify({ test: 'rate limit 2/s', spanMs: (starts.at(-1) ?? 0) - (starts[0] ?? 0), mostInOneSecond: Math.max(...inOneSecond) })}`
   );
   expect((starts.at(-1) ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(5_500);
-  expect(Math.max(...inOneSecond)).toBeLessThanOrEqual(5);
+  expect(Math.max(...inOneSecond)).toBeLessThanOrEqual(6);
   expect(Math.max(...reports.map((r) => r.jobs[0]?.waitedMs ?? 0))).toBeGreaterThan(500);
 });
