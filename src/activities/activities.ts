@@ -23,6 +23,7 @@ import { formatPath } from '../shared/plan';
 import { getPath, isSecretRef, secretMarker } from '../shared/refs';
 import { isRecord, oneLine } from '../shared/text';
 import { AttemptDeadline } from './attempt-deadline';
+import { processStepIds } from './process-steps';
 import type { AnyJob, JobContext, RevertContext } from './job';
 import { Redactor } from './redact';
 import type { SecretProvider } from './secrets';
@@ -122,21 +123,28 @@ function undeclaredResult(call: JobCall, stepId: string): ApplicationFailure {
 }
 
 /**
- * The results a job may read: those its step declares. A call made before Jipper passed only declared results has no
- * `uses` and carries them all. Reading another step's result throws (non-retryably) with what to declare.
+ * The results a job may read: those its step declares, as a plain object. A call made before Jipper passed only
+ * declared results has no `uses` and carries them all. Reading another step of the process that the step does not
+ * declare throws (non-retryably) with what to declare: each such step id is a non-enumerable getter, so JSON, spread,
+ * `structuredClone`, `util.inspect` and matchers see only the declared results, and any other key (`toJSON`, `then`,
+ * `asymmetricMatch`, a symbol) answers as on a plain object. Without the process's step ids nothing throws.
  */
-function declaredResults(call: JobCall): Readonly<Record<string, unknown>> {
+function declaredResults(call: JobCall, stepIds: readonly string[] | undefined): Record<string, unknown> {
   const { uses } = call;
   if (uses === undefined) return call.results;
+  const results: Record<string, unknown> = { ...call.results };
   const allowed = new Set(uses);
-  return new Proxy(call.results, {
-    get(target, key, receiver) {
-      if (typeof key === 'string' && !allowed.has(key) && !(key in Object.prototype) && key !== 'then') {
-        throw undeclaredResult(call, key);
-      }
-      return Reflect.get(target, key, receiver) as unknown;
-    },
-  });
+  for (const id of stepIds ?? []) {
+    if (id === call.stepId || allowed.has(id) || Object.hasOwn(results, id)) continue;
+    Object.defineProperty(results, id, {
+      get: () => {
+        throw undeclaredResult(call, id);
+      },
+      enumerable: false,
+      configurable: true,
+    });
+  }
+  return results;
 }
 
 /** Sleeps `ms`, rejecting with the signal's reason as soon as it aborts. */
@@ -185,7 +193,13 @@ interface Attempt {
  * its `signal` aborts when Temporal's cancellation arrives or when the attempt passes its timeout, whichever is first.
  * `startedAt` is when the activity began (`performance.now()`), before its secrets were read.
  */
-function startAttempt(call: JobCall, key: string, redactor: Redactor, startedAt: number): Attempt {
+function startAttempt(
+  call: JobCall,
+  key: string,
+  redactor: Redactor,
+  startedAt: number,
+  stepIds: readonly string[] | undefined
+): Attempt {
   const activity = Context.current();
   const { info } = activity;
   const deadline = new AttemptDeadline({
@@ -213,7 +227,7 @@ function startAttempt(call: JobCall, key: string, redactor: Redactor, startedAt:
     stepId: call.stepId,
     attempt: info.attempt,
     scheduledAt: info.currentAttemptScheduledTimestampMs,
-    results: declaredResults(call),
+    results: declaredResults(call, stepIds),
     heartbeat: (details?: unknown) => {
       deadline.beat();
       activity.heartbeat(redactor.value(details));
@@ -330,7 +344,13 @@ export async function runJob(
   checkFingerprints(call, registry);
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail, failed, end } = startAttempt(call, `${call.processId}/${call.stepId}`, redactor, startedAt);
+  const { ctx, detail, failed, end } = startAttempt(
+    call,
+    `${call.processId}/${call.stepId}`,
+    redactor,
+    startedAt,
+    await processStepIds(call)
+  );
   try {
     let result: unknown = await job.run(input, ctx);
     if (job.output) {
@@ -401,7 +421,7 @@ export async function revertJob(job: AnyJob, call: RevertCall, secrets: SecretPr
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
   const key = `${call.processId}/${call.stepId}/revert`;
-  const { ctx, detail, failed, end } = startAttempt(call, key, redactor, startedAt);
+  const { ctx, detail, failed, end } = startAttempt(call, key, redactor, startedAt, await processStepIds(call));
   const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
   try {
     await job.revert?.(input, call.result, revertCtx);
@@ -421,7 +441,13 @@ export async function probeJob(job: AnyJob, call: JobCall, secrets: SecretProvid
   const startedAt = performance.now();
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail, failed, end } = startAttempt(call, `${call.processId}/${call.stepId}`, redactor, startedAt);
+  const { ctx, detail, failed, end } = startAttempt(
+    call,
+    `${call.processId}/${call.stepId}`,
+    redactor,
+    startedAt,
+    await processStepIds(call)
+  );
   try {
     const answer = await job.probe?.(input, ctx);
     if (typeof answer !== 'string' || !PROBE_ANSWERS.has(answer)) {

@@ -52,6 +52,63 @@ export class UnknownKeyError extends Error {
   }
 }
 
+/** A payload is encrypted and the process reading it has no key ring at all. The message names the key id. */
+export class NoKeyRingError extends Error {
+  override readonly name = 'NoKeyRingError';
+  constructor(
+    readonly keyId: string,
+    reader = 'this process'
+  ) {
+    super(
+      `a payload is encrypted with key "${keyId}" and ${reader} has no key ring: set JIPPER_ENCRYPTION_KEYS or JIPPER_ENCRYPTION_KEYS_FILE to a key ring with that key`
+    );
+  }
+}
+
+/**
+ * The codec of a worker without a key ring: payloads pass as they are, except an encrypted one, which fails to decode
+ * with a {@link NoKeyRingError} naming its key (instead of the payload converter's `Unknown encoding:
+ * binary/encrypted`). A workflow task that meets one fails and is retried, as with a key missing from a ring.
+ */
+export class NoKeyRingCodec implements PayloadCodec {
+  constructor(private readonly reader = 'this worker') {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    for (const payload of payloads) {
+      if (isEncrypted(payload)) throw new NoKeyRingError(keyIdOf(payload) ?? '(none named)', this.reader);
+    }
+    return payloads;
+  }
+}
+
+/** The key id an encrypted payload names, if any. */
+export function keyIdOf(payload: Payload): string | undefined {
+  const idBytes = payload.metadata?.[KEY_ID_METADATA];
+  return idBytes ? decoder.decode(idBytes) : undefined;
+}
+
+/**
+ * Why payloads cannot be decrypted with `keyRing` (undefined: none configured), in one line naming the key id and the
+ * ring; undefined when every encrypted payload's key is in the ring.
+ */
+export function missingKeyProblem(
+  payloads: Iterable<Payload>,
+  keyRing: KeyRing | undefined,
+  reader?: string
+): string | undefined {
+  for (const payload of payloads) {
+    if (!isEncrypted(payload)) continue;
+    const keyId = keyIdOf(payload) ?? '(none named)';
+    if (!keyRing) return new NoKeyRingError(keyId, reader).message;
+    if (!keyRing.keys.has(keyId)) return new UnknownKeyError(keyId, keyRing).message;
+  }
+  return undefined;
+}
+
 /** A payload is marked encrypted but does not decrypt: corrupted, or not made by this codec. */
 export class PayloadDecryptError extends Error {
   override readonly name = 'PayloadDecryptError';

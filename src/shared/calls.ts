@@ -17,6 +17,12 @@ export interface JobCall {
    * to declare it (`uses`). Absent in calls made before Jipper passed only used results: every result is there.
    */
   uses?: string[];
+  /**
+   * Every step id of the process, so `ctx.results` throws only for a read of another step the job's step does not
+   * declare (any other key answers as on a plain object). Absent in calls from engines that did not send it: the
+   * activity then reads the step ids from the run's input (once per run and worker).
+   */
+  steps?: string[];
   /** Bytes (JSON) the process's results weigh so far, so the job can check its own against the process's limit. */
   resultsBytes?: number;
   /**

@@ -29,7 +29,7 @@ export interface TestServerOptions {
   ui?: boolean;
   /**
    * Dynamic configuration for a new dev server (`--dynamic-config-value`), laid over Jipper's own (priority and
-   * fairness on, as `jipper dev` runs; see `JIPPER_DYNAMIC_CONFIG`).
+   * fairness on, one partition per task queue, as `jipper dev` runs; see `JIPPER_DYNAMIC_CONFIG`).
    */
   dynamicConfig?: Record<string, string | number | boolean>;
   /** The `temporal` binary for a new dev server. Default: the project's pinned CLI, installed when missing. */

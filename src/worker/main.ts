@@ -4,6 +4,7 @@
  * makes sure Jipper's search attributes exist, and runs a worker with the configured job libraries until
  * SIGINT/SIGTERM.
  */
+import { installJipperRuntime } from './logger';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { JobRegistry } from '../activities/registry';
 import type { JipperConfig } from '../config/config';
@@ -35,6 +36,7 @@ export async function startWorker(
   config?: JipperConfig,
   log: LogLine = (line) => console.error(line)
 ): Promise<RunningWorker> {
+  installJipperRuntime();
   config ??= await loadConfig();
   const libraries = await loadLibraries(config);
   const secrets = loadSecretProvider();

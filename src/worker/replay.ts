@@ -8,7 +8,12 @@ import { basename } from 'node:path';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
+import type { Payload } from '@temporalio/common';
+import { visit, walkGetWorkflowExecutionHistoryResponse } from '@temporalio/common/lib/internal-non-workflow';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { encryptsFailures } from '../codec/data-converter';
+import { EncryptionCodec, missingKeyProblem } from '../codec/encryption-codec';
 import { workflowCode } from './worker';
 import { historyFromJson } from './history-json';
 import { oneLine } from '../shared/text';
@@ -48,6 +53,12 @@ export async function replayHistoryFiles(
       if (byId.has(workflowId))
         throw new Error(`the same name as ${byId.get(workflowId)}; history files need distinct names`);
       byId.set(workflowId, file);
+      // A key the replay lacks fails the file in one line, before the replayer logs the SDK's errors for it.
+      const missing = missingKeyProblem(await payloadsOf(history), keyRingOf(options.dataConverter), 'this replay');
+      if (missing !== undefined) {
+        results.set(file, { file, error: `cannot decrypt: ${missing}`, errorType: 'MissingKeyError' });
+        continue;
+      }
       histories.push({ workflowId, history });
       results.set(file, { file });
     } catch (err) {
@@ -67,4 +78,20 @@ export async function replayHistoryFiles(
     }
   }
   return files.map((file) => results.get(file) as ReplayFileResult);
+}
+
+/** The key ring of an encrypting data converter, if it is one. */
+function keyRingOf(dataConverter: DataConverter | undefined) {
+  return dataConverter?.payloadCodecs?.find((codec) => codec instanceof EncryptionCodec)?.keyRing;
+}
+
+/** Every payload of a history (search attributes aside: indexed values, never encrypted). */
+async function payloadsOf(history: History): Promise<Payload[]> {
+  const found: Payload[] = [];
+  await visit({ history: temporal.api.history.v1.History.create(history) }, walkGetWorkflowExecutionHistoryResponse, {
+    transformPayload: async (payload) => (found.push(payload), payload),
+    transformPayloads: async (payloads) => (found.push(...payloads), payloads),
+    skipSearchAttributes: true,
+  });
+  return found;
 }

@@ -3,7 +3,7 @@
  * libraries.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -14,6 +14,7 @@ import type { JobLibrary } from '../activities/library';
 import type { SecretProvider } from '../activities/secrets';
 import { envSecrets } from '../activities/secrets';
 import { ENCRYPTING_FAILURE_CONVERTER_PATH, encryptsFailures } from '../codec/data-converter';
+import { NoKeyRingCodec } from '../codec/encryption-codec';
 
 export interface JipperWorkerOptions {
   connection: NativeConnection;
@@ -43,6 +44,8 @@ export interface JipperWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+/** The package's root (this file is `<root>/dist/worker/worker.js`, or `<root>/src/worker/worker.ts`). */
+const PACKAGE_ROOT = join(__dirname, '..', '..');
 /** Where the build puts the prebuilt bundle. */
 export const DEFAULT_BUNDLE_PATH = join(__dirname, '..', 'workflow-bundle.js');
 /** Where the build puts the prebuilt bundle of encrypting workers (its failure converter encodes messages). */
@@ -72,8 +75,20 @@ export async function bundleJipperWorkflows(options: { encrypted?: boolean } = {
     workflowInterceptorModules: jipperWorkflowInterceptorModules(),
     logger: new DefaultLogger('WARN'),
     ...(options.encrypted ? { failureConverterPath: ENCRYPTING_FAILURE_CONVERTER_PATH } : {}),
+    // Stack traces name Jipper's sources by their path in the package (`jipper/src/workflows/engine.ts`), not by where
+    // the bundle was built: workflow failures are stored in histories and shown in the Web UI.
+    webpackConfigHook: (config) => ({
+      ...config,
+      output: { ...config.output, devtoolModuleFilenameTemplate: packageRelativeSource },
+    }),
   });
   return code;
+}
+
+/** A bundled module's source path as stack traces show it: relative to the package root, under `jipper/`. */
+function packageRelativeSource(info: { absoluteResourcePath: string }): string {
+  const path = relative(PACKAGE_ROOT, info.absoluteResourcePath).split(sep).join('/');
+  return path.startsWith('..') ? `external/${basename(info.absoluteResourcePath)}` : `jipper/${path}`;
 }
 
 /**
@@ -104,7 +119,8 @@ export async function createJipperWorker(
   const registry = new JobRegistry(options.libraries);
   const namespace = options.namespace ?? 'default';
   const activities = registry.activities({ secrets: options.secrets ?? envSecrets() });
-  const dataConverter = options.dataConverter ? { dataConverter: options.dataConverter } : {};
+  // Without a key ring, an encrypted payload fails to decode naming its key, not as an `Unknown encoding`.
+  const dataConverter = { dataConverter: options.dataConverter ?? { payloadCodecs: [new NoKeyRingCodec()] } };
   const worker = await Worker.create({
     connection: options.connection,
     namespace,

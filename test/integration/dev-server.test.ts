@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
@@ -18,6 +19,7 @@ import { listenPlainTcp, testConnection } from '../support/server';
 import { splitAddress, probeTemporal } from '../../src/config/connect';
 import { ensureSearchAttributes } from '../../src/config/search-attributes';
 import { freePort } from '../../src/dev/ports';
+import { CLI_PATH, requireBuiltCli } from '../support/cli';
 
 const KEYWORD = encodeSearchAttributeIndexedValueType('KEYWORD');
 
@@ -160,5 +162,79 @@ describe('search attributes', () => {
     await expect(ensureSearchAttributes(conn.connection, namespace)).resolves.toEqual({ added: [], checked: true });
     const { customAttributes } = await conn.connection.operatorService.listSearchAttributes({ namespace });
     for (const key of JIPPER_SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(KEYWORD);
+  });
+});
+
+describe('the built `jipper dev` command', () => {
+  let project: string;
+  beforeAll(() => {
+    requireBuiltCli();
+    project = mkdtempSync(join(tmpdir(), 'jipper-dev-cli-'));
+    writeFileSync(join(project, 'package.json'), '{ "name": "dev-cli-project" }\n');
+  });
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  /** `jipper <args>` in the project directory, with the default address (no TEMPORAL_ADDRESS). */
+  const jipperIn = (args: string[], timeoutMs = 60_000) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolveRun, reject) => {
+      execFile(
+        process.execPath,
+        [CLI_PATH, ...args],
+        {
+          cwd: project,
+          timeout: timeoutMs,
+          killSignal: 'SIGKILL',
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NO_COLOR: '1',
+            ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
+          },
+        },
+        (error, stdout, stderr) => {
+          if (error && typeof error.code !== 'number') reject(new Error(`${error.message}\n${stdout}\n${stderr}`));
+          else resolveRun({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
+        }
+      );
+    });
+
+  it('`dev stop` finds the project’s server on another port; with a port named where none runs it lists them', async () => {
+    const port = await freePort();
+    const server = await startDevServer({
+      port,
+      uiPort: false,
+      projectRoot: project,
+      detached: true,
+      ...(process.env.TEMPORAL_CLI_PATH ? { cliPath: process.env.TEMPORAL_CLI_PATH } : {}),
+    });
+    try {
+      const elsewhere = await freePort();
+      const named = await jipperIn(['dev', 'stop', '--port', String(elsewhere)]);
+      expect(named.code).toBe(1);
+      expect(named.stderr).toBe(
+        `jipper: no dev server of this project at 127.0.0.1:${elsewhere}; it has 127.0.0.1:${port} (pid ${server.pid}): stop one with --port <port>, or all with --all\n`
+      );
+      expect(isRunning(server.pid ?? -1)).toBe(true);
+
+      const stopped = await jipperIn(['dev', 'stop']);
+      expect(stopped).toMatchObject({
+        code: 0,
+        stdout: `stopped the dev server at 127.0.0.1:${port} (pid ${server.pid})\n`,
+      });
+      expect(isRunning(server.pid ?? -1)).toBe(false);
+      expect(readDevServerStates(project)).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('`dev --port N` with a Temporal server already there says so and exits, promising no Ctrl-C', async () => {
+    const { port } = splitAddress(process.env.TEMPORAL_ADDRESS ?? '');
+    const result = await jipperIn(['dev', '--port', String(port), '--headless']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Temporal server (already running): 127.0.0.1:${port}`);
+    expect(result.stdout).toContain('it was not started by this project, so jipper dev leaves it alone.');
+    expect(result.stdout).not.toContain('Press Ctrl-C');
+    await expect(probeTemporal({ address: `127.0.0.1:${port}` })).resolves.toEqual({ kind: 'temporal' });
   });
 });

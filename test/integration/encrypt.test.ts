@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { DataConverter, Payload } from '@temporalio/common';
 import { visit, walkGetWorkflowExecutionHistoryResponse } from '@temporalio/common/lib/internal-non-workflow';
 import type { History } from '@temporalio/common/lib/proto-utils';
@@ -28,6 +28,7 @@ import { startTestWorker } from '../../src/testing/worker';
 import type { CliResult } from '../support/cli';
 import { jipper, requireBuiltCli, cliEnv } from '../support/cli';
 import { waitUntil } from '../support/observe';
+import { spawnWorker } from '../support/worker-process';
 import { testConnection } from '../support/server';
 
 const KEYS = { k1: generateKey(), k2: generateKey(), k3: generateKey() };
@@ -247,7 +248,16 @@ describe('the jipper command with a key ring', () => {
     expect(replayed.code).toBe(0);
     const without = await jipper(['replay', file], env);
     expect(without.code).toBe(1);
-    expect(without.stdout).toContain(`FAIL  ${file}`);
+    // One line naming the key and that there is no ring, and none of the SDK's errors and stacks before it.
+    expect(without.stdout).toContain(
+      `FAIL  ${file}: cannot decrypt: a payload is encrypted with key "k1" and this replay has no key ring`
+    );
+    expect(without.stderr).not.toMatch(/^\s+at |Unknown encoding/m);
+    expect(without.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(1);
+    const wrongKey = await withKeys(['replay', file], ringOf('k2'));
+    expect(wrongKey.stdout).toContain(
+      `FAIL  ${file}: cannot decrypt: a payload is encrypted with key "k1", which is not in the key ring of JIPPER_ENCRYPTION_KEYS (it has "k2")`
+    );
     // --decode writes plaintext payloads: readable, and replayable without the key ring.
     const decodedFile = join(scratch, `${id}-decoded.json`);
     expect((await withKeys(['history', id, '--decode', '-o', decodedFile])).code).toBe(0);
@@ -333,6 +343,15 @@ describe('a run under a key the worker does not have', () => {
         return found !== undefined && found.attempt >= 2 && found;
       }, 'the workflow task to fail twice');
       expect(stuck?.message).toContain('encrypted with key "k3", which is not in the key ring');
+      // `jipper status` says the run is stuck and why, in one line naming the key and the ring.
+      const status = await jipper(
+        ['status', handle.workflowId],
+        cliEnv(taskQueue, root, { JIPPER_ENCRYPTION_KEYS: ringOf('k3', 'k1') })
+      );
+      expect(status.code).toBe(1);
+      expect(status.stderr).toMatch(
+        /^jipper: \S+ is running but stuck: its workflow task failed \d+ times: a payload is encrypted with key "k3", which is not in the key ring of the test key ring \(it has "k1"\)[^\n]*\n$/
+      );
       expect((await handle.describe()).status.name).toBe('RUNNING');
       expect((await inspectSandbox(root)).volumes).toEqual([]);
 
@@ -351,6 +370,35 @@ describe('a run under a key the worker does not have', () => {
       await caughtUp?.shutdown();
       if (behind.worker.getState() === 'RUNNING') await behind.shutdown();
       await ahead.shutdown();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a worker with no key ring', () => {
+  it('fails the workflow task of an encrypted run naming the key, in its log and in findStuckWorkflowTask', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'jipper-no-ring-'));
+    const taskQueue = `no-ring-${randomUUID()}`;
+    const logFile = join(root, 'worker.log');
+    const worker = await spawnWorker({ taskQueue, sandbox: join(root, 'sandbox'), logFile });
+    const client = new Client({ connection: plain.connection, dataConverter: converterOf('k1') });
+    try {
+      const handle = await startProcess(client, definition, {
+        taskQueue,
+        params: { volume: `nr-${stamp}`, exportName: `nr-${stamp}` },
+      });
+      const stuck = await waitUntil(async () => {
+        const found = await findStuckWorkflowTask(client, handle.workflowId);
+        return found !== undefined && found.attempt >= 2 && found;
+      }, 'the workflow task to fail twice');
+      const said = 'a payload is encrypted with key "k1" and this worker has no key ring';
+      expect(stuck?.message).toContain(said);
+      const log = readFileSync(logFile, 'utf8');
+      expect(log).toContain(said);
+      expect(log).not.toContain('Unknown encoding');
+      await handle.terminate('test over');
+    } finally {
+      await worker.kill('SIGTERM');
       rmSync(root, { recursive: true, force: true });
     }
   });

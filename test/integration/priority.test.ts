@@ -1,10 +1,13 @@
 /**
- * Priorities on Temporal's task-queue priority (the dev server, Temporal 1.32, has the priority matcher on by
- * default): a backlog builds on a queue while no worker polls it; then one worker with one activity slot drains it.
+ * Priorities on Temporal's task-queue priority, on the server `jipper dev` starts (Jipper's dynamic config turns the
+ * priority matcher and fairness on and gives each task queue one partition, within which a backlog is ordered): a backlog builds on a queue while no worker polls it; then one worker with one activity slot drains it.
  * High-priority forward work and reverts (one level more urgent than forward work, by default) overtake low-priority
  * forward work that was queued before them — checked on the order in which the jobs really ran.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startProcess, waitForReport } from '../../src/client';
 import { JobRegistry } from '../../src/activities/registry';
@@ -15,27 +18,45 @@ import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import type { TestServer } from '../../src/testing/server';
 import { startTestServer } from '../../src/testing/server';
+import type { DevServer } from '../../src/dev/dev-server';
+import { startDevServer } from '../../src/dev/dev-server';
+import { freePort } from '../../src/dev/ports';
 
 const journal: JournalEntry[] = [];
 /** Runs held on the worker's slot until the test lets them go (`<stepId>/hold`). */
 const held = new Set<string>();
 const registry = new JobRegistry([journalLibrary(journal, held)]);
+let devServer: DevServer;
 let server: TestServer;
+let scratch: string;
 beforeAll(async () => {
-  // A dev server of this file's own, with Temporal's priority matcher and fairness on, and one partition per task
-  // queue: with the default four, a backlog is spread at random over them and drains in no set order at all.
-  server = await startTestServer({
-    address: false,
-    dynamicConfig: {
-      'matching.useNewMatcher': true,
-      'matching.enableFairness': true,
-      'matching.numTaskqueueReadPartitions': 1,
-      'matching.numTaskqueueWritePartitions': 1,
-    },
+  // The server `jipper dev` starts (startDevServer, with Jipper's dynamic config: the priority matcher, fairness and one
+  // partition per task queue), on a port of this file's own, in memory.
+  scratch = mkdtempSync(join(tmpdir(), 'jipper-priority-'));
+  devServer = await startDevServer({
+    port: await freePort(),
+    uiPort: false,
+    projectRoot: scratch,
+    ...(process.env.TEMPORAL_CLI_PATH ? { cliPath: process.env.TEMPORAL_CLI_PATH } : {}),
   });
+  server = await startTestServer({ address: devServer.address });
+});
+
+test('the server `jipper dev` starts gives each task queue one partition, with the priority matcher on', () => {
+  const argv = readFileSync(`/proc/${devServer.pid}/cmdline`, 'utf8').split('\0');
+  for (const setting of [
+    'matching.useNewMatcher=true',
+    'matching.enableFairness=true',
+    'matching.numTaskqueueReadPartitions=1',
+    'matching.numTaskqueueWritePartitions=1',
+  ]) {
+    expect(argv).toContain(setting);
+  }
 });
 afterAll(async () => {
   await server?.teardown();
+  await devServer?.stop();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 /** Every process has its job scheduled on the queue: the backlog is whole, however slow the machine. */

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { ProcessReport } from '../../shared/report';
 import { getReport } from '../../client';
+import { findStuckWorkflowTask } from '../../client/stuck-task';
 import { reportToMarkdown } from '../../shared/render';
 import { out, printJson } from '../io';
 import { reportForStdout } from '../report-table';
@@ -22,6 +23,14 @@ export async function readReport(client: Client, processId: string): Promise<Pro
     return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => getReport(client, processId));
   } catch (err) {
     if (err instanceof Error && err.name === 'WorkflowNotFoundError') throw err;
+    // A workflow task that keeps failing (a key the workers lack, code that cannot replay) answers no query: say so.
+    const stuck = await findStuckWorkflowTask(client, processId).catch(() => undefined);
+    if (stuck) {
+      throw new Error(
+        `${processId} is running but stuck: its workflow task failed ${stuck.attempt} times: ${stuck.message}`,
+        { cause: err }
+      );
+    }
     const cause = (err as { cause?: { code?: unknown } }).cause;
     if (cause?.code === GRPC_DEADLINE_EXCEEDED) {
       const { taskQueue } = await client.workflow.getHandle(processId).describe();
