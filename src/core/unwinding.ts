@@ -57,9 +57,9 @@ function unitDependsOn(
 }
 
 /** The revert stack once `wave` has been reverted: the units it emptied are gone. */
-export function afterWave(units: RevertUnits, wave: readonly string[]): string[][] {
+export function afterWave<U extends readonly string[]>(units: readonly U[], wave: readonly string[]): U[] {
   const done = new Set(wave);
-  return units.filter((unit) => !unit.every((stepId) => done.has(stepId))).map((unit) => [...unit]);
+  return units.filter((unit) => !unit.every((stepId) => done.has(stepId)));
 }
 
 /** What happens to a job in the unwinding: its revert runs, or it has none and is skipped. */
