@@ -196,8 +196,6 @@ export default tseslint.config(
     // The saga core is pure: no Temporal at all, and shared and schema as types only (besides the rules above).
     files: ['src/core/**/*.ts'],
     rules: {
-      // A rule fits on a screen: no function longer than 100 lines (test/unit/lint.test.ts checks that it bites).
-      'max-lines-per-function': ['error', { max: 100, skipBlankLines: false, skipComments: false }],
       'no-restricted-imports': [
         'error',
         {
@@ -220,6 +218,15 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // A rule fits on a screen: no function longer than 100 lines in the saga core and the workflow code driving it.
+    files: ['src/core/**/*.ts', 'src/workflows/**/*.ts'],
+    // The token keeper's workflow (one 225-line function) is not split yet: it is the one exception.
+    ignores: ['src/workflows/token-keeper.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 100, skipBlankLines: false, skipComments: false }],
     },
   }
 );
