@@ -78,7 +78,7 @@ export function simulate(
   scenario: SimScenario = {}
 ): SimRun {
   const byId = new Map(jobs.map((job) => [job.stepId, job]));
-  const forward = runForward(nodes, scenario);
+  const { pastPivot, groupUnits, ...forward } = runForward(nodes, scenario);
   const startedIds = new Set(forward.forward.flat());
   const run: SimRun = {
     ...forward,
@@ -90,10 +90,11 @@ export function simulate(
   };
   const { stoppedAt } = run;
   if (!stoppedAt) return run;
+  const withoutEmpty = (ended: SimRun): SimRun => ({ ...ended, units: ended.units.filter((unit) => unit.length > 0) });
   const stopped = byId.get(stoppedAt.stepId) as SimJob;
   const onRevertFailure = settings.onRevertFailure ?? 'continue';
   const cancelled = stoppedAt.by === 'cancel';
-  if (forward.pastPivot) return endPastPivot(run, stopped, onRevertFailure, stoppedAt.by);
+  if (pastPivot) return withoutEmpty(endPastPivot(run, stopped, onRevertFailure, stoppedAt.by));
   const failureClass: FailureClass = cancelled ? 'cancel' : stoppedAt.by === 'deadline' ? 'timeout' : 'business';
   const outcome = failureOutcome(stopped, failureClass, cancelled);
   if (outcome !== 'unwind') {
@@ -101,9 +102,10 @@ export function simulate(
       `a ${failureClass} failure of ${stopped.stepId} is not in its revertOn: ${outcome === 'park' ? 'the process parks' : 'nothing is unwound'}`
     );
     run.status = outcome === 'park' ? 'parked' : (statusWithoutUnwinding(cancelled) as FinalProcessStatus);
-    return run;
+    return withoutEmpty(run);
   }
-  stackFailedJobs(run, byId, failureClass, scenario);
+  stackFailedJobs(run, byId, failureClass, scenario, groupUnits);
+  run.units = run.units.filter((unit) => unit.length > 0);
   unwind(run, byId, nodes, settings, scenario, cancelled);
   return run;
 }
@@ -114,6 +116,8 @@ function runForward(
   scenario: SimScenario
 ): Pick<SimRun, 'forward' | 'succeeded' | 'stoppedAt' | 'alsoFailed' | 'cancelled' | 'units' | 'notes'> & {
   pastPivot: boolean;
+  /** The revert unit of each member of a group that stopped (its failed members join it, as in the engine). */
+  groupUnits: Map<string, string[]>;
 } {
   const clock = new Readiness(nodes);
   const failing = new Set(scenario.failAt ?? []);
@@ -124,6 +128,7 @@ function runForward(
     cancelled: [] as string[],
     units: [] as string[][],
     notes: [] as string[],
+    groupUnits: new Map<string, string[]>(),
   };
   let pivotPassedAt: number | undefined;
   for (let tick = 0; ; tick++) {
@@ -138,6 +143,7 @@ function runForward(
       const [first = ''] = members;
       const stepId = cancelledBy ?? first;
       result.cancelled.push(...members.filter((m) => m !== stepId));
+      for (const node of ready.filter((n) => n.group)) stoppedGroupUnit(result, node.members, []);
       const by = cancelledBy !== undefined ? 'cancel' : 'deadline';
       const pastPivot = pivotPassedAt !== undefined && pivotPassedAt <= tick;
       return { ...result, stoppedAt: { stepId, by }, pastPivot };
@@ -151,6 +157,7 @@ function runForward(
       const lost = node.members.filter((m) => failing.has(m));
       if (ok.length < groupNeeds(node)) {
         failed.push(...lost);
+        if (node.group) stoppedGroupUnit(result, lost, ok);
         continue;
       }
       clock.ended(node.id, tick + 1);
@@ -169,6 +176,16 @@ function runForward(
       return { ...result, stoppedAt: { stepId: first, by: 'failure' }, pastPivot };
     }
   }
+}
+
+/** A group that stopped the run: its unit (on the stack once it has members) takes its failed members that stand. */
+function stoppedGroupUnit(
+  result: { units: string[][]; groupUnits: Map<string, string[]> },
+  stopped: readonly string[],
+  unit: string[]
+): void {
+  if (!result.units.includes(unit)) result.units.push(unit);
+  for (const member of stopped) result.groupUnits.set(member, unit);
 }
 
 /**
@@ -239,7 +256,8 @@ function stackFailedJobs(
   run: SimRun,
   byId: ReadonlyMap<string, SimJob>,
   stopClass: FailureClass,
-  scenario: SimScenario
+  scenario: SimScenario,
+  groupUnits: ReadonlyMap<string, string[]>
 ): void {
   const stopper = run.stoppedAt?.stepId as string;
   const stoppedJobs = [stopper, ...run.alsoFailed, ...run.cancelled];
@@ -248,7 +266,8 @@ function stackFailedJobs(
     const job = byId.get(id) as SimJob;
     const failureClass = run.alsoFailed.includes(id) ? 'business' : stopClass;
     const effect = failedJobEffect(job, failureClass, scenario.probe?.(id) ?? 'not-applied');
-    if (effect === 'revert') kept.push(id);
+    // A group's member joins its group's unit; a job step's failure is a unit of its own, on top.
+    if (effect === 'revert') (groupUnits.get(id) ?? kept).push(id);
     if (effect === 'unknown') run.outcomeUnknown.push(id);
     if (job.hasProbe) run.notes.push(`${id} has a probe: it decides whether ${id} is reverted too`);
   }
