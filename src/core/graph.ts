@@ -24,6 +24,14 @@ export function hasEarlyPolicy(succeedWhen: SucceedWhen | undefined, members: nu
   return membersNeeded(succeedWhen, members) < members;
 }
 
+/**
+ * Whether a group can still meet its policy once `failed` of its `members` have failed for good. When it cannot, the
+ * group has failed: forward progress stops at once (its running members settle; no further step starts).
+ */
+export function policyStillPossible(succeedWhen: SucceedWhen | undefined, members: number, failed: number): boolean {
+  return members - failed >= membersNeeded(succeedWhen, members);
+}
+
 /** Whether `succeeded` members are enough for the node. */
 export function policyMet(node: Pick<PlanNode, 'group' | 'succeedWhen' | 'members'>, succeeded: number): boolean {
   return succeeded >= groupNeeds(node);

@@ -226,6 +226,11 @@ export class Engine {
   private readonly runningJobs = new Set<string>();
   /** Set when a failure of a class its step does not unwind for ends the process (`otherwise: fail`). */
   private keepEffects = false;
+  /**
+   * Told when a parallel group's member has failed for good (its failure stops the process unless the group's policy
+   * can still be met): the forward pass stops starting steps at once, not when the whole group has settled.
+   */
+  onMemberStopped: ((stepId: string) => void) | undefined;
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
@@ -594,6 +599,7 @@ export class Engine {
     const cancelled = isCancellation(err) && !cutByDeadline;
     const stop = (unwind = true): never => {
       this.publish();
+      if (unit) this.onMemberStopped?.(stepId);
       if (cancelled) throw err;
       throw new JobFailedError(stepId, error, unwind);
     };

@@ -7,7 +7,16 @@
  */
 import type { ActivityOptions } from '@temporalio/common';
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
-import { carriedDone, firstPending, hasEarlyPolicy, isReady, membersNeeded, satisfiesNeeds, stopWins } from '../core';
+import {
+  carriedDone,
+  firstPending,
+  hasEarlyPolicy,
+  isReady,
+  membersNeeded,
+  policyStillPossible,
+  satisfiesNeeds,
+  stopWins,
+} from '../core';
 import type { CarriedState } from '../core';
 import type { Step } from '../schema/definition';
 import { UNRESOLVED_REFERENCE_TYPE } from '../shared/errors';
@@ -30,6 +39,9 @@ export class Forward {
   readonly started: Set<string>;
   /** Why forward progress stopped (the first failure; a cancellation wins over a failure that is not a job's). */
   stop: unknown;
+  /** A group has failed (a member failed for good, and its policy cannot be met): no further step starts. */
+  private halted = false;
+  private readonly memberFailures = new Map<string, number>();
   private running = 0;
   private wake: (() => void) | undefined;
 
@@ -49,6 +61,16 @@ export class Forward {
     for (const row of ctx.state.report.jobs) if (satisfiesNeeds(row.status)) this.satisfied.add(row.stepId);
     this.mapSteps();
     this.started = new Set<string>(this.done);
+    engine.onMemberStopped = (stepId) => this.memberStopped(stepId);
+  }
+
+  /** A group's member failed for good: once its group cannot succeed any more, forward progress stops. */
+  private memberStopped(stepId: string): void {
+    const node = this.nodes.find((n) => n.members.includes(stepId));
+    if (!node) return;
+    const failed = (this.memberFailures.get(node.id) ?? 0) + 1;
+    this.memberFailures.set(node.id, failed);
+    if (!policyStillPossible(node.succeedWhen, node.members.length, failed)) this.halted = true;
   }
 
   /** Maps each graph node to its step (again after a revision). */
@@ -65,7 +87,7 @@ export class Forward {
   }
 
   private mayStart(): boolean {
-    return this.stop === undefined && !this.engine.pausedByOperator;
+    return this.stop === undefined && !this.halted && !this.engine.pausedByOperator;
   }
 
   /** Starts every step whose needs are met. */
