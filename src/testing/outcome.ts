@@ -4,9 +4,9 @@
  *
  * The failure matrix computes every case's expectation through the small {@link OutcomePredictor} interface (a planned
  * definition and a scenario in, the expected revert order and final report out). {@link predictOutcome} reads it off
- * the engine's own preview of a run, `previewPlan` (`src/shared/revert-plan.ts`), the function the engine unwinds by:
- * one source of truth for graphs (`needs`), groups and their success policies, the pivot, `revertOnFailure`, failure
- * classes, revert modes and park mode.
+ * the engine's own preview of a run, `previewPlan` (`src/shared/revert-plan.ts`): the saga core (`src/core`) on a
+ * simulated clock, the rules the engine runs by — one source of truth for graphs (`needs`), groups and their success
+ * policies, the pivot, `revertOnFailure`, failure classes, revert modes and park mode.
  */
 import type { JobRegistry } from '../activities/registry';
 import type { ProcessDefinition } from '../schema/definition';
@@ -89,7 +89,7 @@ function preview(model: ProcessModel, scenario: PreviewScenario): PlanPreview {
 }
 
 /**
- * The engine's own preview of a run (`previewPlan` of `src/shared/revert-plan.ts`, the function it unwinds by), read
+ * The engine's own preview of a run (`previewPlan` of `src/shared/revert-plan.ts`, the saga core's rules), read
  * as the report a case must end with. A process that the preview leaves parked is retried by the case after its fault
  * is lifted: a forward failure then goes on to the end, a revert then succeeds.
  */

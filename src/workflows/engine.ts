@@ -45,12 +45,27 @@ import {
 import type { JobEvent } from '../shared/job-status';
 import { applyJobEvent } from '../shared/job-status';
 import type { EffectiveCallOptions } from '../shared/options';
-import { ALL_FAILURE_CLASSES, durationMs, toActivityOptions } from '../shared/options';
+import { durationMs, toActivityOptions } from '../shared/options';
 import type { PlanNode, PlannedJob } from '../shared/plan';
 import { reportToMarkdown } from '../shared/render';
 import type { Decision, ErrorInfo, JobReport, ProcessReport, ProcessStatus } from '../shared/report';
 import { OUTCOME_UNKNOWN_REASON } from '../shared/report';
-import { revertWaves } from '../shared/revert-plan';
+import type { ProcessState } from '../core';
+import {
+  afterPivotAction,
+  afterWave,
+  classifyFailure,
+  endingOf,
+  failedJobEffect,
+  failureOutcome,
+  initialState,
+  probeDecides,
+  pushOnStack,
+  revertFailure,
+  revertWaves,
+  statusAfterUnwinding,
+  statusWithoutUnwinding,
+} from '../core';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
@@ -58,9 +73,9 @@ import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
 export type { PlannedJob };
-
-export type RevertMode = 'sequential' | 'parallel';
-export type OnRevertFailure = 'continue' | 'park';
+export type { OnRevertFailure, RevertMode } from '../core';
+import type { OnRevertFailure, RevertMode } from '../core';
+export { initialState };
 
 export interface EngineSettings {
   revertMode: RevertMode;
@@ -71,20 +86,8 @@ export interface EngineSettings {
   fairnessWeight?: number;
 }
 
-/** Everything the engine knows; plain JSON, carried across continue-as-new. */
-export interface EngineState {
-  report: ProcessReport;
-  /** Results of completed steps, by step id. */
-  results: Record<string, unknown>;
-  /** Resolved inputs, by step id (a revert gets the job's input). */
-  inputs: Record<string, unknown>;
-  /** The revert stack: one unit per completed step (a parallel group's completed members form one unit). */
-  units: string[][];
-  pivotPassed: boolean;
-  completedCount: number;
-  /** Bytes (JSON) of every result so far, against the process's limit. */
-  resultsBytes?: number;
-}
+/** Everything the engine knows; plain JSON, carried across continue-as-new (the saga core's process state). */
+export type EngineState = ProcessState;
 
 /**
  * A job failed and the process stops: `unwind` says whether its failure unwinds the process (its class is in
@@ -127,14 +130,16 @@ function describeFailure(err: unknown): ErrorInfo {
  * The class of a job's failure: `cancel` (the process was cancelled while it ran), `timeout` (its last attempt timed
  * out, or its worker was lost), `business` (the job's own non-retryable error), else `infrastructure` (retries spent).
  */
-export function failureClassOf(err: unknown): FailureClass {
-  if (isCancellation(err)) return 'cancel';
+export function failureClassOf(err: unknown, cutByDeadline = false): FailureClass {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  if (cause instanceof TimeoutFailure) return 'timeout';
-  if (cause instanceof CancelledFailure) return 'cancel';
-  if (cause instanceof ApplicationFailure && cause.nonRetryable) return 'business';
-  if (err instanceof ActivityFailure && err.retryState === 'NON_RETRYABLE_FAILURE') return 'business';
-  return 'infrastructure';
+  return classifyFailure({
+    cutByDeadline,
+    cancelled: isCancellation(err) || cause instanceof CancelledFailure,
+    timedOut: cause instanceof TimeoutFailure,
+    nonRetryable:
+      (cause instanceof ApplicationFailure && cause.nonRetryable) ||
+      (err instanceof ActivityFailure && err.retryState === 'NON_RETRYABLE_FAILURE'),
+  });
 }
 
 function failureDetails(err: unknown): Partial<JobFailureDetails> {
@@ -197,10 +202,6 @@ function reportRow(j: Pick<PlannedJob, 'stepId' | 'job' | 'group' | 'pivot'>): J
   };
 }
 
-export function initialState(report: ProcessReport): EngineState {
-  return { report, results: {}, inputs: {}, units: [], pivotPassed: false, completedCount: 0 };
-}
-
 /** What a parked job waits for: a failed revert, a failed forward job, or a probe that could not tell. */
 type ParkKind = 'revert' | 'forward' | 'probe';
 
@@ -225,6 +226,11 @@ export class Engine {
   private readonly runningJobs = new Set<string>();
   /** Set when a failure of a class its step does not unwind for ends the process (`otherwise: fail`). */
   private keepEffects = false;
+  /**
+   * Told when a parallel group's member has failed for good (its failure stops the process unless the group's policy
+   * can still be met): the forward pass stops starting steps at once, not when the whole group has settled.
+   */
+  onMemberStopped: ((stepId: string) => void) | undefined;
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
@@ -549,17 +555,10 @@ export class Engine {
     });
     this.state.results[stepId] = outcome.result;
     if (this.nodes) this.state.resultsBytes = (this.state.resultsBytes ?? 0) + JSON.stringify(outcome.result).length;
-    if (unit) unit.push(stepId);
-    else this.state.units.push([stepId]);
+    pushOnStack(this.state, stepId, unit);
     if (job.pivot && !unit) this.state.pivotPassed = true;
     this.publish();
     return outcome.result;
-  }
-
-  /** Pushes a failed job whose effect may stand (`revertOnFailure`, or its probe said `applied`) on the revert stack. */
-  private keepForRevert(stepId: string, unit: string[] | undefined): void {
-    if (unit) unit.push(stepId);
-    else this.state.units.push([stepId]);
   }
 
   /**
@@ -585,7 +584,7 @@ export class Engine {
         message: "no worker started the first job in time (the process's startWithin)",
       });
     }
-    const failureClass: FailureClass = cutByDeadline ? 'timeout' : failureClassOf(err);
+    const failureClass: FailureClass = failureClassOf(err, cutByDeadline);
     const described = cutByDeadline ? { type: DEADLINE_TYPE, message: cut } : describeFailure(err);
     const error: ErrorInfo = this.nodes ? { ...described, class: failureClass } : described;
     const attempts = attemptsOf(err, job.options.run.retry.maximumAttempts);
@@ -600,49 +599,39 @@ export class Engine {
     const cancelled = isCancellation(err) && !cutByDeadline;
     const stop = (unwind = true): never => {
       this.publish();
+      if (unit) this.onMemberStopped?.(stepId);
       if (cancelled) throw err;
       throw new JobFailedError(stepId, error, unwind);
     };
 
     // Past the pivot nothing is unwound: the step's afterPivot says what to do.
     if (this.state.pivotPassed) {
-      if (job.hasProbe && (failureClass === 'timeout' || failureClass === 'cancel')) {
-        const answer = await this.probe(job);
-        if (answer === 'applied') {
-          this.event(stepId, { type: 'skip', reason: 'its probe found the effect applied: going on' });
-          this.publish();
-          return { result: null };
-        }
+      if (probeDecides(job, failureClass) && (await this.probe(job)) === 'applied') {
+        this.event(stepId, { type: 'skip', reason: 'its probe found the effect applied: going on' });
+        this.publish();
+        return { result: null };
       }
-      if (cancelled) stop();
-      const afterPivot = job.options.afterPivot ?? (this.settings.onRevertFailure === 'park' ? 'park' : 'fail');
-      if (afterPivot === 'retry') {
+      const action = afterPivotAction(job, this.settings.onRevertFailure, cancelled);
+      if (action === 'retry') {
         this.publish();
         await sleep(durationMs(job.options.run.retry.maximumInterval ?? '30s'));
         return 'retry';
       }
-      if (afterPivot === 'park') return (await this.awaitForwardDecision(stepId)) ? 'retry' : 'skip';
-      if (typeof afterPivot === 'object') return { result: await this.recover(job, afterPivot.recover) };
+      if (action === 'park') return (await this.awaitForwardDecision(stepId)) ? 'retry' : 'skip';
+      if (typeof action === 'object') return { result: await this.recover(job, action.recover) };
       return stop();
     }
 
-    // An ambiguous failure of a job with a probe: its probe says whether the effect stands.
-    if (job.hasProbe && (failureClass === 'timeout' || failureClass === 'cancel')) {
-      const answer = await this.probe(job);
-      if (answer === 'applied') this.keepForRevert(stepId, unit);
-    } else if (job.options.revertOnFailure) {
-      // A failed job is reverted only when its step says so (its failure may have left partial effects).
-      this.keepForRevert(stepId, unit);
-    } else if (failureClass === 'timeout') {
-      // Temporal gave up on the job without knowing how far it got: its effect may stand, and nothing reverts it.
-      this.event(stepId, { type: 'revert-skip', reason: OUTCOME_UNKNOWN_REASON });
-    }
+    // Whether the failed job itself is reverted: its probe says (an ambiguous failure), or its step.
+    const answer = probeDecides(job, failureClass) ? await this.probe(job) : undefined;
+    const effect = failedJobEffect(job, failureClass, answer);
+    if (effect === 'revert') pushOnStack(this.state, stepId, unit);
+    // Temporal gave up on the job without knowing how far it got: its effect may stand, and nothing reverts it.
+    if (effect === 'unknown') this.event(stepId, { type: 'revert-skip', reason: OUTCOME_UNKNOWN_REASON });
 
-    const revertOn = job.options.revertOn ?? ALL_FAILURE_CLASSES;
-    if (!revertOn.includes(failureClass)) {
-      if ((job.options.otherwise ?? 'fail') === 'park' && !cancelled) {
-        return (await this.awaitForwardDecision(stepId)) ? 'retry' : 'skip';
-      }
+    const outcome = failureOutcome(job, failureClass, cancelled);
+    if (outcome === 'park') return (await this.awaitForwardDecision(stepId)) ? 'retry' : 'skip';
+    if (outcome === 'keep-effects') {
       this.keepEffects = true;
       return stop(false);
     }
@@ -836,8 +825,7 @@ export class Engine {
         // A wave of one (a chain's every wave) awaits its revert directly: no `Promise.all`, fewer workflow promises.
         if (wave.length === 1) await this.revertJob(wave[0] as string);
         else await Promise.all(wave.map((stepId) => this.revertJob(stepId)));
-        const done = new Set(wave);
-        this.state.units = this.state.units.filter((unit) => !unit.every((stepId) => done.has(stepId)));
+        this.state.units = afterWave(this.state.units, wave);
       }
       return 'done';
     });
@@ -898,7 +886,7 @@ export class Engine {
       ...(attempts !== undefined ? { attempts } : {}),
       ...(detail !== undefined ? { detail } : {}),
     });
-    if (this.settings.onRevertFailure === 'continue') {
+    if (revertFailure(this.settings.onRevertFailure) === 'needs-attention') {
       if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
       this.publish();
       return;
@@ -967,16 +955,19 @@ export class Engine {
    */
   async conclude(err: unknown, options: ConcludeOptions = {}): Promise<never> {
     const cancelled = this.recordStop(err);
-    if (this.state.pivotPassed) this.endWithoutUnwinding(cancelled, 'pivot');
-    if (this.keepEffects) this.endWithoutUnwinding(cancelled, 'failure-class');
+    const ending = endingOf({
+      ...this.stopFacts(cancelled),
+      pivotPassed: this.state.pivotPassed,
+      keepEffects: this.keepEffects,
+    });
+    if (ending === 'past-pivot') this.endWithoutUnwinding(cancelled, 'pivot');
+    if (ending === 'failure-class') this.endWithoutUnwinding(cancelled, 'failure-class');
     return this.unwindAndEnd(cancelled, options);
   }
 
   /** Unwinds (continuing as new between waves when asked) and ends the process; a carried-over run resumes here. */
   async unwindAndEnd(cancelled: boolean, options: ConcludeOptions = {}): Promise<never> {
-    const nothingStarted = this.state.report.jobs.every((j) => j.status === 'pending' || j.status === 'not_run');
-    const beforeAnything = [NOT_STARTED_TYPE, TOKEN_WAIT_TYPE].includes(this.state.report.error?.type ?? '');
-    if (beforeAnything && nothingStarted && !this.state.units.length && !cancelled) {
+    if (endingOf({ ...this.stopFacts(cancelled), pivotPassed: false, keepEffects: false }) === 'nothing-started') {
       // Nothing started, so nothing to unwind: the process ends failed, every job not_run.
       this.finish('failed');
       throw this.failure();
@@ -988,11 +979,21 @@ export class Engine {
     return this.endAfterUnwind(cancelled);
   }
 
+  /** What decides how a stopped process ends, besides the pivot and its failure's class (see `endingOf`). */
+  private stopFacts(cancelled: boolean) {
+    return {
+      beforeAnything: [NOT_STARTED_TYPE, TOKEN_WAIT_TYPE].includes(this.state.report.error?.type ?? ''),
+      nothingStarted: this.state.report.jobs.every((j) => j.status === 'pending' || j.status === 'not_run'),
+      stackEmpty: !this.state.units.length,
+      cancelled,
+    };
+  }
+
   /** Ends a process that stops with its effects standing: past its pivot, or after a failure it does not unwind for. */
   private endWithoutUnwinding(cancelled: boolean, why: 'pivot' | 'failure-class'): never {
     if (why === 'pivot') this.state.report.stoppedPastPivot = true;
     else this.state.report.notUnwound = 'failure-class';
-    this.finish(cancelled ? 'cancelled' : 'failed');
+    this.finish(statusWithoutUnwinding(cancelled));
     throw cancelled ? this.cancelledFailure() : this.failure();
   }
 
@@ -1013,7 +1014,7 @@ export class Engine {
   /** Ends a process whose revert stack has been unwound: `revert_failed` if any revert needs a person. */
   endAfterUnwind(cancelled: boolean): never {
     const needsPerson = this.state.report.needsAttention.length > 0;
-    this.finish(needsPerson ? 'revert_failed' : cancelled ? 'cancelled' : 'reverted');
+    this.finish(statusAfterUnwinding(cancelled, this.state.report.needsAttention.length));
     if (cancelled && !needsPerson) throw this.cancelledFailure();
     throw this.failure();
   }
