@@ -224,13 +224,4 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // A rule fits on a screen: no function longer than 100 lines in the saga core and the workflow code driving it.
-    files: ['src/core/**/*.ts', 'src/workflows/**/*.ts'],
-    // The token keeper's workflow (one 225-line function) is not split yet: it is the one exception.
-    ignores: ['src/workflows/token-keeper.ts'],
-    rules: {
-      'max-lines-per-function': ['error', { max: 100, skipBlankLines: false, skipComments: false }],
-    },
-  }
 );

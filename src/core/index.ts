@@ -9,7 +9,8 @@
  *   `afterPivot`, `revertOn` / `otherwise`, park), and how a stopped process ends;
  * - `unwinding` — the revert waves and how an unwinding ends;
  * - `carry` — what continue-as-new carries;
- * - `simulate` — the core on a simulated clock (the preview's and the predicted outcome's driver).
+ * - `simulate` — the core on a simulated clock (the preview's and the predicted outcome's driver);
+ * - `tokens` — the token keeper's ledger: grants, waits, and the waits that would deadlock.
  */
 export * from './state';
 export * from './graph';
@@ -17,3 +18,4 @@ export * from './failure';
 export * from './unwinding';
 export * from './carry';
 export * from './simulate';
+export * from './tokens';

@@ -3,9 +3,9 @@
  * Clients import these definitions too; they carry names and types only.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { TokenRequest, TokensView } from '../core/tokens';
 import type { Step } from '../schema/definition';
 import type { JobFacts } from '../shared/plan';
-import type { TokenClaim } from '../shared/tokens';
 import { TOKENS_REQUEST_SIGNAL } from '../shared/tokens';
 import type { Decision, ProcessReport } from '../shared/report';
 
@@ -44,25 +44,7 @@ export const pauseUpdate = defineUpdate<{ paused: true }, [PauseRequest]>('jippe
 export const resumeUpdate = defineUpdate<{ resumed: true }, []>('jipper.resume');
 
 /** A request for resource tokens, as the token keeper gets it. */
-export interface TokenRequest {
-  /** `<processId>/<stepId>` (or `<processId>/(process)` for the process's own tokens). */
-  requestId: string;
-  processId: string;
-  claims: TokenClaim[];
-  /** 1 (most urgent) to 5; first come first served within a priority. */
-  priority: number;
-}
-
-/** What `jipper tokens` shows: each token in use or waited for, its holders and its waiters. */
-export interface TokensView {
-  tokens: {
-    name: string;
-    capacity: number;
-    used: number;
-    holders: { processId: string; requestId: string; count: number; since: string }[];
-    waiters: { processId: string; requestId: string; count: number; since: string; priority: number }[];
-  }[];
-}
+export type { TokenRequest, TokensView };
 
 /** To the keeper: a request for tokens (sent with start by the `jipper.tokens.request` activity). */
 export const tokensRequestSignal = defineSignal<[TokenRequest]>(TOKENS_REQUEST_SIGNAL);
