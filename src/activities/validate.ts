@@ -255,7 +255,7 @@ export function validateDefinition(
           if (!everyId.has(ref.target) || own) {
             const message = own
               ? `step "${ref.target}" is this step or in the same parallel group`
-              : `no step "${ref.target}" in this process`;
+              : `no step "${ref.target}" in this process${suggestion(ref.target, [...everyId])}`;
             problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
           } else {
             const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
@@ -264,7 +264,7 @@ export function validateDefinition(
         } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
           const message = everyId.has(ref.target)
             ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
-            : `no step "${ref.target}" in this process`;
+            : `no step "${ref.target}" in this process${suggestion(ref.target, [...earlier])}`;
           problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
         } else if (ref.kind === 'from') {
           const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
@@ -300,8 +300,9 @@ export function validateDefinition(
         for (const issue of result.error.issues) {
           const key = issue.path.map(String).join('\u0000');
           if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
-          if (misspelt.includes(key) && getPath(candidate, issue.path.map(String)) === undefined) continue;
-          problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
+          const missing = getPath(candidate, issue.path.map(String)) === undefined;
+          if (misspelt.includes(key) && missing) continue;
+          problems.push(argProblem(issue, path, job.name, missing));
         }
       }
       for (const unknown of unknowns) {
@@ -339,6 +340,26 @@ export function validateDefinition(
   // A valid definition is planned by the one planner the workflow also uses, from the facts the catalog gives.
   const plan = planFromFacts(definition, given, catalog.facts(jobNames(definition)));
   return plan.problems.length ? { ...plan, params: allParams } : { ...plan, definition };
+}
+
+/**
+ * A problem with a step's args from the job's input schema. An arg that is missing is said so, at the step (its
+ * `args` has no line for it): `missing required argument "customer" (job "reserve-seat")`; a key missing inside an
+ * arg, at that arg.
+ */
+function argProblem(issue: z.core.$ZodIssue, stepPath: string, jobName: string, missing: boolean): Problem {
+  const [name, ...rest] = issue.path;
+  if (!missing || issue.code !== 'invalid_type' || name === undefined) {
+    return { path: formatPath([`${stepPath}.args`, ...issue.path]), message: issue.message };
+  }
+  if (!rest.length) {
+    return { path: stepPath, message: `missing required argument "${String(name)}" (job "${jobName}")` };
+  }
+  const parent = issue.path.slice(0, -1);
+  return {
+    path: formatPath([`${stepPath}.args`, ...parent]),
+    message: `missing required key "${String(issue.path.at(-1))}" in args.${formatPath(parent)} (job "${jobName}")`,
+  };
 }
 
 /** Problems with a step's options that only the job's facts reveal: a deadline no attempt fits in, a recovery job that does not exist. */

@@ -9,6 +9,7 @@ import {
   endedByTemporalLines,
   errorText,
   jobStory,
+  jobTimes,
   parkedSteps,
   parkedText,
   pauseText,
@@ -37,6 +38,12 @@ function statusCell(job: JobReport): string {
   return job.attempts !== undefined && job.attempts > 1 ? `${job.status}\n${job.attempts} attempts` : job.status;
 }
 
+/** The job's time, and under it its revert's (`↩ 56ms`): a reverted row's time is not its revert's. */
+function timeCell(job: JobReport): string {
+  const { run, revert } = jobTimes(job);
+  return revert ? `${run}\n↩ ${revert}` : run;
+}
+
 /** The lines above the table: the process, its status and how it ended, what it waits for, how the unwinding went. */
 export function reportHeader(report: ProcessReport, color = false): string[] {
   const parked = parkedSteps(report);
@@ -53,7 +60,7 @@ export function reportHeader(report: ProcessReport, color = false): string[] {
     ...(report.error ? [`error: ${errorText(report.error)}`] : []),
     ...endedByTemporalLines(report),
     ...parked.map((p) => `waiting for a decision on ${parkedText(p)}`),
-    ...(pauseText(report) ? [pauseText(report) as string] : []),
+    ...(pauseText(report, Date.now()) ? [pauseText(report, Date.now()) as string] : []),
     ...revisionTexts(report),
     ...(others.length ? [`needs a person: ${others.join(', ')}`] : []),
     ...(unwinding ? [unwinding] : []),
@@ -68,7 +75,7 @@ export function formatReport(report: ProcessReport, options: FormatOptions = {})
       stepName(job) + (job.pivot ? ' ⚑' : ''),
       job.job,
       statusCell(job),
-      durationBetween(job.startedAt, job.endedAt),
+      timeCell(job),
       happened(job),
     ]),
     ...(options.width !== undefined ? { width: options.width } : {}),

@@ -33,7 +33,7 @@ import { EXIT_FAILED, UsageError } from '../errors';
 import { err, io, out } from '../io';
 import { colorsFor, paint, style } from '../style';
 import { outputWidth, renderTable } from '../table';
-import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';
+import { action, collectSet, parseSets, printJson, requireValidDefinition, setTexts, withClient } from '../context';
 import { parseDuration, parseIsoTime } from '../time';
 import { parseWith } from '../args';
 import { SET_HELP } from './validate';
@@ -150,12 +150,16 @@ export function registerSchedule(program: Command): void {
       action(async (file: string, options: CreateOptions) => {
         const source = await loadDefinitionSource(file);
         const overrides = overridesOf(options, blockOf(source.value));
-        const { definition, registry } = await requireValidDefinition(file, overrides.params ?? {});
+        const { definition, registry, params } = await requireValidDefinition(
+          file,
+          overrides.params ?? {},
+          setTexts(options.set)
+        );
         return withClient(
           async (client, config) => {
             const handle = await createSchedule(client, definition, {
               taskQueue: config.taskQueue,
-              schedule: overrides,
+              schedule: overrides.params ? { ...overrides, params } : overrides,
               registry,
               source: file,
             });
