@@ -20,6 +20,15 @@ const endedAs = (report: ProcessReport, wanted: ProcessReport['status']) =>
   report.status === wanted ? undefined : EXIT_FAILED;
 
 export function registerControl(program: Command): void {
+  registerWatch(program);
+  registerCancel(program);
+  registerPause(program);
+  registerResume(program);
+  registerDecide(program);
+}
+
+/** `jipper watch`. */
+function registerWatch(program: Command): void {
   program
     .command('watch')
     .description(
@@ -41,7 +50,10 @@ export function registerControl(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper cancel`. */
+function registerCancel(program: Command): void {
   program
     .command('cancel')
     .description(
@@ -82,7 +94,10 @@ export function registerControl(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper pause`. */
+function registerPause(program: Command): void {
   program
     .command('pause')
     .description(
@@ -106,7 +121,10 @@ export function registerControl(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper resume`. */
+function registerResume(program: Command): void {
   program
     .command('resume')
     .description('Resume a paused process: its steps start again where it paused.')
@@ -121,7 +139,10 @@ export function registerControl(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper decide`. */
+function registerDecide(program: Command): void {
   program
     .command('decide')
     .description(

@@ -118,7 +118,17 @@ export function registerSchedule(program: Command): void {
     .description(
       'Processes that run by themselves, on Temporal Schedules: create, apply, list, describe, pause, unpause, trigger, backfill, delete. Each run is an ordinary process named <schedule id>-<scheduled time>.'
     );
+  registerCreateCommand(schedule);
+  registerApplyCommand(schedule);
+  registerListCommand(schedule);
+  registerDescribeCommand(schedule);
+  registerTriggerCommand(schedule);
+  registerBackfillCommand(schedule);
+  registerDeleteCommand(schedule);
+}
 
+/** `jipper schedule create`. */
+function registerCreateCommand(schedule: Command): void {
   schedule
     .command('create')
     .description(
@@ -173,7 +183,10 @@ export function registerSchedule(program: Command): void {
         );
       })
     );
+}
 
+/** `jipper schedule apply`. */
+function registerApplyCommand(schedule: Command): void {
   schedule
     .command('apply')
     .description(
@@ -212,7 +225,10 @@ export function registerSchedule(program: Command): void {
         );
       })
     );
+}
 
+/** `jipper schedule list`. */
+function registerListCommand(schedule: Command): void {
   schedule
     .command('list')
     .description("Jipper's schedules: id, process, state, when, next and last run (UTC).")
@@ -254,7 +270,10 @@ export function registerSchedule(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper schedule describe`, and `pause` / `unpause`. */
+function registerDescribeCommand(schedule: Command): void {
   schedule
     .command('describe')
     .description(
@@ -295,7 +314,10 @@ export function registerSchedule(program: Command): void {
         )
       );
   }
+}
 
+/** `jipper schedule trigger`. */
+function registerTriggerCommand(schedule: Command): void {
   schedule
     .command('trigger')
     .description('Start a run of a schedule now, whatever its times say; prints the new process id.')
@@ -325,7 +347,10 @@ export function registerSchedule(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper schedule backfill`. */
+function registerBackfillCommand(schedule: Command): void {
   schedule
     .command('backfill')
     .description(
@@ -357,7 +382,10 @@ export function registerSchedule(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper schedule delete`. */
+function registerDeleteCommand(schedule: Command): void {
   schedule
     .command('delete')
     .description('Delete a schedule: no more runs start; its runs so far (and any going on) are kept.')
