@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { ProcessReport } from '../../shared/report';
 import { getReport } from '../../client';
+import { pausesFromHistory } from '../../client/report';
 import { reportToMarkdown } from '../../shared/render';
 import { out, printJson } from '../io';
 import { runLink, webUiLine } from '../links';
@@ -79,7 +80,8 @@ export function registerStatus(program: Command): void {
           const report = await readReport(client, id);
           if (options.json) return printJson(report);
           if (options.markdown) return out(reportToMarkdown(report));
-          out(reportForStdout(report, options.wide));
+          const pauses = await pausesFromHistory(client, report.processId, report.runId);
+          out(reportForStdout(report, options.wide, pauses));
           const link = runLink(server.uiUrl, config.namespace, report.processId, report.runId);
           if (link) out(webUiLine(link));
         });
