@@ -5,7 +5,8 @@ import { DefinitionProblemsError, EXIT_USAGE } from '../errors';
 import { out, printJson } from '../io';
 import { action, checkDefinitionFile, collectSet, parseSets, setTexts, problemLines } from '../context';
 
-export const SET_HELP = 'set a run parameter (repeatable); the value is JSON when it parses, else a string';
+export const SET_HELP =
+  'set a run parameter (repeatable); the value is JSON when it parses, else a string, and where the job takes a string the text as typed (seat=12 is "12")';
 
 export function registerValidate(program: Command): void {
   program
