@@ -4,6 +4,7 @@
  * jobs, help fitted to 80 columns with the global options, ids never wrapped, and the effect check's wording.
  */
 import { runLink } from '../../src/cli/links';
+import { buildStartRequest } from '../../src/client/start';
 import { liveView } from '../../src/cli/live-view';
 import { runCli } from '../../src/cli/main';
 import { formatReport, reportHeader } from '../../src/cli/report-table';
@@ -175,4 +176,12 @@ test('an effect that is still there after its revert is said plainly', async () 
   ).rejects.toThrow(
     'step reserve (job reserve-job) was reverted, yet its effect is still there: its revert did not undo it'
   );
+});
+
+test("the Web UI shows the run's params first: in its details, and above the definition in its input", () => {
+  const definition = { name: 'book', params: { amount: 80, seat: '1' }, steps: [{ id: 'a', job: 'x' }] };
+  const request = buildStartRequest(definition, { params: { amount: 150 } });
+  expect(request.staticDetails.split('\n\n')[0]).toBe('Params of this run: `amount`=150, `seat`="1"');
+  expect(Object.keys(request.args[0])[0]).toBe('params');
+  expect(request.args[0].params).toEqual({ amount: 150 });
 });
