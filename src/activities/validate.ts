@@ -179,17 +179,7 @@ export function validateDefinition(
       ? raw.steps
       : [];
 
-  // A run parameter nothing uses is a typo (`--set bukket=...`): it would run with the default instead.
-  const declared = Object.keys(source.params);
-  const referenced = usedParams(raw);
-  const usable = [...new Set([...declared, ...referenced])].sort();
-  for (const key of Object.keys(given)) {
-    if (Object.hasOwn(source.params, key) || referenced.has(key)) continue;
-    problems.push({
-      path: formatPath(['params', key]),
-      message: `unknown parameter "${key}": the process neither declares nor uses it${suggestion(key, usable)}; ${usable.length ? `its parameters: ${usable.join(', ')}` : 'it has no parameters'}`,
-    });
-  }
+  problems.push(...unknownParamProblems(raw, source.params, given));
 
   // A process whose steps say what they need is a graph: a $from may name any step outside its own group (a cycle
   // is reported below). Otherwise it is a list: a $from may name only steps of earlier top-level steps.
@@ -221,112 +211,19 @@ export function validateDefinition(
     }
 
     for (const { job: jobStep, path } of members) {
-      if (isGroupStep(step) && jobStep.pivot) {
-        problems.push({
-          path: `${path}.pivot`,
-          message: 'mark the parallel group as the pivot, not one of its members',
-        });
-      }
       const job = catalog.get(jobStep.job);
-      if (!job) {
-        problems.push({
-          path: `${path}.job`,
-          message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, catalog.names())}; known jobs: ${catalog.names().join(', ')}`,
-        });
-        continue;
-      }
-      if (jobStep.revertOnFailure && !job.revert) {
-        problems.push({
-          path: `${path}.revertOnFailure`,
-          message: `job "${job.name}" has no revert to run on failure`,
-        });
-      }
-
+      problems.push(...jobProblems(jobStep, job, path, isGroupStep(step), catalog));
+      if (!job) continue;
       const refs = findRefs(jobStep.args ?? {});
-      for (const ref of refs) {
-        const where = formatPath([`${path}.args`, ...ref.path]);
-        if (ref.kind === 'param' && !Object.hasOwn(allParams, ref.target)) {
-          problems.push({
-            path: where,
-            message: `parameter "${ref.target}" is not set (add it to params or --set it)`,
-          });
-        } else if (ref.kind === 'from' && graph) {
-          const own = members.some((m) => m.job.id === ref.target);
-          if (!everyId.has(ref.target) || own) {
-            const message = own
-              ? `step "${ref.target}" is this step or in the same parallel group`
-              : `no step "${ref.target}" in this process`;
-            problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
-          } else {
-            const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
-            if (problem) problems.push({ path: where, message: problem });
-          }
-        } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
-          const message = everyId.has(ref.target)
-            ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
-            : `no step "${ref.target}" in this process`;
-          problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
-        } else if (ref.kind === 'from') {
-          const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
-          if (problem) problems.push({ path: where, message: problem });
-        } else if (ref.kind === 'secret' && !SECRET_NAME_PATTERN.test(ref.target)) {
-          problems.push({
-            path: where,
-            message: `$secret "${ref.target}": a secret's name is letters, digits, ".", "_", "-" and "/" (no ".."), starting with a letter or digit`,
-          });
-        }
-      }
-
+      problems.push(...refProblems(refs, { path, members, graph, everyId, earlier, jobAt, allParams }, catalog));
       problems.push(...optionProblems(jobStep, path, source.defaults, catalog));
-
-      // Check the args against the job's schema with $param values filled in; values that come from earlier
-      // steps' results, and secrets (which only workers can read), are known only at run time, and a parameter that is
-      // not set is reported above, so issues at those places are not reported here.
-      // A parameter may itself be a secret reference (`--set 'password={"$secret":"db"}'`): checked as a secret.
-      const unknownAtStart = (r: (typeof refs)[number]) =>
-        r.kind !== 'param' || !Object.hasOwn(allParams, r.target) || isSecretRef(allParams[r.target]);
-      const skipped = refs.filter(unknownAtStart).map((r) => r.path.join('\u0000'));
-      const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
-        ref.kind === 'param' && !isSecretRef(allParams[ref.target]) ? allParams[ref.target] : undefined
-      );
-      const unknowns = unknownKeys(job.input, candidate);
-      // A missing key that an unknown key is a typo of (`sizeMB` for `sizeMb`) is one problem, told at the typo.
-      const misspelt = unknowns.flatMap((u) => {
-        const meant = closest(u.key, u.known);
-        return meant === undefined ? [] : [[...u.path, meant].map(String).join('\u0000')];
-      });
-      const result = job.input.safeParse(candidate);
-      if (!result.success) {
-        for (const issue of result.error.issues) {
-          const key = issue.path.map(String).join('\u0000');
-          if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
-          if (misspelt.includes(key) && getPath(candidate, issue.path.map(String)) === undefined) continue;
-          problems.push({ path: formatPath([`${path}.args`, ...issue.path]), message: issue.message });
-        }
-      }
-      for (const unknown of unknowns) {
-        const what = unknown.path.length
-          ? `key "${unknown.key}" in args.${formatPath(unknown.path)}`
-          : `arg "${unknown.key}"`;
-        problems.push({
-          path: formatPath([`${path}.args`, ...unknown.path, unknown.key]),
-          message: `job "${job.name}" has no ${what}${suggestion(unknown.key, unknown.known)}; ${unknown.known.length ? `it takes: ${unknown.known.join(', ')}` : 'it takes none there'}`,
-        });
-      }
+      problems.push(...argsProblems(jobStep, job, path, refs, allParams));
     }
     for (const id of declaredIds(rawSteps[i])) earlier.add(id);
   });
 
   if (definition) problems.push(...graphProblems(definition, planNodes(definition), { cycles: graph }));
-  for (const [i, token] of (source.tokens ?? []).entries()) {
-    problems.push(...tokenProblems(token, `options.tokens[${i}]`, allParams));
-  }
-  source.steps.forEach((step, i) =>
-    stepJobs(step ?? { parallel: [] }).forEach((jobStep: JobStep | undefined, j) => {
-      const path = step && isGroupStep(step) ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
-      jobStep?.tokens?.forEach((token, k) => problems.push(...tokenProblems(token, `${path}.tokens[${k}]`, allParams)));
-    })
-  );
+  problems.push(...allTokenProblems(source, allParams));
 
   const jobCount = rawSteps.flatMap(declaredIds).length;
   if (jobCount > MAX_JOBS) {
@@ -339,6 +236,186 @@ export function validateDefinition(
   // A valid definition is planned by the one planner the workflow also uses, from the facts the catalog gives.
   const plan = planFromFacts(definition, given, catalog.facts(jobNames(definition)));
   return plan.problems.length ? { ...plan, params: allParams } : { ...plan, definition };
+}
+
+/**
+ * A problem with a step's args from the job's input schema. An arg that is missing is said so, at the step (its
+ * `args` has no line for it): `missing required argument "customer" (job "reserve-seat")`; a key missing inside an
+ * arg, at that arg.
+ */
+function argProblem(issue: z.core.$ZodIssue, stepPath: string, jobName: string, missing: boolean): Problem {
+  const [name, ...rest] = issue.path;
+  if (!missing || issue.code !== 'invalid_type' || name === undefined) {
+    return { path: formatPath([`${stepPath}.args`, ...issue.path]), message: issue.message };
+  }
+  if (!rest.length) {
+    return { path: stepPath, message: `missing required argument "${String(name)}" (job "${jobName}")` };
+  }
+  const parent = issue.path.slice(0, -1);
+  return {
+    path: formatPath([`${stepPath}.args`, ...parent]),
+    message: `missing required key "${String(issue.path.at(-1))}" in args.${formatPath(parent)} (job "${jobName}")`,
+  };
+}
+
+/** Problems with a step's job itself: a pivot on a group's member, a job that does not exist, a revert it lacks. */
+function jobProblems(
+  jobStep: JobStep,
+  job: ReturnType<JobCatalog['get']>,
+  path: string,
+  inGroup: boolean,
+  catalog: JobCatalog
+): Problem[] {
+  const problems: Problem[] = [];
+  if (inGroup && jobStep.pivot) {
+    problems.push({ path: `${path}.pivot`, message: 'mark the parallel group as the pivot, not one of its members' });
+  }
+  if (!job) {
+    problems.push({
+      path: `${path}.job`,
+      message: `unknown job "${jobStep.job}"${suggestion(jobStep.job, catalog.names())}; known jobs: ${catalog.names().join(', ')}`,
+    });
+  } else if (jobStep.revertOnFailure && !job.revert) {
+    problems.push({ path: `${path}.revertOnFailure`, message: `job "${job.name}" has no revert to run on failure` });
+  }
+  return problems;
+}
+
+/** A run parameter nothing uses is a typo (`--set bukket=...`): it would run with the default instead. */
+function unknownParamProblems(
+  raw: unknown,
+  declaredParams: Record<string, unknown>,
+  given: Record<string, unknown>
+): Problem[] {
+  const referenced = usedParams(raw);
+  const usable = [...new Set([...Object.keys(declaredParams), ...referenced])].sort();
+  return Object.keys(given)
+    .filter((key) => !Object.hasOwn(declaredParams, key) && !referenced.has(key))
+    .map((key) => ({
+      path: formatPath(['params', key]),
+      message: `unknown parameter "${key}": the process neither declares nor uses it${suggestion(key, usable)}; ${usable.length ? `its parameters: ${usable.join(', ')}` : 'it has no parameters'}`,
+    }));
+}
+
+/** What a step's references may name: the process's steps and params, as the step being checked sees them. */
+interface RefScope {
+  /** The step's path (`steps[1]`, `steps[2].parallel[0]`). */
+  path: string;
+  /** The jobs of the step the reference is in (a group's members). */
+  members: { job: JobStep }[];
+  /** The process is a graph (`needs`): a `$from` may name any step outside its own group. */
+  graph: boolean;
+  everyId: Set<string>;
+  /** Steps that complete before this one (a list process). */
+  earlier: Set<string>;
+  jobAt: Map<string, string>;
+  allParams: Record<string, unknown>;
+}
+
+/** Problems with a step's `$param`, `$from` and `$secret` references (a mistyped step gets a "did you mean"). */
+function refProblems(refs: ReturnType<typeof findRefs>, scope: RefScope, catalog: JobCatalog): Problem[] {
+  const { path, members, graph, everyId, earlier, jobAt, allParams } = scope;
+  const problems: Problem[] = [];
+  for (const ref of refs) {
+    const where = formatPath([`${path}.args`, ...ref.path]);
+    if (ref.kind === 'param' && !Object.hasOwn(allParams, ref.target)) {
+      problems.push({
+        path: where,
+        message: `parameter "${ref.target}" is not set (add it to params or --set it)`,
+      });
+    } else if (ref.kind === 'from' && graph) {
+      const own = members.some((m) => m.job.id === ref.target);
+      if (!everyId.has(ref.target) || own) {
+        const message = own
+          ? `step "${ref.target}" is this step or in the same parallel group`
+          : `no step "${ref.target}" in this process${suggestion(ref.target, [...everyId])}`;
+        problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+      } else {
+        const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+        if (problem) problems.push({ path: where, message: problem });
+      }
+    } else if (ref.kind === 'from' && !earlier.has(ref.target)) {
+      const message = everyId.has(ref.target)
+        ? `step "${ref.target}" does not complete before this step (it is this step, later, or in the same parallel group)`
+        : `no step "${ref.target}" in this process${suggestion(ref.target, [...earlier])}`;
+      problems.push({ path: where, message: `$from "${[ref.target, ...ref.resultPath].join('.')}": ${message}` });
+    } else if (ref.kind === 'from') {
+      const problem = fromPathProblem(ref.target, ref.resultPath, jobAt.get(ref.target), catalog);
+      if (problem) problems.push({ path: where, message: problem });
+    } else if (ref.kind === 'secret' && !SECRET_NAME_PATTERN.test(ref.target)) {
+      problems.push({
+        path: where,
+        message: `$secret "${ref.target}": a secret's name is letters, digits, ".", "_", "-" and "/" (no ".."), starting with a letter or digit`,
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Checks the args against the job's schema with $param values filled in; values that come from earlier steps'
+ * results, and secrets (which only workers can read), are known only at run time, and a parameter that is not set is
+ * reported with the references, so issues at those places are not reported here. A parameter may itself be a secret
+ * reference (`--set 'password={"$secret":"db"}'`): checked as a secret.
+ */
+function argsProblems(
+  jobStep: JobStep,
+  job: NonNullable<ReturnType<JobCatalog['get']>>,
+  path: string,
+  refs: ReturnType<typeof findRefs>,
+  allParams: Record<string, unknown>
+): Problem[] {
+  const problems: Problem[] = [];
+  const unknownAtStart = (r: (typeof refs)[number]) =>
+    r.kind !== 'param' || !Object.hasOwn(allParams, r.target) || isSecretRef(allParams[r.target]);
+  const skipped = refs.filter(unknownAtStart).map((r) => r.path.join('\u0000'));
+  const candidate = mapRefs(jobStep.args ?? {}, (ref) =>
+    ref.kind === 'param' && !isSecretRef(allParams[ref.target]) ? allParams[ref.target] : undefined
+  );
+  const unknowns = unknownKeys(job.input, candidate);
+  // A missing key that an unknown key is a typo of (`sizeMB` for `sizeMb`) is one problem, told at the typo.
+  const misspelt = unknowns.flatMap((u) => {
+    const meant = closest(u.key, u.known);
+    return meant === undefined ? [] : [[...u.path, meant].map(String).join('\u0000')];
+  });
+  const result = job.input.safeParse(candidate);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.map(String).join('\u0000');
+      if (skipped.some((p) => key === p || key.startsWith(p + '\u0000'))) continue;
+      const missing = getPath(candidate, issue.path.map(String)) === undefined;
+      if (misspelt.includes(key) && missing) continue;
+      problems.push(argProblem(issue, path, job.name, missing));
+    }
+  }
+  for (const unknown of unknowns) {
+    const what = unknown.path.length
+      ? `key "${unknown.key}" in args.${formatPath(unknown.path)}`
+      : `arg "${unknown.key}"`;
+    problems.push({
+      path: formatPath([`${path}.args`, ...unknown.path, unknown.key]),
+      message: `job "${job.name}" has no ${what}${suggestion(unknown.key, unknown.known)}; ${unknown.known.length ? `it takes: ${unknown.known.join(', ')}` : 'it takes none there'}`,
+    });
+  }
+  return problems;
+}
+
+/** A token name's `{param}` placeholders, in the process's tokens and each step's, must name parameters that are set. */
+function allTokenProblems(
+  source: { tokens?: TokenSpec[]; steps: (Step | undefined)[] },
+  allParams: Record<string, unknown>
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const [i, token] of (source.tokens ?? []).entries()) {
+    problems.push(...tokenProblems(token, `options.tokens[${i}]`, allParams));
+  }
+  source.steps.forEach((step, i) =>
+    stepJobs(step ?? { parallel: [] }).forEach((jobStep: JobStep | undefined, j) => {
+      const path = step && isGroupStep(step) ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      jobStep?.tokens?.forEach((token, k) => problems.push(...tokenProblems(token, `${path}.tokens[${k}]`, allParams)));
+    })
+  );
+  return problems;
 }
 
 /** Problems with a step's options that only the job's facts reveal: a deadline no attempt fits in, a recovery job that does not exist. */

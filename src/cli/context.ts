@@ -18,7 +18,8 @@ import { connectClient } from '../config/connect';
 import type { ServerInUse } from '../dev/ensure-server';
 import { configuredAddress, ensureServer, webUiOf } from '../dev/ensure-server';
 import type { DefinitionSource } from '../client/definition-file';
-import { loadDefinitionSource } from '../client/definition-file';
+import { loadDefinitionSource, parseProblemPath } from '../client/definition-file';
+import { getPath } from '../shared/refs';
 import { DefinitionProblemsError, UsageError } from './errors';
 import { isRecord } from '../shared/text';
 
@@ -126,9 +127,24 @@ export function collectSet(item: string, previous: string[] | undefined): string
 /**
  * Turns `--set key=value` options into run parameters. A value is parsed as JSON when it parses (`--set sizeMb=64`,
  * `--set 'clients=["10.0.0.0/8"]'`), else kept as a string (`--set volume=vol-2`). A later `--set` of a key wins.
+ * Checking a definition then types each value by the place it goes (see {@link checkDefinitionFile}): `--set seat=12`
+ * is the string "12" where the job takes a string.
  */
 export function parseSets(items: readonly string[]): Record<string, unknown> {
   const params: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(setTexts(items))) {
+    try {
+      params[key] = JSON.parse(value) as unknown;
+    } catch {
+      params[key] = value;
+    }
+  }
+  return params;
+}
+
+/** The text of each `--set key=value`, as typed (a later `--set` of a key wins); a malformed one is a UsageError. */
+export function setTexts(items: readonly string[]): Record<string, string> {
+  const texts: Record<string, string> = {};
   for (const item of items) {
     const at = item.indexOf('=');
     const parsed = setSchema.safeParse({
@@ -140,14 +156,9 @@ export function parseSets(items: readonly string[]): Record<string, unknown> {
       const reason = issue?.path[0] === 'value' ? 'expected key=value' : (issue?.message ?? 'invalid');
       throw new UsageError(`--set ${item}: ${reason}`);
     }
-    const { key, value } = parsed.data;
-    try {
-      params[key] = JSON.parse(value) as unknown;
-    } catch {
-      params[key] = value;
-    }
+    texts[parsed.data.key] = parsed.data.value;
   }
-  return params;
+  return texts;
 }
 
 /** A problem with the place in the file it is about. */
@@ -165,16 +176,24 @@ export interface CheckedDefinition {
 
 /**
  * Reads a definition file and checks it against the configured job libraries (the worker's) with the params (or the
- * params a function makes of what the file holds).
+ * params a function makes of what the file holds). `sets` are the texts of the `--set`s among the params: a value
+ * `--set` parsed as JSON (`12`, `true`) that goes, through `$param`, where the job takes a string is passed as the text
+ * it was typed as; a problem that is still about a `--set` value names the `--set`.
  */
 export async function checkDefinitionFile(
   path: string,
-  paramsFor: Record<string, unknown> | ((value: unknown) => Record<string, unknown>)
+  paramsFor: Record<string, unknown> | ((value: unknown) => Record<string, unknown>),
+  sets: Record<string, string> = {}
 ): Promise<CheckedDefinition & { params: Record<string, unknown> }> {
   const source = await loadDefinitionSource(path);
   const registry = await loadRegistry(await cliConfig());
-  const params = typeof paramsFor === 'function' ? paramsFor(source.value) : paramsFor;
-  const validation = registry.validate(source.value, params);
+  let params = typeof paramsFor === 'function' ? paramsFor(source.value) : paramsFor;
+  let validation = registry.validate(source.value, params);
+  const retyped = setsAsText(source.value, validation.problems, params, sets);
+  if (retyped) {
+    params = retyped;
+    validation = registry.validate(source.value, params);
+  }
   const fileParams = isRecord(source.value) && isRecord(source.value.params) ? source.value.params : {};
   const problems = validation.problems.map((problem) => {
     // A parameter the file does not declare came from the command line: the problem is in its --set.
@@ -183,17 +202,54 @@ export async function checkDefinitionFile(
       return { ...problem, location: `--set ${set}` };
     }
     const { line, col } = source.locate(problem.path);
-    return { ...problem, location: `${path}:${line}:${col}` };
+    const at = `${path}:${line}:${col}`;
+    // A value that came from a --set: the problem is in the --set, at the place the file puts it.
+    const param = paramAt(source.value, problem.path);
+    if (param !== undefined && Object.hasOwn(sets, param)) {
+      return {
+        ...problem,
+        location: `--set ${param}=${sets[param]}`,
+        message: `${problem.message} (the value goes to ${problem.path}, ${at})`,
+      };
+    }
+    return { ...problem, location: at };
   });
   return { source, validation, registry, problems, params };
+}
+
+/** The parameter a `{ $param: name }` at a problem's path names, if that is what the file has there. */
+function paramAt(value: unknown, problemPath: string): string | undefined {
+  const at = getPath(value, parseProblemPath(problemPath).map(String));
+  return isRecord(at) && typeof at.$param === 'string' && Object.keys(at).length === 1 ? at.$param : undefined;
+}
+
+/**
+ * The params with each `--set` value that JSON made a number, boolean or null put back as the text it was typed as,
+ * where a problem says that place takes a string; `undefined` when there is none.
+ */
+function setsAsText(
+  value: unknown,
+  problems: readonly Problem[],
+  params: Record<string, unknown>,
+  sets: Record<string, string>
+): Record<string, unknown> | undefined {
+  const keys = problems.flatMap((problem) => {
+    const param = paramAt(value, problem.path);
+    const wantsString = /expected string/.test(problem.message);
+    const text = param !== undefined ? sets[param] : undefined;
+    return wantsString && param !== undefined && text !== undefined && params[param] !== text ? [param] : [];
+  });
+  if (!keys.length) return undefined;
+  return { ...params, ...Object.fromEntries(keys.map((key) => [key, sets[key]])) };
 }
 
 /** Like {@link checkDefinitionFile}, but a definition with problems is a {@link DefinitionProblemsError}. */
 export async function requireValidDefinition(
   path: string,
-  params: Record<string, unknown>
-): Promise<CheckedDefinition & { definition: ProcessDefinition }> {
-  const checked = await checkDefinitionFile(path, params);
+  params: Record<string, unknown>,
+  sets: Record<string, string> = {}
+): Promise<CheckedDefinition & { definition: ProcessDefinition; params: Record<string, unknown> }> {
+  const checked = await checkDefinitionFile(path, params, sets);
   const { definition } = checked.validation;
   if (checked.problems.length || !definition) throw new DefinitionProblemsError(problemLines(checked.problems));
   return { ...checked, definition };

@@ -48,12 +48,17 @@ async function demoConfig(encrypt: boolean): ReturnType<typeof loadConfig> {
   return loadConfig({ env });
 }
 
-async function main(): Promise<void> {
-  const once = process.argv.includes('--once');
-  const config = await demoConfig(process.argv.includes('--encrypt'));
-  const { dataConverter, keyRing } = config;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-
+/**
+ * The server the demo runs on: the configured one, or the embedded dev server (with a codec server for its Web UI
+ * when payloads are encrypted); its address and its Web UI.
+ */
+async function demoServer(config: Awaited<ReturnType<typeof loadConfig>>): Promise<{
+  server: DevServer | undefined;
+  codec: CodecServer | undefined;
+  address: string;
+  uiBase: string | undefined;
+}> {
+  const { keyRing } = config;
   let server: DevServer | undefined;
   let codec: CodecServer | undefined;
   let address = config.address;
@@ -91,6 +96,16 @@ async function main(): Promise<void> {
     log(`using the Temporal server at ${address} (${config.addressSource ?? 'configured'})`);
     uiBase = await webUiOf(config, address);
   }
+  return { server, codec, address, uiBase };
+}
+
+async function main(): Promise<void> {
+  const once = process.argv.includes('--once');
+  const config = await demoConfig(process.argv.includes('--encrypt'));
+  const { dataConverter, keyRing } = config;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+  const { server, codec, address, uiBase } = await demoServer(config);
   if (keyRing) {
     log(
       `payloads encrypted (AES-256-GCM, key "${keyRing.current}" of ${keyRing.source})` +

@@ -7,6 +7,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { watchProcess } from '../client/watch';
 import type { ProcessReport } from '../shared/report';
 import { err, io, out, printJsonLine } from './io';
+import { runLink, webUiLine } from './links';
 import { liveView } from './live-view';
 import { reportForStdout } from './report-table';
 
@@ -20,6 +21,8 @@ export interface FollowOptions {
   quiet?: boolean;
   /** The task queue, for the hint when no worker answers. */
   taskQueue?: string;
+  /** The Web UI in use: the final report ends with the link to the run there (`Web UI: ...`). */
+  webUi?: { base: string | undefined; namespace: string };
 }
 
 export type FollowResult = { detached: false; report: ProcessReport } | { detached: true };
@@ -56,7 +59,11 @@ export async function follow(
           `jipper: no worker has answered for ${id} yet; is one running on task queue "${options.taskQueue ?? '?'}"? (jipper worker)`
         ),
     });
-    if (!options.json && !options.quiet) out('', reportForStdout(report));
+    if (!options.json && !options.quiet) {
+      out('', reportForStdout(report));
+      const link = options.webUi && runLink(options.webUi.base, options.webUi.namespace, id, report.runId);
+      if (link) out(webUiLine(link));
+    }
     return { detached: false, report };
   } catch (error) {
     if (!controller.signal.aborted) throw error;

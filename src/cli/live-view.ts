@@ -6,7 +6,7 @@
 import type { JobReport, ProcessReport } from '../shared/report';
 import { isFinalStatus } from '../shared/report';
 import { durationBetween } from '../shared/text';
-import { errorText } from '../shared/wording';
+import { errorText, jobTimes } from '../shared/wording';
 import type { OutStream } from './io';
 import { currentActivity, forwardProgress, revertProgress, startsLine, stepName } from './report-summary';
 import { colorsFor, paint } from './style';
@@ -72,6 +72,16 @@ function fit(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
+/** The time a row shows: the job's (`…` while it runs), then its revert's (`↩ 56ms`, `↩ 1.2s…` while reverting). */
+function timeNow(job: JobReport): string {
+  const now = new Date().toISOString();
+  const run = job.status === 'running' && job.startedAt ? `${durationBetween(job.startedAt, now)}…` : jobTimes(job).run;
+  const revert = job.revert;
+  if (!revert?.startedAt) return run;
+  const reverting = revert.status === 'running';
+  return `${run} ↩ ${durationBetween(revert.startedAt, reverting ? now : revert.endedAt)}${reverting ? '…' : ''}`;
+}
+
 class TerminalView implements LiveView {
   private drawn = 0;
   private last = '';
@@ -89,16 +99,18 @@ class TerminalView implements LiveView {
       `${report.name}  ${paint(report.status, report.status, this.color)}  ` +
       `${unwinding ? 'reverts ' : 'jobs '}${bar(progress.done, progress.total)}` +
       (report.status === 'waiting' && report.startsAt ? `  ${startsLine(report.startsAt)}` : '');
+    const rows = report.jobs.map((job) => ({ job, status: shownStatus(job), time: timeNow(job) }));
+    // Every column is as wide as its widest cell, so running, failed and reverted rows line up.
     const stepWidth = Math.max(...report.jobs.map((j) => stepName(j).length), 4);
     const jobWidth = Math.max(...report.jobs.map((j) => j.job.length), 3);
-    const lines = report.jobs.map((job) => {
-      const status = shownStatus(job);
+    const statusWidth = Math.max(...rows.map((r) => r.status.length));
+    const timeWidth = Math.max(...rows.map((r) => r.time.length), 6);
+    const lines = rows.map(({ job, status, time }) => {
       const head = `  ${ICONS[job.status] ?? ' '} ${stepName(job).padEnd(stepWidth)}  ${job.job.padEnd(jobWidth)}  `;
-      const running = job.status === 'running' && job.startedAt;
-      const time = running
-        ? `${durationBetween(job.startedAt, new Date().toISOString())}…`
-        : durationBetween(job.startedAt, job.endedAt);
-      const tail = `  ${time.padEnd(6)}  ${note(job)}`.replace(/\s*\n\s*/g, ' ');
+      const tail = `${' '.repeat(statusWidth - status.length)}  ${time.padEnd(timeWidth)}  ${note(job)}`.replace(
+        /\s*\n\s*/g,
+        ' '
+      );
       const room = width - head.length - status.length;
       return `${head}${paint(status, job.status, this.color)}${room > 0 ? fit(tail, room) : ''}`.trimEnd();
     });
@@ -114,28 +126,49 @@ class TerminalView implements LiveView {
   }
 }
 
+/** Job statuses that mean the job succeeded first (it is being, or was, reverted). */
+const SUCCEEDED_BEFORE = new Set(['reverting', 'reverted', 'revert_failed']);
+
+/** `  allocate: succeeded (1.2s)`: the forward end of a job the reports showed only once it was reverting. */
+function succeededLine(job: JobReport): string {
+  const time = job.endedAt ? ` (${durationBetween(job.startedAt, job.endedAt)})` : '';
+  return `  ${stepName(job)}: succeeded${time}${job.detail ? ` · ${job.detail}` : ''}`.replace(/\s*\n\s*/g, ' ');
+}
+
+/** `  allocate: reverted (56ms) · released 32 MB`: a job's new status, the time of that phase, and its note. */
+function changeLine(job: JobReport): string {
+  const text = note(job);
+  const timed = inRevert(job) ? job.revert : job;
+  const time = timed?.endedAt ? ` (${durationBetween(timed.startedAt, timed.endedAt)})` : '';
+  return `  ${stepName(job)}: ${shownStatus(job)}${time}${text ? ` · ${text}` : ''}`.replace(/\s*\n\s*/g, ' ');
+}
+
 class LineView implements LiveView {
   private readonly seen = new Map<string, string>();
+  /** Steps whose success a line has said. */
+  private readonly succeeded = new Set<string>();
   private status: string | undefined;
 
   constructor(private readonly stream: OutStream) {}
 
   update(report: ProcessReport): void {
     const changed = report.jobs.filter((job) => this.seen.get(job.stepId) !== shownStatus(job));
-    for (const job of changed) this.seen.set(job.stepId, shownStatus(job));
+    // A job that succeeded and was being reverted by the next report still says it succeeded, before its revert.
+    const skipped = changed.filter((job) => SUCCEEDED_BEFORE.has(job.status) && !this.succeeded.has(job.stepId));
+    for (const job of changed) {
+      this.seen.set(job.stepId, shownStatus(job));
+      if (job.status === 'succeeded' || SUCCEEDED_BEFORE.has(job.status)) this.succeeded.add(job.stepId);
+    }
     // Forward changes in definition order, then unwinding changes newest job first (the order reverts run in).
     const total = report.jobs.length;
     const order = (job: JobReport) =>
       inRevert(job) ? 2 * total + 1 - (job.completedOrder ?? total + 1) : report.jobs.indexOf(job);
-    changed.sort((a, b) => order(a) - order(b));
-    const lines = changed
-      .filter((job) => job.status !== 'pending')
-      .map((job) => {
-        const text = note(job);
-        const timed = inRevert(job) ? job.revert : job;
-        const time = timed?.endedAt ? ` (${durationBetween(timed.startedAt, timed.endedAt)})` : '';
-        return `  ${stepName(job)}: ${shownStatus(job)}${time}${text ? ` · ${text}` : ''}`.replace(/\s*\n\s*/g, ' ');
-      });
+    const entries = [
+      ...skipped.map((job) => ({ at: report.jobs.indexOf(job), line: succeededLine(job) })),
+      ...changed.filter((job) => job.status !== 'pending').map((job) => ({ at: order(job), line: changeLine(job) })),
+    ];
+    entries.sort((a, b) => a.at - b.at);
+    const lines = entries.map((e) => e.line);
     if (report.status !== this.status) {
       this.status = report.status;
       const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;

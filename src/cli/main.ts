@@ -26,6 +26,7 @@ import { EXIT_OK, EXIT_USAGE, reportError } from './errors';
 import type { CliIo } from './io';
 import { io, setIo } from './io';
 import { addGlobalOptions } from './context';
+import { HELP_CONFIGURATION, helpWidth } from './help';
 import { registerGraph } from './commands/graph';
 import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
@@ -51,9 +52,12 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .exitOverride()
     .showSuggestionAfterError(true)
+    .configureHelp(HELP_CONFIGURATION)
     .configureOutput({
       writeOut: (text) => void io().stdout.write(text),
       writeErr: (text) => void io().stderr.write(text),
+      getOutHelpWidth: () => helpWidth(io().stdout),
+      getErrHelpWidth: () => helpWidth(io().stderr),
       outputError: (message, write) =>
         write(
           `jipper: ${message

@@ -24,7 +24,7 @@ export function revertProgress(report: ProcessReport): { done: number; total: nu
 export function currentActivity(report: ProcessReport): string | undefined {
   const parked = parkedSteps(report);
   if (parked.length) return `waiting for a decision on ${parked.map(parkedText).join('; ')}`;
-  const paused = pauseText(report);
+  const paused = pauseText(report, Date.now());
   if (paused) return paused;
   const running = report.jobs.filter((j) => j.status === 'running' || j.revert?.status === 'running');
   if (!running.length) return undefined;

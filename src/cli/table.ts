@@ -12,6 +12,8 @@ export interface TableOptions {
   width?: number;
   /** Styles one line of a cell (row -1 is the head); what it returns must show as `text` does. */
   paint?: (row: number, column: number, text: string) => string;
+  /** Columns never narrowed nor wrapped (ids, which a person copies): the table may then be wider than `width`. */
+  whole?: readonly number[];
 }
 
 /** A column never narrows below this (or its widest text, when that is narrower). */
@@ -48,13 +50,13 @@ export function wrap(text: string, width: number): string[] {
 }
 
 /** Column widths: natural, then the widest narrowed one character at a time until the table fits `width`. */
-function layout(cells: string[][], width: number | undefined): number[] {
+function layout(cells: string[][], width: number | undefined, whole: readonly number[] = []): number[] {
   const columns = cells[0]?.length ?? 0;
   const natural = Array.from({ length: columns }, (_, c) =>
     Math.max(1, ...cells.map((row) => Math.max(...(row[c] ?? '').split('\n').map(widthOf))))
   );
   if (width === undefined) return natural;
-  const floor = natural.map((w) => Math.min(w, MIN_COLUMN));
+  const floor = natural.map((w, c) => (whole.includes(c) ? w : Math.min(w, MIN_COLUMN)));
   const widths = [...natural];
   // Borders and padding: `│ ` before each column, ` │` after the last, ` │ ` between.
   const room = width - (3 * columns + 1);
@@ -75,10 +77,15 @@ function layout(cells: string[][], width: number | undefined): number[] {
   return widths;
 }
 
+/** The widest line of a text, in display columns. */
+export function textWidth(text: string): number {
+  return Math.max(0, ...text.split('\n').map(widthOf));
+}
+
 /** The table as text (no trailing newline). */
 export function renderTable(options: TableOptions): string {
   const cells = [options.head, ...options.rows].map((row) => row.map((cell) => cell.replace(/\r/g, '')));
-  const widths = layout(cells, options.width);
+  const widths = layout(cells, options.width, options.whole);
   const paint = options.paint ?? ((_row: number, _column: number, text: string) => text);
   const rule = (left: string, middle: string, right: string) =>
     `${left}${widths.map((w) => '─'.repeat(w + 2)).join(middle)}${right}`;

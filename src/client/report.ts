@@ -15,6 +15,8 @@ import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temp
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { tsToDate } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import type { ProcessReport } from '../workflow';
 import { reportQuery } from '../workflow';
 import { planRows } from '../shared/plan';
@@ -176,4 +178,40 @@ export async function getReport(client: Client, processId: string): Promise<Proc
   if (description.status.name !== 'RUNNING') return waitForReport(handle);
   if (isWaiting(description)) return waitingReport(client, description);
   return handle.query(reportQuery);
+}
+
+/** An operator's pause of a run: when it was asked for, and when a resume ended it (none: it still lasts). */
+export interface PauseSpan {
+  at: string;
+  resumedAt?: string;
+}
+
+const UPDATE_ACCEPTED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED;
+
+/**
+ * The pauses of a run, read from its event history: each accepted `jipper pause` update, ended by the next accepted
+ * `jipper resume` (a refused one never reaches the history). The report keeps only a pause that lasts; this says a
+ * run that was paused and resumed was, and for how long. Reads the whole history of the run (not the runs before a
+ * continue-as-new). No payload is decoded.
+ */
+export async function pausesFromHistory(client: Client, workflowId: string, runId?: string): Promise<PauseSpan[]> {
+  const spans: PauseSpan[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, ...(runId ? { runId } : {}) },
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const event of page.history?.events ?? []) {
+      if (event.eventType !== UPDATE_ACCEPTED || !event.eventTime) continue;
+      const name = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
+      const at = tsToDate(event.eventTime).toISOString();
+      const open = spans.at(-1);
+      if (name === 'jipper.pause') spans.push({ at });
+      else if (name === 'jipper.resume' && open && open.resumedAt === undefined) open.resumedAt = at;
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return spans;
 }

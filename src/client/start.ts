@@ -145,7 +145,8 @@ export function buildStartRequest(rawDefinition: unknown, options: StartRequestO
   // The schedule block tells clients when to start runs; a run itself does not need it.
   const { schedule: _schedule, ...definition } = planned.definition;
   const jobs = options.jobFacts === false ? undefined : planned.jobs;
-  const unplanned: ProcessInput = { definition, ...(options.params ? { params: options.params } : {}) };
+  // The run's params go first: the Web UI's Input pane shows them above the definition and its defaults.
+  const unplanned: ProcessInput = { ...(options.params ? { params: options.params } : {}), definition };
   const memo = {
     process: definition.name,
     ...(definition.description ? { description: clip(definition.description, MAX_MEMO_DESCRIPTION_CHARS) } : {}),

@@ -212,77 +212,28 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
   const flags = flagsParsed.data;
   const vars = envParsed.data;
 
-  const named = flags.config ?? vars.JIPPER_CONFIG;
-  const configFile =
-    options.configFile === false ? undefined : named !== undefined ? resolve(cwd, named) : findConfigFile(cwd);
-  const file: JipperConfigFile = configFile === undefined ? {} : await readConfigFile(configFile);
-  const fileName = configFile === undefined ? 'config file' : basename(configFile);
-  const fileDir = configFile === undefined ? cwd : dirname(configFile);
+  const {
+    configFile,
+    file,
+    fileName,
+    fileDir,
+    source: configFileSource,
+  } = await configFileOf(options, flags, vars, cwd);
 
-  const stringEnv = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)
-  );
-  let profile: ClientConfigProfile;
-  let fromEnv: ClientConfigProfile;
-  try {
-    profile = loadClientConfigProfile({
-      disableEnv: true,
-      overrideEnvVars: stringEnv,
-      ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
-    });
-    fromEnv = loadClientConfigProfile({ disableFile: true, overrideEnvVars: stringEnv });
-  } catch (err) {
-    throw new ConfigError(`invalid Temporal client configuration: ${oneLine(err)}`, { cause: err });
-  }
+  const { profile, fromEnv } = temporalProfiles(env, flags.profile);
   const profileName = `config profile "${flags.profile ?? vars.TEMPORAL_PROFILE ?? 'default'}"`;
   if (profile.address !== undefined && !addressSchema.safeParse(profile.address).success) {
     throw new ConfigError(`invalid configuration: address in ${profileName}: must be host:port`);
   }
 
-  const sources = {} as Record<SettingName, string>;
-  /** The first defined value, recording where it came from. */
-  const pick = <T>(name: SettingName, ...candidates: [T | undefined, string][]): T | undefined => {
-    for (const [value, source] of candidates) {
-      if (value !== undefined) {
-        sources[name] = source;
-        return value;
-      }
-    }
-    sources[name] = 'default';
-    return undefined;
-  };
+  const { sources, pick } = sourcePicker();
 
-  sources.configFile =
-    configFile === undefined
-      ? 'none found'
-      : named !== undefined
-        ? flags.config
-          ? '--config'
-          : 'JIPPER_CONFIG'
-        : 'found from the working directory';
+  sources.configFile = configFileSource;
   const projectRoot = projectRootFor(cwd, configFile);
-  sources.projectRoot =
-    configFile !== undefined
-      ? "the config file's directory"
-      : projectRoot === cwd
-        ? 'the working directory'
-        : 'the nearest package.json';
+  sources.projectRoot = projectRootSource(cwd, configFile, projectRoot);
 
-  const address = pick<string>(
-    'address',
-    [flags.address, '--address'],
-    [fromEnv.address, 'TEMPORAL_ADDRESS'],
-    [file.address, fileName],
-    [profile.address, profileName]
-  );
-  const namespace =
-    pick<string>(
-      'namespace',
-      [flags.namespace, '--namespace'],
-      [fromEnv.namespace, 'TEMPORAL_NAMESPACE'],
-      [file.namespace, fileName],
-      [profile.namespace, profileName]
-    ) ?? 'default';
+  const layers: ServerLayers = { flags, fromEnv, file, fileName, profile, profileName };
+  const { address, namespace, apiKey } = pickServer(pick, layers);
   const taskQueue =
     pick<string>(
       'taskQueue',
@@ -302,14 +253,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     [vars.JIPPER_WEB_UI_URL, 'JIPPER_WEB_UI_URL'],
     [file.webUi, fileName]
   )?.replace(/\/+$/, '');
-  const apiKey = pick<string>(
-    'apiKey',
-    [flags.apiKey, '--api-key'],
-    [fromEnv.apiKey, 'TEMPORAL_API_KEY'],
-    [file.apiKey, fileName],
-    [profile.apiKey, profileName]
-  );
-
   const flagTls = tlsFromFlags(flags, cwd);
   const fileTls = tlsFromFile(file.tls, fileDir);
   const tls = pick<ClientConfigTLS>(
@@ -319,30 +262,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     [fileTls, fileName],
     [profile.tls, profileName]
   );
-  // TLS settings merge field by field, the higher source winning (a flag's server name over a profile's certs).
-  const mergedTls = tls === undefined ? undefined : { ...profile.tls, ...fileTls, ...fromEnv.tls, ...flagTls };
-  const merged: ClientConfigProfile = {
-    ...(address !== undefined ? { address } : {}),
-    namespace,
-    ...(apiKey !== undefined ? { apiKey } : {}),
-    ...(mergedTls !== undefined ? { tls: mergedTls } : {}),
-    ...(profile.grpcMeta || fromEnv.grpcMeta ? { grpcMeta: { ...profile.grpcMeta, ...fromEnv.grpcMeta } } : {}),
-  };
-  let connection: ReturnType<typeof toClientOptions>['connectionOptions'];
-  try {
-    connection = toClientOptions(merged).connectionOptions;
-  } catch (err) {
-    throw new ConfigError(`invalid TLS configuration (${sources.tls}): ${oneLine(err)}`, { cause: err });
-  }
+  const merged = mergedProfile({ address, namespace, apiKey }, tls !== undefined, { ...layers, fileTls, flagTls });
+  const connection = connectionOptionsOf(merged, sources.tls);
   if (apiKey !== undefined && tls === undefined) sources.tls = `on with the API key (${sources.apiKey})`;
 
-  let keyRing: KeyRing | undefined;
-  try {
-    keyRing = loadKeyRing(env);
-  } catch (err) {
-    if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
-    throw err;
-  }
+  const keyRing = keyRingOf(env);
   return {
     address,
     addressSource: address === undefined ? undefined : sources.address,
@@ -362,6 +286,170 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     keyRing,
     dataConverter: keyRing ? encryptingDataConverter(keyRing) : undefined,
   };
+}
+
+/** A `pick` that returns the first defined value of a setting and records in `sources` where it came from. */
+function sourcePicker(): {
+  sources: Record<SettingName, string>;
+  pick: <T>(name: SettingName, ...candidates: [T | undefined, string][]) => T | undefined;
+} {
+  const sources = {} as Record<SettingName, string>;
+  const pick = <T>(name: SettingName, ...candidates: [T | undefined, string][]): T | undefined => {
+    for (const [value, source] of candidates) {
+      if (value !== undefined) {
+        sources[name] = source;
+        return value;
+      }
+    }
+    sources[name] = 'default';
+    return undefined;
+  };
+  return { sources, pick };
+}
+
+/** Where the project root comes from, in words. */
+function projectRootSource(cwd: string, configFile: string | undefined, projectRoot: string): string {
+  if (configFile !== undefined) return "the config file's directory";
+  return projectRoot === cwd ? 'the working directory' : 'the nearest package.json';
+}
+
+/** Where the server settings come from, highest first: flags, environment, config file, Temporal profile. */
+interface ServerLayers {
+  flags: Pick<ConfigFlags, 'address' | 'namespace' | 'apiKey'>;
+  fromEnv: ClientConfigProfile;
+  file: JipperConfigFile;
+  fileName: string;
+  profile: ClientConfigProfile;
+  profileName: string;
+}
+
+/** The address, namespace (default `default`) and API key, each from the highest layer that sets it. */
+function pickServer(
+  pick: ReturnType<typeof sourcePicker>['pick'],
+  { flags, fromEnv, file, fileName, profile, profileName }: ServerLayers
+): { address: string | undefined; namespace: string; apiKey: string | undefined } {
+  const address = pick<string>(
+    'address',
+    [flags.address, '--address'],
+    [fromEnv.address, 'TEMPORAL_ADDRESS'],
+    [file.address, fileName],
+    [profile.address, profileName]
+  );
+  const namespace =
+    pick<string>(
+      'namespace',
+      [flags.namespace, '--namespace'],
+      [fromEnv.namespace, 'TEMPORAL_NAMESPACE'],
+      [file.namespace, fileName],
+      [profile.namespace, profileName]
+    ) ?? 'default';
+  const apiKey = pick<string>(
+    'apiKey',
+    [flags.apiKey, '--api-key'],
+    [fromEnv.apiKey, 'TEMPORAL_API_KEY'],
+    [file.apiKey, fileName],
+    [profile.apiKey, profileName]
+  );
+
+  return { address, namespace, apiKey };
+}
+
+/**
+ * The client profile the connection is made from. With TLS on, its settings merge field by field, the higher source
+ * winning (a flag's server name over a profile's certs); gRPC metadata merges the profile's and the environment's.
+ */
+function mergedProfile(
+  server: { address: string | undefined; namespace: string; apiKey: string | undefined },
+  tlsOn: boolean,
+  layers: ServerLayers & { fileTls: ClientConfigTLS | undefined; flagTls: ClientConfigTLS | undefined }
+): ClientConfigProfile {
+  const { address, namespace, apiKey } = server;
+  const { profile, fromEnv, fileTls, flagTls } = layers;
+  const mergedTls = tlsOn ? { ...profile.tls, ...fileTls, ...fromEnv.tls, ...flagTls } : undefined;
+  return {
+    ...(address !== undefined ? { address } : {}),
+    namespace,
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(mergedTls !== undefined ? { tls: mergedTls } : {}),
+    ...(profile.grpcMeta || fromEnv.grpcMeta ? { grpcMeta: { ...profile.grpcMeta, ...fromEnv.grpcMeta } } : {}),
+  };
+}
+
+/** Temporal's client configuration: the profile (its file, with `profile` chosen), and what the environment sets. */
+function temporalProfiles(
+  env: NodeJS.ProcessEnv,
+  profileName: string | undefined
+): { profile: ClientConfigProfile; fromEnv: ClientConfigProfile } {
+  const stringEnv = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)
+  );
+  try {
+    const profile = loadClientConfigProfile({
+      disableEnv: true,
+      overrideEnvVars: stringEnv,
+      ...(profileName !== undefined ? { profile: profileName } : {}),
+    });
+    const fromEnv = loadClientConfigProfile({ disableFile: true, overrideEnvVars: stringEnv });
+    return { profile, fromEnv };
+  } catch (err) {
+    throw new ConfigError(`invalid Temporal client configuration: ${oneLine(err)}`, { cause: err });
+  }
+}
+
+/** The config file in use (named by `--config` / `JIPPER_CONFIG`, else found from `cwd` up), read, and where it came from. */
+async function configFileOf(
+  options: LoadConfigOptions,
+  flags: { config?: string | undefined },
+  vars: { JIPPER_CONFIG?: string | undefined },
+  cwd: string
+): Promise<{
+  configFile: string | undefined;
+  file: JipperConfigFile;
+  fileName: string;
+  fileDir: string;
+  source: string;
+}> {
+  const named = flags.config ?? vars.JIPPER_CONFIG;
+  const configFile =
+    options.configFile === false ? undefined : named !== undefined ? resolve(cwd, named) : findConfigFile(cwd);
+  const file: JipperConfigFile = configFile === undefined ? {} : await readConfigFile(configFile);
+  const source =
+    configFile === undefined
+      ? 'none found'
+      : named !== undefined
+        ? flags.config
+          ? '--config'
+          : 'JIPPER_CONFIG'
+        : 'found from the working directory';
+  return {
+    configFile,
+    file,
+    fileName: configFile === undefined ? 'config file' : basename(configFile),
+    fileDir: configFile === undefined ? cwd : dirname(configFile),
+    source,
+  };
+}
+
+/** The SDK's connection options for the merged profile; a TLS setting it refuses is a ConfigError naming its source. */
+function connectionOptionsOf(
+  merged: ClientConfigProfile,
+  tlsSource: string
+): ReturnType<typeof toClientOptions>['connectionOptions'] {
+  try {
+    return toClientOptions(merged).connectionOptions;
+  } catch (err) {
+    throw new ConfigError(`invalid TLS configuration (${tlsSource}): ${oneLine(err)}`, { cause: err });
+  }
+}
+
+/** The key ring the environment names, if any; a bad one is a ConfigError. */
+function keyRingOf(env: NodeJS.ProcessEnv): KeyRing | undefined {
+  try {
+    return loadKeyRing(env);
+  } catch (err) {
+    if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 function tlsFromFlags(

@@ -10,11 +10,11 @@ import type { ProcessDefinition } from '../schema/definition';
 import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { isGroupStep, stepJobs } from './steps';
-import { durationBetween } from './text';
 import {
   endedByTemporalLines,
   errorText,
   jobStory,
+  jobTimes,
   parkedSteps,
   pauseText,
   revisionTexts,
@@ -45,14 +45,17 @@ function statusText(job: JobReport): string {
   return job.attempts !== undefined && job.attempts > 1 ? `${job.status} (${job.attempts} attempts)` : job.status;
 }
 
+/** `3.1s`, or `3.1s (revert 56ms)` for a job whose revert ran. */
+function timeText(j: JobReport): string {
+  const { run, revert } = jobTimes(j);
+  return revert ? `${run || '–'} (revert ${revert})` : run;
+}
+
 /** The list item of a job: `- **allocate** · allocate-volume · reverted · 974ms — allocated 32 MB · ↩ reverted: ...` */
 function rowLine(j: JobReport): string {
-  const head = [
-    `**${cell(stepName(j))}**${j.pivot ? ' ⚑ pivot' : ''}`,
-    cell(j.job),
-    statusText(j),
-    durationBetween(j.startedAt, j.endedAt),
-  ].filter(Boolean);
+  const head = [`**${cell(stepName(j))}**${j.pivot ? ' ⚑ pivot' : ''}`, cell(j.job), statusText(j), timeText(j)].filter(
+    Boolean
+  );
   const happened = story(j);
   return `- ${head.join(' · ')}${happened ? ` — ${happened}` : ''}`;
 }
@@ -60,7 +63,7 @@ function rowLine(j: JobReport): string {
 /** Everything a job's line shows, as one string: a line whose key is unchanged renders as before. */
 function rowKey(j: JobReport): string {
   const { revert, error } = j;
-  return `${j.stepId}\u0000${j.group}\u0000${j.pivot}\u0000${j.job}\u0000${j.status}\u0000${j.attempts}\u0000${j.startedAt}\u0000${j.endedAt}\u0000${j.detail}\u0000${error?.type}\u0000${error?.message}\u0000${revert?.status}\u0000${revert?.reason}\u0000${revert?.detail}\u0000${revert?.attempts}\u0000${revert?.error?.type}\u0000${revert?.error?.message}`;
+  return `${j.stepId}\u0000${j.group}\u0000${j.pivot}\u0000${j.job}\u0000${j.status}\u0000${j.attempts}\u0000${j.startedAt}\u0000${j.endedAt}\u0000${j.detail}\u0000${error?.type}\u0000${error?.message}\u0000${revert?.status}\u0000${revert?.reason}\u0000${revert?.detail}\u0000${revert?.attempts}\u0000${revert?.startedAt}\u0000${revert?.endedAt}\u0000${revert?.error?.type}\u0000${revert?.error?.message}`;
 }
 
 /**
@@ -109,8 +112,9 @@ export function reportToMarkdown(report: ProcessReport): string {
 }
 
 /**
- * A definition's outline as Markdown, for the Web UI's static details of a run: its steps in order (parallel members
- * joined by ∥, the pivot marked ⚑) and the run's parameters.
+ * A definition's outline as Markdown, for the Web UI's static details of a run: first the parameters this run uses
+ * (the definition's defaults with the run's values over them: what the jobs get, where the Input pane shows the
+ * defaults inside the definition), then its steps in order (parallel members joined by ∥, the pivot marked ⚑).
  */
 export function outlineMarkdown(definition: ProcessDefinition, params: Record<string, unknown> = {}): string {
   const steps = definition.steps.map((step) => {
@@ -120,9 +124,10 @@ export function outlineMarkdown(definition: ProcessDefinition, params: Record<st
     return `${isGroupStep(step) ? `(${text})` : text}${step.pivot ? ' ⚑' : ''}`;
   });
   const values = { ...(definition.params ?? {}), ...params };
-  const lines = [`Steps: ${steps.join(' → ')}`];
   const entries = Object.entries(values);
-  if (entries.length)
-    lines.push(`Params: ${entries.map(([k, v]) => `\`${k}\`=${cell(JSON.stringify(v))}`).join(', ')}`);
+  const lines = entries.length
+    ? [`Params of this run: ${entries.map(([k, v]) => `\`${k}\`=${cell(JSON.stringify(v))}`).join(', ')}`]
+    : [];
+  lines.push(`Steps: ${steps.join(' → ')}`);
   return lines.join('\n\n');
 }

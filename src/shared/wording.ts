@@ -5,6 +5,7 @@
  * waits for. Pure and sandbox-safe (the workflow renders the Markdown).
  */
 import type { ErrorInfo, JobReport, ProcessReport, RevertReport } from './report';
+import { durationBetween, formatDuration } from './text';
 
 /**
  * An error as one phrase: `QuotaAboveLimitError: quota 64 MB is above ...`; the type is left out when the message
@@ -126,19 +127,24 @@ export function endedByTemporalLines(report: ProcessReport): string[] {
 }
 
 /**
- * A paused (or pausing) process in one phrase, with the command that resumes it: `paused (maintenance window): no
- * further step starts; jipper resume p-1`, or `pausing: no further step starts once allocate settles; ...`. `undefined`
- * when no operator paused it.
+ * A paused (or pausing) process in one phrase, with the command that resumes it and since when: `paused (maintenance
+ * window): no further step starts; jipper resume p-1; paused since 2026-11-26T17:59:11.654Z (4m12s ago)`, or
+ * `pausing: no further step starts once allocate settles; ...`. The time it has lasted is said when `now` (ms) is
+ * given (the command line; the workflow's Markdown says since when only). `undefined` when no operator paused it.
  */
-export function pauseText(report: ProcessReport): string | undefined {
+export function pauseText(report: ProcessReport, now?: number): string | undefined {
   const { pause } = report;
   if (!pause || (report.status !== 'running' && report.status !== 'paused')) return undefined;
   const why = pause.reason ? ` (${pause.reason})` : '';
+  const lasted = now !== undefined ? Math.max(0, now - Date.parse(pause.at)) : undefined;
+  const ago = lasted !== undefined ? ` (${formatDuration(lasted)} ago)` : '';
   const resume = `jipper resume ${report.processId}`;
   const settling = report.jobs.filter((j) => j.status === 'running').map(stepName);
-  if (report.status === 'paused' || !settling.length) return `paused${why}: no further step starts; ${resume}`;
+  if (report.status === 'paused' || !settling.length) {
+    return `paused${why}: no further step starts; ${resume}; paused since ${pause.at}${ago}`;
+  }
   const verb = settling.length === 1 ? 'settles' : 'settle';
-  return `pausing${why}: no further step starts once ${settling.join(', ')} ${verb}; ${resume}`;
+  return `pausing${why}: no further step starts once ${settling.join(', ')} ${verb}; ${resume}; asked at ${pause.at}${ago}`;
 }
 
 /**
@@ -172,6 +178,15 @@ export function jobStory(job: JobReport): { detail?: string; error?: string; rev
     ...(job.error ? { error: errorText(job.error) } : {}),
     ...(revertText ? { revert: revertText } : {}),
   };
+}
+
+/**
+ * How long a job took, and its revert when it ran one: `run` is the job's own time (`3.1s`), `revert` the revert's
+ * (`56ms`), each `''` or absent when it has not ended. A reverted row shows both: the revert's time is not the run's.
+ */
+export function jobTimes(job: Pick<JobReport, 'startedAt' | 'endedAt' | 'revert'>): { run: string; revert?: string } {
+  const revert = job.revert ? durationBetween(job.revert.startedAt, job.revert.endedAt) : '';
+  return { run: durationBetween(job.startedAt, job.endedAt), ...(revert ? { revert } : {}) };
 }
 
 /** A count with its noun: `1 history`, `2 histories`, `0 jobs`. */

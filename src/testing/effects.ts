@@ -50,6 +50,30 @@ function expectedEffect(row: JobReport): 'stands' | 'absent' | 'unknown' {
   }
 }
 
+/** What the report says of a step, in words: `step quota (job set-quota) was reverted`. */
+function said(row: JobReport): string {
+  const step = `step ${row.stepId} (job ${row.job})`;
+  switch (row.status) {
+    case 'reverted':
+      return `${step} was reverted`;
+    case 'failed':
+      return row.revert?.status === 'reverted' ? `${step} failed and was reverted` : `${step} failed`;
+    case 'revert_failed':
+      return `${step} could not be reverted`;
+    case 'not_run':
+      return `${step} did not run`;
+    default:
+      return `${step} ${row.status}`;
+  }
+}
+
+/** Why an effect that is still there is wrong. */
+function why(row: JobReport): string {
+  if (row.status === 'reverted' || row.revert?.status === 'reverted') return 'its revert did not undo it';
+  if (row.status === 'failed') return 'a failed job must leave none, or be reverted (revertOnFailure)';
+  return 'nothing should have left it';
+}
+
 /**
  * Checks every job of a run against its probe (see the module comment); throws {@link EffectMismatchError} listing
  * each step whose effect disagrees with the report. A job that never ran (`not_run`) must not have been called at all.
@@ -80,14 +104,8 @@ export async function expectEffects(run: TestRun, probes: EffectProbes): Promise
       stepId: row.stepId,
       ...(ok?.result !== undefined ? { result: ok.result } : {}),
     });
-    if (there && expected === 'absent') {
-      problems.push(
-        `${row.stepId} (${row.job}) is ${row.status}${row.revert ? `, revert ${row.revert.status}` : ''}, but its effect is there`
-      );
-    }
-    if (!there && expected === 'stands') {
-      problems.push(`${row.stepId} (${row.job}) is ${row.status}, but its effect is not there`);
-    }
+    if (there && expected === 'absent') problems.push(`${said(row)}, yet its effect is still there: ${why(row)}`);
+    if (!there && expected === 'stands') problems.push(`${said(row)}, yet its effect is not there`);
   }
   if (problems.length) {
     throw new EffectMismatchError(

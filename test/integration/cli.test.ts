@@ -90,6 +90,9 @@ describe('start --wait', () => {
     );
     expect(result.stdout).toMatch(/^provision-volume: succeeded$/m);
     expect(result.stdout).toMatch(/status: succeeded/);
+    // The report ends with the link to the run's page in the Web UI that shows its jobs (not its raw event history).
+    const link = `Web UI: http://127.0.0.1:8233/namespaces/default/workflows/${succeeded}/`;
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^${link}[0-9a-f-]{36}/user-metadata$`));
     expect(result.stderr).toBe('');
   });
 
@@ -131,10 +134,20 @@ describe('start --wait', () => {
     expect(markdown).toContain('Reverted, newest first: filesystem → allocate');
     // One list item per job, its parts apart (the Web UI ran a table's columns together: "reverted65ms").
     expect(markdown).toMatch(
-      /^- \*\*allocate\*\* · allocate-volume · reverted · \d+(ms|\.\ds) — allocated 32 MB for cli-over · ↩ reverted: released 32 MB of cli-over$/m
+      /^- \*\*allocate\*\* · allocate-volume · reverted · \d+(ms|\.\ds) \(revert \d+(ms|\.\ds)\) — allocated 32 MB for cli-over · ↩ reverted: released 32 MB of cli-over$/m
     );
     const table = (await expectExit(['report', reverted], 0)).stdout;
     expect(table).toMatch(/│ prepare\/quota\s+│ set-quota\s+│ failed/);
+    // A reverted row shows its run's time and, under it, its revert's.
+    expect(table).toMatch(
+      /│ allocate\s+│ allocate-volume\s+│ reverted\s+│ \d+(ms|\.\ds)\s+│.*\n│\s+│\s+│\s+│ ↩ \d+(ms|\.\ds)\s+│/
+    );
+    // ...and the report ends with the run's link in the Web UI.
+    expect(table.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(
+        `^Web UI: http://127\\.0\\.0\\.1:8233/namespaces/default/workflows/${reverted}/[0-9a-f-]{36}/user-metadata$`
+      )
+    );
     const status = (await expectExit(['status', reverted], 0)).stdout;
     expect(status.trim().split('\n')).toHaveLength(1);
     expect(status).toContain(`${reverted}: provision-volume-over-quota reverted · failed at quota`);
@@ -215,6 +228,13 @@ describe('start --wait', () => {
     expect(await listed(['--process', 'no\'such"process'])).toEqual([]);
     const table = (await expectExit(['list', '--status', 'reverted', '--limit', '200'], 0)).stdout;
     expect(table).toMatch(new RegExp(`│ ${reverted}\\s+│ provision-volume-over-quota\\s+│ reverted`));
+    // At 80 columns an id is never wrapped: each run is a block whose first line is its whole id.
+    const narrow = (
+      await jipperExpect(['list', '--status', 'reverted', '--limit', '200'], { ...env, COLUMNS: '80' }, 0)
+    ).stdout.split('\n');
+    expect(narrow).toContain(reverted);
+    expect(narrow[narrow.indexOf(reverted) + 1]).toBe('  provision-volume-over-quota · reverted');
+    for (const line of narrow) expect([...line].length).toBeLessThanOrEqual(80);
   });
 
   test('history and replay: the exported history replays; a tampered one is a determinism violation', async () => {
@@ -337,7 +357,7 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     );
     const result = await expectExit(['validate', yaml], 2);
     expect(result.stderr.trim().split('\n')).toEqual([
-      `jipper: ${yaml}:5:11: steps[0].args.limitMb: Invalid input: expected number, received undefined`,
+      `jipper: ${yaml}:3:5: steps[0]: missing required argument "limitMb" (job "set-quota")`,
       `jipper: ${yaml}:6:9: steps[1].id: duplicate step id "a" (first used at steps[0].id)`,
       expect.stringMatching(new RegExp(`^jipper: ${yaml}:7:10: steps\\[1\\]\\.job: unknown job "nope"`)),
     ]);
@@ -347,8 +367,33 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     };
     expect(json).toMatchObject({
       ok: false,
-      problems: [{ path: 'steps[0].args.limitMb', location: `${yaml}:5:11` }, {}, {}],
+      problems: [{ path: 'steps[0]', location: `${yaml}:3:5` }, {}, {}],
     });
+  });
+
+  test('a mistyped step in $from gets a "did you mean", as a mistyped field does', async () => {
+    const yaml = write(
+      'from-typo.yaml',
+      'name: x\nsteps:\n  - id: reserve\n    job: allocate-volume\n    args: { volume: v1, sizeMb: 1 }\n' +
+        '  - id: fs\n    job: create-filesystem\n    args: { volume: { $from: reserv.volume } }\n'
+    );
+    expectOneLineError(
+      await run(['validate', yaml]),
+      2,
+      `${yaml}:8:21: steps[1].args.volume: $from "reserv.volume": no step "reserv" in this process (did you mean "reserve"?)`
+    );
+  });
+
+  test('--set values are typed by the place they go; a --set that still does not fit is named', async () => {
+    // volume is a string where it goes: --set volume=12 is "12", not the number 12.
+    const ok = await expectExit(['validate', 'examples/provision-volume.yaml', '--set', 'volume=12', '--json'], 0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true });
+    // sizeMb is a number: a word there is the --set's problem, and the line says where the file puts it.
+    expectOneLineError(
+      await run(['validate', 'examples/provision-volume.yaml', '--set', 'sizeMb=big']),
+      2,
+      /^jipper: --set sizeMb=big: Invalid input: expected number, received string \(the value goes to steps\[0\]\.args\.sizeMb, examples\/provision-volume\.yaml:22:15\)$/m
+    );
   });
 
   test('a bad --set, a bad option value, an unknown command', async () => {
@@ -360,7 +405,7 @@ describe('bad input: one line on stderr, exit code 2, no stack trace', () => {
     expectOneLineError(
       await run(['validate', 'examples/provision-volume.yaml', '--set', 'sizeMb=lots']),
       2,
-      /provision-volume\.yaml:22:15: steps\[0\]\.args\.sizeMb: .*expected number/
+      /--set sizeMb=lots: .*expected number.* \(the value goes to steps\[0\]\.args\.sizeMb, examples\/provision-volume\.yaml:22:15\)/
     );
     expectOneLineError(
       await run(['list', '--status', 'done']),

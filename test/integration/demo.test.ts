@@ -50,7 +50,9 @@ test('the demo prints a succeeded report and a reverted one, unwound newest firs
   expect(second).toMatch(/status: reverted {2}· {2}failed at step export/);
   expect(second).toMatch(/error: NameAlreadyExportedError: export name "demo-[a-z0-9]+" is already used by volume/);
   expect(second).toMatch(/reverted, newest first: (filesystem → quota|quota → filesystem) → allocate/);
-  expect(stdout.match(/^Web UI: http:\/\/\S+\/namespaces\/default\/workflows\/demo-\S+\/history$/gm)).toHaveLength(2);
+  expect(
+    stdout.match(/^Web UI: http:\/\/\S+\/namespaces\/default\/workflows\/demo-\S+\/user-metadata$/gm)
+  ).toHaveLength(2);
   const effects = await inspectSandbox(sandbox);
   expect(effects.volumes).toHaveLength(1);
   expect(effects.catalog).toHaveLength(1);

@@ -160,7 +160,9 @@ test('expectEffects fails a run whose effects disagree with its report', async (
       jobs: ok.report.jobs.map((j) => (j.stepId === 'quota' ? { ...j, status: 'reverted' as const } : j)),
     },
   };
-  await expect(expectEffects(lie, probes)).rejects.toThrow(/quota \(set-quota\) is reverted, but its effect is there/);
+  await expect(expectEffects(lie, probes)).rejects.toThrow(
+    /step quota \(job set-quota\) was reverted, yet its effect is still there: its revert did not undo it/
+  );
 });
 
 describe('failure matrix: examples/provision-volume.yaml', () => {

@@ -119,7 +119,9 @@ test('the current details show the report: status, the failure, the revert order
   );
   // Each job's parts stay apart as the page shows them (a table's cells ran together: "reverted65ms").
   const text = await pageText();
-  expect(text).toMatch(/allocate · allocate-volume · reverted · \d+(ms|\.\ds) — allocated 32 MB for ui-over/);
+  expect(text).toMatch(
+    /allocate · allocate-volume · reverted · \d+(ms|\.\ds) \(revert \d+(ms|\.\ds)\) — allocated 32 MB for ui-over/
+  );
   expect(text).toMatch(/prepare\/quota · set-quota · failed · \d+(ms|\.\ds) — ✖ QuotaAboveLimitError: quota 64 MB/);
   expect(text).not.toMatch(/reverted\d+(ms|\.\ds)/);
 });

@@ -20,6 +20,15 @@ const endedAs = (report: ProcessReport, wanted: ProcessReport['status']) =>
   report.status === wanted ? undefined : EXIT_FAILED;
 
 export function registerControl(program: Command): void {
+  registerWatch(program);
+  registerCancel(program);
+  registerPause(program);
+  registerResume(program);
+  registerDecide(program);
+}
+
+/** `jipper watch`. */
+function registerWatch(program: Command): void {
   program
     .command('watch')
     .description(
@@ -29,15 +38,22 @@ export function registerControl(program: Command): void {
     .option('--json', 'print the report as one JSON object per line, each time it changes (the last one final)')
     .action(
       action(async (id: string, options: { json?: boolean }) =>
-        withClient(async (client, config) => {
+        withClient(async (client, config, server) => {
           const handle = client.workflow.getHandle(id);
           await handle.describe();
-          const followed = await follow(client, handle, { json: options.json === true, taskQueue: config.taskQueue });
+          const followed = await follow(client, handle, {
+            json: options.json === true,
+            taskQueue: config.taskQueue,
+            webUi: { base: server.uiUrl, namespace: config.namespace },
+          });
           return followed.detached ? EXIT_DETACHED : endedAs(followed.report, 'succeeded');
         })
       )
     );
+}
 
+/** `jipper cancel`. */
+function registerCancel(program: Command): void {
   program
     .command('cancel')
     .description(
@@ -48,7 +64,7 @@ export function registerControl(program: Command): void {
     .option('--json', 'print { id, cancelRequested } (with --wait, also the final report) as JSON')
     .action(
       action(async (id: string, options: { wait?: boolean; json?: boolean }) =>
-        withClient(async (client, config) => {
+        withClient(async (client, config, server) => {
           const handle = client.workflow.getHandle(id);
           const description = await handle.describe();
           const { status } = description;
@@ -67,14 +83,21 @@ export function registerControl(program: Command): void {
             );
           }
           if (!options.wait) return void (options.json && printJson({ id, cancelRequested: true }));
-          const followed = await follow(client, handle, { quiet: options.json === true, taskQueue: config.taskQueue });
+          const followed = await follow(client, handle, {
+            quiet: options.json === true,
+            taskQueue: config.taskQueue,
+            webUi: { base: server.uiUrl, namespace: config.namespace },
+          });
           if (followed.detached) return EXIT_DETACHED;
           if (options.json) printJson({ id, cancelRequested: true, report: followed.report });
           return endedAs(followed.report, 'cancelled');
         })
       )
     );
+}
 
+/** `jipper pause`. */
+function registerPause(program: Command): void {
   program
     .command('pause')
     .description(
@@ -98,7 +121,10 @@ export function registerControl(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper resume`. */
+function registerResume(program: Command): void {
   program
     .command('resume')
     .description('Resume a paused process: its steps start again where it paused.')
@@ -113,7 +139,10 @@ export function registerControl(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper decide`. */
+function registerDecide(program: Command): void {
   program
     .command('decide')
     .description(
@@ -126,13 +155,17 @@ export function registerControl(program: Command): void {
     .option('--json', 'print { id, stepId, decision, accepted } (with --wait, also the final report) as JSON')
     .action(
       action(async (id: string, step: string, decision: Decision, options: { wait?: boolean; json?: boolean }) =>
-        withClient(async (client, config) => {
+        withClient(async (client, config, server) => {
           const response = await decide(client, id, step, decision);
           const accepted = { id, stepId: response.stepId, decision: response.decision, accepted: true };
           if (!options.json) out(`${id}: ${decision} accepted for step ${step}`);
           if (!options.wait) return void (options.json && printJson(accepted));
           const handle = client.workflow.getHandle(id);
-          const followed = await follow(client, handle, { quiet: options.json === true, taskQueue: config.taskQueue });
+          const followed = await follow(client, handle, {
+            quiet: options.json === true,
+            taskQueue: config.taskQueue,
+            webUi: { base: server.uiUrl, namespace: config.namespace },
+          });
           if (followed.detached) return EXIT_DETACHED;
           if (options.json) printJson({ ...accepted, report: followed.report });
           return endedAs(followed.report, 'succeeded');

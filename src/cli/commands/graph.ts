@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { processGraph } from '../graph';
 import { UsageError } from '../errors';
 import { out, printJson } from '../io';
-import { action, collectSet, parseSets, requireValidDefinition } from '../context';
+import { action, collectSet, parseSets, setTexts, requireValidDefinition } from '../context';
 import { SET_HELP } from './validate';
 
 export function registerGraph(program: Command): void {
@@ -19,7 +19,11 @@ export function registerGraph(program: Command): void {
     .action(
       action(async (file: string, options: { set?: string[]; markdown?: boolean; json?: boolean }) => {
         if (options.json && options.markdown) throw new UsageError('choose one of --json and --markdown');
-        const { definition, validation } = await requireValidDefinition(file, parseSets(options.set ?? []));
+        const { definition, validation } = await requireValidDefinition(
+          file,
+          parseSets(options.set ?? []),
+          setTexts(options.set ?? [])
+        );
         const chart = processGraph(definition, validation.jobs, validation.nodes);
         if (options.json) return printJson({ name: definition.name, mermaid: chart });
         out(options.markdown ? `\`\`\`mermaid\n${chart}\n\`\`\`` : chart);

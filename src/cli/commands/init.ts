@@ -1,8 +1,9 @@
 /**
  * `jipper init [dir]`: scaffolds a project that works from the first command — a TypeScript job library, a YAML
- * process, a config file, npm scripts (`worker`, `start`, `test`) and a test file on `jipper/testing` — and prints the
- * next three commands. It never overwrites a file: what exists is kept and said so; package.json only gains the
- * scripts (and the dependency) it lacks.
+ * process, a config file, npm scripts (`worker`, `start`, `typecheck`, and `test`, which type-checks first) and a test
+ * file on `jipper/testing` — and prints the next three commands. It never overwrites a file: what exists is kept and
+ * said so; package.json only gains the scripts, dependencies (`jipper`; `typescript` and `@types/node` to type-check
+ * with) and the Node version (`engines`, as Jipper's own) it lacks.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -23,7 +24,14 @@ function targetName(templatePath: string): string {
 export const SCAFFOLD_SCRIPTS: Record<string, string> = {
   worker: 'jipper worker',
   start: 'jipper start processes/provision-workspace.yaml --wait',
-  test: 'node --import jipper/register --test test/*.test.ts',
+  typecheck: 'tsc -p tsconfig.json',
+  test: 'npm run typecheck && node --import jipper/register --test test/*.test.ts',
+};
+
+/** What type-checks the project's jobs and tests (`npm run typecheck`, and first thing in `npm test`). */
+export const SCAFFOLD_DEV_DEPENDENCIES: Record<string, string> = {
+  typescript: '^5.9.0',
+  '@types/node': '^20.18.0',
 };
 
 /** What `npm init -y` puts in `test`: a placeholder, replaced. */
@@ -33,7 +41,17 @@ const packageJsonSchema = z.looseObject({
   scripts: z.record(z.string(), z.string()).optional(),
   dependencies: z.record(z.string(), z.string()).optional(),
   devDependencies: z.record(z.string(), z.string()).optional(),
+  engines: z.record(z.string(), z.string()).optional(),
 });
+
+interface JipperPackage {
+  version: string;
+  engines: { node: string };
+}
+
+function jipperPackage(): JipperPackage {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as JipperPackage;
+}
 
 function templateFiles(dir: string = TEMPLATES, prefix = ''): string[] {
   return readdirSync(dir)
@@ -46,8 +64,7 @@ function templateFiles(dir: string = TEMPLATES, prefix = ''): string[] {
 }
 
 function jipperVersion(): string {
-  return (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string })
-    .version;
+  return jipperPackage().version;
 }
 
 /** A package name from a directory name: lower-case, `-` for anything else. */
@@ -68,10 +85,14 @@ function scaffoldPackageJson(dir: string): string[] {
       version: '0.1.0',
       private: true,
       scripts: SCAFFOLD_SCRIPTS,
+      engines: { node: jipperPackage().engines.node },
       dependencies: { jipper: `^${jipperVersion()}` },
+      devDependencies: SCAFFOLD_DEV_DEPENDENCIES,
     };
     writeFileSync(path, `${JSON.stringify(pkg, null, 2)}\n`);
-    return ['created package.json (scripts worker, start, test; dependency jipper)'];
+    return [
+      `created package.json (scripts ${Object.keys(SCAFFOLD_SCRIPTS).join(', ')}; dependency jipper; dev dependencies ${Object.keys(SCAFFOLD_DEV_DEPENDENCIES).join(', ')}; Node ${jipperPackage().engines.node})`,
+    ];
   }
   let raw: unknown;
   try {
@@ -94,15 +115,32 @@ function scaffoldPackageJson(dir: string): string[] {
       lines.push(`kept package.json's "${name}" script; Jipper's would be: ${command}`);
     }
   }
-  const hasJipper = pkg.dependencies?.jipper !== undefined || pkg.devDependencies?.jipper !== undefined;
-  if (!added.length && hasJipper) return lines;
+  const has = (name: string) => pkg.dependencies?.[name] !== undefined || pkg.devDependencies?.[name] !== undefined;
+  const hasJipper = has('jipper');
+  const devAdded = Object.keys(SCAFFOLD_DEV_DEPENDENCIES).filter((name) => !has(name));
+  const node = pkg.engines?.node === undefined ? jipperPackage().engines.node : undefined;
+  if (!added.length && hasJipper && !devAdded.length && node === undefined) return lines;
   const next = {
     ...pkg,
     scripts,
+    ...(node !== undefined ? { engines: { ...pkg.engines, node } } : {}),
     ...(hasJipper ? {} : { dependencies: { ...pkg.dependencies, jipper: `^${jipperVersion()}` } }),
+    ...(devAdded.length
+      ? {
+          devDependencies: {
+            ...pkg.devDependencies,
+            ...Object.fromEntries(devAdded.map((name) => [name, SCAFFOLD_DEV_DEPENDENCIES[name] as string])),
+          },
+        }
+      : {}),
   };
   writeFileSync(path, `${JSON.stringify(next, null, 2)}\n`);
-  const what = [added.length ? `scripts ${added.join(', ')}` : '', hasJipper ? '' : 'dependency jipper'];
+  const what = [
+    added.length ? `scripts ${added.join(', ')}` : '',
+    hasJipper ? '' : 'dependency jipper',
+    devAdded.length ? `dev dependencies ${devAdded.join(', ')}` : '',
+    node !== undefined ? `engines.node ${node}` : '',
+  ];
   return [`updated package.json: added ${what.filter(Boolean).join('; ')}`, ...lines];
 }
 
@@ -122,14 +160,17 @@ export function scaffold(dir: string): { lines: string[]; installed: boolean } {
     lines.push(`created ${targetName(template)}`);
   }
   lines.push(...scaffoldPackageJson(dir));
-  return { lines, installed: existsSync(join(dir, 'node_modules', 'jipper', 'package.json')) };
+  const installed = ['jipper', ...Object.keys(SCAFFOLD_DEV_DEPENDENCIES)].every((name) =>
+    existsSync(join(dir, 'node_modules', name, 'package.json'))
+  );
+  return { lines, installed };
 }
 
 export function registerInit(program: Command): void {
   program
     .command('init')
     .description(
-      'Scaffold a Jipper project in a directory (default: this one): a TypeScript job library, a YAML process, jipper.config.ts, npm scripts (worker, start, test) and a test with the failure matrix. Never overwrites a file.'
+      'Scaffold a Jipper project in a directory (default: this one): a TypeScript job library, a YAML process, jipper.config.ts, npm scripts (worker, start, typecheck, test), TypeScript to type-check with, and a test with the failure matrix. Never overwrites a file.'
     )
     .argument('[dir]', 'directory to scaffold', '.')
     .option('--json', 'print { dir, changes, installed } as JSON')
@@ -146,7 +187,7 @@ export function registerInit(program: Command): void {
         out(
           '  npm run worker   # a worker with src/jobs.ts; starts a local Temporal server (Web UI printed)',
           '  npm start        # in another terminal: runs processes/provision-workspace.yaml, shows its report',
-          '  npm test         # the tests in test/: one per failure the process can meet'
+          '  npm test         # type-checks, then the tests in test/: one per failure the process can meet'
         );
       })
     );

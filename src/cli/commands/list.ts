@@ -17,7 +17,7 @@ import { ENDED_BY_TEMPORAL_STATUSES, FINAL_PROCESS_STATUSES, LIVE_PROCESS_STATUS
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../../shared/search-attributes';
 import { io, out, printJson } from '../io';
 import { colorsFor, paint, style } from '../style';
-import { outputWidth, renderTable } from '../table';
+import { outputWidth, renderTable, textWidth } from '../table';
 import { parseWith } from '../args';
 import { action, withClient } from '../context';
 
@@ -127,6 +127,13 @@ async function* listRuns(client: Client, query: string, pageSize: number): Async
 
 const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 
+/** `2026-12-07 14:38:09 → 14:38:10 UTC` (the close's date only when it is another day), or `started ... UTC`. */
+function span(startedAt: string, closedAt: string | undefined): string {
+  if (!closedAt) return `started ${time(startedAt)} UTC`;
+  const closed = time(closedAt);
+  return `${time(startedAt)} → ${closed.slice(0, 10) === startedAt.slice(0, 10) ? closed.slice(11) : closed} UTC`;
+}
+
 export function registerList(program: Command): void {
   program
     .command('list')
@@ -150,21 +157,27 @@ export function registerList(program: Command): void {
           const { stdout } = io();
           const color = colorsFor(stdout);
           const width = outputWidth(stdout);
+          const status = (run: ListedRun) => (run.startsAt ? `${run.status} till ${time(run.startsAt)}` : run.status);
           const table = renderTable({
             head: ['id', 'process', 'status', 'started (UTC)', 'closed (UTC)'],
-            rows: runs.map((run) => [
-              run.id,
-              run.process ?? '',
-              run.startsAt ? `${run.status} till ${time(run.startsAt)}` : run.status,
-              time(run.startedAt),
-              time(run.closedAt),
-            ]),
+            rows: runs.map((run) => [run.id, run.process ?? '', status(run), time(run.startedAt), time(run.closedAt)]),
             ...(width !== undefined ? { width } : {}),
+            whole: [0, 1],
             paint: (row, column, text) => {
               if (row < 0) return style('bold', text, color);
               return column === 2 ? paint(text, runs[row]?.status ?? text, color) : text;
             },
           });
+          // An id (and a process name) is never wrapped, as it is copied: when the table cannot fit them whole, a block per run.
+          if (width !== undefined && textWidth(table) > width) {
+            return out(
+              ...runs.flatMap((run) => [
+                style('bold', run.id, color),
+                `  ${run.process ?? '?'} · ${paint(status(run), run.status, color)}`,
+                `  ${span(run.startedAt, run.closedAt)}`,
+              ])
+            );
+          }
           out(table);
         })
       )

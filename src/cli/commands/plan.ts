@@ -10,7 +10,7 @@ import { stepId } from '../args';
 import { UsageError } from '../errors';
 import { out, printJson } from '../io';
 import { planMermaid, planText, planView } from '../plan-view';
-import { action, collectSet, parseSets, requireValidDefinition } from '../context';
+import { action, collectSet, parseSets, setTexts, requireValidDefinition } from '../context';
 import { SET_HELP } from './validate';
 
 interface PlanOptions {
@@ -44,7 +44,11 @@ export function registerPlan(program: Command): void {
         }
         if (options.json && options.mermaid) throw new UsageError('choose one of --json and --mermaid');
         if (options.markdown && !options.mermaid) throw new UsageError('--markdown goes with --mermaid');
-        const { definition, validation } = await requireValidDefinition(file, parseSets(options.set ?? []));
+        const { definition, validation } = await requireValidDefinition(
+          file,
+          parseSets(options.set ?? []),
+          setTexts(options.set ?? [])
+        );
         const known = validation.jobs.map((job) => job.stepId);
         for (const [flag, step] of [
           ['--fail-at', options.failAt],

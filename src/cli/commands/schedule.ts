@@ -33,7 +33,7 @@ import { EXIT_FAILED, UsageError } from '../errors';
 import { err, io, out } from '../io';
 import { colorsFor, paint, style } from '../style';
 import { outputWidth, renderTable } from '../table';
-import { action, collectSet, parseSets, printJson, requireValidDefinition, withClient } from '../context';
+import { action, collectSet, parseSets, printJson, requireValidDefinition, setTexts, withClient } from '../context';
 import { parseDuration, parseIsoTime } from '../time';
 import { parseWith } from '../args';
 import { SET_HELP } from './validate';
@@ -118,7 +118,17 @@ export function registerSchedule(program: Command): void {
     .description(
       'Processes that run by themselves, on Temporal Schedules: create, apply, list, describe, pause, unpause, trigger, backfill, delete. Each run is an ordinary process named <schedule id>-<scheduled time>.'
     );
+  registerCreateCommand(schedule);
+  registerApplyCommand(schedule);
+  registerListCommand(schedule);
+  registerDescribeCommand(schedule);
+  registerTriggerCommand(schedule);
+  registerBackfillCommand(schedule);
+  registerDeleteCommand(schedule);
+}
 
+/** `jipper schedule create`. */
+function registerCreateCommand(schedule: Command): void {
   schedule
     .command('create')
     .description(
@@ -150,12 +160,16 @@ export function registerSchedule(program: Command): void {
       action(async (file: string, options: CreateOptions) => {
         const source = await loadDefinitionSource(file);
         const overrides = overridesOf(options, blockOf(source.value));
-        const { definition, registry } = await requireValidDefinition(file, overrides.params ?? {});
+        const { definition, registry, params } = await requireValidDefinition(
+          file,
+          overrides.params ?? {},
+          setTexts(options.set)
+        );
         return withClient(
           async (client, config) => {
             const handle = await createSchedule(client, definition, {
               taskQueue: config.taskQueue,
-              schedule: overrides,
+              schedule: overrides.params ? { ...overrides, params } : overrides,
               registry,
               source: file,
             });
@@ -169,7 +183,10 @@ export function registerSchedule(program: Command): void {
         );
       })
     );
+}
 
+/** `jipper schedule apply`. */
+function registerApplyCommand(schedule: Command): void {
   schedule
     .command('apply')
     .description(
@@ -208,7 +225,10 @@ export function registerSchedule(program: Command): void {
         );
       })
     );
+}
 
+/** `jipper schedule list`. */
+function registerListCommand(schedule: Command): void {
   schedule
     .command('list')
     .description("Jipper's schedules: id, process, state, when, next and last run (UTC).")
@@ -250,7 +270,10 @@ export function registerSchedule(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper schedule describe`, and `pause` / `unpause`. */
+function registerDescribeCommand(schedule: Command): void {
   schedule
     .command('describe')
     .description(
@@ -291,7 +314,10 @@ export function registerSchedule(program: Command): void {
         )
       );
   }
+}
 
+/** `jipper schedule trigger`. */
+function registerTriggerCommand(schedule: Command): void {
   schedule
     .command('trigger')
     .description('Start a run of a schedule now, whatever its times say; prints the new process id.')
@@ -321,7 +347,10 @@ export function registerSchedule(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper schedule backfill`. */
+function registerBackfillCommand(schedule: Command): void {
   schedule
     .command('backfill')
     .description(
@@ -353,7 +382,10 @@ export function registerSchedule(program: Command): void {
         })
       )
     );
+}
 
+/** `jipper schedule delete`. */
+function registerDeleteCommand(schedule: Command): void {
   schedule
     .command('delete')
     .description('Delete a schedule: no more runs start; its runs so far (and any going on) are kept.')

@@ -10,8 +10,8 @@ import { processId } from '../args';
 import { EXIT_FAILED, UsageError } from '../errors';
 import { EXIT_DETACHED, follow } from '../follow';
 import { out, printJson } from '../io';
-import { runLink } from '../links';
-import { action, collectSet, parseSets, requireValidDefinition, withClient } from '../context';
+import { runLink, webUiLine } from '../links';
+import { action, collectSet, parseSets, requireValidDefinition, setTexts, withClient } from '../context';
 import { SET_HELP } from './validate';
 import { parseDuration, parseIsoTime } from '../time';
 import { formatDuration } from '../../shared/text';
@@ -53,8 +53,8 @@ export function registerStart(program: Command): void {
         if (options.rerun && options.id === undefined) {
           throw new UsageError('--rerun reruns the process of an --id; give the id');
         }
-        const params = parseSets(options.set ?? []);
-        const { definition, registry } = await requireValidDefinition(file, params);
+        const sets = options.set ?? [];
+        const { definition, registry, params } = await requireValidDefinition(file, parseSets(sets), setTexts(sets));
         return withClient(
           async (client, config, server) => {
             const handle = await startProcess(client, definition, {
@@ -85,7 +85,7 @@ export function registerStart(program: Command): void {
                     ]
                   : []),
                 `  run id: ${runId}`,
-                `  Web UI: ${webUi ?? '(unknown: set webUi in the config file, or --web-ui)'}`
+                `  ${webUiLine(webUi)}`
               );
             }
             if (!options.wait) {
@@ -95,6 +95,7 @@ export function registerStart(program: Command): void {
             const followed = await follow(client, handle, {
               quiet: options.json === true,
               taskQueue: config.taskQueue,
+              webUi: { base: server.uiUrl, namespace: config.namespace },
             });
             if (followed.detached) {
               if (options.json) printJson({ ...started, detached: true });

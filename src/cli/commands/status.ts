@@ -4,8 +4,10 @@ import type { Command } from 'commander';
 import type { ProcessReport } from '../../shared/report';
 import { getReport } from '../../client';
 import { findStuckWorkflowTask } from '../../client/stuck-task';
+import { pausesFromHistory } from '../../client/report';
 import { reportToMarkdown } from '../../shared/render';
 import { out, printJson } from '../io';
+import { runLink, webUiLine } from '../links';
 import { reportForStdout } from '../report-table';
 import { summaryLine } from '../report-summary';
 import { UsageError } from '../errors';
@@ -83,11 +85,14 @@ export function registerStatus(program: Command): void {
       action(async (id: string, options: { json?: boolean; markdown?: boolean; wide?: boolean }) => {
         const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
         if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
-        return withClient(async (client) => {
+        return withClient(async (client, config, server) => {
           const report = await readReport(client, id);
-          if (options.json) printJson(report);
-          else if (options.markdown) out(reportToMarkdown(report));
-          else out(reportForStdout(report, options.wide));
+          if (options.json) return printJson(report);
+          if (options.markdown) return out(reportToMarkdown(report));
+          const pauses = await pausesFromHistory(client, report.processId, report.runId);
+          out(reportForStdout(report, options.wide, pauses));
+          const link = runLink(server.uiUrl, config.namespace, report.processId, report.runId);
+          if (link) out(webUiLine(link));
         });
       })
     );

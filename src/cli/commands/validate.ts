@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { plural } from '../../shared/wording';
 import { DefinitionProblemsError, EXIT_USAGE } from '../errors';
 import { out, printJson } from '../io';
-import { action, checkDefinitionFile, collectSet, parseSets, problemLines } from '../context';
+import { action, checkDefinitionFile, collectSet, parseSets, setTexts, problemLines } from '../context';
 
-export const SET_HELP = 'set a run parameter (repeatable); the value is JSON when it parses, else a string';
+export const SET_HELP =
+  'set a run parameter (repeatable); the value is JSON when it parses, else a string, and where the job takes a string the text as typed (seat=12 is "12")';
 
 export function registerValidate(program: Command): void {
   program
@@ -18,7 +19,11 @@ export function registerValidate(program: Command): void {
     .option('--json', 'print { ok, problems } as JSON')
     .action(
       action(async (file: string, options: { set?: string[]; json?: boolean }) => {
-        const { validation, problems } = await checkDefinitionFile(file, parseSets(options.set ?? []));
+        const { validation, problems } = await checkDefinitionFile(
+          file,
+          parseSets(options.set ?? []),
+          setTexts(options.set ?? [])
+        );
         if (options.json) {
           printJson({ ok: problems.length === 0, problems });
           return problems.length ? EXIT_USAGE : undefined;
