@@ -96,10 +96,20 @@ export function simulate(
   const cancelled = stoppedAt.by === 'cancel';
   if (pastPivot) return withoutEmpty(endPastPivot(run, stopped, onRevertFailure, stoppedAt.by));
   const failureClass: FailureClass = cancelled ? 'cancel' : stoppedAt.by === 'deadline' ? 'timeout' : 'business';
-  const outcome = failureOutcome(stopped, failureClass, cancelled);
+  // Every job cancelled (or cut) with the process fails with that class too, and each one's `revertOn` counts, as in
+  // the engine, where each job that settles so decides for itself: one that keeps its effects keeps the process's,
+  // else one that parks parks it.
+  const outcomes = [stopped, ...run.cancelled.map((id) => byId.get(id) as SimJob)].map((job) => ({
+    job,
+    outcome: failureOutcome(job, failureClass, cancelled),
+  }));
+  const decisive =
+    outcomes.find((o) => o.outcome === 'keep-effects') ?? outcomes.find((o) => o.outcome === 'park') ?? outcomes[0];
+  const outcome = decisive?.outcome ?? 'unwind';
   if (outcome !== 'unwind') {
+    const why = decisive?.job ?? stopped;
     run.notes.push(
-      `a ${failureClass} failure of ${stopped.stepId} is not in its revertOn: ${outcome === 'park' ? 'the process parks' : 'nothing is unwound'}`
+      `a ${failureClass} failure of ${why.stepId} is not in its revertOn: ${outcome === 'park' ? 'the process parks' : 'nothing is unwound'}`
     );
     run.status = outcome === 'park' ? 'parked' : (statusWithoutUnwinding(cancelled) as FinalProcessStatus);
     return withoutEmpty(run);

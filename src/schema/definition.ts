@@ -20,12 +20,12 @@
  * ```
  */
 import { z } from 'zod';
-import { durationToMs } from '../shared/text';
+import { DURATION_PATTERN, durationToMs } from '../shared/text';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
 export const durationStringSchema = z
   .string()
-  .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
+  .regex(DURATION_PATTERN, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
 export const durationSchema = z.union([z.number().int().positive(), durationStringSchema]);
 export type Duration = z.infer<typeof durationSchema>;
 

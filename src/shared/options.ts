@@ -5,6 +5,7 @@
  */
 import type { ActivityOptions } from '@temporalio/common';
 import type { AfterPivot, CallOptions, Duration, FailureClass, JobOptions, RetrySpec } from '../schema/definition';
+import { durationToMs } from './text';
 
 export interface EffectiveCallOptions {
   timeout: Duration;
@@ -101,10 +102,4 @@ export function toActivityOptions(call: EffectiveCallOptions): ActivityOptions {
 }
 
 /** Parses a duration as a definition writes it (`500ms`, `30s`, `5m`, `1h`, `1d`, or milliseconds) into ms. */
-export function durationMs(duration: Duration): number {
-  if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration);
-  if (!match) throw new TypeError(`not a duration: ${duration}`);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
-}
+export const durationMs: (duration: Duration) => number = durationToMs;

@@ -39,6 +39,8 @@ export function durationBetween(startedAt: string | undefined, endedAt: string |
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A duration as a definition or the command line writes it: `<number><unit>`, unit `ms`, `s`, `m`, `h` or `d`. */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /**
  * A definition's duration in milliseconds: a number is milliseconds already; a string is `<number><unit>` with unit
@@ -46,7 +48,7 @@ const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, 
  */
 export function durationToMs(duration: number | string): number {
   if (typeof duration === 'number') return duration;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(duration);
+  const match = DURATION_PATTERN.exec(duration);
   if (!match) throw new Error(`not a duration: "${duration}"`);
   return Number(match[1]) * (DURATION_UNITS_MS[match[2] as string] as number);
 }

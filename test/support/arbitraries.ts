@@ -102,19 +102,26 @@ export function definitionArbitrary(shape: DefinitionShape = {}): fc.Arbitrary<P
     )
     .map(({ drafts, needs, pivot, revertMode, onRevertFailure }) => {
       const idOf = (i: number): string => (drafts[i]?.kind === 'group' ? `g${i}` : `s${i}`);
+      // A job without a revert cannot be reverted on failure (validation refuses it): the option goes.
+      const optionsOf = (job: ModelJobName, options: { revertOnFailure?: boolean }) => {
+        if (MODEL_JOBS[job].hasRevert) return options;
+        const { revertOnFailure: _never, ...rest } = options;
+        return rest;
+      };
       const steps = drafts.map((draft, i): Step => {
         const stepNeeds: number[] | undefined = needs[i];
         const common = {
           ...(stepNeeds !== undefined ? { needs: stepNeeds.map(idOf) } : {}),
           ...(pivot === i ? { pivot: true } : {}),
         };
-        if (draft.kind === 'job') return { id: idOf(i), job: draft.job, ...draft.options, ...common };
+        if (draft.kind === 'job')
+          return { id: idOf(i), job: draft.job, ...optionsOf(draft.job, draft.options), ...common };
         const group: GroupStep = {
           id: idOf(i),
           parallel: draft.members.map((member, k): JobStep => ({
             id: `${idOf(i)}m${k}`,
             job: member.job,
-            ...member.options,
+            ...optionsOf(member.job, member.options),
           })),
           succeedWhen: draft.succeedWhen,
           ...common,

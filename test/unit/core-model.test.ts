@@ -123,8 +123,11 @@ function checkInvariants(c: Case): void {
 
   const stopper = jobs.get(run.stoppedAt.stepId) as PlannedJob;
   const failureClass = { failure: 'business', cancel: 'cancel', deadline: 'timeout' }[run.stoppedAt.by] as 'business';
+  // The stopper and every job cancelled (or cut) with it failed with that class: each one's `revertOn` counts.
+  const withClass = [stopper, ...run.cancelled.map((id) => jobs.get(id) as PlannedJob)];
   const unwinds =
-    !run.stoppedPastPivot && (!stopper.options.revertOn || stopper.options.revertOn.includes(failureClass));
+    !run.stoppedPastPivot &&
+    withClass.every((job) => !job.options.revertOn || job.options.revertOn.includes(failureClass));
   if (!unwinds) {
     expect(reverted).toEqual([]);
     return;
