@@ -23,7 +23,7 @@ import type { DataConverter } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { JobRegistry } from '../src/activities/registry';
+import { JobRegistry } from '../src/runtime/registry';
 import { runProcess } from '../src/client';
 import { encryptingDataConverter } from '../src/codec/data-converter';
 import { EncryptionCodec } from '../src/codec/encryption-codec';

@@ -5,11 +5,11 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import { defineJob } from '../src/activities/job';
+import { defineJob } from '../src/jobs/job';
 
 import type { ProcessDefinition } from '../src/schema/definition';
 import { REVERT_OPTIONS, RUN_OPTIONS } from './workflows/options';
-import { defineLibrary } from '../src/activities/library';
+import { defineLibrary } from '../src/jobs/library';
 
 /** The error a step fails with on the failure path. */
 export const STEP_FAILED_TYPE = 'BenchStepFailed';

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { JobRegistry } from '../src/activities/registry';
+import { JobRegistry } from '../src/runtime/registry';
 import { reportFromError, runProcess, startProcess } from '../src/client';
 
 import { createJipperWorker, jipperWorkflowInterceptorModules } from '../src/worker/worker';

@@ -29,12 +29,12 @@
  */
 /** The zod Jipper checks job inputs with: define your jobs' schemas with it (or with your own zod 4). */
 export { z } from 'zod';
-export { defineJob } from './activities/job';
-export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertContext } from './activities/job';
-export { DuplicateJobError, defineLibrary } from './activities/library';
-export type { JobLibrary } from './activities/library';
-export { JobRegistry } from './activities/registry';
-export type { SecretProvider } from './activities/secrets';
+export { defineJob } from './jobs/job';
+export type { AnyJob, JobContext, JobDefinition, JobInput, JobResult, RevertContext } from './jobs/job';
+export { DuplicateJobError, defineLibrary } from './jobs/library';
+export type { JobLibrary } from './jobs/library';
+export { JobRegistry } from './runtime/registry';
+export type { SecretProvider } from './runtime/secrets';
 export { secretMarker, secretRef } from './shared/refs';
 export type { SecretRef } from './shared/refs';
 
@@ -74,4 +74,4 @@ export type { JipperConfigFile } from './config/file';
 export * from './shared/errors';
 export * from './shared/limits';
 export type { TokenClaim } from './shared/tokens';
-export type { ProbeAnswer, JobName } from './activities/job';
+export type { ProbeAnswer, JobName } from './jobs/job';

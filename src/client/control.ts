@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../runtime/registry';
 import { processDefinitionSchema } from '../schema/definition';
 import { formatPath, jobNames } from '../shared/plan';
 import type { Decision } from '../shared/report';

@@ -2,7 +2,7 @@
  * The revert plan of a definition, before anything runs: what would run in which order and parallelism, and what would
  * be reverted in which order for a failure (or a cancellation) at a step — the same function the engine unwinds by.
  */
-import type { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../runtime/registry';
 import type { PlanPreview, PreviewScenario } from '../shared/revert-plan';
 import { previewPlan } from '../shared/revert-plan';
 import { planFromFacts } from '../shared/plan';

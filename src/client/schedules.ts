@@ -22,7 +22,7 @@ import type {
 } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../runtime/registry';
 import type { OverlapPolicy, ScheduleSpecInput } from '../schema/definition';
 import { processDefinitionSchema, scheduleSchema } from '../schema/definition';
 import { formatPath } from '../shared/plan';

@@ -13,7 +13,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import type { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../runtime/registry';
 import type { Duration, ProcessDefinition } from '../schema/definition';
 import { durationSchema, processDefinitionSchema } from '../schema/definition';
 import type { JobFacts } from '../shared/plan';

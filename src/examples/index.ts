@@ -8,5 +8,5 @@
  * const library = volumeLibrary({ root: '/tmp/sandbox' });
  * ```
  */
-export { inspectSandbox, volumeJobs, volumeLibrary } from '../activities/examples/volume-jobs';
-export type { CatalogEntry, VolumeJobs, VolumeLibrary, VolumeLibraryOptions } from '../activities/examples/volume-jobs';
+export { inspectSandbox, volumeJobs, volumeLibrary } from './volume/volume-jobs';
+export type { CatalogEntry, VolumeJobs, VolumeLibrary, VolumeLibraryOptions } from './volume/volume-jobs';

@@ -6,7 +6,7 @@
  *
  * A value `{ $secret: "db-password" }` names a secret. The workflow never resolves it: it stays a reference in the
  * workflow's state, its history and the job's call, and only the job's activity, inside the worker, replaces it with
- * the secret's value from the worker's secret provider, just before the job runs (`src/activities/secrets.ts`).
+ * the secret's value from the worker's secret provider, just before the job runs (`src/runtime/secrets.ts`).
  * Wherever a secret's value would be shown, `‹secret db-password›` is shown instead.
  */
 

@@ -10,8 +10,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AnyJob, JobContext } from '../activities/job';
-import type { JobLibrary } from '../activities/library';
+import type { AnyJob, JobContext } from '../jobs/job';
+import type { JobLibrary } from '../jobs/library';
 
 /** The failure type of an injected fault (what the report's `error.type` shows for it). */
 export const INJECTED_FAULT_TYPE = 'JipperInjectedFault';

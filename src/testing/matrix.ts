@@ -13,8 +13,8 @@
  * }
  * ```
  */
-import type { JobLibrary } from '../activities/library';
-import { JobRegistry } from '../activities/registry';
+import type { JobLibrary } from '../jobs/library';
+import { JobRegistry } from '../runtime/registry';
 import { processDefinitionSchema } from '../schema/definition';
 import type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
 import { predictOutcome, processModel, revertTrigger } from './outcome';

@@ -8,7 +8,7 @@
  * simulated clock, the rules the engine runs by — one source of truth for graphs (`needs`), groups and their success
  * policies, the pivot, `revertOnFailure`, failure classes, revert modes and park mode.
  */
-import type { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../runtime/registry';
 import type { ProcessDefinition } from '../schema/definition';
 import type { PlanNode, PlannedJob } from '../shared/plan';
 import type { FinalProcessStatus, JobStatus, ProcessReport, RevertReport } from '../shared/report';

@@ -9,9 +9,9 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { volumeLibrary } from '../activities/examples/volume-jobs';
-import type { JobLibrary } from '../activities/library';
-import { JobRegistry } from '../activities/registry';
+import { volumeLibrary } from '../examples/volume/volume-jobs';
+import type { JobLibrary } from '../jobs/library';
+import { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { importProjectModule, loadErrorCause } from '../config/module-loader';
 import { findProjectRoot } from '../config/project';

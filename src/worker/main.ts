@@ -6,7 +6,7 @@
  */
 import { installJipperRuntime } from './logger';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import type { JobRegistry } from '../activities/registry';
+import type { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
 

@@ -9,8 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import type { SecretProvider } from '../activities/secrets';
-import { chainSecrets, envSecrets, fileSecrets } from '../activities/secrets';
+import type { SecretProvider } from '../runtime/secrets';
+import { chainSecrets, envSecrets, fileSecrets } from '../runtime/secrets';
 import { ConfigError } from '../config/errors';
 
 const providerSchema = z.string().superRefine((spec, ctx) => {

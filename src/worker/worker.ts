@@ -8,11 +8,11 @@ import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 
-import { JobRegistry } from '../activities/registry';
+import { JobRegistry } from '../runtime/registry';
 import { rateLimitedTaskQueue, runActivityName } from '../shared/calls';
-import type { JobLibrary } from '../activities/library';
-import type { SecretProvider } from '../activities/secrets';
-import { envSecrets } from '../activities/secrets';
+import type { JobLibrary } from '../jobs/library';
+import type { SecretProvider } from '../runtime/secrets';
+import { envSecrets } from '../runtime/secrets';
 import { ENCRYPTING_FAILURE_CONVERTER_PATH, encryptsFailures } from '../codec/data-converter';
 import { NoKeyRingCodec } from '../codec/encryption-codec';
 
@@ -30,7 +30,7 @@ export interface JipperWorkerOptions {
   dataConverter?: DataConverter;
   /**
    * Where the `{ $secret: name }` references of job args are resolved, just before a job runs (see
-   * `src/activities/secrets.ts`). Default {@link envSecrets}: `JIPPER_SECRET_<NAME>` of this process's environment.
+   * `src/runtime/secrets.ts`). Default {@link envSecrets}: `JIPPER_SECRET_<NAME>` of this process's environment.
    */
   secrets?: SecretProvider;
   /**

@@ -3,5 +3,4 @@
  * imports) runs in Temporal's deterministic sandbox.
  */
 export { jipperProcess } from './process-workflow';
-export { provisionVolumeCodeFirst } from './examples/provision-volume';
 export { jipperTokenKeeper } from './token-keeper';

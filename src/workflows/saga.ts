@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import type { VolumeJobs } from '../activities/examples/volume-jobs';
+ * import type { VolumeJobs } from '../examples/volume/volume-jobs';
  * const allocate = jobRef<VolumeJobs['allocateVolume']>('allocate-volume'); // another name does not compile
  * const quota = jobRef<VolumeJobs['setQuota']>('set-quota');
  *
@@ -17,8 +17,8 @@
  * ```
  */
 import { scheduleLocalActivity, workflowInfo } from '@temporalio/workflow';
-import type { JobInput, JobName, JobResult } from '../activities/job';
-import type { JobLibrary } from '../activities/library';
+import type { JobInput, JobName, JobResult } from '../jobs/job';
+import type { JobLibrary } from '../jobs/library';
 import { DESCRIBE_ACTIVITY } from '../shared/calls';
 import type { JobOptions } from '../schema/definition';
 import type { JobMeta } from '../shared/options';

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
+import { inspectSandbox } from '../../src/examples/volume/volume-jobs';
 import { loadConfig } from '../../src/config/config';
 import { connectClient, connectNative } from '../../src/config/connect';
 import { TemporalTlsError } from '../../src/config/errors';

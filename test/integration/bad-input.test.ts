@@ -16,8 +16,8 @@ import { runCli } from '../../src/cli/main';
 import { INVALID_DEFINITION_TYPE } from '../../src/shared/errors';
 import { isRecord } from '../../src/shared/text';
 import fc from 'fast-check';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { JobRegistry } from '../../src/activities/registry';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
+import { JobRegistry } from '../../src/runtime/registry';
 import {
   DefinitionError,
   PayloadTooLargeError,

@@ -3,7 +3,7 @@
  * once it was resumed and ended, that it was paused, and for how long (read from the run's history, since the live
  * report keeps only a pause that lasts). Through the built `jipper` command, on a real server.
  */
-import { JobRegistry } from '../../src/activities/registry';
+import { JobRegistry } from '../../src/runtime/registry';
 import { getReport, startProcess } from '../../src/client';
 import { jipperExpect, requireBuiltCli, cliEnv } from '../support/cli';
 import type { JournalEntry } from '../support/journal-jobs';

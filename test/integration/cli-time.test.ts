@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import type { ProcessReport } from '../../src/shared/report';
 import type { CliResult } from '../support/cli';
 import { jipper, jipperExpect, requireBuiltCli, cliEnv } from '../support/cli';

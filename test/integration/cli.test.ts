@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { liveView } from '../../src/cli/live-view';
 import type { ProcessReport } from '../../src/shared/report';
 import type { CliResult } from '../support/cli';

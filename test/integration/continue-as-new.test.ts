@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startProcess, waitForReport } from '../../src/client';
-import { JobRegistry } from '../../src/activities/registry';
+import { JobRegistry } from '../../src/runtime/registry';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import { startTestWorker } from '../../src/testing/worker';
 import type { TestServer } from '../../src/testing/server';

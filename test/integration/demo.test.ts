@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
+import { inspectSandbox } from '../../src/examples/volume/volume-jobs';
 import { testConnection } from '../support/server';
 
 const run = promisify(execFile);

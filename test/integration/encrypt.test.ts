@@ -15,7 +15,7 @@ import type { DataConverter, Payload } from '@temporalio/common';
 import { visit, walkGetWorkflowExecutionHistoryResponse } from '@temporalio/common/lib/internal-non-workflow';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { loadDefinitionFile } from '../../src/client/definition-file';
 import { getReport, runProcess, startProcess, waitForReport } from '../../src/client';
 import { findStuckWorkflowTask } from '../../src/client/stuck-task';

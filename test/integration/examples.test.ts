@@ -2,11 +2,14 @@
  * The example definitions in examples/ and the code-first example workflow, run on a real server with the example
  * volume library writing into a sandbox: each ends as its name says, and the effects left on disk match the report.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
+import { startTestWorker as startWorker } from '../../src/testing/worker';
+import { jipperWorkflowInterceptorModules } from '../../src/worker/worker';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { loadDefinitionFile } from '../../src/client/definition-file';
 import {
   applySchedule,
@@ -19,17 +22,30 @@ import {
   waitForReport,
 } from '../../src/client';
 import type { ProcessReport } from '../../src/shared/report';
-import type { provisionVolumeCodeFirst } from '../../src/workflows';
+import type { provisionVolumeCodeFirst } from '../../examples/provision-volume-code-first';
 import { provisionVolume } from '../../examples/provision-volume';
 import type { TestWorker } from '../support/worker';
-import { startTestWorker } from '../support/worker';
+import { serverAddress } from '../support/worker';
 
 let root: string;
 let tw: TestWorker;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'jipper-examples-'));
-  tw = await startTestWorker([volumeLibrary({ root })], 'examples');
+  // The code-first example is not in Jipper's production bundle: the worker runs a bundle of examples/workflows.ts,
+  // Jipper's workflows and the example, as a team's worker with code-first workflows does.
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../examples/workflows'),
+    workflowInterceptorModules: jipperWorkflowInterceptorModules(),
+    logger: new DefaultLogger('WARN'),
+  });
+  const bundle = join(root, 'workflow-bundle.js');
+  await writeFile(bundle, code);
+  tw = await startWorker([volumeLibrary({ root })], {
+    address: serverAddress(),
+    name: 'examples',
+    workflowBundlePath: bundle,
+  });
 });
 afterAll(async () => {
   await tw?.shutdown();

@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { runProcess } from '../../src/client';
 import type { JobOptions } from '../../src/schema/definition';
 import { ATTEMPT_EXPIRED_TYPE } from '../../src/shared/errors';

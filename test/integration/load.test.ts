@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { recordFigure } from '../support/figures';
 import { loadDiscrepancies, runLoad } from '../support/load';
 import { TAKEN_EXPORT, takenExportConf } from '../support/volume-effects';

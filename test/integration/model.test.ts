@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { z } from 'zod';
-import { defineJob } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
-import { JobRegistry } from '../../src/activities/registry';
+import { defineJob } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
+import { JobRegistry } from '../../src/runtime/registry';
 import type { JobStep, ProcessDefinition, Step } from '../../src/schema/definition';
 import { previewPlan } from '../../src/shared/revert-plan';
 import type { MatrixCase, TestRun } from '../../src/testing';

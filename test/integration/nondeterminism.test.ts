@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { JobRegistry } from '../../src/activities/registry';
+import { JobRegistry } from '../../src/runtime/registry';
 import { startProcess, waitForReport } from '../../src/client';
 import { findStuckWorkflowTask } from '../../src/client/stuck-task';
 import { workflowsPath } from '../../src/worker/worker';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startProcess, waitForReport } from '../../src/client';
-import { JobRegistry } from '../../src/activities/registry';
+import { JobRegistry } from '../../src/runtime/registry';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import { startTestWorker } from '../../src/testing/worker';
 import { waitUntil } from '../support/observe';

@@ -6,8 +6,8 @@
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { runProcess } from '../../src/client';
-import { defineJob } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
+import { defineJob } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
 import { UNDECLARED_RESULT_TYPE } from '../../src/shared/errors';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { TestWorker } from '../support/worker';

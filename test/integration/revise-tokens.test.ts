@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectSandbox, volumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { JobRegistry } from '../../src/activities/registry';
+import { inspectSandbox, volumeLibrary } from '../../src/examples/volume/volume-jobs';
+import { JobRegistry } from '../../src/runtime/registry';
 import { getReport, startProcess } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';

@@ -19,7 +19,7 @@ import {
   startProcess,
   waitForReport,
 } from '../../src/client';
-import { JobRegistry } from '../../src/activities/registry';
+import { JobRegistry } from '../../src/runtime/registry';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import { DEADLINE_TYPE, INVALID_DEFINITION_TYPE, MISSING_JOB_TYPE, NOT_STARTED_TYPE } from '../../src/shared/errors';
 import { planFromFacts } from '../../src/shared/plan';
@@ -30,8 +30,8 @@ import { journalLibrary, overlap } from '../support/journal-jobs';
 import type { TestWorker } from '../support/worker';
 import { startTestWorker } from '../support/worker';
 import { startTestWorker as startWorker } from '../../src/testing/worker';
-import { defineJob } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
+import { defineJob } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
 import { z } from 'zod';
 
 const journal: JournalEntry[] = [];

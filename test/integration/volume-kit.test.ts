@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { MatrixCase, TestWorker } from '../../src/testing';
 import {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { loadDefinitionFile } from '../../src/client/definition-file';
 import { runLink } from '../../src/cli/links';
 import { runProcess } from '../../src/client';

@@ -5,9 +5,9 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import { defineJob } from '../../src/activities/job';
-import type { JobContext } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
+import { defineJob } from '../../src/jobs/job';
+import type { JobContext } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
 
 export interface JournalEntry {
   kind: 'run' | 'revert' | 'probe';

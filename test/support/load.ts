@@ -7,8 +7,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { inspectSandbox } from '../../src/activities/examples/volume-jobs';
-import type { JobRegistry } from '../../src/activities/registry';
+import { inspectSandbox } from '../../src/examples/volume/volume-jobs';
+import type { JobRegistry } from '../../src/runtime/registry';
 import { startProcess, waitForReport } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';

@@ -16,9 +16,9 @@
  * write (the job then runs with a signal that does not abort, as one frozen between the check and the write sees).
  */
 import { performance } from 'node:perf_hooks';
-import type { AnyJob, JobContext } from '../../src/activities/job';
-import type { JobLibrary } from '../../src/activities/library';
-import { defineLibrary } from '../../src/activities/library';
+import type { AnyJob, JobContext } from '../../src/jobs/job';
+import type { JobLibrary } from '../../src/jobs/library';
+import { defineLibrary } from '../../src/jobs/library';
 
 export interface StallOptions {
   /** Hold the attempt after its signal checks instead of before its run (see the module comment). */

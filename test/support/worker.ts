@@ -3,7 +3,7 @@
  * queue of its own so test files do not steal each other's tasks: `startTestWorker` of jipper/testing, with the
  * workflow bundle a test run may pin (`JIPPER_TEST_BUNDLE`).
  */
-import type { JobLibrary } from '../../src/activities/library';
+import type { JobLibrary } from '../../src/jobs/library';
 import type { TestWorker } from '../../src/testing/worker';
 import { startTestWorker as startWorker } from '../../src/testing/worker';
 

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
-import { volumeJobs, volumeLibrary, inspectSandbox } from '../../src/activities/examples/volume-jobs';
-import { defineJob } from '../../src/activities/job';
-import { JobRegistry } from '../../src/activities/registry';
+import { volumeJobs, volumeLibrary, inspectSandbox } from '../../src/examples/volume/volume-jobs';
+import { defineJob } from '../../src/jobs/job';
+import { JobRegistry } from '../../src/runtime/registry';
 import type { JobCall, JobOutcome, RevertCall } from '../../src/shared/calls';
-import { DuplicateJobError, defineLibrary } from '../../src/activities/library';
+import { DuplicateJobError, defineLibrary } from '../../src/jobs/library';
 
 const MB = 1024 * 1024;
 

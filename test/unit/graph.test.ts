@@ -5,9 +5,9 @@
  * branches side by side, nothing that waits for the pivot. No server.
  */
 import { z } from 'zod';
-import { defineJob } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
-import { JobRegistry } from '../../src/activities/registry';
+import { defineJob } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
+import { JobRegistry } from '../../src/runtime/registry';
 import { forwardEdges, processGraph, revertPath } from '../../src/cli/graph';
 import { planMermaid, planView } from '../../src/cli/plan-view';
 import type { ProcessDefinition } from '../../src/schema/definition';

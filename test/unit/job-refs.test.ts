@@ -3,8 +3,8 @@
  * compile time — `npm run typecheck` compiles this file, and each `@ts-expect-error` below fails it when the line it
  * marks compiles — and what they carry at run time is the job's name only.
  */
-import type { VolumeJobs, VolumeLibrary } from '../../src/activities/examples/volume-jobs';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import type { VolumeJobs, VolumeLibrary } from '../../src/examples/volume/volume-jobs';
+import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import type { JobRef } from '../../src/workflow';
 import { jobRef, jobRefs } from '../../src/workflow';
 

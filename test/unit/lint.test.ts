@@ -45,6 +45,7 @@ const PROBES: Record<string, string> = {
   'src/client/zz-lint-probe.ts':
     "import { buildProgram } from '../cli/main';\nimport { startWorker } from '../worker/main';\nexport const x = [buildProgram, startWorker];\n",
   'src/shared/zz-lint-probe.ts': "import { loadConfig } from '../config/config';\nexport const y = loadConfig;\n",
+  'src/jobs/zz-lint-probe.ts': "import { JobRegistry } from '../runtime/registry';\nexport const r = JobRegistry;\n",
   'src/config/zz-lint-probe.ts':
     "import { startDevServer } from '../dev/dev-server';\nexport const z = startDevServer;\n",
   'src/client/zz-lint-probe-cycle-a.ts':
@@ -55,8 +56,8 @@ const PROBES: Record<string, string> = {
     "import { readFileSync } from 'node:fs';",
     "import { z } from 'zod';",
     "import type { ZodType } from 'zod';",
-    "import { JobRegistry } from '../activities/registry';",
-    "import type { AnyJob } from '../activities/job';",
+    "import { JobRegistry } from '../runtime/registry';",
+    "import type { AnyJob } from '../jobs/job';",
     'export type T = ZodType | AnyJob;',
     'export const w = [readFileSync, z, JobRegistry, Date.now(), Math.random()];',
     '',
@@ -97,6 +98,7 @@ test('imports go one way between rooms: nothing below the CLI imports it; the cl
   ]);
   expect(found['src/shared/zz-lint-probe.ts']).toContain('import-x/no-restricted-paths');
   expect(found['src/config/zz-lint-probe.ts']).toEqual(['import-x/no-restricted-paths']);
+  expect(found['src/jobs/zz-lint-probe.ts']).toEqual(['import-x/no-restricted-paths']);
 });
 
 test('import cycles are errors', () => {

@@ -7,10 +7,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defineJob } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
-import { JobRegistry } from '../../src/activities/registry';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { defineJob } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
+import { JobRegistry } from '../../src/runtime/registry';
+import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { loadDefinitionFile } from '../../src/client/definition-file';
 import { planDefinition } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';

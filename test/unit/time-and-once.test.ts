@@ -3,8 +3,8 @@
  * for what it refuses), its translation into Temporal's spec and back into a readable line, the start request a start
  * and a schedule share, start delays, and the line that names a run holding a process id.
  */
-import { JobRegistry } from '../../src/activities/registry';
-import { volumeLibrary } from '../../src/activities/examples/volume-jobs';
+import { JobRegistry } from '../../src/runtime/registry';
+import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { buildStartRequest, startDelayOf } from '../../src/client/start';
 import { describeExisting, DefinitionError, StartTimeError } from '../../src/client/errors';
 import type { ExistingRun } from '../../src/client/errors';

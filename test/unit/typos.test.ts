@@ -5,9 +5,9 @@
  * reported once, not again as a schema error at the same place.
  */
 import { z } from 'zod';
-import { defineJob } from '../../src/activities/job';
-import { defineLibrary } from '../../src/activities/library';
-import { JobRegistry } from '../../src/activities/registry';
+import { defineJob } from '../../src/jobs/job';
+import { defineLibrary } from '../../src/jobs/library';
+import { JobRegistry } from '../../src/runtime/registry';
 import type { ProcessDefinition } from '../../src/schema/definition';
 
 const createBucket = defineJob({

@@ -4,7 +4,7 @@
  * reverted in which order. Without a scenario, one line per job: what a failure there would revert.
  */
 import type { Command } from 'commander';
-import { suggestion } from '../../activities/validate';
+import { suggestion } from '../../checks/validate';
 import type { PreviewScenario } from '../../shared/revert-plan';
 import { stepId } from '../args';
 import { UsageError } from '../errors';

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { getReport, isWaiting, reviseProcess, runDefinition } from '../../client';
-import { usedParams } from '../../activities/validate';
+import { usedParams } from '../../checks/validate';
 import type { ProcessDefinition, Step } from '../../schema/definition';
 import { isGroupStep, stepJobs, stepLabel } from '../../shared/steps';
 import { isRecord } from '../../shared/text';

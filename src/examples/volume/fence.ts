@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext, RevertContext } from '../job';
+import type { JobContext, RevertContext } from '../../jobs/job';
 import { SupersededAttemptError } from './errors';
 import { readJson, withLock, writeJson } from './files';
 

@@ -1,7 +1,7 @@
 /** `record-audit-event`: a line in the append-only audit log; no revert. */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineJob } from '../job';
+import { defineJob } from '../../jobs/job';
 import type { Sandbox } from './sandbox';
 import { volumeName } from './sandbox';
 

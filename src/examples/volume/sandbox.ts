@@ -5,7 +5,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { JobContext } from '../job';
+import type { JobContext } from '../../jobs/job';
 import { VolumeNotFoundError } from './errors';
 import { readJson } from './files';
 

@@ -18,14 +18,14 @@ import type { JobMeta } from '../shared/options';
 import type { JobFacts } from '../shared/plan';
 import { probeJob, revertJob, runJob } from './activities';
 import { tokenActivities } from './tokens';
-import type { AnyJob } from './job';
-import { ratePerSecond } from './job';
-import type { JobLibrary } from './library';
-import { DuplicateJobError } from './library';
+import type { AnyJob } from '../jobs/job';
+import { ratePerSecond } from '../jobs/job';
+import type { JobLibrary } from '../jobs/library';
+import { DuplicateJobError } from '../jobs/library';
 import type { SecretProvider } from './secrets';
 import { envSecrets } from './secrets';
-import type { Validation } from './validate';
-import { validateDefinition } from './validate';
+import type { Validation } from '../checks/validate';
+import { validateDefinition } from '../checks/validate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Temporal's activity map holds functions of any signature
 type ActivityFunction = (...args: any[]) => Promise<unknown>;

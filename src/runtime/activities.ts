@@ -24,7 +24,7 @@ import { getPath, isSecretRef, secretMarker } from '../shared/refs';
 import { isRecord, oneLine } from '../shared/text';
 import { AttemptDeadline } from './attempt-deadline';
 import { processStepIds } from './process-steps';
-import type { AnyJob, JobContext, RevertContext } from './job';
+import type { AnyJob, JobContext, RevertContext } from '../jobs/job';
 import { Redactor } from './redact';
 import type { SecretProvider } from './secrets';
 

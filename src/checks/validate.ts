@@ -23,7 +23,7 @@ import { tokenTemplateParams } from '../shared/tokens';
 import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '../shared/refs';
 import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
-import type { AnyJob } from './job';
+import type { AnyJob } from '../jobs/job';
 import { missingOutputPath, unknownKeys } from './schema-walk';
 
 /**

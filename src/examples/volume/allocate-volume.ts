@@ -2,8 +2,8 @@
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { JobContext } from '../job';
-import { defineJob } from '../job';
+import type { JobContext } from '../../jobs/job';
+import { defineJob } from '../../jobs/job';
 import { CapacityExceededError, DOMAIN_ERRORS, VolumeExistsError } from './errors';
 import { applyFenced, fenceOff } from './fence';
 import { readJson, withLock, writeJson } from './files';

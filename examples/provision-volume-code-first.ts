@@ -1,10 +1,12 @@
 /**
  * A code-first process with branching, on the same engine as definition runs: allocate a volume, then lay out its
- * filesystem and quota side by side, export it only when the caller asks, and register it.
+ * filesystem and quota side by side, export it only when the caller asks, and register it. Workflow code, written as
+ * a team writes its own (on `jipper/workflow`, job types only): it runs in the bundle of `examples/workflows.ts`, not
+ * in Jipper's production bundle.
  */
-import type { VolumeJobs } from '../../activities/examples/volume-jobs';
-import type { ProcessReport } from '../../shared/report';
-import { jobRef, member, runSaga } from '../saga';
+import type { VolumeJobs } from '../src/examples';
+import type { ProcessReport } from '../src/workflow';
+import { jobRef, member, runSaga } from '../src/workflow';
 
 const allocateVolume = jobRef<VolumeJobs['allocateVolume']>('allocate-volume');
 const createFilesystem = jobRef<VolumeJobs['createFilesystem']>('create-filesystem');

@@ -17,7 +17,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineLibrary } from '../library';
+import { defineLibrary } from '../../jobs/library';
 import { allocateVolumeJob } from './allocate-volume';
 import { createFilesystemJob } from './create-filesystem';
 import { exportVolumeJob } from './export-volume';

@@ -1,7 +1,7 @@
 /** `set-quota`: a quota on the volume, never above its size; its revert removes it. */
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineJob } from '../job';
+import { defineJob } from '../../jobs/job';
 import { DOMAIN_ERRORS, QuotaAboveLimitError } from './errors';
 import { applyFenced, fenceOff } from './fence';
 import { writeJson } from './files';

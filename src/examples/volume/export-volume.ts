@@ -1,7 +1,7 @@
 /** `export-volume`: an export config so clients can mount the volume; its revert withdraws it. */
 import { readFile, rm } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineJob } from '../job';
+import { defineJob } from '../../jobs/job';
 import { DOMAIN_ERRORS, NameAlreadyExportedError } from './errors';
 import { applyFenced, fenceOff } from './fence';
 import { createAtomically } from './files';

@@ -1,6 +1,6 @@
 /** `register-volume`: the volume in the catalog; its revert removes the process's entries. */
 import { z } from 'zod';
-import { defineJob } from '../job';
+import { defineJob } from '../../jobs/job';
 import { applyFenced, fenceOff } from './fence';
 import { readJson, withLock, writeJson } from './files';
 import type { CatalogEntry, Sandbox } from './sandbox';

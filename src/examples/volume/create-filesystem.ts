@@ -2,7 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defineJob } from '../job';
+import { defineJob } from '../../jobs/job';
 import { DOMAIN_ERRORS } from './errors';
 import { applyFenced, fenceOff } from './fence';
 import { writeJson } from './files';
