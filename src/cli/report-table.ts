@@ -96,6 +96,8 @@ export function formatReport(report: ProcessReport, options: FormatOptions = {})
       happened(job),
     ]),
     ...(options.width !== undefined ? { width: options.width } : {}),
+    // Step ids and job names are never broken: a person copies them into `decide`, `plan --fail-at` and searches.
+    whole: [0, 1],
     paint: (row, column, text) => {
       if (row < 0) return style('bold', text, color);
       const job = report.jobs[row];

@@ -160,6 +160,18 @@ describe('at 80 columns', () => {
     }
   });
 
+  test("the report table never breaks a step id or a job name; the row's text wraps instead", () => {
+    const report = unwound();
+    report.jobs[0] = {
+      ...(report.jobs[0] as JobReport),
+      stepId: 'prepare-filesystem-and-quota',
+      job: 'create-filesystem-xfs',
+    };
+    const lines = formatReport(report, { width: 80 }).split('\n');
+    expect(lines.some((line) => line.includes('prepare-filesystem-and-quota'))).toBe(true);
+    expect(lines.some((line) => line.includes('create-filesystem-xfs'))).toBe(true);
+  });
+
   test('a table never wraps a column kept whole (an id), even past the width', () => {
     const id = 'provision-volume-c6ae3ac9-5e89-49dd-8339-fa7376aa7e76';
     const table = renderTable({ head: ['id', 'process'], rows: [[id, 'provision-volume']], width: 40, whole: [0] });
