@@ -145,7 +145,7 @@ test('a team installs the tarball, scaffolds, runs a process both ways, and its 
   ]) {
     expect(init.stdout).toContain(`created ${file}`);
   }
-  expect(init.stdout).toMatch(/Next:\n {2}npm run worker .*\n {2}npm start .*\n {2}npm test /);
+  expect(init.stdout).toMatch(/Next:\n {2}npm install\n {2}npm run worker .*\n {2}npm start .*\n {2}npm test /);
   const again = await ok('npx', ['jipper', 'init']);
   expect(again.stdout).toContain('kept src/jobs.ts (it exists)');
   const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as {
