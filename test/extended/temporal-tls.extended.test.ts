@@ -20,7 +20,12 @@ import { CLI_PATH, jipper, requireBuiltCli } from '../support/cli';
 import type { Certificates } from '../support/certificates';
 import { makeCertificates } from '../support/certificates';
 import type { TlsCaseContext } from '../support/tls-cases';
-import { rightCertificateCases, wrongCertificateCases } from '../support/tls-cases';
+import {
+  rightCertificateCases,
+  startJipperWorker,
+  stopJipperWorker,
+  wrongCertificateCases,
+} from '../support/tls-cases';
 import type { ApiKeyIssuer, TlsServer } from '../support/tls-server';
 import { startApiKeyIssuer, startTlsServer } from '../support/tls-server';
 
@@ -56,29 +61,11 @@ beforeAll(async () => {
   sandbox = join(scratch, 'sandbox');
   taskQueue = `tls-${randomUUID()}`;
   workerLog = join(scratch, 'worker.log');
-  const out = openSync(workerLog, 'a');
-  try {
-    worker = spawn(process.execPath, [CLI_PATH, 'worker'], {
-      env: { ...base(), ...goodTls() },
-      stdio: ['ignore', out, out],
-    });
-  } finally {
-    closeSync(out);
-  }
-  const deadline = Date.now() + 60_000;
-  while (!readFileSync(workerLog, 'utf8').includes(`worker on task queue "${taskQueue}"`)) {
-    if (worker.exitCode !== null) throw new Error(`jipper worker exited:\n${readFileSync(workerLog, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error(`jipper worker did not start:\n${readFileSync(workerLog, 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  worker = await startJipperWorker({ ...base(), ...goodTls() }, taskQueue, workerLog);
 }, 180_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((r) => worker.once('exit', r));
-    worker.kill('SIGINT');
-    await exited;
-  }
+  await stopJipperWorker(worker);
   await server?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });

@@ -3,8 +3,9 @@
  * with Go) and the TLS-terminating proxy in front of the dev server (`npm test`). Each test file sets up its server,
  * certificates and worker, and declares these with a getter of what they need.
  */
+import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { connectClient, connectNative } from '../../src/config/connect';
@@ -23,6 +24,32 @@ export interface TlsCaseContext {
   base(): NodeJS.ProcessEnv;
   /** The TLS settings of a client with the good client certificate. */
   goodTls(): NodeJS.ProcessEnv;
+}
+
+/** Starts `jipper worker` with `env`, its output in `log`, and waits (60 s at most) until it polls `taskQueue`. */
+export async function startJipperWorker(env: NodeJS.ProcessEnv, taskQueue: string, log: string): Promise<ChildProcess> {
+  const out = openSync(log, 'a');
+  let worker: ChildProcess;
+  try {
+    worker = spawn(process.execPath, [CLI_PATH, 'worker'], { env, stdio: ['ignore', out, out] });
+  } finally {
+    closeSync(out);
+  }
+  const deadline = Date.now() + 60_000;
+  while (!readFileSync(log, 'utf8').includes(`worker on task queue "${taskQueue}"`)) {
+    if (worker.exitCode !== null) throw new Error(`jipper worker exited:\n${readFileSync(log, 'utf8')}`);
+    if (Date.now() > deadline) throw new Error(`jipper worker did not start:\n${readFileSync(log, 'utf8')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return worker;
+}
+
+/** Stops a worker {@link startJipperWorker} started (Ctrl-C, as a person would) and waits for it to exit. */
+export async function stopJipperWorker(worker: ChildProcess | undefined): Promise<void> {
+  if (!worker || worker.exitCode !== null) return;
+  const exited = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGINT');
+  await exited;
 }
 
 /** With the right certificates: a profile of the Temporal config file, and Jipper's connect helpers. */
