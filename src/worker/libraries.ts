@@ -11,6 +11,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { volumeLibrary } from '../examples/volume/volume-jobs';
 import type { JobLibrary } from '../jobs/library';
+import { defineLibrary } from '../jobs/library';
+import { standardLibrary } from '../jobs/standard';
 import { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { importProjectModule, loadErrorCause } from '../config/module-loader';
@@ -44,6 +46,24 @@ export function sandboxRoot(env: NodeJS.ProcessEnv = process.env, projectRoot: s
 export async function loadLibraries(
   config: Pick<JipperConfig, 'libraries' | 'projectRoot' | 'sources'>,
   env: NodeJS.ProcessEnv = process.env
+): Promise<JobLibrary[]> {
+  return withStandardJobs(await configuredLibraries(config, env));
+}
+
+/**
+ * The libraries and Jipper's standard jobs (`http-request`, `send-email`), usable from any definition; a job of the
+ * project's own with the same name takes the standard one's place.
+ */
+export function withStandardJobs(libraries: JobLibrary[]): JobLibrary[] {
+  const taken = new Set(libraries.flatMap((library) => library.jobs.map((job) => job.name)));
+  const standard = standardLibrary();
+  const jobs = standard.jobs.filter((job) => !taken.has(job.name));
+  return jobs.length ? [...libraries, defineLibrary(standard.name, jobs)] : libraries;
+}
+
+async function configuredLibraries(
+  config: Pick<JipperConfig, 'libraries' | 'projectRoot' | 'sources'>,
+  env: NodeJS.ProcessEnv
 ): Promise<JobLibrary[]> {
   if (config.libraries === undefined) return [volumeLibrary({ root: sandboxRoot(env, config.projectRoot) })];
   const from = config.sources.libraries;

@@ -50,6 +50,8 @@ export async function startWorker(
     taskQueue: config.taskQueue,
     libraries,
     secrets,
+    ...(uiUrl !== undefined ? { webUi: uiUrl } : {}),
+    ...(config.hooks ? { hooks: config.hooks } : {}),
     ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
     ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
