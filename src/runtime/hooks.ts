@@ -57,10 +57,31 @@ export async function runHook(
     }
     return reportField(name as ReportField, call.report, call.outcome, link);
   });
-  return runJob(
-    job,
-    { processId: call.processId, stepId: call.hookId, job: call.job, input, results: {}, uses: [], steps: [] },
-    jobs,
-    secrets
-  );
+  try {
+    return await runJob(
+      job,
+      { processId: call.processId, stepId: call.hookId, job: call.job, input, results: {}, uses: [], steps: [] },
+      jobs,
+      secrets
+    );
+  } catch (err) {
+    throw finalWhenTheJobSaysSo(job, err);
+  }
+}
+
+/**
+ * A hook's retry policy is the hook's (`retry:`), but its job's errors that the job calls non-retryable
+ * (`options.retry.nonRetryableErrorTypes`) stay so: a webhook that answered 400 is not called 5 times.
+ */
+function finalWhenTheJobSaysSo(job: AnyJob, err: unknown): unknown {
+  const final = job.options?.retry?.nonRetryableErrorTypes ?? [];
+  if (!(err instanceof ApplicationFailure) || err.nonRetryable || !final.includes(err.type ?? '')) return err;
+  const failure = ApplicationFailure.create({
+    type: err.type ?? 'Error',
+    message: err.message,
+    nonRetryable: true,
+    details: err.details ? [...err.details] : [],
+  });
+  failure.stack = err.stack;
+  return failure;
 }
