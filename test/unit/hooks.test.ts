@@ -10,6 +10,7 @@ import { defineJob } from '../../src/jobs/job';
 import { defineLibrary } from '../../src/jobs/library';
 import { signBody } from '../../src/jobs/standard';
 import { JobRegistry } from '../../src/runtime/registry';
+import { summaryLine } from '../../src/cli/report-summary';
 import { reportField } from '../../src/shared/hooks';
 import type { ProcessReport } from '../../src/shared/report';
 import { withStandardJobs } from '../../src/worker/libraries';
@@ -153,5 +154,28 @@ describe('what hooks read', () => {
     expect(signBody('key', 1_700_000_000, '{"a":1}')).toBe(
       'sha256=a438e398bfafc57e4396bb7fc2304422f0f768e965d073ca313cb52e22e6ad03'
     );
+  });
+
+  it('a failed hook shows in the status line, and a hook that succeeded does not', () => {
+    const ended: ProcessReport = {
+      ...report,
+      status: 'reverted',
+      needsAttention: [],
+      hooks: [
+        { hookId: 'on.reverted.0', outcome: 'reverted', job: 'send-email', status: 'succeeded', attempts: 1 },
+        {
+          hookId: 'on.reverted.1',
+          outcome: 'reverted',
+          job: 'http-request',
+          status: 'failed',
+          attempts: 5,
+          error: { type: 'HttpRequestFailed', message: 'POST http://x answered 503' },
+        },
+      ],
+    };
+    expect(summaryLine(ended)).toContain(
+      'hook failed: on reverted · http-request · failed (5 attempts): HttpRequestFailed: POST http://x answered 503'
+    );
+    expect(summaryLine(ended)).not.toContain('send-email');
   });
 });
