@@ -310,4 +310,80 @@ describe('outcome hooks', () => {
     expect(final.hooks).toEqual([expect.objectContaining({ outcome: 'cancelled', status: 'succeeded' })]);
     expect(receiver.deliveries.filter((d) => d.key === `${handle.workflowId}/on.cancelled.0`)).toHaveLength(1);
   });
+
+  it('a process stopped at its deadline runs its deadline hooks and its status hooks', async () => {
+    const { report, processId } = await worker.run({
+      name: 'late',
+      options: { deadline: '1s' },
+      steps: [
+        { id: 'a', job: 'work' },
+        { id: 'b', job: 'hold' },
+      ],
+      on: { deadline: [webhook(receiver.url)], reverted: [webhook(receiver.url)], succeeded: [webhook(receiver.url)] },
+    });
+    expect(report.status).toBe('reverted');
+    expect(report.error?.type).toBe('deadline');
+    expect(reverted).toContain(`${processId}/a`);
+    expect(report.hooks?.map((h) => [h.hookId, h.status])).toEqual([
+      ['on.reverted.0', 'succeeded'],
+      ['on.deadline.0', 'succeeded'],
+    ]);
+    const keys = receiver.deliveries.filter((d) => d.key.startsWith(`${processId}/`)).map((d) => d.key);
+    expect(keys.sort()).toEqual([`${processId}/on.deadline.0`, `${processId}/on.reverted.0`]);
+  });
+});
+
+describe("a team's default hooks (the worker's configuration)", () => {
+  let team: TestWorker;
+  let teamReceiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    teamReceiver = await startReceiver(HOOK_KEY);
+    team = await startTestWorker([library, standardLibrary()], {
+      address: serverAddress(),
+      name: 'hooks-defaults',
+      hooks: { succeeded: [webhook(teamReceiver.url)] },
+      secrets: { description: 'the test', get: async (name) => (name === 'hook-key' ? HOOK_KEY : undefined) },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await team?.shutdown();
+    await teamReceiver?.close();
+  });
+
+  const keysOf = (processId: string) =>
+    teamReceiver.deliveries.filter((d) => d.key.startsWith(`${processId}/`)).map((d) => d.key);
+
+  it('run for every process; a definition adds its own, or opts out', async () => {
+    const plain = await team.run({ name: 'plain', steps: [{ id: 'a', job: 'work' }] });
+    expect(plain.report.status).toBe('succeeded');
+    expect(keysOf(plain.processId)).toEqual([`${plain.processId}/on.succeeded.default.0`]);
+
+    const more = await team.run({
+      name: 'more',
+      steps: [{ id: 'a', job: 'work' }],
+      on: { succeeded: [webhook(teamReceiver.url)] },
+    });
+    expect(keysOf(more.processId).sort()).toEqual([
+      `${more.processId}/on.succeeded.0`,
+      `${more.processId}/on.succeeded.default.0`,
+    ]);
+
+    const quiet = await team.run({ name: 'quiet', steps: [{ id: 'a', job: 'work' }], on: { defaults: false } });
+    expect(quiet.report.status).toBe('succeeded');
+    expect(quiet.report.hooks ?? []).toEqual([]);
+    expect(keysOf(quiet.processId)).toEqual([]);
+  });
+
+  it('a default hook whose job the worker does not have: the worker refuses to start, on one line', async () => {
+    await expect(
+      startTestWorker([library], {
+        address: serverAddress(),
+        hooks: { parked: [{ job: 'send-email', args: {} }] },
+      })
+    ).rejects.toThrow(
+      'default hooks name jobs this worker does not have: hooks.parked[0]: "send-email"; its jobs: hold, refuse, stuck-revert, work'
+    );
+  });
 });
