@@ -5,7 +5,11 @@
  * passes, `$param`/`$secret`/`$report` references and all. And the report's text and Markdown, which hooks send,
  * carry what the issue asks: status, failed step, error, reverts, the Web UI link and, when parked, the decide command.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { readConfigFile } from '../../src/config/file';
 import { defineJob } from '../../src/jobs/job';
 import { defineLibrary } from '../../src/jobs/library';
 import { signBody } from '../../src/jobs/standard';
@@ -98,6 +102,23 @@ describe('hooks are checked before anything runs', () => {
     expect(problems({ reverted: [{ job: 'work', revert: {} }] })).toEqual([
       'on.reverted[0]: Unrecognized key: "revert"',
     ]);
+  });
+});
+
+describe("a team's default hooks in the config file", () => {
+  it('are checked where the file is read: an unknown outcome is one line naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jipper-hooks-config-'));
+    try {
+      const file = join(dir, 'jipper.config.json');
+      writeFileSync(file, JSON.stringify({ hooks: { parkd: [hook('https://x.example.com')] } }));
+      await expect(readConfigFile(file)).rejects.toThrow(
+        `jipper.config.json (${file}): hooks.parkd: unknown outcome "parkd"; hooks run on: succeeded, reverted, revert_failed, failed, cancelled, parked, deadline (and \`defaults: false\` opts out of the worker's)`
+      );
+      writeFileSync(file, JSON.stringify({ hooks: { parked: [hook('https://x.example.com')] } }));
+      await expect(readConfigFile(file)).resolves.toEqual({ hooks: { parked: [hook('https://x.example.com')] } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
