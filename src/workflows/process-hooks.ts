@@ -25,6 +25,7 @@ import { toActivityOptions } from '../shared/options';
 import { resolveRefs } from '../shared/refs';
 import type { HookRecord, ProcessReport } from '../shared/report';
 import { isFinalStatus } from '../shared/report';
+import { isRecord } from '../shared/text';
 import { nowIso } from './clock';
 import type { Engine } from './engine';
 import type { ProcessContext } from './process-input';
@@ -104,12 +105,14 @@ export class ProcessHooks {
 
   /** The outcome's hooks: the worker's defaults (unless the definition opts out), then the definition's own. */
   private async hooksFor(outcome: HookOutcome): Promise<{ step: HookStep; id: string }[]> {
-    const on = this.ctx?.definition.on;
-    if (on?.defaults !== false) this.defaults ??= await this.workerDefaults();
-    const fromWorker = on?.defaults === false ? [] : (this.defaults?.[outcome] ?? []);
+    // Checked where the definition entered (client or plan activity); a raw start may still send anything here.
+    const raw: unknown = this.ctx?.definition.on;
+    const on = isRecord(raw) ? raw : {};
+    if (on.defaults !== false) this.defaults ??= await this.workerDefaults();
+    const fromWorker = on.defaults === false ? [] : hookSteps(this.defaults?.[outcome]);
     return [
       ...fromWorker.map((step, i) => ({ step, id: `on.${outcome}.default.${i}` })),
-      ...(on?.[outcome] ?? []).map((step, i) => ({ step, id: `on.${outcome}.${i}` })),
+      ...hookSteps(on[outcome]).map((step, i) => ({ step, id: `on.${outcome}.${i}` })),
     ];
   }
 
@@ -156,6 +159,12 @@ export class ProcessHooks {
     record.endedAt = nowIso();
     this.engine?.publish();
   }
+}
+
+/** The hook steps of a list as sent (each with a job name); anything else is left out. */
+function hookSteps(list: unknown): HookStep[] {
+  if (!Array.isArray(list)) return [];
+  return list.filter((step): step is HookStep => isRecord(step) && typeof step.job === 'string');
 }
 
 /** The report as it stands, without the hooks' own records (a hook reads the process's outcome, not other hooks'). */
