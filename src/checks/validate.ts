@@ -24,6 +24,7 @@ import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '..
 import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from '../jobs/job';
+import { hookProblems } from './hooks';
 import { missingOutputPath, unknownKeys } from './schema-walk';
 
 /**
@@ -224,6 +225,12 @@ export function validateDefinition(
 
   if (definition) problems.push(...graphProblems(definition, planNodes(definition), { cycles: graph }));
   problems.push(...allTokenProblems(source, allParams));
+  problems.push(
+    ...hookProblems(raw, catalog, allParams, {
+      args: (step, job, path, refs) => argsProblems(step, job, path, refs, allParams),
+      suggestion,
+    })
+  );
 
   const jobCount = rawSteps.flatMap(declaredIds).length;
   if (jobCount > MAX_JOBS) {

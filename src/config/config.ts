@@ -35,6 +35,7 @@ import { z } from 'zod';
 import { encryptingDataConverter } from '../codec/data-converter';
 import type { KeyRing } from '../codec/keyring';
 import { KeyRingError, loadKeyRing } from '../codec/keyring';
+import type { HookSet } from '../shared/hooks';
 import { oneLine } from '../shared/text';
 import { ConfigError } from './errors';
 import type { JipperConfigFile } from './file';
@@ -84,6 +85,8 @@ export interface JipperConfig {
   libraries: LibrarySpec[] | undefined;
   /** Web UI base URL for links, when configured (else links come from the server in use). */
   webUi: string | undefined;
+  /** The config file's default outcome hooks (`hooks`), which workers give every process. */
+  hooks?: HookSet;
   /**
    * Where the project keeps its local state (`.jipper/`) and resolves packages from: the config file's directory,
    * else the nearest directory with a `package.json`, else the working directory.
@@ -280,12 +283,19 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     },
     libraries,
     webUi,
+    ...(file.hooks ? { hooks: withoutOptOut(file.hooks) } : {}),
     projectRoot,
     configFile,
     sources,
     keyRing,
     dataConverter: keyRing ? encryptingDataConverter(keyRing) : undefined,
   };
+}
+
+/** A worker's default hooks: the hooks by outcome (`defaults: false` means nothing there). */
+function withoutOptOut(hooks: NonNullable<JipperConfigFile['hooks']>): HookSet {
+  const { defaults: _defaults, ...byOutcome } = hooks;
+  return byOutcome;
 }
 
 /** A `pick` that returns the first defined value of a setting and records in `sources` where it came from. */

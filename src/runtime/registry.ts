@@ -17,6 +17,10 @@ import { MISSING_JOB_TYPE, UNKNOWN_JOB_TYPE } from '../shared/errors';
 import type { JobMeta } from '../shared/options';
 import type { JobFacts } from '../shared/plan';
 import { probeJob, revertJob, runJob } from './activities';
+import type { HookSettings } from './hooks';
+import { runHook } from './hooks';
+import type { HookCall } from '../shared/hooks';
+import { HOOK_ACTIVITY, HOOK_DEFAULTS_ACTIVITY } from '../shared/hooks';
 import { tokenActivities } from './tokens';
 import type { AnyJob } from '../jobs/job';
 import { ratePerSecond } from '../jobs/job';
@@ -124,7 +128,7 @@ export class JobRegistry {
    * The activities a worker registers: every job's run and revert, plus Jipper's plan and describe. `secrets` resolves
    * the `$secret` references of job args (default: {@link envSecrets}, `JIPPER_SECRET_<NAME>`).
    */
-  activities(options: { secrets?: SecretProvider } = {}): Record<string, ActivityFunction> {
+  activities(options: { secrets?: SecretProvider; hooks?: HookSettings } = {}): Record<string, ActivityFunction> {
     const secrets = options.secrets ?? envSecrets();
     const activities: Record<string, ActivityFunction> = {
       [PLAN_ACTIVITY]: async (definition: unknown, params: Record<string, unknown>) => {
@@ -154,6 +158,9 @@ export class JobRegistry {
       });
     };
     Object.assign(activities, tokenActivities());
+    const hooks = options.hooks ?? {};
+    activities[HOOK_ACTIVITY] = (call: HookCall) => runHook(call, this, secrets, hooks);
+    activities[HOOK_DEFAULTS_ACTIVITY] = async () => hooks.defaults ?? {};
     for (const { job } of this.jobs.values()) {
       activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this, secrets);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call, secrets);

@@ -319,6 +319,58 @@ export const scheduleSchema = z
   });
 export type ScheduleSpecInput = z.infer<typeof scheduleSchema>;
 
+/**
+ * The outcomes a process's hooks run on (`on:`): its final statuses, `parked` (as soon as a step parks for a
+ * decision) and `deadline` (the process stopped at its deadline; its status hooks run too).
+ */
+export const HOOK_OUTCOMES = [
+  'succeeded',
+  'reverted',
+  'revert_failed',
+  'failed',
+  'cancelled',
+  'parked',
+  'deadline',
+] as const;
+export type HookOutcome = (typeof HOOK_OUTCOMES)[number];
+
+/** A hook: a job run after an outcome, never reverted; its own failure is retried by `retry`, then reported. */
+export const hookStepSchema = z.strictObject({
+  /** A registered job's name (Jipper's standard ones: `http-request`, `send-email`). */
+  job: z.string().min(1),
+  /** The job's input: literal values, `$param`, `$secret`, and `$report` (what the report says: see docs). */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** Start-to-close timeout of one attempt. Default 30s. */
+  timeout: durationSchema.optional(),
+  /** Its retry policy. Default: 5 attempts, 1s doubling up to 30s. */
+  retry: retrySchema.optional(),
+});
+export type HookStep = z.infer<typeof hookStepSchema>;
+
+/** `on:` — hooks by outcome; `defaults: false` leaves out the worker's default hooks for this process. */
+export const hooksSchema = z
+  .record(z.string(), z.unknown())
+  .transform((value, ctx): Partial<Record<HookOutcome, HookStep[]>> & { defaults?: boolean } => {
+    const out: Partial<Record<HookOutcome, HookStep[]>> & { defaults?: boolean } = {};
+    for (const [key, entry] of Object.entries(value)) {
+      const known = key === 'defaults' || (HOOK_OUTCOMES as readonly string[]).includes(key);
+      const parsed = !known
+        ? undefined
+        : key === 'defaults'
+          ? z.boolean().safeParse(entry)
+          : z.array(hookStepSchema).safeParse(entry);
+      if (!parsed) {
+        const message = `unknown outcome "${key}"; hooks run on: ${HOOK_OUTCOMES.join(', ')} (and \`defaults: false\` opts out of the worker's)`;
+        ctx.addIssue({ code: 'custom', message, path: [key], input: entry });
+      } else if (!parsed.success) {
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path], input: entry });
+      } else Object.assign(out, { [key]: parsed.data });
+    }
+    return out;
+  });
+export type Hooks = z.infer<typeof hooksSchema>;
+
 export const processDefinitionSchema = z.strictObject({
   name: z
     .string()
@@ -331,6 +383,8 @@ export const processDefinitionSchema = z.strictObject({
   steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
   /** When the process runs by itself (a Temporal Schedule, see {@link scheduleSchema}). Ignored by the engine. */
   schedule: scheduleSchema.optional(),
+  /** Outcome hooks: jobs that run after the process's outcome, or as soon as it parks (see {@link hooksSchema}). */
+  on: hooksSchema.optional(),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
 

@@ -19,7 +19,18 @@ export { bundleJipperWorkflows, createJipperWorker, jipperWorkflowInterceptorMod
 export type { JipperWorkerOptions } from './worker';
 export { startWorker } from './main';
 export type { RunningWorker } from './main';
-export { LibraryLoadError, loadLibraries, loadRegistry } from './libraries';
+export { LibraryLoadError, loadLibraries, loadRegistry, withStandardJobs } from './libraries';
+export {
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  httpRequest,
+  messageIdFor,
+  sendEmail,
+  signBody,
+  standardLibrary,
+} from '../jobs/standard';
+export type { HookSet } from '../shared/hooks';
 export { historyFromJson, historyToJson } from './history-json';
 export { replayHistoryFiles } from './replay';
 export type { ReplayFileResult, ReplayOptions } from './replay';

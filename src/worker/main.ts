@@ -11,7 +11,7 @@ import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
 
 import { deploymentFromEnv } from './deployment';
-import { loadLibraries } from './libraries';
+import { loadLibraries, withStandardJobs } from './libraries';
 import { loadSecretProvider } from './secrets';
 import { createJipperWorker } from './worker';
 import { connectNative } from '../config/connect';
@@ -38,7 +38,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   installJipperRuntime();
   config ??= await loadConfig();
-  const libraries = await loadLibraries(config);
+  const libraries = withStandardJobs(await loadLibraries(config));
   const secrets = loadSecretProvider();
   const deployment = deploymentFromEnv();
   const { address, uiUrl } = await ensureServer(config, log);
@@ -50,6 +50,8 @@ export async function startWorker(
     taskQueue: config.taskQueue,
     libraries,
     secrets,
+    ...(uiUrl !== undefined ? { webUi: uiUrl } : {}),
+    ...(config.hooks ? { hooks: config.hooks } : {}),
     ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
     ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });

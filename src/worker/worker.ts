@@ -11,6 +11,7 @@ import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { JobRegistry } from '../runtime/registry';
 import { rateLimitedTaskQueue, runActivityName } from '../shared/calls';
 import type { JobLibrary } from '../jobs/library';
+import type { HookSet } from '../shared/hooks';
 import type { SecretProvider } from '../runtime/secrets';
 import { envSecrets } from '../runtime/secrets';
 import { ENCRYPTING_FAILURE_CONVERTER_PATH, encryptsFailures } from '../codec/data-converter';
@@ -42,6 +43,14 @@ export interface JipperWorkerOptions {
   workflowBundlePath?: string;
   /** Any other Temporal worker option (concurrency, cache size, identity...). */
   workerOptions?: Partial<WorkerOptions>;
+  /** The Web UI's base URL, for the link in the reports hooks send (`webUi` in the configuration). */
+  webUi?: string;
+  /**
+   * Default outcome hooks of every process this worker runs (the config file's `hooks`); each hook's job must be in
+   * `libraries` (Jipper's standard jobs: `standardLibrary()`). A definition adds its own, or opts out with
+   * `on: { defaults: false }`.
+   */
+  hooks?: HookSet;
 }
 
 /** The package's root (this file is `<root>/dist/worker/worker.js`, or `<root>/src/worker/worker.ts`). */
@@ -118,7 +127,14 @@ export async function createJipperWorker(
 ): Promise<{ worker: Worker; registry: JobRegistry }> {
   const registry = new JobRegistry(options.libraries);
   const namespace = options.namespace ?? 'default';
-  const activities = registry.activities({ secrets: options.secrets ?? envSecrets() });
+  checkDefaultHooks(options.hooks, registry);
+  const activities = registry.activities({
+    secrets: options.secrets ?? envSecrets(),
+    hooks: {
+      ...(options.webUi !== undefined ? { webUi: options.webUi } : {}),
+      ...(options.hooks ? { defaults: options.hooks } : {}),
+    },
+  });
   // Without a key ring, an encrypted payload fails to decode naming its key, not as an `Unknown encoding`.
   const dataConverter = { dataConverter: options.dataConverter ?? { payloadCodecs: [new NoKeyRingCodec()] } };
   const worker = await Worker.create({
@@ -145,6 +161,18 @@ export async function createJipperWorker(
   );
   if (limited.length) runTogether(worker, limited);
   return { worker, registry };
+}
+
+/** A default hook whose job the worker does not have would fail at every outcome: refuse to start, on one line. */
+function checkDefaultHooks(hooks: HookSet | undefined, registry: JobRegistry): void {
+  const missing = Object.entries(hooks ?? {}).flatMap(([outcome, steps]) =>
+    (steps ?? []).flatMap((step, i) => (registry.get(step.job) ? [] : [`hooks.${outcome}[${i}]: "${step.job}"`]))
+  );
+  if (missing.length) {
+    throw new TypeError(
+      `default hooks name jobs this worker does not have: ${missing.join(', ')}; its jobs: ${registry.names().join(', ')}`
+    );
+  }
 }
 
 /** Makes `main.run()` run the other workers too, and `main.shutdown()` stop them. */

@@ -231,6 +231,8 @@ export class Engine {
    * can still be met): the forward pass stops starting steps at once, not when the whole group has settled.
    */
   onMemberStopped: ((stepId: string) => void) | undefined;
+  /** Called when a step parks for a decision (the process's `parked` hooks start then). */
+  onPark: ((stepId: string) => void) | undefined;
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
@@ -789,6 +791,7 @@ export class Engine {
     if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
     const previous = this.state.report.status;
     this.setStatus('parked');
+    this.onPark?.(stepId);
     await condition(() => this.decisions.has(stepId));
     const decision = this.decisions.get(stepId) as Decision;
     this.decisions.delete(stepId);

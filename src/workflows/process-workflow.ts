@@ -38,6 +38,7 @@ import type { EngineSettings } from './engine';
 import { Engine, initialReport } from './engine';
 import { Carrier } from './process-carry';
 import { Forward } from './process-forward';
+import { ProcessHooks } from './process-hooks';
 import type { ProcessContext, ProcessInput } from './process-input';
 import { handleRevisions } from './process-revise';
 import { ProcessDeadline, StartWindow } from './process-time';
@@ -46,6 +47,11 @@ import { TokenDesk } from './process-tokens';
 export type { CarriedState, ProcessInput } from './process-input';
 
 export async function jipperProcess(given: ProcessInput): Promise<ProcessReport> {
+  const hooks = new ProcessHooks();
+  return hooks.around(() => runProcess(given, hooks));
+}
+
+async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<ProcessReport> {
   const info = workflowInfo();
   const shape = inputShapeProblems(given);
   // A raw start may send anything, `null` included: what is not an object is read as an empty one, so the run ends
@@ -88,6 +94,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     state,
     options,
   };
+  hooks.attach(ctx, engine);
   const carrier = new Carrier(ctx);
   let cancelled = carried?.cancelled ?? false;
   if ((carried?.phase ?? 'forward') === 'unwinding')
