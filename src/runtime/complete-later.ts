@@ -37,7 +37,7 @@ export function completeLaterFor(call: JobCall, beat: (details: unknown) => void
   return async <T>(handOut: (token: string) => Promise<void> | void): Promise<T> => {
     const { info } = Context.current();
     const token = encodeCompletionToken({
-      namespace: info.workflowNamespace ?? info.activityNamespace,
+      namespace: info.namespace,
       taskToken: info.taskToken,
       processId: call.processId,
       stepId: call.stepId,

@@ -28,8 +28,25 @@ function json(value: string): unknown {
   }
 }
 
+/** The result given: --result, or the JSON in --result-file (a file that cannot be read or is not JSON: a UsageError). */
+async function resultOf(options: CompleteOptions): Promise<unknown> {
+  if (options.resultFile === undefined) return options.result;
+  let text: string;
+  try {
+    text = await readFile(options.resultFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--result-file ${options.resultFile}: ${oneLine(error)}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UsageError(`--result-file ${options.resultFile}: not JSON: ${oneLine(error)}`);
+  }
+}
+
 interface CompleteOptions {
   result?: unknown;
+  resultFile?: string;
   fail?: string;
   heartbeat?: boolean;
   detail?: string;
@@ -41,13 +58,16 @@ interface CompleteOptions {
 function settlement(options: CompleteOptions): 'complete' | 'fail' | 'heartbeat' {
   const given = (
     [
-      [options.result !== undefined, 'complete'],
+      [options.result !== undefined || options.resultFile !== undefined, 'complete'],
       [options.fail !== undefined, 'fail'],
       [options.heartbeat === true, 'heartbeat'],
     ] as const
   ).flatMap(([set, kind]) => (set ? [kind] : []));
   if (given.length !== 1 || given[0] === undefined) {
-    throw new UsageError('give exactly one of --result JSON, --fail MESSAGE and --heartbeat');
+    throw new UsageError('give exactly one of --result JSON (or --result-file), --fail MESSAGE and --heartbeat');
+  }
+  if (options.result !== undefined && options.resultFile !== undefined) {
+    throw new UsageError('give --result or --result-file, not both');
   }
   if (options.retry && given[0] !== 'fail') throw new UsageError('--retry goes with --fail');
   if (options.detail !== undefined && given[0] !== 'complete') throw new UsageError('--detail goes with --result');
@@ -62,6 +82,10 @@ function registerComplete(program: Command): void {
     )
     .argument('<token>', 'the completion token (jc1.…)')
     .option('--result <json>', "the job's result, JSON", json)
+    .option(
+      '--result-file <file>',
+      "read the job's result (JSON) from this file (a result too long for a command line)"
+    )
     .option('--fail <message>', 'fail the job with this message')
     .option('--heartbeat', 'only heartbeat the job (for a job with a heartbeat timeout)')
     .option('--detail <text>', "with --result: the job's detail in the report")
@@ -71,11 +95,12 @@ function registerComplete(program: Command): void {
       action(async (token: string, options: CompleteOptions) => {
         const kind = settlement(options);
         decodeCompletionToken(token);
+        const result = kind === 'complete' ? await resultOf(options) : undefined;
         return withClient(async (client) => {
           let job: SettledJob & { cancelRequested?: boolean };
           if (kind === 'complete') {
             const detail = options.detail !== undefined ? { detail: options.detail } : {};
-            job = await completeJob(client, token, options.result, detail);
+            job = await completeJob(client, token, result, detail);
           } else if (kind === 'fail') {
             job = await failJob(client, token, options.fail ?? '', { retry: options.retry ?? false });
           } else {
