@@ -5,7 +5,8 @@
  * - `POST /complete` `{ "token": "jc1.…", "result": <JSON>, "detail"?: "…" }`: the job succeeds with `result`.
  * - `POST /fail` `{ "token": "jc1.…", "message": "…", "retry"?: false }`: the job fails; its process unwinds.
  * - `POST /heartbeat` `{ "token": "jc1.…", "details"?: <JSON> }`: keeps a job with a heartbeat timeout alive; answers
- *   `{ "ok": true, "cancelRequested": bool, … }`.
+ *   `{ "ok": true, "cancelRequested": bool, … }`; when `cancelRequested`, stop and say so:
+ * - `POST /cancelled` `{ "token": "jc1.…" }`: the job stopped because its process asked to cancel it.
  *
  * A success answers `{ "ok": true, "processId", "stepId", "job", "attempt" }`. Every answer is JSON; an error is `{ "error": "<one line>" }` with 400 (a malformed body or token), 401 (no or a
  * wrong bearer token), 404 (an unknown path, or no job awaits the token), 411/413 (no Content-Length, a body over
@@ -31,7 +32,7 @@ import { MAX_JOB_RESULT_BYTES } from '../shared/limits';
 import type { LogLine } from '../shared/text';
 import { oneLine } from '../shared/text';
 import type { SettledJob } from './callbacks';
-import { completeJob, failJob, heartbeatJob } from './callbacks';
+import { completeJob, failJob, heartbeatJob, reportJobCancelled } from './callbacks';
 
 /** The callback server's port unless told otherwise: after the codec server's (8234). */
 export const DEFAULT_CALLBACK_PORT = 8235;
@@ -67,6 +68,7 @@ const bodies = {
   '/complete': z.strictObject({ token: tokenField, result: z.unknown(), detail: z.string().optional() }),
   '/fail': z.strictObject({ token: tokenField, message: z.string(), retry: z.boolean().optional() }),
   '/heartbeat': z.strictObject({ token: tokenField, details: z.unknown() }),
+  '/cancelled': z.strictObject({ token: tokenField }),
 } as const;
 type Path = keyof typeof bodies;
 
@@ -119,7 +121,7 @@ export async function startCallbackServer(options: CallbackServerOptions): Promi
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'GET' && path === '/') return send(res, 200, { service: 'jipper callback server' });
     if (req.method !== 'POST' || !Object.hasOwn(bodies, path)) {
-      throw new HttpError(404, 'POST /complete, /fail or /heartbeat');
+      throw new HttpError(404, 'POST /complete, /fail, /heartbeat or /cancelled');
     }
     if (!authorized(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
@@ -182,6 +184,8 @@ async function settle(client: Client, body: Body): Promise<SettledJob & { cancel
       return failJob(client, body.token, body.message, body.retry !== undefined ? { retry: body.retry } : {});
     case '/heartbeat':
       return heartbeatJob(client, body.token, body.details);
+    case '/cancelled':
+      return reportJobCancelled(client, body.token);
   }
 }
 

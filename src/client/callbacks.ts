@@ -201,8 +201,22 @@ export async function failJob(
 }
 
 /**
+ * Tells that the job that handed out `token` stopped because its process asked to cancel it (a cancel, a deadline:
+ * {@link heartbeatJob} says `cancelRequested`). The job ends cancelled, and its process goes on cancelling (or, for a
+ * deadline, unwinding) as it does when a running job is cancelled.
+ *
+ * @throws CompletionTokenError when the token is malformed, of another namespace, unknown or used already.
+ */
+export async function reportJobCancelled(client: Client, token: string): Promise<SettledJob> {
+  const parsed = tokenFor(client, token);
+  await send(parsed, () => client.activity.reportCancellation(parsed.taskToken));
+  return settled(parsed);
+}
+
+/**
  * Heartbeats the job that handed out `token`, for a job with a heartbeat timeout (the worker no longer does). Resolves
- * `{ cancelRequested: true }` when its process asked to cancel it (a cancel, a deadline): fail it then.
+ * `{ cancelRequested: true }` when its process asked to cancel it (a cancel, a deadline): then stop, and say so with
+ * {@link reportJobCancelled}.
  *
  * @throws CompletionTokenError when the token is malformed, of another namespace, unknown or used already.
  */

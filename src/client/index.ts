@@ -59,6 +59,7 @@ export {
   decodeCompletionToken,
   failJob,
   heartbeatJob,
+  reportJobCancelled,
 } from './callbacks';
 export type { AwaitedJob, CompleteJobOptions, FailJobOptions, SettledJob } from './callbacks';
 export { DEFAULT_CALLBACK_PORT, MAX_CALLBACK_BODY_BYTES, startCallbackServer } from './callback-server';

@@ -18,7 +18,7 @@ import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { encryptingDataConverter } from '../../src/codec/data-converter';
 import { generateKey, parseInlineKeyRing } from '../../src/codec/keyring';
-import { completeJob, failJob, startProcess, waitForReport } from '../../src/client';
+import { cancelProcess, completeJob, failJob, startProcess, waitForReport } from '../../src/client';
 import type { ProcessReport } from '../../src/shared/report';
 import { CLI_PATH, cliEnv, jipper, requireBuiltCli } from '../support/cli';
 import { recordFigure } from '../support/figures';
@@ -253,7 +253,7 @@ test('bad input to `jipper complete` is one line and changes nothing', async () 
     ],
     [
       ['complete', token, '--result', '{}', '--fail', 'x'],
-      /^jipper: give exactly one of --result JSON \(or --result-file\), --fail MESSAGE and --heartbeat/,
+      /^jipper: give exactly one of --result JSON \(or --result-file\), --fail MESSAGE, --heartbeat and --cancelled/,
     ],
     [['complete', token], /^jipper: give exactly one of/],
     [['complete', token, '--fail', '   '], /^jipper: failure message: expected a failure message/],
@@ -364,7 +364,7 @@ test('the callback server: a bearer token, a size limit checked before reading, 
         /Unrecognized key/,
       ],
       [await post(`${server.url}/fail`, JSON.stringify({ token }), auth), 400, /^message: /],
-      [await post(`${server.url}/settle`, body, auth), 404, /POST \/complete, \/fail or \/heartbeat/],
+      [await post(`${server.url}/settle`, body, auth), 404, /POST \/complete, \/fail, \/heartbeat or \/cancelled/],
     ] as const;
     for (const [answer, status, message] of refusals) {
       expect(answer.status).toBe(status);
@@ -433,4 +433,24 @@ test('a worker killed while its job awaits completion: completed meanwhile, the 
   expect(pids.slice(0, 2)).toEqual([firstPid, firstPid]);
   expect(pids[2]).toBe(worker.pid);
   recordFigure('callback completed while the worker was down', { recoveryMs });
+});
+
+test('a process cancelled while its job awaits completion: the holder hears of it on its heartbeat and says the job stopped; the process ends cancelled, unwound', async () => {
+  const id = await start(order);
+  const token = await tokenOf(id);
+  await cancelProcess(client, id);
+  const beat = await waitUntil(async () => {
+    const answer = await jipper(['complete', token, '--heartbeat', '--json'], env);
+    const parsed = JSON.parse(answer.stdout) as { cancelRequested?: boolean };
+    return parsed.cancelRequested === true && parsed;
+  }, 'the heartbeat to say the process asks to cancel the job');
+  expect(beat).toMatchObject({ heartbeated: true, processId: id, stepId: 'charge' });
+  const cancelled = await jipper(['complete', token, '--cancelled'], env);
+  expect(cancelled).toMatchObject({
+    code: 0,
+    stdout: `cancelled step charge of process ${id} (job charge-card, attempt 1)\n`,
+  });
+  const done = await report(id);
+  expect(done.status).toBe('cancelled');
+  expect(effects(id)).toEqual(['run reserve-stock', 'run charge-card', 'revert reserve-stock']);
 });

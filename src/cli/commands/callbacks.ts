@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import type { SettledJob } from '../../client/callbacks';
-import { completeJob, decodeCompletionToken, failJob, heartbeatJob } from '../../client/callbacks';
+import { completeJob, decodeCompletionToken, failJob, heartbeatJob, reportJobCancelled } from '../../client/callbacks';
 import { DEFAULT_CALLBACK_PORT, MIN_CALLBACK_TOKEN_CHARS, startCallbackServer } from '../../client/callback-server';
 import { ConfigError } from '../../config/errors';
 import { oneLine } from '../../shared/text';
@@ -49,22 +49,28 @@ interface CompleteOptions {
   resultFile?: string;
   fail?: string;
   heartbeat?: boolean;
+  cancelled?: boolean;
   detail?: string;
   retry?: boolean;
   json?: boolean;
 }
 
-/** Which of --result, --fail and --heartbeat was given: exactly one, else a UsageError. */
-function settlement(options: CompleteOptions): 'complete' | 'fail' | 'heartbeat' {
+type Settlement = 'complete' | 'fail' | 'heartbeat' | 'cancelled';
+
+/** Which of --result, --fail, --heartbeat and --cancelled was given: exactly one, else a UsageError. */
+function settlement(options: CompleteOptions): Settlement {
   const given = (
     [
       [options.result !== undefined || options.resultFile !== undefined, 'complete'],
       [options.fail !== undefined, 'fail'],
       [options.heartbeat === true, 'heartbeat'],
+      [options.cancelled === true, 'cancelled'],
     ] as const
   ).flatMap(([set, kind]) => (set ? [kind] : []));
   if (given.length !== 1 || given[0] === undefined) {
-    throw new UsageError('give exactly one of --result JSON (or --result-file), --fail MESSAGE and --heartbeat');
+    throw new UsageError(
+      'give exactly one of --result JSON (or --result-file), --fail MESSAGE, --heartbeat and --cancelled'
+    );
   }
   if (options.result !== undefined && options.resultFile !== undefined) {
     throw new UsageError('give --result or --result-file, not both');
@@ -87,29 +93,37 @@ function registerComplete(program: Command): void {
       "read the job's result (JSON) from this file (a result too long for a command line)"
     )
     .option('--fail <message>', 'fail the job with this message')
-    .option('--heartbeat', 'only heartbeat the job (for a job with a heartbeat timeout)')
+    .option(
+      '--heartbeat',
+      'only heartbeat the job (a job with a heartbeat timeout); says when its process asks to cancel it'
+    )
+    .option('--cancelled', 'the job stopped because its process asked to cancel it (see --heartbeat)')
     .option('--detail <text>', "with --result: the job's detail in the report")
     .option('--retry', "with --fail: let the job's retry policy run it again (default: the failure is final)")
-    .option('--json', 'print { completed | failed | heartbeated: true, processId, stepId, job, attempt } as JSON')
+    .option(
+      '--json',
+      'print { completed | failed | heartbeated | cancelled: true, processId, stepId, job, attempt, cancelRequested? } as JSON'
+    )
     .action(
       action(async (token: string, options: CompleteOptions) => {
         const kind = settlement(options);
         decodeCompletionToken(token);
         const result = kind === 'complete' ? await resultOf(options) : undefined;
+        const detail = options.detail !== undefined ? { detail: options.detail } : {};
         return withClient(async (client) => {
-          let job: SettledJob & { cancelRequested?: boolean };
-          if (kind === 'complete') {
-            const detail = options.detail !== undefined ? { detail: options.detail } : {};
-            job = await completeJob(client, token, result, detail);
-          } else if (kind === 'fail') {
-            job = await failJob(client, token, options.fail ?? '', { retry: options.retry ?? false });
-          } else {
-            job = await heartbeatJob(client, token);
-          }
-          const done = { complete: 'completed', fail: 'failed', heartbeat: 'heartbeated' }[kind];
+          const settle: Record<Settlement, () => Promise<SettledJob & { cancelRequested?: boolean }>> = {
+            complete: () => completeJob(client, token, result, detail),
+            fail: () => failJob(client, token, options.fail ?? '', { retry: options.retry ?? false }),
+            heartbeat: () => heartbeatJob(client, token),
+            cancelled: () => reportJobCancelled(client, token),
+          };
+          const job = await settle[kind]();
+          const done = { complete: 'completed', fail: 'failed', heartbeat: 'heartbeated', cancelled: 'cancelled' }[
+            kind
+          ];
           if (options.json) return printJson({ [done]: true, ...job });
           out(`${done} step ${job.stepId} of process ${job.processId} (job ${job.job}, attempt ${job.attempt})`);
-          if (job.cancelRequested) out('its process asks to cancel it: fail it (--fail)');
+          if (job.cancelRequested) out('its process asks to cancel it: stop, then say so (--cancelled)');
         });
       })
     );
