@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { runCli } from '../../src/cli/main';
 import { encryptingDataConverter } from '../../src/codec/data-converter';
 import { generateKey, parseInlineKeyRing } from '../../src/codec/keyring';
 import { cancelProcess, completeJob, failJob, startProcess, waitForReport } from '../../src/client';
@@ -263,12 +264,14 @@ test('bad input to `jipper complete` is one line and changes nothing', async () 
     ],
     [
       ['complete', token, '--result-file', join(scratch, 'missing.json')],
-      /^jipper: --result-file .*missing\.json: ENOENT/,
+      /^jipper: --result-file .*missing\.json: .*ENOENT/,
     ],
     [['complete', forged, '--result', '{}'], /^jipper: the server refused the completion token of process/],
   ];
+  // In-process (the same program as the built command, without a Node start per case); the first case also built.
+  expect((await jipper(cases[0]?.[0] ?? [], env)).stderr).toMatch(cases[0]?.[1] ?? /never/);
   for (const [args, expected] of cases) {
-    const result = await jipper(args, env);
+    const result = await inProcess(args);
     expect({ args: args.slice(0, 2), code: result.code, stderr: result.stderr }).toEqual({
       args: args.slice(0, 2),
       code: 2,
@@ -281,6 +284,17 @@ test('bad input to `jipper complete` is one line and changes nothing', async () 
   await completeJob(client, token, { chargeId: 'after-bad-input' });
   expect((await report(id)).status).toBe('succeeded');
 });
+
+/** Runs `jipper <args>` in this process (the test's environment: its server, no key ring) and collects its output. */
+async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['node', 'jipper', ...args], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  return { code, stdout, stderr };
+}
 
 /** Starts `jipper callback-server` and resolves its URL once it serves. */
 async function callbackServer(extraEnv: NodeJS.ProcessEnv, args: string[] = []) {
