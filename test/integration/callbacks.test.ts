@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -28,6 +29,9 @@ import type { TestConnection } from '../support/server';
 import { testConnection } from '../support/server';
 import type { WorkerProcess } from '../support/worker-process';
 import { spawnWorker } from '../support/worker-process';
+import { serverAddress } from '../support/worker';
+import type { JobLibrary } from '../../src/jobs/library';
+import { startTestWorker } from '../../src/testing/worker';
 
 const RING = `k1:${generateKey()}`;
 const LIBRARY = resolve('test/support/callback-jobs.cjs');
@@ -467,4 +471,37 @@ test('a process cancelled while its job awaits completion: the holder hears of i
   const done = await report(id);
   expect(done.status).toBe('cancelled');
   expect(effects(id)).toEqual(['run reserve-stock', 'run charge-card', 'revert reserve-stock']);
+});
+
+test('a job awaiting completion holds no worker slot: a worker with one activity slot has ten waiting at once', async () => {
+  // The library, loaded in this process too, writes its ledger and tokens under JIPPER_SANDBOX.
+  process.env.JIPPER_SANDBOX = sandbox;
+  const { library } = createRequire(__filename)(LIBRARY) as { library: JobLibrary };
+  const kit = await startTestWorker([library], {
+    address: serverAddress(),
+    name: 'callbacks-one-slot',
+    dataConverter: client.options.dataConverter,
+    workerOptions: { maxConcurrentActivityTaskExecutions: 1 },
+    ...(process.env.JIPPER_TEST_BUNDLE ? { workflowBundlePath: process.env.JIPPER_TEST_BUNDLE } : {}),
+  });
+  try {
+    const ids = Array.from({ length: 10 }, () => `order-${randomUUID().slice(0, 8)}`);
+    const startedAt = Date.now();
+    await Promise.all(ids.map((id) => startProcess(kit.client, order(id), { taskQueue: kit.taskQueue, id })));
+    const tokens = await Promise.all(ids.map(tokenOf));
+    const allWaitingMs = Date.now() - startedAt;
+    for (const id of ids) expect(await stillAwaiting(id)).toBe(true);
+
+    const completedAt = Date.now();
+    await Promise.all(tokens.map((token, i) => completeJob(kit.client, token, { chargeId: `ch-slot-${i}` })));
+    const reports = await Promise.all(ids.map(report));
+    const allDoneMs = Date.now() - completedAt;
+    expect(reports.map((r) => r.status)).toEqual(ids.map(() => 'succeeded'));
+    ids.forEach((id, i) =>
+      expect(effects(id)).toEqual(['run reserve-stock', 'run charge-card', `run ship-order ch-slot-${i}`])
+    );
+    recordFigure('callbacks: 10 jobs awaiting completion on one activity slot', { allWaitingMs, allDoneMs });
+  } finally {
+    await kit.shutdown();
+  }
 });
