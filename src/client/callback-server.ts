@@ -192,7 +192,7 @@ async function settle(client: Client, body: Body): Promise<SettledJob & { cancel
 /** The status and one line an error is answered with. */
 function errorAnswer(err: unknown): [number, string] {
   if (err instanceof HttpError) return [err.status, err.message];
-  const name = err instanceof Error ? err.name : '';
+  const name = (err as { name?: unknown } | null)?.name;
   if (name === 'CompletionTokenError') {
     return [(err as Error & { reason?: string }).reason === 'unknown' ? 404 : 400, oneLine(err)];
   }

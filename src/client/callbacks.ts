@@ -109,7 +109,7 @@ async function send(token: CompletionToken, call: () => Promise<void>): Promise<
   try {
     await call();
   } catch (err) {
-    const name = err instanceof Error ? err.name : '';
+    const name = (err as { name?: unknown } | null)?.name;
     if (name === 'ActivityNotFoundError') {
       throw new CompletionTokenError(
         `no job awaits completion with this token (${where(token)}): it was completed or failed already, its attempt timed out, or its process ended`,
@@ -117,7 +117,8 @@ async function send(token: CompletionToken, call: () => Promise<void>): Promise<
         { cause: err }
       );
     }
-    if (name === 'ActivityCompletionError') {
+    // The server's answer to a token it cannot read ("Error deserializing task token."); other failures pass as they are.
+    if (name === 'ActivityCompletionError' && /task token/i.test(oneLine(err))) {
       throw new CompletionTokenError(
         `the server refused the completion token of ${where(token)}: ${oneLine(err)}`,
         'malformed',
@@ -233,7 +234,7 @@ export async function heartbeatJob(
   try {
     await send(parsed, () => client.activity.heartbeat(parsed.taskToken, beat));
   } catch (err) {
-    if (err instanceof Error && err.name === 'ActivityCancelledError')
+    if ((err as { name?: unknown } | null)?.name === 'ActivityCancelledError')
       return { ...settled(parsed), cancelRequested: true };
     throw err;
   }
