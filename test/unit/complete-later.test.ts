@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure, CompleteAsyncError } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import fc from 'fast-check';
 import { z } from 'zod';
 import { defineJob } from '../../src/jobs/job';
 import { defineLibrary } from '../../src/jobs/library';
@@ -126,4 +127,38 @@ describe('a malformed token is one line that says what is wrong', () => {
   test('a good token round-trips', () => {
     expect(parseCompletionToken(` ${good}\n`).ok).toBe(true);
   });
+});
+
+test('any text is a token or one line saying what is wrong, and every token round-trips', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ maxLength: 300 }),
+        fc.string().map((s) => `jc1.${s}`)
+      ),
+      (text) => {
+        const parsed = parseCompletionToken(text);
+        if (!parsed.ok) expect(parsed.problem).toMatch(/^malformed completion token: [^\n]+$/);
+      }
+    ),
+    { numRuns: 2_000 }
+  );
+  const id = fc.string({ minLength: 1, maxLength: 200 });
+  fc.assert(
+    fc.property(
+      fc.record({
+        namespace: id,
+        taskToken: fc.uint8Array({ minLength: 6, maxLength: 600 }),
+        processId: id,
+        stepId: id,
+        job: id,
+        attempt: fc.integer({ min: 1, max: 1_000 }),
+      }),
+      (token) => {
+        const parsed = parseCompletionToken(encodeCompletionToken(token));
+        expect(parsed).toEqual({ ok: true, token: { ...token, taskToken: Buffer.from(token.taskToken) } });
+      }
+    ),
+    { numRuns: 500 }
+  );
 });
