@@ -418,7 +418,7 @@ test('the callback server: a bearer token, a size limit checked before reading, 
   }
 });
 
-test('the callback server refuses to listen beyond loopback without a bearer token', async () => {
+test('the callback server refuses to listen beyond loopback without a bearer token, and reads one from --token-file', async () => {
   const open = await jipper(['callback-server', '--host', '0.0.0.0', '--port', '0'], env);
   expect(open.code).toBe(2);
   expect(open.stderr).toBe(
@@ -427,6 +427,30 @@ test('the callback server refuses to listen beyond loopback without a bearer tok
   const short = await jipper(['callback-server', '--port', '0'], { ...env, JIPPER_CALLBACK_TOKEN: 'short' });
   expect(short.code).toBe(2);
   expect(short.stderr).toBe('jipper: invalid configuration: JIPPER_CALLBACK_TOKEN: must be at least 16 characters\n');
+  const shortFile = join(scratch, 'short-token');
+  writeFileSync(shortFile, 'short\n');
+  const fromShortFile = await inProcess(['callback-server', '--port', '0', '--token-file', shortFile]);
+  expect(fromShortFile).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: `jipper: --token-file ${shortFile}: the token must be at least 16 characters\n`,
+  });
+
+  const bearer = randomUUID();
+  const tokenFile = join(scratch, 'callback-token');
+  writeFileSync(tokenFile, `${bearer}\n`, { mode: 0o600 });
+  const server = await callbackServer({}, ['--token-file', tokenFile]);
+  try {
+    const body = JSON.stringify({ token: 'jc1.x', result: 1 });
+    expect((await post(`${server.url}/complete`, body)).status).toBe(401);
+    const answer = await post(`${server.url}/complete`, body, { Authorization: `Bearer ${bearer}` });
+    expect(answer).toEqual({
+      status: 400,
+      body: { error: expect.stringMatching(/^malformed completion token/) as unknown },
+    });
+  } finally {
+    await server.stop();
+  }
 });
 
 test('a worker killed while its job awaits completion: completed meanwhile, the process finishes on a new worker, nothing run twice', async () => {
