@@ -51,6 +51,19 @@ export type { WatchOptions } from './watch';
 export { cancelProcess, decide, pauseProcess, resumeProcess, reviseProcess } from './control';
 export type { ReviseOptions } from './control';
 export { listTokens } from './tokens';
+export {
+  CompletionInputError,
+  CompletionTokenError,
+  awaitedJobs,
+  completeJob,
+  decodeCompletionToken,
+  failJob,
+  heartbeatJob,
+  reportJobCancelled,
+} from './callbacks';
+export type { AwaitedJob, CompleteJobOptions, FailJobOptions, SettledJob } from './callbacks';
+export { DEFAULT_CALLBACK_PORT, MAX_CALLBACK_BODY_BYTES, startCallbackServer } from './callback-server';
+export type { CallbackServer, CallbackServerOptions } from './callback-server';
 export { runDefinition } from './run-definition';
 export type { RunDefinition } from './run-definition';
 export { previewProcess } from './preview';

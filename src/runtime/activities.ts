@@ -7,7 +7,7 @@
  * redacted from all it sends on (`redact.ts`).
  */
 import { performance } from 'node:perf_hooks';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, CompleteAsyncError, Context } from '@temporalio/activity';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import {
   INVALID_INPUT_TYPE,
@@ -23,6 +23,7 @@ import { formatPath } from '../shared/plan';
 import { getPath, isSecretRef, secretMarker } from '../shared/refs';
 import { isRecord, oneLine } from '../shared/text';
 import { AttemptDeadline } from './attempt-deadline';
+import { completeLaterFor, completeLaterRefused } from './complete-later';
 import { processStepIds } from './process-steps';
 import type { AnyJob, JobContext, RevertContext } from '../jobs/job';
 import { Redactor } from './redact';
@@ -235,6 +236,7 @@ function startAttempt(
     lastHeartbeat: info.heartbeatDetails as unknown,
     signal,
     sleep: (ms: number) => sleep(ms, signal),
+    completeLater: completeLaterRefused(call, 'probe'),
     setDetail: (text: string) => {
       detail =
         text.length > MAX_DETAIL_CHARS
@@ -344,13 +346,18 @@ export async function runJob(
   checkFingerprints(call, registry);
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail, failed, end } = startAttempt(
+  const attempt = startAttempt(
     call,
     `${call.processId}/${call.stepId}`,
     redactor,
     startedAt,
     await processStepIds(call)
   );
+  const { detail, failed, end } = attempt;
+  const ctx: JobContext = {
+    ...attempt.ctx,
+    completeLater: completeLaterFor(call, (details) => attempt.ctx.heartbeat(details)),
+  };
   try {
     let result: unknown = await job.run(input, ctx);
     if (job.output) {
@@ -375,6 +382,8 @@ export async function runJob(
     checkResultSize(job, call, outcome);
     return outcome;
   } catch (err) {
+    // The run handed out a completion token (ctx.completeLater): the attempt stays open until it is used.
+    if (err instanceof CompleteAsyncError) throw err;
     return await failed(err);
   } finally {
     end();
@@ -422,7 +431,11 @@ export async function revertJob(job: AnyJob, call: RevertCall, secrets: SecretPr
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
   const key = `${call.processId}/${call.stepId}/revert`;
   const { ctx, detail, failed, end } = startAttempt(call, key, redactor, startedAt, await processStepIds(call));
-  const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
+  const revertCtx: RevertContext = {
+    ...ctx,
+    afterFailure: call.afterFailure,
+    completeLater: completeLaterRefused(call, 'revert'),
+  };
   try {
     await job.revert?.(input, call.result, revertCtx);
     const text = detail();
