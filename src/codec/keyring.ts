@@ -9,13 +9,20 @@
  *
  * Neither set: no encryption. Both set: an error (one source of keys, never a merge that hides a mistake).
  *
+ * A ring file must be readable by its owner only (as ssh requires of a private key): one that group or others may
+ * read is refused, with the `chmod 600` that fixes it. It is loaded as a {@link FileKeyRing}, which reloads when the
+ * file changes (checked at most once a second, when a payload is encrypted or decrypted) or on `reload()` (workers
+ * and `jipper dev` call it on SIGHUP), so `jipper keys add`/`use` take effect without a restart; and which counts
+ * the payloads each key encrypts (`src/codec/key-usage.ts`).
+ *
  * ```ts
  * const ring = loadKeyRing(process.env); // undefined when no key ring is configured
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { GCM_RANDOM_NONCE_LIMIT, KeyUsage } from './key-usage';
 
 /** The length of every key: AES-256. */
 export const KEY_BYTES = 32;
@@ -30,6 +37,8 @@ export interface KeyRing {
   readonly keys: ReadonlyMap<string, Buffer>;
   /** Where the ring came from, for messages: `JIPPER_ENCRYPTION_KEYS`, `JIPPER_ENCRYPTION_KEYS_FILE (/path)`. */
   readonly source: string;
+  /** Told of every payload encrypted with `keyId` (a {@link FileKeyRing} counts them). */
+  recordEncryption?(keyId: string): void;
 }
 
 /** The key ring settings are invalid; the message is one line that names the setting and what is wrong. */
@@ -121,17 +130,139 @@ export function loadKeyRing(env: NodeJS.ProcessEnv = process.env): KeyRing | und
   }
   if (inline !== undefined) return parseInlineKeyRing(inline);
   if (file === undefined) return undefined;
-  const source = `JIPPER_ENCRYPTION_KEYS_FILE (${file})`;
+  return new FileKeyRing(file);
+}
+
+/**
+ * Reads and checks the ring file at `path`.
+ *
+ * @throws KeyRingError when it is missing, readable by group or others, or not a key ring.
+ */
+export function readKeyRingFile(path: string, source = `JIPPER_ENCRYPTION_KEYS_FILE (${path})`): KeyRing {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    checkPrivate(path);
+    text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof KeyRingError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new KeyRingError(
       `invalid key ring in ${source}: ${code === 'ENOENT' ? 'no such file (create one with `jipper keys add <file>`)' : (err as Error).message}`
     );
   }
   return parseKeyRingFile(text, source);
+}
+
+/** Refuses a ring file that group or others may read or write, as ssh refuses such a private key. */
+function checkPrivate(path: string): void {
+  if (process.platform === 'win32') return;
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) {
+    throw new KeyRingError(
+      `key ring file ${path} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}): run \`chmod 600 ${path}\``
+    );
+  }
+}
+
+/** How often a {@link FileKeyRing} looks at its file when in use. */
+export const RING_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * A key ring read from a file that follows the file: when the file has changed (looked at, at most once a
+ * {@link RING_CHECK_INTERVAL_MS}, when the ring is used) or on {@link reload}, the ring is read again. A file that no
+ * longer reads (a hand edit gone wrong, a mode opened up) keeps the ring as it was, and `warn` says why, once per
+ * change. Counts the payloads each key encrypts next to the file (`<file>.counts`), and warns when a key nears
+ * AES-GCM's limit.
+ */
+export class FileKeyRing implements KeyRing {
+  private ring: KeyRing;
+  private stamp: string;
+  private checkedAt = Date.now();
+  private readonly usage: KeyUsage;
+  private usageUnrecorded = false;
+
+  constructor(
+    readonly path: string,
+    private readonly warn: (line: string) => void = (line) => console.warn(`jipper: ${line}`)
+  ) {
+    this.ring = readKeyRingFile(path);
+    this.stamp = stampOf(path);
+    this.usage = new KeyUsage(`${path}.counts`, (keyId, total) =>
+      this.warn(
+        `key "${keyId}" of ${this.source} has encrypted about ${total} payloads; AES-GCM with random nonces allows ${GCM_RANDOM_NONCE_LIMIT} per key (NIST SP 800-38D): add a new key and make it current (jipper keys add, jipper keys use)`
+      )
+    );
+  }
+
+  get current(): string {
+    this.check();
+    return this.ring.current;
+  }
+
+  get keys(): ReadonlyMap<string, Buffer> {
+    this.check();
+    return this.ring.keys;
+  }
+
+  get source(): string {
+    return this.ring.source;
+  }
+
+  recordEncryption(keyId: string): void {
+    this.usage.record(keyId);
+  }
+
+  /** The estimated number of payloads `keyId` has encrypted (every process using this file counts). */
+  encryptions(keyId: string): number {
+    return this.usage.total(keyId);
+  }
+
+  /**
+   * Reads the file again now. Returns true when the ring was replaced; false when the file does not read (the ring
+   * stays as it was, and `warn` says why).
+   */
+  reload(): boolean {
+    this.stamp = stampOf(this.path);
+    try {
+      this.ring = readKeyRingFile(this.path);
+      return true;
+    } catch (err) {
+      this.warn(`${(err as Error).message}; keeping the key ring as it was (current key "${this.ring.current}")`);
+      return false;
+    }
+  }
+
+  /** Reloads on `signal` (default SIGHUP) until the returned function is called. */
+  reloadOn(signal: NodeJS.Signals = 'SIGHUP', log: (line: string) => void = this.warn): () => void {
+    const onSignal = () => {
+      if (this.reload()) log(`${signal}: key ring reloaded from ${this.path} (current key "${this.ring.current}")`);
+    };
+    process.on(signal, onSignal);
+    return () => void process.off(signal, onSignal);
+  }
+
+  private check(): void {
+    const now = Date.now();
+    if (now - this.checkedAt < RING_CHECK_INTERVAL_MS) return;
+    this.checkedAt = now;
+    try {
+      this.usage.flush();
+    } catch (err) {
+      if (!this.usageUnrecorded) this.warn(`cannot record key usage in ${this.path}.counts: ${(err as Error).message}`);
+      this.usageUnrecorded = true;
+    }
+    if (stampOf(this.path) !== this.stamp) this.reload();
+  }
+}
+
+/** What changes when a file is written or replaced: inode, size, modification time and mode. */
+function stampOf(path: string): string {
+  try {
+    const stat = statSync(path);
+    return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.mode}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 /** A fresh random key, in the base64 form the ring files hold. */
@@ -156,7 +287,7 @@ export function addKeyToFile(path: string, id: string = newKeyId(), options: { k
   if (!KEY_ID_PATTERN.test(id)) {
     throw new KeyRingError(`key id "${id}": ${keyId.safeParse(id).error?.issues[0]?.message}`);
   }
-  const existing = existsSync(path) ? parseKeyRingFile(readFileSync(path, 'utf8'), path) : undefined;
+  const existing = existsSync(path) ? readKeyRingFile(path, path) : undefined;
   if (existing?.keys.has(id)) throw new KeyRingError(`${path} already has a key "${id}"`);
   const keys: Record<string, string> = { [id]: generateKey() };
   for (const [known, key] of existing?.keys ?? []) keys[known] = key.toString('base64');
@@ -170,7 +301,7 @@ export function addKeyToFile(path: string, id: string = newKeyId(), options: { k
  * @throws KeyRingError when the file is not a key ring or has no such key.
  */
 export function useKeyInFile(path: string, id: string): void {
-  const ring = parseKeyRingFile(readFileSync(path, 'utf8'), path);
+  const ring = readKeyRingFile(path, path);
   if (!ring.keys.has(id)) {
     const known = [...ring.keys.keys()].map((k) => `"${k}"`).join(', ');
     throw new KeyRingError(`${path} has no key "${id}" (it has ${known})`);

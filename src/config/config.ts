@@ -66,6 +66,7 @@ export const SETTING_NAMES = [
   'tls',
   'apiKey',
   'webUi',
+  'encryptionRequired',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -95,6 +96,12 @@ export interface JipperConfig {
   sources: Record<SettingName, string>;
   /** The key ring payloads are encrypted with; `undefined`: no encryption configured. */
   keyRing: KeyRing | undefined;
+  /**
+   * Whether the namespace's payloads must be encrypted (`encryption.required` in the config file,
+   * `JIPPER_ENCRYPTION_REQUIRED`): a worker refuses processes that arrive unencrypted, and a client without a key ring
+   * refuses to start. Default: on when there is a key ring.
+   */
+  encryptionRequired: boolean;
   /**
    * What every client, worker and replayer made from this configuration encodes payloads with: the encrypting data
    * converter when there is a key ring, else `undefined` (Temporal's default).
@@ -150,6 +157,10 @@ const envSchema = (cwd: string) =>
       JIPPER_TASK_QUEUE: taskQueueSchema.optional(),
       JIPPER_LIBRARIES: listSchema.optional(),
       JIPPER_WEB_UI_URL: urlSchema.optional(),
+      JIPPER_ENCRYPTION_REQUIRED: z
+        .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
+        .transform((value) => value === 'true' || value === '1')
+        .optional(),
       TEMPORAL_ADDRESS: addressSchema.optional(),
       TEMPORAL_NAMESPACE: nonEmpty.optional(),
       TEMPORAL_API_KEY: nonEmpty.optional(),
@@ -267,6 +278,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
   if (apiKey !== undefined && tls === undefined) sources.tls = `on with the API key (${sources.apiKey})`;
 
   const keyRing = keyRingOf(env);
+  const encryptionRequired = pick<boolean>(
+    'encryptionRequired',
+    [vars.JIPPER_ENCRYPTION_REQUIRED, 'JIPPER_ENCRYPTION_REQUIRED'],
+    [file.encryption?.required, fileName]
+  );
+  if (encryptionRequired === undefined)
+    sources.encryptionRequired = keyRing ? 'default (a key ring is set)' : 'default';
   return {
     address,
     addressSource: address === undefined ? undefined : sources.address,
@@ -284,7 +302,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     configFile,
     sources,
     keyRing,
-    dataConverter: keyRing ? encryptingDataConverter(keyRing) : undefined,
+    encryptionRequired: encryptionRequired ?? keyRing !== undefined,
+    dataConverter: keyRing ? encryptingDataConverter(keyRing, { namespace }) : undefined,
   };
 }
 

@@ -68,6 +68,11 @@ export const configFileSchema = z
     apiKey: nonEmpty.optional(),
     /** Base URL of the Web UI for links, when it is not the embedded dev server's (a cluster, Temporal Cloud). */
     webUi: z.url({ message: 'must be a URL such as http://127.0.0.1:8233' }).optional(),
+    /**
+     * `required`: this namespace's payloads must be encrypted; workers refuse plaintext, clients without a key ring
+     * refuse to start (docs/security.md). Default: on where there is a key ring. The ring itself is never in this file.
+     */
+    encryption: z.strictObject({ required: z.boolean().optional() }).optional(),
   })
   .superRefine((file, ctx) => {
     if (typeof file.tls !== 'object') return;

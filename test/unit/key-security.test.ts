@@ -1,0 +1,216 @@
+/**
+ * Keys that hold when someone gets it wrong, without a server: a ciphertext is bound to its namespace (one copied
+ * into another does not decrypt; payloads written before the binding still do); a ring file others may read is
+ * refused with the `chmod` that fixes it; a ring file follows its file (a change, SIGHUP) without a restart and keeps
+ * the ring it had when the file breaks; every key's encryptions are counted across processes and a key near AES-GCM's
+ * limit is warned about; a worker's guard marks the plaintext that arrives for a workflow; required encryption is
+ * one setting; decoded histories are written 0600.
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Payload } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { writePrivate } from '../../src/cli/commands/history';
+import { EncryptionCodec, PayloadDecryptError } from '../../src/codec/encryption-codec';
+import { KEY_USAGE_WARN_AT } from '../../src/codec/key-usage';
+import { FileKeyRing, addKeyToFile, generateKey, loadKeyRing, parseInlineKeyRing } from '../../src/codec/keyring';
+import { PLAINTEXT_METADATA, PlaintextGuardCodec } from '../../src/codec/plaintext-guard';
+import { loadConfig } from '../../src/config/config';
+import { connectClient } from '../../src/config/connect';
+import { PLAINTEXT_MARK } from '../../src/shared/plaintext';
+
+const k1 = generateKey();
+const json = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
+const text = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
+const secret = { customer: 'acme-payroll-7', sizeMb: 64 };
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'jipper-key-security-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A payload in format 1 (key id as associated data, no namespace), as the codec wrote before namespaces were bound. */
+function formatOnePayload(keyId: string, key: string, payload: Payload): Payload {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(key, 'base64'), iv);
+  cipher.setAAD(Buffer.from(`jipper-payload/1/${keyId}`));
+  const raw = temporal.api.common.v1.Payload.encode(payload).finish();
+  const sealed = Buffer.concat([cipher.update(Buffer.of(0)), cipher.update(raw), cipher.final()]);
+  return {
+    metadata: {
+      encoding: Buffer.from('binary/encrypted'),
+      'encryption-key-id': Buffer.from(keyId),
+      'encryption-cipher': Buffer.from('AES-256-GCM/jipper-1'),
+    },
+    data: Buffer.concat([Buffer.of(1), iv, sealed, cipher.getAuthTag()]),
+  };
+}
+
+describe('a ciphertext bound to its namespace', () => {
+  const ring = parseInlineKeyRing(`k1:${k1}`, 'test');
+  const context = (namespace: string) => ({ type: 'workflow' as const, namespace, workflowId: 'wf-1' });
+
+  it('does not decrypt when copied into another namespace, with one line that says so', async () => {
+    const codec = new EncryptionCodec(ring);
+    const [sealed] = await codec.encode([json(secret)], context('team-a'));
+    const [back] = await codec.decode([sealed as Payload], context('team-a'));
+    expect(defaultPayloadConverter.fromPayload(back as Payload)).toEqual(secret);
+    const copied = codec.decode([sealed as Payload], context('team-b'));
+    await expect(copied).rejects.toThrow(PayloadDecryptError);
+    await expect(copied).rejects.toThrow(
+      /^a payload encrypted with key "k1" does not decrypt with that key in namespace team-b: it was encrypted for another namespace/
+    );
+  });
+
+  it("takes the namespace from Temporal's context, else from its options", async () => {
+    const [sealed] = await new EncryptionCodec(ring).encode([json(secret)], context('team-a'));
+    const [back] = await new EncryptionCodec(ring, { namespace: 'team-a' }).decode([sealed as Payload]);
+    expect(defaultPayloadConverter.fromPayload(back as Payload)).toEqual(secret);
+    await expect(new EncryptionCodec(ring).decode([sealed as Payload])).rejects.toThrow('in namespace default');
+  });
+
+  it('still decrypts payloads written before the binding (format 1), in any namespace', async () => {
+    const old = formatOnePayload('k1', k1, json(secret));
+    const [back] = await new EncryptionCodec(ring).decode([old], context('team-b'));
+    expect(defaultPayloadConverter.fromPayload(back as Payload)).toEqual(secret);
+  });
+});
+
+describe('a key ring file', () => {
+  it('is refused when group or others may read it, with the chmod that fixes it', () => {
+    const file = join(scratch, 'open.json');
+    addKeyToFile(file, 'k1');
+    for (const mode of [0o644, 0o640, 0o604]) {
+      chmodSync(file, mode);
+      expect(() => loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).toThrow(
+        `key ring file ${file} is accessible by group or others (mode 0${mode.toString(8)}): run \`chmod 600 ${file}\``
+      );
+    }
+    chmodSync(file, 0o600);
+    expect(loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })?.current).toBe('k1');
+  });
+
+  it('reloads when the file changes, without a restart: new payloads under the new key, old ones still read', async () => {
+    const file = join(scratch, 'rotating.json');
+    addKeyToFile(file, 'k1');
+    const ring = loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file }) as FileKeyRing;
+    expect(ring).toBeInstanceOf(FileKeyRing);
+    const codec = new EncryptionCodec(ring);
+    const [before] = await codec.encode([json(secret)]);
+    addKeyToFile(file, 'k2');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const [after] = await codec.encode([json(secret)]);
+    expect(text(before?.metadata?.['encryption-key-id'])).toBe('k1');
+    expect(text(after?.metadata?.['encryption-key-id'])).toBe('k2');
+    const decoded = await codec.decode([before as Payload, after as Payload]);
+    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([secret, secret]);
+  });
+
+  it('reloads on request at once, and keeps the ring it had when the file no longer reads', () => {
+    const file = join(scratch, 'hup.json');
+    addKeyToFile(file, 'k1');
+    const warnings: string[] = [];
+    const ring = new FileKeyRing(file, (line) => warnings.push(line));
+    addKeyToFile(file, 'k2');
+    expect(ring.reload()).toBe(true);
+    expect(ring.current).toBe('k2');
+    writeFileSync(file, '{ "current": "k3", ', { mode: 0o600 });
+    expect(ring.reload()).toBe(false);
+    expect(ring.current).toBe('k2');
+    expect([...ring.keys.keys()].sort()).toEqual(['k1', 'k2']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^invalid key ring in .*: not JSON .*; keeping the key ring as it was \(current key "k2"\)$/
+    );
+  });
+});
+
+describe('encryptions counted per key', () => {
+  it('sums every process that uses the ring file, and warns once when a key nears the 2^32 limit', async () => {
+    const file = join(scratch, 'counted.json');
+    addKeyToFile(file, 'k1');
+    writeFileSync(`${file}.counts`, `k1 ${KEY_USAGE_WARN_AT - 3}\n`, { mode: 0o600 });
+    const warnings: string[] = [];
+    const one = new FileKeyRing(file, (line) => warnings.push(line));
+    const two = new FileKeyRing(file, (line) => warnings.push(line));
+    await new EncryptionCodec(one).encode([json(1), json(2)]);
+    await new EncryptionCodec(two).encode([json(3)]);
+    expect(warnings).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    void one.current; // flushes one's counts
+    void two.current; // flushes two's, and reads one's back
+    expect(two.encryptions('k1')).toBe(KEY_USAGE_WARN_AT);
+    expect(warnings).toEqual([
+      `key "k1" of JIPPER_ENCRYPTION_KEYS_FILE (${file}) has encrypted about ${KEY_USAGE_WARN_AT} payloads; AES-GCM with random nonces allows 4294967296 per key (NIST SP 800-38D): add a new key and make it current (jipper keys add, jipper keys use)`,
+    ]);
+    await new EncryptionCodec(two).encode([json(4)]);
+    expect(warnings).toHaveLength(1);
+    expect(statSync(`${file}.counts`).mode & 0o077).toBe(0);
+  });
+});
+
+describe("a worker's plaintext guard", () => {
+  const guard = new PlaintextGuardCodec();
+  const workflow = { type: 'workflow' as const, namespace: 'default', workflowId: 'wf-1' };
+
+  it("marks a workflow's plaintext payload, keeping its value for a replay", async () => {
+    const [marked] = await guard.decode([json(secret)], workflow);
+    expect(text(marked?.metadata?.[PLAINTEXT_METADATA])).toBe('json/plain');
+    expect(defaultPayloadConverter.fromPayload(marked as Payload)).toEqual({
+      [PLAINTEXT_MARK]: { encoding: 'json/plain', value: secret },
+    });
+  });
+
+  it('lets encrypted payloads and activity payloads through as they are', async () => {
+    const [sealed] = await new EncryptionCodec(parseInlineKeyRing(`k1:${k1}`, 'test')).encode([json(secret)]);
+    expect(await guard.decode([sealed as Payload], workflow)).toEqual([sealed]);
+    const activity = { type: 'activity' as const, namespace: 'default', isLocal: false };
+    const plain = json(secret);
+    expect(await guard.decode([plain], activity)).toEqual([plain]);
+  });
+});
+
+describe('required encryption, one setting', () => {
+  const load = (env: NodeJS.ProcessEnv, cwd?: string) =>
+    loadConfig({ env, ...(cwd ? { cwd } : { configFile: false }) });
+
+  it('is on wherever there is a key ring, and can be set in the environment or the config file', async () => {
+    expect((await load({ JIPPER_ENCRYPTION_KEYS: `k1:${k1}` })).encryptionRequired).toBe(true);
+    expect((await load({})).encryptionRequired).toBe(false);
+    const off = await load({ JIPPER_ENCRYPTION_KEYS: `k1:${k1}`, JIPPER_ENCRYPTION_REQUIRED: 'false' });
+    expect(off.encryptionRequired).toBe(false);
+    const dir = mkdtempSync(join(scratch, 'project-'));
+    writeFileSync(join(dir, 'jipper.config.json'), JSON.stringify({ encryption: { required: true } }));
+    const fromFile = await load({}, dir);
+    expect(fromFile.encryptionRequired).toBe(true);
+    expect(fromFile.sources.encryptionRequired).toBe('jipper.config.json');
+    await expect(load({ JIPPER_ENCRYPTION_REQUIRED: 'yes' })).rejects.toThrow(
+      'invalid configuration: JIPPER_ENCRYPTION_REQUIRED: must be true, false, 1 or 0'
+    );
+  });
+
+  it('keeps a client without a key ring from starting, in one line', async () => {
+    const config = await load({ JIPPER_ENCRYPTION_REQUIRED: 'true', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    await expect(connectClient(config)).rejects.toThrow(
+      /^encryption is required for namespace default \(JIPPER_ENCRYPTION_REQUIRED\) but this client has no key ring: set JIPPER_ENCRYPTION_KEYS_FILE$/
+    );
+  });
+});
+
+describe('a decoded history file', () => {
+  it('is written readable by its owner only, a file that was there before too', async () => {
+    const fresh = join(scratch, 'fresh.json');
+    await writePrivate(fresh, '{"plain":"text"}\n');
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
+    const existing = join(scratch, 'existing.json');
+    writeFileSync(existing, 'old\n', { mode: 0o644 });
+    chmodSync(existing, 0o644);
+    await writePrivate(existing, '{"plain":"text"}\n');
+    expect(statSync(existing).mode & 0o777).toBe(0o600);
+    expect(readFileSync(existing, 'utf8')).toBe('{"plain":"text"}\n');
+  });
+});
