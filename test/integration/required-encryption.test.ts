@@ -1,0 +1,224 @@
+/**
+ * Required encryption and live keys on the run's real Temporal server. A worker with a key ring refuses what arrives
+ * unencrypted: a raw Temporal client's start fails the run before any job runs (the ledger stays empty), its update is
+ * rejected and never written to the history, its signal fails the run. Jipper's client without a key ring refuses to
+ * start in a namespace that requires encryption; with one, the same process runs and no job data shows in the raw
+ * history (searched as bytes and inside every base64 string). Keys rotate mid-run with `jipper keys add`/`use`: the
+ * worker and the client follow the ring file without a restart, and a worker process reloads it on SIGHUP.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { getReport, runProcess, startProcess } from '../../src/client';
+import { addKeyToFile } from '../../src/codec/keyring';
+import { loadConfig } from '../../src/config/config';
+import { connectClient } from '../../src/config/connect';
+import type { ProcessDefinition } from '../../src/schema/definition';
+import type { TestWorker } from '../../src/testing/worker';
+import { startTestWorker } from '../../src/testing/worker';
+import { historyToJson } from '../../src/worker/history-json';
+import { jipper, requireBuiltCli } from '../support/cli';
+import type { JournalEntry } from '../support/journal-jobs';
+import { journalLibrary } from '../support/journal-jobs';
+import { waitUntil } from '../support/observe';
+import { testConnection } from '../support/server';
+import type { TestConnection } from '../support/server';
+import { spawnWorker } from '../support/worker-process';
+
+const stamp = randomUUID().slice(0, 8);
+const journal: JournalEntry[] = [];
+const blocked = new Set<string>();
+
+let scratch: string;
+let ringFile: string;
+let raw: TestConnection;
+let tw: TestWorker;
+/** Jipper's client, configured from the environment with the key ring file (a FileKeyRing of its own). */
+let jipperClient: Client;
+
+const definition = (marker: string): ProcessDefinition => ({
+  name: 'required-encryption',
+  steps: [
+    { id: 'a', job: 'task', args: { value: marker } },
+    { id: 'b', job: 'task', args: { value: 'b' } },
+  ],
+});
+
+const withoutKeys = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.JIPPER_ENCRYPTION_KEYS;
+  delete env.JIPPER_ENCRYPTION_KEYS_FILE;
+  return env;
+};
+
+beforeAll(async () => {
+  requireBuiltCli();
+  scratch = mkdtempSync(join(tmpdir(), 'jipper-required-'));
+  ringFile = join(scratch, 'keys.json');
+  addKeyToFile(ringFile, 'k1');
+  raw = await testConnection();
+  const workerConfig = await loadConfig({
+    configFile: false,
+    env: { ...withoutKeys(), JIPPER_ENCRYPTION_KEYS_FILE: ringFile },
+  });
+  tw = await startTestWorker([journalLibrary(journal, blocked)], {
+    name: 'required',
+    ...(workerConfig.dataConverter ? { dataConverter: workerConfig.dataConverter } : {}),
+  });
+  const clientConfig = await loadConfig({
+    configFile: false,
+    env: { ...withoutKeys(), JIPPER_ENCRYPTION_KEYS_FILE: ringFile },
+  });
+  jipperClient = await connectClient(clientConfig);
+});
+
+afterAll(async () => {
+  blocked.clear();
+  await tw?.shutdown();
+  await jipperClient?.connection.close();
+  await raw?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+afterEach(() => blocked.clear());
+
+const ranSteps = (id: string) => journal.filter((e) => e.key.startsWith(`${id}/`)).map((e) => e.stepId);
+const rawHistory = (id: string): Promise<History> => raw.client.workflow.getHandle(id).fetchHistory();
+
+/** Whether `marker` shows anywhere in a history as the server stores it: in its text, or inside any base64 string. */
+function showsIn(history: History, marker: string): boolean {
+  const json = historyToJson(history);
+  if (json.includes(marker)) return true;
+  return (json.match(/[A-Za-z0-9+/]{12,}={0,2}/g) ?? []).some((b64) =>
+    Buffer.from(b64, 'base64').toString('latin1').includes(marker)
+  );
+}
+
+const scheduledJobs = (history: History) =>
+  (history.events ?? []).filter((event) => event.activityTaskScheduledEventAttributes).length;
+const keyIdsOf = (history: History) => {
+  const ids = historyToJson(history).match(/"encryption-key-id": "([^"]+)"/g) ?? [];
+  return new Set(ids.map((entry) => Buffer.from(entry.split('"')[3] ?? '', 'base64').toString('utf8')));
+};
+
+describe('a worker that requires encryption (on by default with a key ring)', () => {
+  it("fails a raw Temporal client's run before any job runs, naming the cause in one line", async () => {
+    const marker = `raw-start-${stamp}`;
+    const id = `raw-start-${stamp}`;
+    await startProcess(raw.client, definition(marker), { taskQueue: tw.taskQueue, id });
+    const error = await jipperClient.workflow
+      .getHandle(id)
+      .result()
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toMatchObject({
+      type: 'PlaintextRefused',
+      message:
+        'refused: the process input arrived unencrypted (json/plain) and this worker requires encryption; send it with a client that has the key ring (JIPPER_ENCRYPTION_KEYS_FILE)',
+    });
+    expect(ranSteps(id)).toEqual([]);
+    expect(scheduledJobs(await rawHistory(id))).toBe(0);
+  });
+
+  it("keeps Jipper's client without a key ring from starting; with the ring the process runs, nothing in plaintext", async () => {
+    const required = await loadConfig({
+      configFile: false,
+      env: { ...withoutKeys(), JIPPER_ENCRYPTION_REQUIRED: 'true' },
+    });
+    await expect(connectClient(required)).rejects.toThrow(
+      /^encryption is required for namespace \S+ \(JIPPER_ENCRYPTION_REQUIRED\) but this client has no key ring: set JIPPER_ENCRYPTION_KEYS_FILE$/
+    );
+    const marker = `jipper-start-${stamp}`;
+    const run = await runProcess(jipperClient, definition(marker), { taskQueue: tw.taskQueue, registry: tw.registry });
+    expect(run.status).toBe('succeeded');
+    expect(ranSteps(run.processId)).toEqual(['a', 'b']);
+    expect(showsIn(await rawHistory(run.processId), marker)).toBe(false);
+  });
+
+  it('rejects a raw update, which never reaches the history, and the run goes on', async () => {
+    const marker = `raw-update-${stamp}`;
+    blocked.add('a/hold');
+    const handle = await startProcess(jipperClient, definition('update-run'), { taskQueue: tw.taskQueue });
+    const id = handle.workflowId;
+    await waitUntil(async () => ranSteps(id).includes('a'), 'step a to run');
+    await expect(
+      raw.client.workflow.getHandle(id).executeUpdate('jipper.pause', { args: [{ reason: marker }] })
+    ).rejects.toThrow();
+    const report = await getReport(jipperClient, id);
+    expect(report.status).toBe('running');
+    expect(report.pause).toBeUndefined();
+    blocked.delete('a/hold');
+    await handle.result();
+    expect(ranSteps(id)).toEqual(['a', 'b']);
+    expect(showsIn(await rawHistory(id), marker)).toBe(false);
+  });
+
+  it('fails the run on a raw signal: no further job runs', async () => {
+    const marker = `raw-signal-${stamp}`;
+    blocked.add('a/hold');
+    const handle = await startProcess(jipperClient, definition('signal-run'), { taskQueue: tw.taskQueue });
+    const id = handle.workflowId;
+    await waitUntil(async () => ranSteps(id).includes('a'), 'step a to run');
+    await raw.client.workflow.getHandle(id).signal('jipper.tokens.granted', { requestId: marker, waitedMs: 0 });
+    const error = await handle.result().catch((err: unknown) => err);
+    expect((error as WorkflowFailedError).cause).toMatchObject({
+      type: 'PlaintextRefused',
+      message: expect.stringMatching(
+        /^refused: the signal "jipper\.tokens\.granted" arrived unencrypted \(json\/plain\)/
+      ),
+    });
+    blocked.delete('a/hold');
+    expect(ranSteps(id)).toEqual(['a']);
+  });
+});
+
+describe('keys that rotate without a restart', () => {
+  it('follows `jipper keys add` and `jipper keys use` mid-run, in the worker and in the client', async () => {
+    blocked.add('a/hold');
+    const before = await startProcess(jipperClient, definition('rotate-run'), { taskQueue: tw.taskQueue });
+    await waitUntil(async () => ranSteps(before.workflowId).includes('a'), 'step a to run');
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
+    expect((await jipper(['keys', 'add', ringFile, '--id', 'k2', '--keep-current'], env)).code).toBe(0);
+    expect((await jipper(['keys', 'use', ringFile, 'k2'], env)).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    blocked.delete('a/hold');
+    await before.result();
+    // The run started under k1 finished under k2: its later payloads are k2's, the worker never restarted.
+    expect(keyIdsOf(await rawHistory(before.workflowId))).toEqual(new Set(['k1', 'k2']));
+    const marker = `rotated-${stamp}`;
+    const after = await runProcess(jipperClient, definition(marker), { taskQueue: tw.taskQueue });
+    expect(after.status).toBe('succeeded');
+    expect(keyIdsOf(await rawHistory(after.processId))).toEqual(new Set(['k2']));
+    expect(showsIn(await rawHistory(after.processId), marker)).toBe(false);
+  });
+
+  it('reloads the ring file on SIGHUP in a worker process', async () => {
+    const sandbox = join(scratch, 'sandbox');
+    const logFile = join(scratch, 'hup-worker.log');
+    const file = join(scratch, 'hup-keys.json');
+    addKeyToFile(file, 'h1');
+    const worker = await spawnWorker({
+      taskQueue: `hup-${stamp}`,
+      sandbox,
+      logFile,
+      env: { JIPPER_ENCRYPTION_KEYS_FILE: file },
+    });
+    try {
+      expect(readFileSync(logFile, 'utf8')).toContain('payloads encrypted with key "h1"');
+      addKeyToFile(file, 'h2');
+      process.kill(worker.pid, 'SIGHUP');
+      await waitUntil(
+        async () => readFileSync(logFile, 'utf8').includes(`SIGHUP: key ring reloaded from ${file} (current key "h2")`),
+        'the worker to reload on SIGHUP',
+        10_000
+      );
+      expect(worker.alive()).toBe(true);
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+});
