@@ -15,8 +15,8 @@
  *
  * Format versions: 1 (written before namespaces were bound: key id only) still decrypts; 2 is written now.
  *
- * Decoding leaves payloads that are not encrypted as they are, so a worker with a key ring still runs processes
- * started before encryption was turned on.
+ * Decoding leaves payloads that are not encrypted as they are; a worker that requires encryption puts the plaintext
+ * guard after this codec (`plaintext-guard.ts`), which refuses them for new runs and replays old ones as they ran.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
