@@ -34,7 +34,7 @@ import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { encryptingDataConverter } from '../codec/data-converter';
 import type { KeyRing } from '../codec/keyring';
-import { KeyRingError, loadKeyRing } from '../codec/keyring';
+import { KeyRingError, openKeyRing } from '../codec/keyring';
 import { oneLine } from '../shared/text';
 import { ConfigError } from './errors';
 import type { JipperConfigFile } from './file';
@@ -277,7 +277,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
   const connection = connectionOptionsOf(merged, sources.tls);
   if (apiKey !== undefined && tls === undefined) sources.tls = `on with the API key (${sources.apiKey})`;
 
-  const keyRing = keyRingOf(env);
+  const keyRing = await keyRingOf(env);
   const encryptionRequired = pick<boolean>(
     'encryptionRequired',
     [vars.JIPPER_ENCRYPTION_REQUIRED, 'JIPPER_ENCRYPTION_REQUIRED'],
@@ -461,10 +461,10 @@ function connectionOptionsOf(
   }
 }
 
-/** The key ring the environment names, if any; a bad one is a ConfigError. */
-function keyRingOf(env: NodeJS.ProcessEnv): KeyRing | undefined {
+/** The key ring the environment names, if any (its keys unwrapped when a KEK wraps them); a bad one is a ConfigError. */
+async function keyRingOf(env: NodeJS.ProcessEnv): Promise<KeyRing | undefined> {
   try {
-    return loadKeyRing(env);
+    return await openKeyRing(env);
   } catch (err) {
     if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
     throw err;

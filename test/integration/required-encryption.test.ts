@@ -4,7 +4,8 @@
  * rejected and never written to the history, its signal fails the run. Jipper's client without a key ring refuses to
  * start in a namespace that requires encryption; with one, the same process runs and no job data shows in the raw
  * history (searched as bytes and inside every base64 string). Keys rotate mid-run with `jipper keys add`/`use`: the
- * worker and the client follow the ring file without a restart, and a worker process reloads it on SIGHUP.
+ * worker and the client follow the ring file without a restart, and a worker process whose ring's keys a KEK wraps
+ * (`jipper keys wrap`) reloads it on SIGHUP.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { getReport, runProcess, startProcess } from '../../src/client';
 import { addKeyToFile } from '../../src/codec/keyring';
@@ -110,10 +112,13 @@ describe('a worker that requires encryption (on by default with a key ring)', ()
     const marker = `raw-start-${stamp}`;
     const id = `raw-start-${stamp}`;
     await startProcess(raw.client, definition(marker), { taskQueue: tw.taskQueue, id });
-    const error = await jipperClient.workflow
+    const error: unknown = await jipperClient.workflow
       .getHandle(id)
       .result()
-      .catch((err: unknown) => err);
+      .then(
+        () => undefined,
+        (err: unknown) => err
+      );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause).toMatchObject({
       type: 'PlaintextRefused',
@@ -164,13 +169,13 @@ describe('a worker that requires encryption (on by default with a key ring)', ()
     const id = handle.workflowId;
     await waitUntil(async () => ranSteps(id).includes('a'), 'step a to run');
     await raw.client.workflow.getHandle(id).signal('jipper.tokens.granted', { requestId: marker, waitedMs: 0 });
-    const error = await handle.result().catch((err: unknown) => err);
-    expect((error as WorkflowFailedError).cause).toMatchObject({
-      type: 'PlaintextRefused',
-      message: expect.stringMatching(
-        /^refused: the signal "jipper\.tokens\.granted" arrived unencrypted \(json\/plain\)/
-      ),
-    });
+    const error: unknown = await handle.result().then(
+      () => undefined,
+      (err: unknown) => err
+    );
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('PlaintextRefused');
+    expect(cause.message).toMatch(/^refused: the signal "jipper\.tokens\.granted" arrived unencrypted \(json\/plain\)/);
     blocked.delete('a/hold');
     expect(ranSteps(id)).toEqual(['a']);
   });
@@ -196,11 +201,16 @@ describe('keys that rotate without a restart', () => {
     expect(showsIn(await rawHistory(after.processId), marker)).toBe(false);
   });
 
-  it('reloads the ring file on SIGHUP in a worker process', async () => {
+  it('reloads a ring file with wrapped keys (jipper keys wrap) on SIGHUP in a worker process', async () => {
     const sandbox = join(scratch, 'sandbox');
     const logFile = join(scratch, 'hup-worker.log');
     const file = join(scratch, 'hup-keys.json');
     addKeyToFile(file, 'h1');
+    // Envelope encryption: the worker's ring file holds its keys wrapped by a KEK in another file.
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
+    const kekFile = join(scratch, 'hup-kek.key');
+    const wrap = await jipper(['keys', 'wrap', file, '--kek-file', kekFile], env);
+    expect(wrap.stdout.trim()).toBe(`wrapped h1 with the key-encryption key in ${kekFile}`);
     const worker = await spawnWorker({
       taskQueue: `hup-${stamp}`,
       sandbox,
@@ -209,7 +219,8 @@ describe('keys that rotate without a restart', () => {
     });
     try {
       expect(readFileSync(logFile, 'utf8')).toContain('payloads encrypted with key "h1"');
-      addKeyToFile(file, 'h2');
+      expect((await jipper(['keys', 'add', file, '--id', 'h2'], env)).code).toBe(0);
+      expect(readFileSync(file, 'utf8')).toContain('"h2": {\n      "wrapped"');
       process.kill(worker.pid, 'SIGHUP');
       await waitUntil(
         async () => readFileSync(logFile, 'utf8').includes(`SIGHUP: key ring reloaded from ${file} (current key "h2")`),

@@ -6,7 +6,7 @@
  * limit is warned about; a worker's guard marks the plaintext that arrives for a workflow; required encryption is
  * one setting; decoded histories are written 0600.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,18 @@ import { temporal } from '@temporalio/proto';
 import { writePrivate } from '../../src/cli/commands/history';
 import { EncryptionCodec, PayloadDecryptError } from '../../src/codec/encryption-codec';
 import { KEY_USAGE_WARN_AT } from '../../src/codec/key-usage';
-import { FileKeyRing, addKeyToFile, generateKey, loadKeyRing, parseInlineKeyRing } from '../../src/codec/keyring';
+import { kekProviderFor, registerKekProvider } from '../../src/codec/envelope';
+import {
+  FileKeyRing,
+  addKey,
+  addKeyToFile,
+  generateKey,
+  loadKeyRing,
+  openKeyRing,
+  parseInlineKeyRing,
+  useKeyInFile,
+  wrapKeyRingFile,
+} from '../../src/codec/keyring';
 import { PLAINTEXT_METADATA, PlaintextGuardCodec } from '../../src/codec/plaintext-guard';
 import { loadConfig } from '../../src/config/config';
 import { connectClient } from '../../src/config/connect';
@@ -25,6 +36,7 @@ import { PLAINTEXT_MARK } from '../../src/shared/plaintext';
 const k1 = generateKey();
 const json = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
 const text = (bytes: Uint8Array | null | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
+const ringJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { keys: Record<string, unknown> };
 const secret = { customer: 'acme-payroll-7', sizeMb: 64 };
 
 let scratch: string;
@@ -110,22 +122,113 @@ describe('a key ring file', () => {
     expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([secret, secret]);
   });
 
-  it('reloads on request at once, and keeps the ring it had when the file no longer reads', () => {
+  it('reloads on request at once, and keeps the ring it had when the file no longer reads', async () => {
     const file = join(scratch, 'hup.json');
     addKeyToFile(file, 'k1');
     const warnings: string[] = [];
     const ring = new FileKeyRing(file, (line) => warnings.push(line));
     addKeyToFile(file, 'k2');
-    expect(ring.reload()).toBe(true);
+    expect(await ring.reload()).toBe(true);
     expect(ring.current).toBe('k2');
     writeFileSync(file, '{ "current": "k3", ', { mode: 0o600 });
-    expect(ring.reload()).toBe(false);
+    expect(await ring.reload()).toBe(false);
     expect(ring.current).toBe('k2');
     expect([...ring.keys.keys()].sort()).toEqual(['k1', 'k2']);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(
       /^invalid key ring in .*: not JSON .*; keeping the key ring as it was \(current key "k2"\)$/
     );
+  });
+});
+
+describe('envelope encryption: data keys wrapped by a key-encryption key', () => {
+  it('wraps a ring file so it alone holds no key, and still decrypts what the ring encrypted', async () => {
+    const file = join(scratch, 'envelope.json');
+    const kekFile = join(scratch, 'kek.key');
+    addKeyToFile(file, 'k1');
+    const clear = loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file }) as FileKeyRing;
+    const k1Clear = clear.keys.get('k1')?.toString('base64') as string;
+    const [sealed] = await new EncryptionCodec(clear).encode([json(secret)]);
+    expect(await wrapKeyRingFile(file, kekFile)).toEqual(['k1']);
+    const stored = readFileSync(file, 'utf8');
+    expect(stored).not.toContain(k1Clear);
+    expect(JSON.parse(stored)).toMatchObject({ current: 'k1', kek: { provider: 'file', path: 'kek.key' } });
+    expect(statSync(kekFile).mode & 0o777).toBe(0o600);
+    expect(() => loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).toThrow(
+      `JIPPER_ENCRYPTION_KEYS_FILE (${file}): its keys are wrapped by a key-encryption key (kek.provider "file"): load it with openKeyRing() or loadConfig()`
+    );
+    const opened = (await openKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })) as FileKeyRing;
+    expect(opened.keys.get('k1')?.toString('base64')).toBe(k1Clear);
+    const [back] = await new EncryptionCodec(opened).decode([sealed as Payload]);
+    expect(defaultPayloadConverter.fromPayload(back as Payload)).toEqual(secret);
+    const config = await loadConfig({ env: { JIPPER_ENCRYPTION_KEYS_FILE: file }, configFile: false });
+    expect(config.keyRing?.keys.get('k1')?.toString('base64')).toBe(k1Clear);
+  });
+
+  it('adds and switches wrapped keys, the running ring following the file', async () => {
+    const file = join(scratch, 'envelope-rotate.json');
+    addKeyToFile(file, 'k1');
+    await wrapKeyRingFile(file, join(scratch, 'kek-rotate.key'));
+    const ring = await FileKeyRing.open(file);
+    await addKey(file, 'k2', { keepCurrent: true });
+    const wrappedK2 = (ringJson(file).keys.k2 as { wrapped: string }).wrapped;
+    expect(wrappedK2).toMatch(/^[A-Za-z0-9+/]{40,}={0,2}$/);
+    useKeyInFile(file, 'k2');
+    expect(ringJson(file).keys.k2).toEqual({ wrapped: wrappedK2 });
+    expect(await ring.reload()).toBe(true);
+    expect(ring.current).toBe('k2');
+    const codec = new EncryptionCodec(ring);
+    const [sealed] = await codec.encode([json(secret)]);
+    expect(text(sealed?.metadata?.['encryption-key-id'])).toBe('k2');
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([sealed as Payload]))[0] as Payload)).toEqual(
+      secret
+    );
+  });
+
+  it('refuses, in one line, keys wrapped by another KEK', async () => {
+    const file = join(scratch, 'envelope-other.json');
+    addKeyToFile(file, 'k1');
+    await wrapKeyRingFile(file, join(scratch, 'kek-a.key'));
+    const other = join(scratch, 'kek-b.key');
+    writeFileSync(other, `${generateKey()}\n`, { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...ringJson(file), kek: { provider: 'file', path: 'kek-b.key' } }), {
+      mode: 0o600,
+    });
+    await expect(openKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).rejects.toThrow(
+      `invalid key ring in JIPPER_ENCRYPTION_KEYS_FILE (${file}): key "k1" does not unwrap with the KEK of file ${other}: another KEK wrapped it`
+    );
+  });
+
+  it('takes any provider of the same two calls, as a KMS would be', async () => {
+    // An in-process key service: the KEK never leaves it, the ring file names it by provider and key name.
+    const service = new Map([['team-kek', randomBytes(32)]]);
+    registerKekProvider('test-kms', (spec) => {
+      const kek = service.get(String(spec.keyName)) as Buffer;
+      return {
+        description: `test-kms ${String(spec.keyName)}`,
+        async wrapKey(dataKey, keyId) {
+          const iv = randomBytes(12);
+          const cipher = createCipheriv('aes-256-gcm', kek, iv).setAAD(Buffer.from(keyId));
+          return Buffer.concat([iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
+        },
+        async unwrapKey(wrapped, keyId) {
+          const decipher = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, 12)).setAAD(Buffer.from(keyId));
+          decipher.setAuthTag(wrapped.subarray(wrapped.length - 16));
+          return Buffer.concat([decipher.update(wrapped.subarray(12, wrapped.length - 16)), decipher.final()]);
+        },
+      };
+    });
+    const file = join(scratch, 'kms.json');
+    const kek = { provider: 'test-kms', keyName: 'team-kek' };
+    const first = randomBytes(32);
+    const wrapped = await kekProviderFor(kek, scratch).wrapKey(first, 'k0');
+    const ring0 = { current: 'k0', kek, keys: { k0: { wrapped: wrapped.toString('base64') } } };
+    writeFileSync(file, JSON.stringify(ring0), { mode: 0o600 });
+    await addKey(file, 'k1');
+    const ring = await FileKeyRing.open(file);
+    expect(ring.keys.get('k0')?.equals(first)).toBe(true);
+    expect(ring.current).toBe('k1');
+    expect(ring.keys.get('k1')).toHaveLength(32);
   });
 });
 
