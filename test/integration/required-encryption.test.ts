@@ -7,7 +7,7 @@
  * worker and the client follow the ring file without a restart, and a worker process whose ring's keys a KEK wraps
  * (`jipper keys wrap`) reloads it on SIGHUP.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +30,7 @@ import { waitUntil } from '../support/observe';
 import { testConnection } from '../support/server';
 import type { TestConnection } from '../support/server';
 import { spawnWorker } from '../support/worker-process';
+import { serverAddress } from '../support/worker';
 
 const stamp = randomUUID().slice(0, 8);
 const journal: JournalEntry[] = [];
@@ -92,8 +93,8 @@ const ranSteps = (id: string) => journal.filter((e) => e.key.startsWith(`${id}/`
 const rawHistory = (id: string): Promise<History> => raw.client.workflow.getHandle(id).fetchHistory();
 
 /** Whether `marker` shows anywhere in a history as the server stores it: in its text, or inside any base64 string. */
-function showsIn(history: History, marker: string): boolean {
-  const json = historyToJson(history);
+function showsIn(history: History | string, marker: string): boolean {
+  const json = typeof history === 'string' ? history : historyToJson(history);
   if (json.includes(marker)) return true;
   return (json.match(/[A-Za-z0-9+/]{12,}={0,2}/g) ?? []).some((b64) =>
     Buffer.from(b64, 'base64').toString('latin1').includes(marker)
@@ -182,7 +183,7 @@ describe('a worker that requires encryption (on by default with a key ring)', ()
 });
 
 describe('keys that rotate without a restart', () => {
-  it('follows `jipper keys add` and `jipper keys use` mid-run, in the worker and in the client', async () => {
+  it('follows `jipper keys add` and `jipper keys use` mid-run, in the worker and in the client; decodes 0600', async () => {
     blocked.add('a/hold');
     const before = await startProcess(jipperClient, definition('rotate-run'), { taskQueue: tw.taskQueue });
     await waitUntil(async () => ranSteps(before.workflowId).includes('a'), 'step a to run');
@@ -199,6 +200,15 @@ describe('keys that rotate without a restart', () => {
     expect(after.status).toBe('succeeded');
     expect(keyIdsOf(await rawHistory(after.processId))).toEqual(new Set(['k2']));
     expect(showsIn(await rawHistory(after.processId), marker)).toBe(false);
+    // Decoded, the history is plaintext: the file is its owner's only, one that was there before too.
+    const decoded = join(scratch, 'decoded.json');
+    writeFileSync(decoded, '', { mode: 0o644 });
+    chmodSync(decoded, 0o644);
+    const cli = { ...env, TEMPORAL_ADDRESS: serverAddress(), JIPPER_ENCRYPTION_KEYS_FILE: ringFile };
+    const exported = await jipper(['history', after.processId, '--decode', '-o', decoded], cli);
+    expect(exported.stderr).toContain(`of ${after.processId} to ${decoded}`);
+    expect(showsIn(readFileSync(decoded, 'utf8'), marker)).toBe(true);
+    expect(statSync(decoded).mode & 0o777).toBe(0o600);
   });
 
   it('reloads a ring file with wrapped keys (jipper keys wrap) on SIGHUP in a worker process', async () => {
