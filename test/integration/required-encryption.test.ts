@@ -22,6 +22,7 @@ import { connectClient } from '../../src/config/connect';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { TestWorker } from '../../src/testing/worker';
 import { startTestWorker } from '../../src/testing/worker';
+import { tokenKeeperId } from '../../src/shared/tokens';
 import { historyToJson } from '../../src/worker/history-json';
 import { jipper, requireBuiltCli } from '../support/cli';
 import type { JournalEntry } from '../support/journal-jobs';
@@ -143,6 +144,18 @@ describe('a worker that requires encryption (on by default with a key ring)', ()
     expect(run.status).toBe('succeeded');
     expect(ranSteps(run.processId)).toEqual(['a', 'b']);
     expect(showsIn(await rawHistory(run.processId), marker)).toBe(false);
+  });
+
+  it("lets through what its own workers send each other: a resource token's keeper and its signals", async () => {
+    const token = `lock/enc-${stamp}`;
+    const steps = [{ id: 'a', job: 'task', args: { value: 'a' }, tokens: [token] }];
+    const run = await runProcess(jipperClient, { name: 'encrypted-token', steps }, { taskQueue: tw.taskQueue });
+    expect(run.status).toBe('succeeded');
+    expect(ranSteps(run.processId)).toEqual(['a']);
+    const keeper = await raw.client.workflow.getHandle(tokenKeeperId(tw.taskQueue)).describe();
+    expect(keeper.status.name).toBe('RUNNING');
+    const keeperHistory = await rawHistory(tokenKeeperId(tw.taskQueue));
+    expect((keeperHistory.events ?? []).filter((event) => event.workflowTaskFailedEventAttributes)).toEqual([]);
   });
 
   it('rejects a raw update, which never reaches the history, and the run goes on', async () => {
