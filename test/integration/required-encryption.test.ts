@@ -14,9 +14,12 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils';
-import { getReport, runProcess, startProcess } from '../../src/client';
-import { addKeyToFile } from '../../src/codec/keyring';
+import { buildStartRequest, getReport, runProcess, startProcess } from '../../src/client';
+import { EncryptionCodec } from '../../src/codec/encryption-codec';
+import type { FileKeyRing } from '../../src/codec/keyring';
+import { addKeyToFile, loadKeyRing } from '../../src/codec/keyring';
 import { loadConfig } from '../../src/config/config';
 import { connectClient } from '../../src/config/connect';
 import type { ProcessDefinition } from '../../src/schema/definition';
@@ -129,6 +132,34 @@ describe('a worker that requires encryption (on by default with a key ring)', ()
     });
     expect(ranSteps(id)).toEqual([]);
     expect(scheduledJobs(await rawHistory(id))).toBe(0);
+  });
+
+  it('fails a run whose input is encrypted but whose memo is not, before any job runs', async () => {
+    const id = `raw-memo-${stamp}`;
+    const request = buildStartRequest(definition('memo-run'));
+    const ring = loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: ringFile }) as FileKeyRing;
+    const codec = new EncryptionCodec(ring, { namespace: raw.namespace });
+    const input = await codec.encode(request.args.map((arg) => defaultPayloadConverter.toPayload(arg)));
+    await raw.client.workflowService.startWorkflowExecution({
+      namespace: raw.namespace,
+      workflowId: id,
+      workflowType: { name: request.workflowType },
+      taskQueue: { name: tw.taskQueue },
+      input: { payloads: input },
+      memo: { fields: { note: defaultPayloadConverter.toPayload(`raw-memo-${stamp}`) } },
+      requestId: randomUUID(),
+    });
+    const error: unknown = await jipperClient.workflow
+      .getHandle(id)
+      .result()
+      .then(
+        () => undefined,
+        (err: unknown) => err
+      );
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('PlaintextRefused');
+    expect(cause.message).toMatch(/^refused: the memo field "note" arrived unencrypted \(json\/plain\)/);
+    expect(ranSteps(id)).toEqual([]);
   });
 
   it("keeps Jipper's client without a key ring from starting; with the ring the process runs, nothing in plaintext", async () => {
