@@ -14,6 +14,7 @@ import type { Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { writePrivate } from '../../src/cli/commands/history';
+import { startCodecServer } from '../../src/codec/codec-server';
 import { EncryptionCodec, PayloadDecryptError } from '../../src/codec/encryption-codec';
 import { KEY_USAGE_WARN_AT } from '../../src/codec/key-usage';
 import { kekProviderFor, registerKekProvider } from '../../src/codec/envelope';
@@ -138,6 +139,39 @@ describe('a key ring file', () => {
     expect(warnings[0]).toMatch(
       /^invalid key ring in .*: not JSON .*; keeping the key ring as it was \(current key "k2"\)$/
     );
+  });
+});
+
+describe("the codec server's ring", () => {
+  it('follows the ring file: a key added after it started decrypts, without a restart', async () => {
+    const file = join(scratch, 'codec-server.json');
+    addKeyToFile(file, 'k1');
+    const server = await startCodecServer({ keyRing: new FileKeyRing(file), token: 'test-token' });
+    try {
+      addKeyToFile(file, 'k2');
+      const [sealed] = await new EncryptionCodec(await FileKeyRing.open(file)).encode([json(secret)]);
+      const body = {
+        payloads: [
+          {
+            metadata: Object.fromEntries(
+              Object.entries(sealed?.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])
+            ),
+            data: Buffer.from(sealed?.data ?? []).toString('base64'),
+          },
+        ],
+      };
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const response = await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-token' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(200);
+      const { payloads } = (await response.json()) as { payloads: { data: string }[] };
+      expect(JSON.parse(Buffer.from(payloads[0]?.data ?? '', 'base64').toString('utf8'))).toEqual(secret);
+    } finally {
+      await server.close();
+    }
   });
 });
 
