@@ -2,8 +2,9 @@
  * How many payloads each key has encrypted, counted so that a key is retired well before AES-GCM's limit: with random
  * 96-bit nonces NIST SP 800-38D allows at most 2^32 encryptions per key. Every process that encrypts with a ring file
  * appends what it encrypted to `<ring file>.counts` (one `<key id> <count>` line at most once a second, appends being
- * atomic), and the total is the sum of the lines; the file is compacted when it grows. Two processes compacting at
- * the same moment can lose a second's counts: the total is an estimate, and the warning comes 4x before the limit.
+ * atomic, and once more when the process exits), and the total is the sum of the lines; the file is compacted when it
+ * grows. Two processes compacting at the same moment can lose a second's counts: the total is an estimate, and the
+ * warning comes 4x before the limit.
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
@@ -13,6 +14,25 @@ export const GCM_RANDOM_NONCE_LIMIT = 2 ** 32;
 export const KEY_USAGE_WARN_AT = 2 ** 30;
 /** Lines the counts file may have before it is compacted to one line per key. */
 const COMPACT_AFTER_LINES = 1_000;
+
+/** Counts not yet written, flushed when the process exits (a short `jipper` command encrypts and exits at once). */
+const unflushed = new Set<KeyUsage>();
+let exitHook = false;
+
+function flushAtExit(usage: KeyUsage): void {
+  unflushed.add(usage);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const pending of unflushed) {
+      try {
+        pending.flush();
+      } catch {
+        // Exiting: a count that cannot be written is lost, as the module doc says an estimate may be.
+      }
+    }
+  });
+}
 
 export class KeyUsage {
   private readonly pending = new Map<string, number>();
@@ -32,6 +52,7 @@ export class KeyUsage {
 
   /** One more payload encrypted with `keyId`. */
   record(keyId: string): void {
+    if (this.path !== undefined && this.pending.size === 0) flushAtExit(this);
     this.pending.set(keyId, (this.pending.get(keyId) ?? 0) + 1);
     const total = (this.totals.get(keyId) ?? 0) + 1;
     this.totals.set(keyId, total);
@@ -51,6 +72,7 @@ export class KeyUsage {
     if (this.path === undefined || this.pending.size === 0) return;
     const lines = [...this.pending].map(([keyId, count]) => `${keyId} ${count}\n`).join('');
     this.pending.clear();
+    unflushed.delete(this);
     appendFileSync(this.path, lines, { mode: 0o600 });
     this.read();
   }

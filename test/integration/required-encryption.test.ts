@@ -11,6 +11,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
@@ -253,6 +254,21 @@ describe('keys that rotate without a restart', () => {
     expect(exported.stderr).toContain(`of ${after.processId} to ${decoded}`);
     expect(showsIn(readFileSync(decoded, 'utf8'), marker)).toBe(true);
     expect(statSync(decoded).mode & 0o777).toBe(0o600);
+  });
+
+  it('counts what a short-lived process encrypted when it exits', async () => {
+    const file = join(scratch, 'short-lived.json');
+    addKeyToFile(file, 'c1');
+    const dist = join(__dirname, '..', '..', 'dist', 'codec');
+    const script = [
+      `const { FileKeyRing } = require(${JSON.stringify(join(dist, 'keyring.js'))});`,
+      `const { EncryptionCodec } = require(${JSON.stringify(join(dist, 'encryption-codec.js'))});`,
+      `const codec = new EncryptionCodec(new FileKeyRing(${JSON.stringify(file)}));`,
+      `codec.encode([1, 2, 3].map((n) => ({ metadata: {}, data: Buffer.from(String(n)) }))).then(() => process.exit(0));`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    expect(readFileSync(`${file}.counts`, 'utf8')).toBe('c1 3\n');
   });
 
   it('reloads a ring file with wrapped keys (jipper keys wrap) on SIGHUP in a worker process', async () => {
