@@ -1,11 +1,13 @@
 /**
  * The key ring payload encryption uses: named 256-bit keys, one of them current. New payloads are encrypted with the
  * current key; a payload names the key it was encrypted with, so after a rotation the older keys still decrypt what
- * they encrypted. Read from the environment once, where it enters, and checked with zod (one line per problem).
+ * they encrypted. Named by the environment, and checked with zod where it enters (one line per problem).
  *
  * - `JIPPER_ENCRYPTION_KEYS`: the ring inline, `id:base64key[,id:base64key...]`; the first key is the current one.
  * - `JIPPER_ENCRYPTION_KEYS_FILE`: a JSON file `{ "current": "<id>", "keys": { "<id>": "<base64key>", ... } }`
- *   (`jipper keys add <file>` writes one, and adds a new current key to it).
+ *   (`jipper keys add <file>` writes one, and adds a new current key to it), or with its keys wrapped by a
+ *   key-encryption key, `{ "current", "kek": { "provider", ... }, "keys": { "<id>": { "wrapped": "<base64>" } } }`
+ *   (`jipper keys wrap`; see `envelope.ts`).
  *
  * Neither set: no encryption. Both set: an error (one source of keys, never a merge that hides a mistake).
  *
@@ -16,13 +18,13 @@
  * the payloads each key encrypts (`src/codec/key-usage.ts`).
  *
  * ```ts
- * const ring = loadKeyRing(process.env); // undefined when no key ring is configured
+ * const ring = await openKeyRing(process.env); // undefined when no key ring is configured
  * ```
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
 import { dirname, relative, resolve } from 'node:path';
+import { z } from 'zod';
 import type { KekSpec, KeyEncryptionKeyProvider } from './envelope';
 import { createKekFile, kekProviderFor } from './envelope';
 import { GCM_RANDOM_NONCE_LIMIT, KeyUsage } from './key-usage';
@@ -65,12 +67,19 @@ const base64 = z
 /** A data key wrapped by the ring's key-encryption key (envelope encryption, see `envelope.ts`). */
 const wrappedKey = z.strictObject({ wrapped: base64 });
 const kekSchema = z.looseObject({ provider: z.string().trim().min(1, 'must name a provider') });
+/** A key as a ring file stores it: base64 in the clear, or `{ "wrapped": base64 }`; each form with its own message. */
+const storedKey = z.unknown().transform((value, ctx): Buffer | { wrapped: Buffer } => {
+  const parsed = typeof value === 'string' ? keyMaterial.safeParse(value) : wrappedKey.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 const fileSchema = z
   .strictObject({
     current: keyId,
     kek: kekSchema.optional(),
-    keys: z.record(keyId, z.union([keyMaterial, wrappedKey])),
+    keys: z.record(keyId, storedKey),
   })
   .refine((ring) => Object.hasOwn(ring.keys, ring.current), {
     message: 'names a key that is not in "keys"',

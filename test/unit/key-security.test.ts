@@ -219,6 +219,25 @@ describe('envelope encryption: data keys wrapped by a key-encryption key', () =>
     );
   });
 
+  it('says what is wrong with a key in either form', () => {
+    const file = join(scratch, 'mixed.json');
+    const kek = { provider: 'file', path: 'kek.key' };
+    writeFileSync(file, JSON.stringify({ current: 'a', kek, keys: { a: { wrapped: '!' } } }), { mode: 0o600 });
+    expect(() => loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).toThrow(
+      `invalid key ring in JIPPER_ENCRYPTION_KEYS_FILE (${file}): keys.a.wrapped: must be base64`
+    );
+    writeFileSync(file, JSON.stringify({ current: 'a', kek, keys: { a: { wrapped: 'AAAA' }, b: k1 } }), {
+      mode: 0o600,
+    });
+    expect(() => loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).toThrow(
+      `invalid key ring in JIPPER_ENCRYPTION_KEYS_FILE (${file}): keys.b: must be { "wrapped": ... }: the ring has a "kek"`
+    );
+    writeFileSync(file, JSON.stringify({ current: 'a', keys: { a: 'c2hvcnQ=' } }), { mode: 0o600 });
+    expect(() => loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).toThrow(
+      `invalid key ring in JIPPER_ENCRYPTION_KEYS_FILE (${file}): keys.a: must be 32 bytes (AES-256) in base64`
+    );
+  });
+
   it('refuses, in one line, keys wrapped by another KEK', async () => {
     const file = join(scratch, 'envelope-other.json');
     addKeyToFile(file, 'k1');
