@@ -171,6 +171,27 @@ describe('a worker that requires encryption (on by default with a key ring)', ()
     await expect(connectClient(required)).rejects.toThrow(
       /^encryption is required for namespace \S+ \(JIPPER_ENCRYPTION_REQUIRED\) but this client has no key ring: set JIPPER_ENCRYPTION_KEYS_FILE$/
     );
+    // The command line, as an operator runs it: `jipper start` and `jipper worker` stop in one line, nothing started.
+    const cli = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NO_COLOR: '1',
+      TEMPORAL_ADDRESS: serverAddress(),
+      JIPPER_ENCRYPTION_REQUIRED: 'true',
+    };
+    for (const args of [['start', 'examples/provision-volume.yaml', '--id', `cli-start-${stamp}`], ['worker']]) {
+      const refused = await jipper(args, cli);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toContain(
+        'encryption is required for namespace default (JIPPER_ENCRYPTION_REQUIRED) but this '
+      );
+    }
+    const noRun = await raw.client.workflow
+      .getHandle(`cli-start-${stamp}`)
+      .describe()
+      .catch((err: unknown) => err);
+    expect(noRun).toBeInstanceOf(Error);
     const marker = `jipper-start-${stamp}`;
     const run = await runProcess(jipperClient, definition(marker), { taskQueue: tw.taskQueue, registry: tw.registry });
     expect(run.status).toBe('succeeded');
