@@ -139,6 +139,11 @@ export interface EncryptionCodecOptions {
    * files, benchmarks). Default {@link DEFAULT_NAMESPACE}.
    */
   namespace?: string;
+  /**
+   * Bind to `namespace` whatever Temporal's context says. For replays: Temporal's replayer tells codecs that every
+   * history is of namespace `default`. Default false.
+   */
+  pinned?: boolean;
 }
 
 export class EncryptionCodec implements PayloadCodec {
@@ -146,21 +151,33 @@ export class EncryptionCodec implements PayloadCodec {
   /** The namespace payloads are bound to when the context names none. */
   readonly namespace: string;
 
+  private readonly pinned: boolean;
+
   constructor(
     readonly keyRing: KeyRing,
     options: EncryptionCodecOptions = {}
   ) {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this.pinned = options.pinned ?? false;
+  }
+
+  /** This codec's key ring, bound to `namespace` whatever the context says (see {@link EncryptionCodecOptions.pinned}). */
+  pinnedTo(namespace: string = this.namespace): EncryptionCodec {
+    return new EncryptionCodec(this.keyRing, { namespace, pinned: true });
   }
 
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
-    const namespace = context?.namespace ?? this.namespace;
+    const namespace = this.namespaceOf(context);
     return payloads.map((payload) => this.encodeOne(payload, namespace));
   }
 
   async decode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
-    const namespace = context?.namespace ?? this.namespace;
+    const namespace = this.namespaceOf(context);
     return payloads.map((payload) => this.decodeOne(payload, namespace));
+  }
+
+  private namespaceOf(context: SerializationContext | undefined): string {
+    return this.pinned ? this.namespace : (context?.namespace ?? this.namespace);
   }
 
   /** Encrypts one payload with the current key, bound to `namespace`. */

@@ -14,13 +14,15 @@ import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure, Payload } from '@temporalio/common';
+import { visit, walkGetWorkflowExecutionHistoryResponse } from '@temporalio/common/lib/internal-non-workflow';
+import { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { buildStartRequest, getReport, runProcess, startProcess } from '../../src/client';
-import { EncryptionCodec } from '../../src/codec/encryption-codec';
-import type { FileKeyRing } from '../../src/codec/keyring';
-import { addKeyToFile, loadKeyRing } from '../../src/codec/keyring';
+import { EncryptionCodec, isEncrypted } from '../../src/codec/encryption-codec';
+import { encryptingDataConverter } from '../../src/codec/data-converter';
+import { FileKeyRing, addKeyToFile, loadKeyRing } from '../../src/codec/keyring';
 import { loadConfig } from '../../src/config/config';
 import { connectClient } from '../../src/config/connect';
 import type { ProcessDefinition } from '../../src/schema/definition';
@@ -28,6 +30,7 @@ import type { TestWorker } from '../../src/testing/worker';
 import { startTestWorker } from '../../src/testing/worker';
 import { tokenKeeperId } from '../../src/shared/tokens';
 import { historyToJson } from '../../src/worker/history-json';
+import { replayHistoryFiles } from '../../src/worker/replay';
 import { jipper, requireBuiltCli } from '../support/cli';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
@@ -275,6 +278,38 @@ describe('keys that rotate without a restart', () => {
     expect(exported.stderr).toContain(`of ${after.processId} to ${decoded}`);
     expect(showsIn(readFileSync(decoded, 'utf8'), marker)).toBe(true);
     expect(statSync(decoded).mode & 0o777).toBe(0o600);
+  });
+
+  it('replays the history of a run of another namespace, its payloads bound to that namespace', async () => {
+    const run = await runProcess(jipperClient, definition('replay-run'), { taskQueue: tw.taskQueue });
+    expect(run.status).toBe('succeeded');
+    // The history as a namespace "team-a" would hold it: every payload bound to team-a instead of this one.
+    const ring = await FileKeyRing.open(ringFile);
+    const here = new EncryptionCodec(ring, { namespace: raw.namespace });
+    const teamA = { type: 'workflow' as const, namespace: 'team-a', workflowId: run.processId };
+    const rebind = async (payloads: Payload[]) =>
+      Promise.all(
+        payloads.map(
+          async (p) => (isEncrypted(p) ? (await here.encode(await here.decode([p]), teamA))[0] : p) as Payload
+        )
+      );
+    const history = temporal.api.history.v1.History.create(await rawHistory(run.processId));
+    await visit({ history }, walkGetWorkflowExecutionHistoryResponse, {
+      transformPayload: async (payload) => (await rebind([payload]))[0] as Payload,
+      transformPayloads: rebind,
+      skipSearchAttributes: true,
+    });
+    const file = join(scratch, `${run.processId}.json`);
+    writeFileSync(file, historyToJson(history));
+    const asTeamA = await replayHistoryFiles([file], {
+      dataConverter: encryptingDataConverter(ring, { namespace: 'team-a' }),
+    });
+    expect(asTeamA).toEqual([{ file }]);
+    const asHere = await replayHistoryFiles([file], {
+      dataConverter: encryptingDataConverter(ring, { namespace: raw.namespace }),
+    });
+    // Bound to team-a, the payloads do not decrypt as this namespace's: the replay fails.
+    expect(asHere[0]?.error).toMatch(/^replay failed: /);
   });
 
   it('counts what a short-lived process encrypted when it exits', async () => {

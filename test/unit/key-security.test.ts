@@ -86,6 +86,13 @@ describe('a ciphertext bound to its namespace', () => {
     await expect(new EncryptionCodec(ring).decode([sealed as Payload])).rejects.toThrow('in namespace default');
   });
 
+  it("pinned to a namespace, ignores the context's (a replay, which Temporal says is always of `default`)", async () => {
+    const [sealed] = await new EncryptionCodec(ring).encode([json(secret)], context('team-a'));
+    const pinned = new EncryptionCodec(ring, { namespace: 'team-a' }).pinnedTo();
+    const [back] = await pinned.decode([sealed as Payload], context('default'));
+    expect(defaultPayloadConverter.fromPayload(back as Payload)).toEqual(secret);
+  });
+
   it('still decrypts payloads written before the binding (format 1), in any namespace', async () => {
     const old = formatOnePayload('k1', k1, json(secret));
     const [back] = await new EncryptionCodec(ring).decode([old], context('team-b'));
