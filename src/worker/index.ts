@@ -42,4 +42,6 @@ export { chainSecrets, envSecrets, fileSecrets, secretEnvName } from '../runtime
 export type { SecretProvider } from '../runtime/secrets';
 export { loadSecretProvider } from './secrets';
 export { encryptingDataConverter } from '../codec/data-converter';
-export { loadKeyRing } from '../codec/keyring';
+export { FileKeyRing, loadKeyRing, openKeyRing } from '../codec/keyring';
+export { FileKekProvider, registerKekProvider } from '../codec/envelope';
+export type { KeyEncryptionKeyProvider, KekProviderFactory, KekSpec } from '../codec/envelope';

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_CODEC_PORT, startCodecServer } from '../../codec/codec-server';
-import { KeyRingError, addKeyToFile, useKeyInFile } from '../../codec/keyring';
+import { KeyRingError, addKey, useKeyInFile } from '../../codec/keyring';
+import { keyRingConfigError, registerKeysWrap } from './keys-wrap';
 import { ConfigError } from '../../config/errors';
 import { action, cliConfig } from '../context';
 import { err, out, printJson, printJsonLine } from '../io';
@@ -117,14 +118,15 @@ export function registerCodec(program: Command): void {
     .option('--keep-current', 'add the key but keep encrypting with the current one')
     .option('--json', 'print { file, id, current } as JSON')
     .action(
-      action(async (file: string, options: { id?: string; keepCurrent?: boolean; json?: boolean }) =>
-        asConfigError(() => {
-          const id = addKeyToFile(file, options.id, { keepCurrent: options.keepCurrent ?? false });
-          if (options.json) printJson({ file, id, current: !options.keepCurrent });
-          else out(id);
-        })
-      )
+      action(async (file: string, options: { id?: string; keepCurrent?: boolean; json?: boolean }) => {
+        const id = await addKey(file, options.id, { keepCurrent: options.keepCurrent ?? false }).catch(
+          keyRingConfigError
+        );
+        if (options.json) printJson({ file, id, current: !options.keepCurrent });
+        else out(id);
+      })
     );
+  registerKeysWrap(keys);
   keys
     .command('use')
     .description('Make a key of a key ring file the current one: new payloads are encrypted with it.')

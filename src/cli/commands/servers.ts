@@ -20,6 +20,7 @@ import {
 import { configuredAddress, mayStartEmbedded } from '../../dev/ensure-server';
 import type { CodecServer } from '../../codec/codec-server';
 import { codecEndpointFor, startCodecServer } from '../../codec/codec-server';
+import { FileKeyRing } from '../../codec/keyring';
 import { findOrInstallTemporalCli } from '../../dev/temporal-cli';
 import { action, cliConfig, printJson } from '../context';
 import { UsageError } from '../errors';
@@ -105,6 +106,7 @@ async function runDev(options: DevOptions): Promise<void> {
   const { keyRing } = config;
   // With encryption on, the Web UI decodes payloads through a codec server this command serves on uiPort + 1.
   let codec: CodecServer | undefined;
+  if (keyRing instanceof FileKeyRing) keyRing.reloadOn('SIGHUP', log);
   if (keyRing && uiPort !== false) {
     codec = await startCodecServer({
       keyRing,
