@@ -23,6 +23,7 @@ import { ratePerSecond } from '../jobs/job';
 import type { JobLibrary } from '../jobs/library';
 import { DuplicateJobError } from '../jobs/library';
 import type { SecretProvider } from './secrets';
+import { secretRouteProblems } from './secret-routes';
 import { envSecrets } from './secrets';
 import type { Validation } from '../checks/validate';
 import { validateDefinition } from '../checks/validate';
@@ -129,7 +130,8 @@ export class JobRegistry {
     const activities: Record<string, ActivityFunction> = {
       [PLAN_ACTIVITY]: async (definition: unknown, params: Record<string, unknown>) => {
         const { problems, params: merged, jobs } = this.validate(definition, params);
-        return { problems, params: merged, jobs };
+        const routed = secretRouteProblems(definition, merged, secrets.routes);
+        return { problems: [...problems, ...routed], params: merged, jobs };
       },
       [DESCRIBE_ACTIVITY]: async (names: string[]) => {
         const unknown = names.filter((n) => !this.get(n));
