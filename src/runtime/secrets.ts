@@ -59,7 +59,7 @@ export function secretRouteRefusal(routes: SecretRoutes | undefined, name: strin
   if (allowed?.includes(job)) return undefined;
   return allowed
     ? `secret "${name}" may go only to job${allowed.length === 1 ? '' : 's'} ${allowed.map((j) => `"${j}"`).join(', ')} (the workers' secret routes), not to "${job}"`
-    : `secret "${name}" is not routed to any job by the workers' secret routes (JIPPER_SECRET_JOBS)`;
+    : `secret "${name}" is not routed to any job by the workers' secret routes (JIPPER_SECRETS_JOBS)`;
 }
 
 /** The prefix of the environment variables {@link envSecrets} reads by default. */

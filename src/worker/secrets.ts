@@ -4,7 +4,7 @@
  * - `JIPPER_SECRETS`: comma-separated providers, asked in order: `env` (variables `JIPPER_SECRET_<NAME>`) and
  *   `file:<path>` (a directory of one file per secret, as Docker and Kubernetes mount them, or a JSON file of names to
  *   values). Default `env`.
- * - `JIPPER_SECRET_JOBS`: which jobs may receive each secret, `db-password=migrate,backup;api-token=notify`. When set,
+ * - `JIPPER_SECRETS_JOBS` (not `JIPPER_SECRET_…`: that is a secret): which jobs may receive each secret, `db-password=migrate,backup;api-token=notify`. When set,
  *   a definition that sends a secret to another job (or a secret not listed) is refused before any job runs.
  *
  * A program that runs its own worker passes any `SecretProvider` (a vault client) to `createJipperWorker`.
@@ -64,7 +64,7 @@ const envSchema = z.object({
     .optional()
     .transform((v) => (v ?? 'env').split(',').map((s) => s.trim()))
     .pipe(z.array(providerSchema).min(1)),
-  JIPPER_SECRET_JOBS: routesSchema.optional(),
+  JIPPER_SECRETS_JOBS: routesSchema.optional(),
 });
 
 /**
@@ -92,6 +92,22 @@ export function loadSecretProvider(env: NodeJS.ProcessEnv = process.env): Secret
     spec === 'env' ? envSecrets(env) : fileSecrets(spec.slice('file:'.length))
   );
   const provider = providers.length === 1 ? (providers[0] as SecretProvider) : chainSecrets(providers);
-  const routes = parsed.data.JIPPER_SECRET_JOBS;
+  const routes = parsed.data.JIPPER_SECRETS_JOBS;
   return routes ? withSecretRoutes(provider, routes) : provider;
+}
+
+/**
+ * The workers' secret routes from `JIPPER_SECRETS_JOBS`, or undefined when it is not set: a client configured with them
+ * refuses, when it checks a definition, what the workers would refuse.
+ *
+ * @throws ConfigError saying what is wrong with the setting, on one line.
+ */
+export function loadSecretRoutes(env: NodeJS.ProcessEnv = process.env): SecretRoutes | undefined {
+  const parsed = z.object({ JIPPER_SECRETS_JOBS: routesSchema.optional() }).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid configuration: JIPPER_SECRETS_JOBS: ${parsed.error.issues.map((i) => i.message).join('; ')}`
+    );
+  }
+  return parsed.data.JIPPER_SECRETS_JOBS;
 }

@@ -1,7 +1,7 @@
 /**
  * Secrets in their encodings (issue 25, item 6), without a server: the redactor replaces a secret's URL-encoded,
  * JSON-escaped and base64 forms (at any alignment, as in a Basic auth header), and the workers' secret routes
- * (`JIPPER_SECRET_JOBS`) are read with one-line errors and refuse a definition that sends a secret elsewhere.
+ * (`JIPPER_SECRETS_JOBS`) are read with one-line errors and refuse a definition that sends a secret elsewhere.
  * The same on a real server: test/integration/secret-encodings.test.ts.
  */
 import { Redactor, encodingsOf } from '../../src/runtime/redact';
@@ -63,20 +63,20 @@ describe('secret routes', () => {
       },
       {
         path: 'steps[2].parallel[0].args.x',
-        message: 'secret "nope" is not routed to any job by the workers\' secret routes (JIPPER_SECRET_JOBS)',
+        message: 'secret "nope" is not routed to any job by the workers\' secret routes (JIPPER_SECRETS_JOBS)',
       },
     ]);
     expect(secretRouteProblems(definition, {}, undefined)).toEqual([]);
   });
 
-  it('reads JIPPER_SECRET_JOBS, and says in one line what is wrong with it', () => {
-    const provider = loadSecretProvider({ JIPPER_SECRET_JOBS: 'db=migrate, backup; api=notify' });
+  it('reads JIPPER_SECRETS_JOBS, and says in one line what is wrong with it', () => {
+    const provider = loadSecretProvider({ JIPPER_SECRETS_JOBS: 'db=migrate, backup; api=notify' });
     expect(provider.routes).toEqual({ db: ['migrate', 'backup'], api: ['notify'] });
-    expect(() => loadSecretProvider({ JIPPER_SECRET_JOBS: 'db' })).toThrow(
-      'invalid configuration: JIPPER_SECRET_JOBS: each entry is <secret>=<job>[,<job>...], entries separated by ";"'
+    expect(() => loadSecretProvider({ JIPPER_SECRETS_JOBS: 'db' })).toThrow(
+      'invalid configuration: JIPPER_SECRETS_JOBS: each entry is <secret>=<job>[,<job>...], entries separated by ";"'
     );
-    expect(() => loadSecretProvider({ JIPPER_SECRET_JOBS: 'db=a;db=b' })).toThrow(
-      'invalid configuration: JIPPER_SECRET_JOBS: secret "db" is listed twice'
+    expect(() => loadSecretProvider({ JIPPER_SECRETS_JOBS: 'db=a;db=b' })).toThrow(
+      'invalid configuration: JIPPER_SECRETS_JOBS: secret "db" is listed twice'
     );
     expect(loadSecretProvider({}).routes).toBeUndefined();
     expect(envSecrets({}).routes).toBeUndefined();
