@@ -79,8 +79,9 @@ export interface CodecServer {
   close(): Promise<void>;
 }
 
+// Strict at the top: a misspelt `payload` is an error, not an empty request.
 const requestSchema = z
-  .object({
+  .strictObject({
     payloads: z
       .array(
         z.object({
@@ -180,7 +181,7 @@ function parsePayloads(body: string, limits: CodecLimits): Payload[] {
   const result = requestSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new LimitError(400, `expected { payloads: [...] }: ${issue?.path.join('.')}: ${issue?.message}`);
+    throw new LimitError(400, `expected { payloads: [...] }: ${issue?.path.join('.') || '(body)'}: ${issue?.message}`);
   }
   const payloads = result.data?.payloads ?? [];
   if (payloads.length > limits.maxPayloads) {

@@ -102,6 +102,12 @@ describe('the codec server protocol', () => {
     expect(answer.status).toBe(400);
     expect(message(answer)).toMatch(/^expected \{ payloads: \[\.\.\.\] \}: payloads\.0\.data: /);
     expect((await post(`${server.url}/decode`, '{"payl')).status).toBe(400);
+    // A misspelt list is an error, not an empty request.
+    const misspelt = await post(`${server.url}/decode`, '{"payload":[]}');
+    expect([misspelt.status, message(misspelt)]).toEqual([
+      400,
+      'expected { payloads: [...] }: (body): Unrecognized key: "payload"',
+    ]);
   });
 
   it('keeps /encode off unless asked for, and then encodes what it decodes back', async () => {
