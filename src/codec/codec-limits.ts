@@ -67,9 +67,10 @@ export function readLimitedBody(req: IncomingMessage, maxBytes: number): Promise
 }
 
 /**
- * Refuses, before parsing, a body with more JSON objects or values than `maxPayloads` payloads can hold (each payload
- * is an object with a metadata object of a few entries): a few megabytes of `{}` would otherwise become a million
- * objects in memory. A payload has 2 objects and at most ~8 commas in practice; the bound allows 16 metadata entries.
+ * Refuses, before parsing, a body with more JSON objects, arrays or values than `maxPayloads` payloads can hold (each
+ * payload is an object with a metadata object of a few entries): a few megabytes of `{}` (or of `[`) would otherwise
+ * become a million objects in memory. A payload has 2 objects and at most ~8 commas in practice; the bound allows 16
+ * metadata entries, and the one array of payloads.
  */
 export function checkShape(body: string, maxPayloads: number): void {
   let objects = 0;
@@ -81,10 +82,10 @@ export function checkShape(body: string, maxPayloads: number): void {
       if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x7b) objects++;
+    else if (c === 0x7b || c === 0x5b) objects++;
     else if (c === 0x2c) commas++;
   }
-  if (objects > 2 * maxPayloads + 1 || commas > 18 * maxPayloads) {
+  if (objects > 2 * maxPayloads + 2 || commas > 18 * maxPayloads) {
     throw new LimitError(413, `more than ${maxPayloads} payloads in one request`);
   }
 }

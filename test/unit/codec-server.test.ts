@@ -167,6 +167,8 @@ describe('the codec server limits', () => {
     const answer = await post(`${server.url}/decode`, body);
     expect([answer.status, message(answer)]).toEqual([413, 'more than 1000 payloads in one request']);
     expect(Date.now() - started).toBeLessThan(1000);
+    const deep = await post(`${server.url}/decode`, `{"payloads":[${'['.repeat(1_000_000)}`);
+    expect([deep.status, message(deep)]).toEqual([413, 'more than 1000 payloads in one request']);
   });
 
   it('caps the bytes one answer decodes to', async () => {
