@@ -2,7 +2,8 @@
  * The codec server with the real `temporal` CLI (`workflow show --codec-endpoint`) on the run's real Temporal server:
  * an encrypted run that was paused and resumed (its resume update carries an empty payload list, which the CLI sends as
  * `{}`) and a failed run show decoded, with the endpoint given bare or as `http://host/{namespace}` as Temporal's docs
- * write it, with the CLI's `--codec-auth` bearer token. Without the codec the same history shows no job data.
+ * write it, with the CLI's `--codec-auth` bearer token (a static one, and a JWT whose permissions name the namespace
+ * the CLI sends as `X-Namespace`). Without the codec the same history shows no job data.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import { startTestWorker } from '../../src/testing/worker';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import { waitUntil } from '../support/observe';
+import { startApiKeyIssuer } from '../support/tls-server';
 import { serverAddress } from '../support/worker';
 
 const keyRing = parseInlineKeyRing(`k1:${generateKey()}`, 'the test key ring');
@@ -109,6 +111,31 @@ describe('temporal workflow show --codec-endpoint', () => {
       expect(plainText(shown.stdout)).not.toContain(ENCRYPTED);
     }
     expect(refused).toEqual([]);
+  });
+
+  it("decodes with a JWT whose permissions name the CLI's namespace (sent as X-Namespace)", async () => {
+    const issuer = await startApiKeyIssuer();
+    const jwtCodec = await startCodecServer({
+      keyRing,
+      jwt: { jwksUrl: issuer.jwksUrl },
+      log: (line) => refused.push(line),
+    });
+    try {
+      const id = await failedRun();
+      // The bare endpoint has no namespace in its path: the server reads the CLI's X-Namespace header.
+      const shown = await show(id, [
+        '--codec-endpoint',
+        jwtCodec.url,
+        '--codec-auth',
+        `Bearer ${issuer.issue(['default:read'])}`,
+      ]);
+      expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(plainText(shown.stdout)).toContain(marker);
+      expect(refused).toEqual([]);
+    } finally {
+      await jwtCodec.close();
+      await issuer.close();
+    }
   });
 
   it('without the token, the CLI gets nothing decoded', async () => {
