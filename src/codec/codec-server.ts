@@ -138,6 +138,8 @@ export function codecRoute(
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
+  // Refused before its body was read: close the connection rather than read (and drop) a body of any size.
+  if (status >= 400 && !res.req.complete) res.setHeader('Connection', 'close');
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
 }
@@ -253,7 +255,6 @@ function failed(req: IncomingMessage, res: ServerResponse, err: unknown, log: Lo
   if (res.headersSent) return void res.destroy();
   if (err instanceof LimitError) {
     log(`codec server: refused a request: ${err.message}`);
-    if (err.status === 413) res.setHeader('Connection', 'close');
     if (err.status === 503) res.setHeader('Retry-After', '1');
     send(res, err.status, { message: err.message });
     if (err.status === 413) res.once('finish', () => req.destroy());

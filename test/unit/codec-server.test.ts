@@ -124,19 +124,24 @@ describe('the codec server protocol', () => {
   });
 });
 
+/** Sends the headers of a POST announcing `bytes` and 10 bytes of it; resolves with all the server says before closing. */
+function announce(port: number, bytes: number, headers = ''): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  return new Promise<string>((resolveReply, reject) => {
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString()));
+    socket.on('close', () => resolveReply(text));
+    socket.on('error', reject);
+    // The answer cannot wait for the rest: it never comes.
+    socket.write(`POST /default/decode HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: ${bytes}\r\n\r\n{"payloads`);
+  });
+}
+
 describe('the codec server limits', () => {
   it('refuses a body over the limit by its Content-Length, before reading it', async () => {
     const server = await serve();
-    const socket = connect(server.port, '127.0.0.1');
     const started = Date.now();
-    const reply = await new Promise<string>((resolveReply, reject) => {
-      let text = '';
-      socket.on('data', (c: Buffer) => (text += c.toString()));
-      socket.on('close', () => resolveReply(text));
-      socket.on('error', reject);
-      // 300 MB announced, 10 bytes sent: the answer cannot wait for the rest.
-      socket.write('POST /default/decode HTTP/1.1\r\nHost: x\r\nContent-Length: 314572800\r\n\r\n{"payloads');
-    });
+    const reply = await announce(server.port, 314_572_800);
     expect(reply).toMatch(/^HTTP\/1\.1 413 /);
     expect(reply).toContain('request body over 4194304 bytes');
     expect(Date.now() - started).toBeLessThan(2000);
@@ -195,6 +200,13 @@ describe('the codec server access', () => {
     );
     const server = await serve({ host: '0.0.0.0', token: TOKEN });
     expect(server.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+  });
+
+  it('refuses an unauthenticated request without reading its body, and closes the connection', async () => {
+    const server = await serve({ token: TOKEN });
+    const reply = await announce(server.port, 1_000_000);
+    expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+    expect(reply).toMatch(/\r\nConnection: close\r\n/i);
   });
 
   it('with a token, decodes only for requests that carry it', async () => {
