@@ -7,7 +7,9 @@
 import { Redactor, encodingsOf } from '../../src/runtime/redact';
 import { secretRouteProblems } from '../../src/runtime/secret-routes';
 import { envSecrets } from '../../src/runtime/secrets';
+import { loadRegistry } from '../../src/worker/libraries';
 import { loadSecretProvider } from '../../src/worker/secrets';
+import { tmpdir } from 'node:os';
 
 const SECRET = 'p/a@ss wörd"&=x';
 
@@ -80,5 +82,17 @@ describe('secret routes', () => {
     );
     expect(loadSecretProvider({}).routes).toBeUndefined();
     expect(envSecrets({}).routes).toBeUndefined();
+  });
+
+  it('reaches the client: a registry loaded with JIPPER_SECRETS_JOBS refuses a misrouted definition when it checks it', async () => {
+    const config = { libraries: undefined, projectRoot: tmpdir(), sources: {} } as Parameters<typeof loadRegistry>[0];
+    const registry = await loadRegistry(config, { JIPPER_SECRETS_JOBS: 'db=allocate-volume' });
+    const steps = [{ id: 'fs', job: 'create-filesystem', args: { volume: { $secret: 'db' } } }];
+    expect(registry.validate({ name: 'p', steps }).problems).toContainEqual({
+      path: 'steps[0].args.volume',
+      message:
+        'secret "db" may go only to job "allocate-volume" (the workers\' secret routes), not to "create-filesystem"',
+    });
+    expect((await loadRegistry(config, {})).validate({ name: 'p', steps }).problems).toEqual([]);
   });
 });
