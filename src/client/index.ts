@@ -98,3 +98,6 @@ export type { KeyEncryptionKeyProvider, KekProviderFactory, KekSpec } from '../c
 export type { KeyRing } from '../codec/keyring';
 export { startCodecServer } from '../codec/codec-server';
 export type { CodecServer, CodecServerOptions } from '../codec/codec-server';
+export type { CodecJwtOptions } from '../codec/codec-auth';
+export { DEFAULT_CODEC_LIMITS } from '../codec/codec-limits';
+export type { CodecLimits } from '../codec/codec-limits';

@@ -28,6 +28,7 @@ import { processStepIds } from './process-steps';
 import type { AnyJob, JobContext, RevertContext } from '../jobs/job';
 import { Redactor } from './redact';
 import type { SecretProvider } from './secrets';
+import { MIN_SECRET_LENGTH, SECRET_REFUSED_TYPE, secretRouteRefusal } from './secrets';
 
 function parseInput(job: AnyJob, call: JobCall, input: unknown, redactor: Redactor): unknown {
   const parsed = job.input.safeParse(input);
@@ -57,6 +58,14 @@ async function resolveSecrets(call: JobCall, secrets: SecretProvider, redactor: 
   if (!found.size) return call.input;
   const values = new Map<string, string>();
   for (const [name, at] of found) {
+    const refusal = secretRouteRefusal(secrets.routes, name, call.job);
+    if (refusal) {
+      throw ApplicationFailure.create({
+        type: SECRET_REFUSED_TYPE,
+        message: `${refusal} (at ${at})`,
+        nonRetryable: true,
+      });
+    }
     let value: string | undefined;
     try {
       value = await secrets.get(name);
@@ -71,6 +80,13 @@ async function resolveSecrets(call: JobCall, secrets: SecretProvider, redactor: 
       throw ApplicationFailure.create({
         type: SECRET_MISSING_TYPE,
         message: `secret "${name}" (at ${at} of step "${call.stepId}") is not set on this worker: ${secrets.description} has no such secret`,
+        nonRetryable: true,
+      });
+    }
+    if (value.length < MIN_SECRET_LENGTH) {
+      throw ApplicationFailure.create({
+        type: SECRET_REFUSED_TYPE,
+        message: `secret "${name}" (at ${at} of step "${call.stepId}") is ${value.length} characters long: a secret under ${MIN_SECRET_LENGTH} would redact ordinary text and is easy to guess; set a longer one`,
         nonRetryable: true,
       });
     }
