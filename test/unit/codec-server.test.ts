@@ -88,6 +88,16 @@ describe('the codec server protocol', () => {
     expect((await post(`${server.url}/default/decoder`, body)).status).toBe(404);
   });
 
+  it("decodes a payload for the request's namespace (the path or X-Namespace), which its ciphertext is bound to", async () => {
+    const server = await serve();
+    const billing = JSON.stringify({
+      payloads: [wire(codec.encodeOne(defaultPayloadConverter.toPayload(secretReport), 'billing'))],
+    });
+    expect(decoded(await post(`${server.url}/billing/decode`, billing))).toEqual([secretReport]);
+    expect(decoded(await post(`${server.url}/decode`, billing, { 'X-Namespace': 'billing' }))).toEqual([secretReport]);
+    expect((await post(`${server.url}/default/decode`, billing)).status).toBe(400);
+  });
+
   it('answers an empty payload list, {} and an empty body with {"payloads":[]}', async () => {
     const server = await serve();
     for (const body of ['{}', '{"payloads":[]}', '{"payloads":null}', '']) {
@@ -238,7 +248,9 @@ describe('the codec server access', () => {
     expect((await post(`${server.url}/decode`, body, as(reader))).status).toBe(403);
     expect((await post(`${server.url}/default/encode`, body, as(reader))).status).toBe(403);
     expect((await post(`${server.url}/default/encode`, '{}', as(issuer.issue(['default:write'])))).status).toBe(200);
-    expect((await post(`${server.url}/billing/decode`, body, as(issuer.issue(['system:admin'])))).status).toBe(200);
+    const billing = { payloads: [wire(codec.encodeOne(defaultPayloadConverter.toPayload(secretReport), 'billing'))] };
+    const admin = as(issuer.issue(['system:admin']));
+    expect(decoded(await post(`${server.url}/billing/decode`, JSON.stringify(billing), admin))).toEqual([secretReport]);
     const forged = await post(
       `${server.url}/default/decode`,
       body,
