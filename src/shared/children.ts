@@ -1,0 +1,62 @@
+/**
+ * Child processes (sub-processes), the parts every room shares: a step `process: ./create-database.yaml` runs another
+ * process as a Temporal child workflow. The definition file's loader embeds the child's definition in the step, so the
+ * workflow reads no file; the schema reads such a step as a job step named `process:<child name>` whose args are the
+ * child's params, so the planner, the graph (`needs`, `$from`, groups) and the revert stack treat it as one job whose
+ * revert is the child's own unwind. Pure and zod-free (workflow code imports it).
+ */
+import type { JobStep, ProcessDefinition } from '../schema/definition';
+import type { JobFacts } from './plan';
+
+/** The prefix of a child step's job name: `process:create-database`. */
+export const CHILD_JOB_PREFIX = 'process:';
+
+/** How deep processes may nest: a parent, its child, ... down to this many levels below the top. */
+export const MAX_CHILD_DEPTH = 5;
+
+/** The job name a child step is read as. */
+export function childJobName(process: unknown): string {
+  if (typeof process === 'string') return `${CHILD_JOB_PREFIX}${process}`;
+  const name = typeof process === 'object' && process !== null ? (process as { name?: unknown }).name : undefined;
+  return `${CHILD_JOB_PREFIX}${typeof name === 'string' ? name : '(unnamed)'}`;
+}
+
+/** True for a step that runs a child process. */
+export function isChildStep(step: Pick<JobStep, 'job'> & { process?: unknown }): boolean {
+  return step.process !== undefined || step.job.startsWith(CHILD_JOB_PREFIX);
+}
+
+/** The embedded definition of a child step, or undefined when it is not embedded (a path the loader did not read). */
+export function childDefinition(step: { process?: unknown }): ProcessDefinition | undefined {
+  const process = step.process;
+  return typeof process === 'object' && process !== null ? (process as ProcessDefinition) : undefined;
+}
+
+/** What the planner knows of a child step: it always has a revert (the child's own unwind), and no options to merge. */
+export const CHILD_FACTS: JobFacts = { name: 'process', hasRevert: true, defaults: {}, fingerprint: 'process' };
+
+/** The child definitions a definition's steps embed, with where each sits (`steps[1]`, `steps[2].parallel[0]`). */
+export function embeddedChildren(
+  definition: Pick<ProcessDefinition, 'steps'>
+): { path: string; step: JobStep; definition: ProcessDefinition | undefined }[] {
+  const found: { path: string; step: JobStep; definition: ProcessDefinition | undefined }[] = [];
+  (definition.steps ?? []).forEach((step, i) => {
+    const members = 'parallel' in step ? step.parallel : [step];
+    members.forEach((member, j) => {
+      if (!member || !isChildStep(member)) return;
+      const path = 'parallel' in step ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      found.push({ path, step: member, definition: childDefinition(member) });
+    });
+  });
+  return found;
+}
+
+/** How many levels of children a definition has below it (0: none). */
+export function childDepth(definition: Pick<ProcessDefinition, 'steps'>, seen: readonly object[] = []): number {
+  if (seen.includes(definition)) return Infinity;
+  let depth = 0;
+  for (const child of embeddedChildren(definition)) {
+    if (child.definition) depth = Math.max(depth, 1 + childDepth(child.definition, [...seen, definition]));
+  }
+  return depth;
+}
