@@ -67,8 +67,18 @@ function childParams(step: JobStep, parentParams: Record<string, unknown>): Reco
 
 /** The parameters a definition reads (`$param`) that it does not declare. */
 function neededParams(child: ProcessDefinition): string[] {
-  const used = findRefs(child.steps).flatMap((ref) => (ref.kind === 'param' ? [ref.target] : []));
+  // A grandchild's own steps read its params, not this child's: only the child's steps (a child step's params) count.
+  const own = child.steps.map((step) =>
+    'parallel' in step ? step.parallel.map(withoutProcess) : withoutProcess(step)
+  );
+  const used = findRefs(own).flatMap((ref) => (ref.kind === 'param' ? [ref.target] : []));
   return [...new Set(used)].filter((name) => !Object.hasOwn(child.params ?? {}, name));
+}
+
+function withoutProcess(step: unknown): unknown {
+  if (!isRecord(step)) return step;
+  const { process: _process, ...rest } = step;
+  return rest;
 }
 
 /** Problems of one child step at `path` (`steps[1]`): see the file's comment. */
@@ -83,11 +93,11 @@ export function childProblems(
     return [
       {
         path: `${path}.process`,
-        message: `"${String(step.process)}" was not read: a child named by file is read with the definition's own file (jipper run <file>, loadDefinitionFile)`,
+        message: `"${typeof step.process === 'string' ? step.process : '?'}" was not read: a child named by file is read with the definition's own file (jipper run <file>, loadDefinitionFile)`,
       },
     ];
   }
-  if (!isRecord(child) || nestingProblems(child as ProcessDefinition).length) return [];
+  if (!isRecord(child) || nestingProblems(child).length) return [];
   const given = Object.keys(step.args ?? {});
   const missing = neededParams(child).filter((name) => !given.includes(name));
   const problems: Problem[] = missing.map((name) => ({

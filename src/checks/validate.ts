@@ -161,12 +161,12 @@ export function validateDefinition(
   catalog: JobCatalog,
   params: Record<string, unknown> = {}
 ): Validation {
+  // A tree of child processes that includes itself or nests too deep is refused before it is walked.
+  const nesting = isRecord(raw) && Array.isArray(raw.steps) ? nestingProblems(raw as ProcessDefinition) : [];
+  if (nesting.length) return { problems: nesting, params: {}, jobs: [] };
   const parsed = processDefinitionSchema.safeParse(raw);
   const definition = parsed.data;
   const problems: Problem[] = parsed.success ? [] : zodProblems(parsed.error);
-  // A tree of child processes that includes itself or nests too deep is refused before it is walked.
-  const nesting = definition ? nestingProblems(definition) : [];
-  if (nesting.length) return { problems: nesting, params: {}, jobs: [] };
   const source = definition
     ? {
         params: definition.params ?? {},

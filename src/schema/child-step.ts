@@ -6,6 +6,39 @@ import { z } from 'zod';
 import { CHILD_JOB_PREFIX, childJobName } from '../shared/children';
 import { isRecord } from '../shared/text';
 
+/** The process definition schema (set by definition.ts, which this file cannot import: it imports this one). */
+let definitionSchema: z.ZodType | undefined;
+/**
+ * The step lists of the child definitions being parsed now, outermost first: a tree of objects that includes itself is
+ * refused (by its `steps`, which parsing a record leaves as they are, where the record itself is copied).
+ */
+const parsing: unknown[] = [];
+
+/** Tells the child steps which schema a child definition is parsed with. */
+export function useChildDefinitionSchema(schema: z.ZodType): void {
+  definitionSchema = schema;
+}
+
+/** Parses an embedded child definition as a definition (its own child steps read as job steps, defaults filled). */
+function parseChild(value: Record<string, unknown>, ctx: z.core.$RefinementCtx): Record<string, unknown> {
+  if (!definitionSchema) return value;
+  if (parsing.includes(value.steps)) {
+    ctx.addIssue({ code: 'custom', message: 'a process includes itself', input: value });
+    return value;
+  }
+  parsing.push(value.steps);
+  try {
+    const parsed = definitionSchema.safeParse(value);
+    if (parsed.success) return parsed.data as Record<string, unknown>;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+    }
+    return value;
+  } finally {
+    parsing.pop();
+  }
+}
+
 /** Fields a step has when it runs a child process. */
 export const childStepFields = {
   /**
@@ -13,7 +46,7 @@ export const childStepFields = {
    * child's definition here), or the child's definition itself.
    */
   process: z
-    .union([z.string().min(1), z.record(z.string(), z.unknown())], {
+    .union([z.string().min(1), z.record(z.string(), z.unknown()).transform(parseChild)], {
       error: 'expected a definition file\'s path (such as "./create-database.yaml") or a process definition',
     })
     .optional(),

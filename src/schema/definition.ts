@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, durationToMs } from '../shared/text';
-import { asChildStep, childStepFields } from './child-step';
+import { asChildStep, childStepFields, useChildDefinitionSchema } from './child-step';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
 export const durationStringSchema = z
@@ -343,6 +343,8 @@ export const processDefinitionSchema = z.strictObject({
   schedule: scheduleSchema.optional(),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
+
+useChildDefinitionSchema(processDefinitionSchema);
 
 /** Defines a process in TypeScript: the same shape as a JSON/YAML definition, type-checked. Identity at run time. */
 export function defineProcess(definition: ProcessDefinition): ProcessDefinition {

@@ -7,6 +7,7 @@
  */
 import type { JobStep, ProcessDefinition } from '../schema/definition';
 import type { JobFacts } from './plan';
+import type { ProcessReport } from './report';
 
 /** The prefix of a child step's job name: `process:create-database`. */
 export const CHILD_JOB_PREFIX = 'process:';
@@ -23,7 +24,7 @@ export function childJobName(process: unknown): string {
 
 /** True for a step that runs a child process. */
 export function isChildStep(step: Pick<JobStep, 'job'> & { process?: unknown }): boolean {
-  return step.process !== undefined || step.job.startsWith(CHILD_JOB_PREFIX);
+  return step.process !== undefined || (typeof step.job === 'string' && step.job.startsWith(CHILD_JOB_PREFIX));
 }
 
 /** The embedded definition of a child step, or undefined when it is not embedded (a path the loader did not read). */
@@ -41,9 +42,11 @@ export function embeddedChildren(
 ): { path: string; step: JobStep; definition: ProcessDefinition | undefined }[] {
   const found: { path: string; step: JobStep; definition: ProcessDefinition | undefined }[] = [];
   (definition.steps ?? []).forEach((step, i) => {
-    const members = 'parallel' in step ? step.parallel : [step];
-    members.forEach((member, j) => {
-      if (!member || !isChildStep(member)) return;
+    if (typeof step !== 'object' || step === null) return;
+    const members: unknown = 'parallel' in step ? step.parallel : [step];
+    if (!Array.isArray(members)) return;
+    (members as (JobStep | undefined)[]).forEach((member, j) => {
+      if (typeof member !== 'object' || member === null || !isChildStep(member)) return;
       const path = 'parallel' in step ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
       found.push({ path, step: member, definition: childDefinition(member) });
     });
@@ -59,4 +62,33 @@ export function childDepth(definition: Pick<ProcessDefinition, 'steps'>, seen: r
     if (child.definition) depth = Math.max(depth, 1 + childDepth(child.definition, [...seen, definition]));
   }
   return depth;
+}
+
+/** The error type a child step fails with when its child process did not succeed (it has unwound itself). */
+export const CHILD_FAILED_TYPE = 'JipperChildFailed';
+
+/**
+ * What a child that succeeded holds for its parent: its revert stack and what its reverts need (the child's process
+ * state without its report). The parent keeps it in the step's row; if the parent unwinds, a child workflow in unwind
+ * mode reverts exactly this stack, newest first (the child's own unwind, run again on request).
+ */
+export interface HeldChild {
+  results: Record<string, unknown>;
+  inputs: Record<string, unknown>;
+  units: string[][];
+  pivotPassed: boolean;
+  completedCount: number;
+  resultsBytes?: number;
+}
+
+/** A child step's child process, in the parent's report row: its workflow id and its report (rows nested). */
+export interface ChildRecord {
+  processId: string;
+  name: string;
+  /** The child's report when it last ended (its forward run, then its unwind when the parent unwound). */
+  report?: ProcessReport;
+  /** The child's revert stack while its effects stand (see {@link HeldChild}). */
+  held?: HeldChild;
+  /** The workflow id of the child's unwind, once the parent unwound it. */
+  revertId?: string;
 }

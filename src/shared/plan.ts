@@ -346,7 +346,8 @@ export function planFromFacts(
         ...(job.hasProbe ? { hasProbe: true } : {}),
         ...(job.ratePerSecond !== undefined ? { ratePerSecond: job.ratePerSecond } : {}),
         options: mergeJobOptions(job.defaults, processDefaults, jobStep),
-        fingerprint: job.fingerprint,
+        // A child step is no job of a library: the worker has nothing to match it against.
+        ...(isChildStep(jobStep) ? {} : { fingerprint: job.fingerprint }),
         ...(uses.length ? { uses } : {}),
         ...(jobStep.tokens?.length ? { tokens: jobStep.tokens } : {}),
         ...(jobStep.waitFor !== undefined ? { waitFor: jobStep.waitFor } : {}),

@@ -69,6 +69,7 @@ import {
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
+import type { ChildSteps } from './process-children';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
@@ -231,6 +232,8 @@ export class Engine {
    * can still be met): the forward pass stops starting steps at once, not when the whole group has settled.
    */
   onMemberStopped: ((stepId: string) => void) | undefined;
+  /** Runs and reverts child-process steps (the process workflow sets it; code-first sagas have none). */
+  children: ChildSteps | undefined;
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
@@ -499,7 +502,9 @@ export class Engine {
     this.state.inputs[stepId] = input;
     this.event(stepId, { type: 'start', at: nowIso() });
     this.publish();
+    const children = this.children?.runs(job) ? this.children : undefined;
     const schedule = () =>
+      children?.run(job, input) ??
       scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
         ...this.activityOptions(job, 'run', job.options.run),
         activityId: `${stepId}.run`,
@@ -856,11 +861,14 @@ export class Engine {
       ...(stepId in this.state.results ? { result: this.state.results[stepId] } : {}),
       afterFailure,
     };
-    return scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
-      ...this.activityOptions(job, 'revert', job.options.revert),
-      activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
-      summary: `revert ${job.job} · step ${stepId}`,
-    }).then(
+    const reverting = this.children?.runs(job)
+      ? this.children.revert(job)
+      : scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
+          ...this.activityOptions(job, 'revert', job.options.revert),
+          activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
+          summary: `revert ${job.job} · step ${stepId}`,
+        });
+    return reverting.then(
       (outcome) => {
         this.event(stepId, {
           type: 'revert-succeed',

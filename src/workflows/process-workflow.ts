@@ -37,6 +37,7 @@ import { resolveTokens } from '../shared/tokens';
 import type { EngineSettings } from './engine';
 import { Engine, initialReport } from './engine';
 import { Carrier } from './process-carry';
+import { Children, childResult, endUnwind, unwindState } from './process-children';
 import { Forward } from './process-forward';
 import type { ProcessContext, ProcessInput } from './process-input';
 import { handleRevisions } from './process-revise';
@@ -54,6 +55,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   const { definition, carried } = input;
   const state =
     carried?.state ??
+    unwindState(input) ??
     initialState(
       initialReport(
         info.workflowId,
@@ -87,8 +89,19 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     plan,
     state,
     options,
+    ...(input.child ? { child: input.child } : {}),
   };
+  engine.children = new Children(ctx, input);
   const carrier = new Carrier(ctx);
+  if (input.child?.unwind || input.child?.reverting) {
+    state.report.processId = info.workflowId;
+    return endUnwind(
+      engine.unwindAndEnd(
+        false,
+        carrier.unwinding(() => false)
+      )
+    );
+  }
   let cancelled = carried?.cancelled ?? false;
   if ((carried?.phase ?? 'forward') === 'unwinding')
     return engine.unwindAndEnd(
@@ -128,7 +141,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   if (stop === undefined && forward.complete) {
     const report = engine.finish('succeeded');
     if (tokens.asked) await tokens.release();
-    return report;
+    return input.child ? childResult(report, ctx) : report;
   }
   if (deadline.reached && (stop === undefined || isCancellation(stop))) stop = deadline.stop();
   cancelled = isCancellation(stop);

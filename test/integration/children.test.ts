@@ -1,0 +1,202 @@
+/**
+ * Child processes (a step `process:`) on a real server, checked on the jobs' own journal: a child runs as a Temporal
+ * child workflow and its outputs feed later steps; a child that fails unwinds itself and then its parent unwinds; a
+ * parent that fails after a child succeeded reverts the child's jobs inside a child workflow, newest first, at the
+ * child's place in its LIFO order; a grandchild fails at each level; a child past its pivot puts its parent past one;
+ * cancelling the parent cancels the child, which unwinds itself.
+ */
+import { randomUUID } from 'node:crypto';
+import { getReport, runProcess, startProcess, waitForReport } from '../../src/client';
+import type { ProcessDefinition } from '../../src/schema/definition';
+import type { ProcessReport } from '../../src/shared/report';
+import type { JournalEntry } from '../support/journal-jobs';
+import { journalLibrary } from '../support/journal-jobs';
+import type { TestWorker } from '../support/worker';
+import { startTestWorker } from '../support/worker';
+
+const journal: JournalEntry[] = [];
+const blocked = new Set<string>();
+let tw: TestWorker;
+
+beforeAll(async () => {
+  tw = await startTestWorker([journalLibrary(journal, blocked)], 'children');
+});
+afterAll(async () => {
+  await tw?.shutdown();
+});
+
+type Step = ProcessDefinition['steps'][number];
+const task = (id: string, args: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Step => ({
+  id,
+  job: 'task',
+  args: { value: id, ...args },
+  ...extra,
+});
+const child = (id: string, definition: ProcessDefinition, params?: Record<string, unknown>): Step =>
+  ({ id, process: definition, ...(params ? { params } : {}) }) as unknown as Step;
+
+/** What the jobs did under a process (its children's included: their ids begin with the parent's), in order. */
+const ledger = (report: ProcessReport, kind: JournalEntry['kind']) =>
+  journal
+    .filter((e) => e.key.startsWith(`${report.processId}/`) && e.kind === kind)
+    .sort((a, b) => (a.at ?? 0) - (b.at ?? 0))
+    .map((e) => e.stepId);
+
+const run = (definition: ProcessDefinition) =>
+  runProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry: tw.registry, id: `kids-${randomUUID()}` });
+
+const database = (fail?: string): ProcessDefinition => ({
+  name: 'database',
+  params: { owner: 'nobody' },
+  outputs: { url: { $from: 'db-create.value' }, owner: { $param: 'owner' } },
+  steps: [
+    task('db-create', { value: { $param: 'owner' } }),
+    task('db-grant', fail === 'db-grant' ? { outcome: 'fail-nonretryable' } : {}),
+  ],
+});
+
+describe('a child process step', () => {
+  it('runs as a child workflow; its outputs feed later steps; the report nests its rows', async () => {
+    const report = await run({
+      name: 'tenant',
+      params: { tenant: 'acme' },
+      steps: [
+        task('account'),
+        child('db', database(), { owner: { $param: 'tenant' } }),
+        task('dns', { value: { $from: 'db.url' } }),
+      ],
+    });
+    expect(report.status).toBe('succeeded');
+    expect(ledger(report, 'run')).toEqual(['account', 'db-create', 'db-grant', 'dns']);
+    const dns = journal.find((e) => e.key.startsWith(`${report.processId}/`) && e.stepId === 'dns');
+    expect(dns?.input).toMatchObject({ value: 'acme' });
+    const row = report.jobs.find((j) => j.stepId === 'db');
+    expect(row).toMatchObject({
+      job: 'process:database',
+      status: 'succeeded',
+      result: { url: 'acme', owner: 'acme' },
+      child: { processId: `${report.processId}/db`, name: 'database', report: { status: 'succeeded' } },
+    });
+    expect(row?.child?.report?.jobs.map((j) => [j.stepId, j.status])).toEqual([
+      ['db-create', 'succeeded'],
+      ['db-grant', 'succeeded'],
+    ]);
+    // Temporal's own parent–child link, and Jipper's search attributes on the child.
+    const described = await tw.client.workflow.getHandle(`${report.processId}/db`).describe();
+    expect(described.parentExecution?.workflowId).toBe(report.processId);
+    expect(described.searchAttributes.JipperProcess).toEqual(['database']);
+    expect(described.searchAttributes.JipperStatus).toEqual(['succeeded']);
+  });
+
+  it('that fails unwinds itself, then the parent unwinds', async () => {
+    const report = await run({
+      name: 'tenant',
+      steps: [task('account'), child('db', database('db-grant'), { owner: 'x' }), task('dns')],
+    });
+    expect(report.status).toBe('reverted');
+    expect(report.failedStep).toBe('db');
+    expect(report.error?.message).toMatch(/^child process database reverted at step "db-grant"/);
+    expect(ledger(report, 'run')).toEqual(['account', 'db-create', 'db-grant']);
+    expect(ledger(report, 'revert')).toEqual(['db-create', 'account']);
+    const row = report.jobs.find((j) => j.stepId === 'db');
+    expect(row?.status).toBe('failed');
+    expect(row?.child?.report?.jobs.map((j) => j.status)).toEqual(['reverted', 'failed']);
+  });
+
+  it("reverts a child that succeeded inside a child workflow, at its place in the parent's LIFO order", async () => {
+    const report = await run({
+      name: 'tenant',
+      steps: [
+        task('account'),
+        child('db', database(), { owner: 'x' }),
+        task('dns'),
+        task('mail', { outcome: 'fail-nonretryable' }),
+      ],
+    });
+    expect(report.status).toBe('reverted');
+    expect(ledger(report, 'revert')).toEqual(['dns', 'db-grant', 'db-create', 'account']);
+    expect(report.revertOrder).toEqual(['dns', 'db', 'account']);
+    const row = report.jobs.find((j) => j.stepId === 'db');
+    expect(row).toMatchObject({
+      status: 'reverted',
+      child: { revertId: `${report.processId}/db/revert`, report: { status: 'reverted' } },
+    });
+    expect(row?.child?.held).toBeUndefined();
+    const unwound = await tw.client.workflow.getHandle(`${report.processId}/db/revert`).describe();
+    expect(unwound.parentExecution?.workflowId).toBe(report.processId);
+  });
+
+  describe('nested twice (a grandchild), with a failure at each level', () => {
+    const tree = (failAt: string): ProcessDefinition => ({
+      name: 'top',
+      steps: [
+        task('p1'),
+        child('mid', {
+          name: 'middle',
+          steps: [
+            task('m1'),
+            child('low', {
+              name: 'lowest',
+              steps: [task('g1'), task('g2', failAt === 'g2' ? { outcome: 'fail-nonretryable' } : {})],
+            }),
+            task('m2', failAt === 'm2' ? { outcome: 'fail-nonretryable' } : {}),
+          ],
+        }),
+        task('p2', failAt === 'p2' ? { outcome: 'fail-nonretryable' } : {}),
+      ],
+    });
+    it.each([
+      ['g2', ['g1', 'm1', 'p1']],
+      ['m2', ['g2', 'g1', 'm1', 'p1']],
+      ['p2', ['m2', 'g2', 'g1', 'm1', 'p1']],
+    ])('a failure at %s reverts %j, in that order', async (failAt, reverts) => {
+      const report = await run(tree(failAt));
+      expect(report.status).toBe('reverted');
+      expect(ledger(report, 'revert')).toEqual(reverts);
+    });
+  });
+
+  it("a child past its own pivot puts the parent past a pivot: the parent's failure unwinds nothing", async () => {
+    const report = await run({
+      name: 'tenant',
+      steps: [
+        task('account'),
+        child('db', { name: 'database', steps: [task('db-create', {}, { pivot: true })] }),
+        task('mail', { outcome: 'fail-nonretryable' }),
+      ],
+    });
+    expect(report.status).toBe('failed');
+    expect(report.stoppedPastPivot).toBe(true);
+    expect(ledger(report, 'revert')).toEqual([]);
+  });
+
+  it('cancelling the parent cancels the child, which unwinds itself; then the parent unwinds', async () => {
+    const id = `kids-${randomUUID()}`;
+    blocked.add('db-hold/hold');
+    const handle = await startProcess(
+      tw.client,
+      {
+        name: 'tenant',
+        steps: [
+          task('account'),
+          child('db', { name: 'database', steps: [task('db-create'), task('db-hold')] }),
+          task('dns'),
+        ],
+      },
+      { taskQueue: tw.taskQueue, registry: tw.registry, id }
+    );
+    try {
+      for (let i = 0; i < 200 && !journal.some((e) => e.key.startsWith(`${id}/`) && e.stepId === 'db-hold'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await handle.cancel();
+      const report = await waitForReport(handle);
+      expect(report.status).toBe('cancelled');
+      expect(ledger(report, 'revert')).toEqual(['db-create', 'account']);
+      const kid = await getReport(tw.client, `${id}/db`);
+      expect(kid.status).toBe('cancelled');
+    } finally {
+      blocked.delete('db-hold/hold');
+    }
+  });
+});
