@@ -417,7 +417,8 @@ export class Engine {
 
   private call(job: PlannedJob, input: unknown): JobCall {
     return {
-      processId: workflowInfo().workflowId,
+      // The process's id as its report keeps it: a child unwinding for its parent reverts under its forward run's id.
+      processId: this.state.report.processId,
       stepId: job.stepId,
       job: job.job,
       input,

@@ -94,7 +94,6 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   engine.children = new Children(ctx, input);
   const carrier = new Carrier(ctx);
   if (input.child?.unwind || input.child?.reverting) {
-    state.report.processId = info.workflowId;
     return endUnwind(
       engine.unwindAndEnd(
         false,

@@ -116,6 +116,12 @@ describe('a child process step', () => {
     expect(report.status).toBe('reverted');
     expect(ledger(report, 'revert')).toEqual(['dns', 'db-grant', 'db-create', 'account']);
     expect(report.revertOrder).toEqual(['dns', 'db', 'account']);
+    // Reverted under the child's own id, as its own unwind would have: its jobs find the effects they made.
+    const childReverts = journal.filter((e) => e.kind === 'revert' && e.key.startsWith(`${report.processId}/db/`));
+    expect(childReverts.map((e) => e.key).sort()).toEqual([
+      `${report.processId}/db/db-create/revert`,
+      `${report.processId}/db/db-grant/revert`,
+    ]);
     const row = report.jobs.find((j) => j.stepId === 'db');
     expect(row).toMatchObject({
       status: 'reverted',
@@ -124,6 +130,51 @@ describe('a child process step', () => {
     expect(row?.child?.held).toBeUndefined();
     const unwound = await tw.client.workflow.getHandle(`${report.processId}/db/revert`).describe();
     expect(unwound.parentExecution?.workflowId).toBe(report.processId);
+  });
+
+  it('works in a parallel group and with needs: children side by side, reverted as one unit, newest first', async () => {
+    const report = await run({
+      name: 'tenant',
+      steps: [
+        task('account'),
+        {
+          id: 'stores',
+          parallel: [
+            child('db', database(), { owner: 'x' }) as never,
+            child('bucket', { name: 'bucket', steps: [task('b-create'), task('b-policy')] }) as never,
+          ],
+        },
+        task('dns', { value: { $from: 'db.url' } }, { needs: ['stores'] }),
+        task('mail', { outcome: 'fail-nonretryable' }),
+      ],
+    });
+    expect(report.status).toBe('reverted');
+    const reverts = ledger(report, 'revert');
+    expect(reverts.slice(0, 1)).toEqual(['dns']);
+    expect(reverts.at(-1)).toBe('account');
+    // Each child's own unwind keeps its order (the two children are reverted side by side).
+    expect(reverts.indexOf('db-grant')).toBeLessThan(reverts.indexOf('db-create'));
+    expect(reverts.indexOf('b-policy')).toBeLessThan(reverts.indexOf('b-create'));
+    expect(reverts).toHaveLength(6);
+  });
+
+  it('continues as new with a finished child on the stack, and still reverts it in its place', async () => {
+    const many = Array.from({ length: 14 }, (_, i) => task(`t${i}`));
+    const report = await run({
+      name: 'long-tenant',
+      options: { continueAsNewAfterEvents: 100 },
+      steps: [
+        task('account'),
+        child('db', database(), { owner: 'x' }),
+        ...many,
+        task('mail', { outcome: 'fail-nonretryable' }),
+      ],
+    });
+    expect(report.status).toBe('reverted');
+    expect(report.continuedAsNew).toBeGreaterThan(0);
+    const reverts = ledger(report, 'revert');
+    expect(reverts.slice(-3)).toEqual(['db-grant', 'db-create', 'account']);
+    expect(reverts).toHaveLength(many.length + 3);
   });
 
   describe('nested twice (a grandchild), with a failure at each level', () => {
