@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { getReport, runProcess, startProcess, waitForReport } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
+import { previewPlan } from '../../src/shared/revert-plan';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import type { TestWorker } from '../support/worker';
@@ -197,13 +198,17 @@ describe('a child process step', () => {
       ],
     });
     it.each([
-      ['g2', ['g1', 'm1', 'p1']],
-      ['m2', ['g2', 'g1', 'm1', 'p1']],
-      ['p2', ['m2', 'g2', 'g1', 'm1', 'p1']],
-    ])('a failure at %s reverts %j, in that order', async (failAt, reverts) => {
+      ['g2', 'mid/low/g2', ['g1', 'm1', 'p1']],
+      ['m2', 'mid/m2', ['g2', 'g1', 'm1', 'p1']],
+      ['p2', 'p2', ['m2', 'g2', 'g1', 'm1', 'p1']],
+    ])('a failure at %s (%s) reverts %j, in that order, as the preview says', async (failAt, path, reverts) => {
       const report = await run(tree(failAt));
       expect(report.status).toBe('reverted');
       expect(ledger(report, 'revert')).toEqual(reverts);
+      // `jipper plan --fail-at <path>` (the preview, the saga core's simulation) says the same order.
+      const checked = tw.registry.validate(tree(''));
+      const preview = previewPlan(checked, checked.definition as ProcessDefinition, {}, { failAt: path });
+      expect(preview.revertOrder.map((p) => p.split('/').at(-1))).toEqual(reverts);
     });
   });
 

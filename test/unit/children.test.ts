@@ -14,6 +14,8 @@ import { processDefinitionSchema } from '../../src/schema/definition';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import { planFromFacts } from '../../src/shared/plan';
 import { planDefinition } from '../../src/client';
+import { previewPlan } from '../../src/shared/revert-plan';
+import { previewJobIds } from '../../src/shared/child-plans';
 
 const dir = join(__dirname, '..', 'fixtures', 'children');
 const job = (name: string) =>
@@ -93,5 +95,43 @@ describe('a child step in a definition file', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]?.path).toBe('steps[0].process');
     expect(problems[0]?.message).toMatch(/^"\.\/x\.yaml" was not read/);
+  });
+});
+
+describe('the preview (jipper plan) expands children', () => {
+  const tenant = () => {
+    const raw = loadDefinitionFileSync(join(dir, 'parent.yaml'));
+    const validation = registry.validate(raw);
+    expect(validation.problems).toEqual([]);
+    return { plan: validation, definition: validation.definition as ProcessDefinition };
+  };
+
+  it('names the jobs inside a child by path', () => {
+    const { plan, definition } = tenant();
+    expect(previewJobIds(plan, definition)).toEqual(['account', 'db/create', 'db/grant', 'dns']);
+  });
+
+  it.each([
+    ['db/grant', ['db/create', 'account'], ['account', 'db/create']],
+    ['dns', ['db/grant', 'db/create', 'account'], ['account', 'db', 'db/create', 'db/grant']],
+    ['db/create', ['account'], ['account']],
+  ])('a failure at %s reverts %j: the child unwinds itself first, or in its place', (failAt, order, succeeded) => {
+    const { plan, definition } = tenant();
+    const preview = previewPlan(plan, definition, {}, { failAt });
+    expect(preview.revertOrder).toEqual(order);
+    expect(preview.succeeded).toEqual(succeeded);
+    expect(preview.status).toBe('reverted');
+  });
+
+  it('a failed revert inside a child fails the revert of its step', () => {
+    const { plan, definition } = tenant();
+    const preview = previewPlan(plan, definition, {}, { failAt: 'dns', revertFails: 'db/create' });
+    expect(preview.reverts.flat()).toContainEqual({ stepId: 'db/create', action: 'revert-failed' });
+    expect(preview.status).toBe('revert_failed');
+  });
+
+  it('refuses a path that names no job', () => {
+    const { plan, definition } = tenant();
+    expect(() => previewPlan(plan, definition, {}, { failAt: 'db/nope' })).toThrow('no job "db/nope" in this process');
   });
 });
