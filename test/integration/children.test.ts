@@ -6,7 +6,9 @@
  * cancelling the parent cancels the child, which unwinds itself.
  */
 import { randomUUID } from 'node:crypto';
-import { getReport, runProcess, startProcess, waitForReport } from '../../src/client';
+import { decide, getReport, runProcess, startProcess, waitForReport } from '../../src/client';
+import { flatTree, withLiveChildren } from '../../src/client/children';
+import { summaryLine } from '../../src/cli/report-summary';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
 import { previewPlan } from '../../src/shared/revert-plan';
@@ -178,6 +180,43 @@ describe('a child process step', () => {
     expect(reverts).toHaveLength(many.length + 3);
   });
 
+  it("a park inside a child shows in the parent's status, with the decide command against the parent's id", async () => {
+    const id = `kids-${randomUUID()}`;
+    blocked.add('db-grant');
+    try {
+      const parkable = { revertOn: ['business'], otherwise: 'park' };
+      const handle = await startProcess(
+        tw.client,
+        {
+          name: 'tenant',
+          steps: [
+            task('account'),
+            child('db', { name: 'database', steps: [task('db-create'), task('db-grant', {}, parkable)] }),
+            task('dns'),
+          ],
+        },
+        { taskQueue: tw.taskQueue, registry: tw.registry, id }
+      );
+      let line = '';
+      for (let i = 0; i < 200 && !line.includes('waiting for a decision'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        line = summaryLine(flatTree(await withLiveChildren(tw.client, await getReport(tw.client, id))));
+      }
+      expect(line).toContain(`${id}: tenant parked`);
+      expect(line).toContain(`jipper decide ${id} db/db-grant retry|skip`);
+      blocked.delete('db-grant');
+      await expect(decide(tw.client, id, 'db/db-grant', 'retry')).resolves.toMatchObject({
+        stepId: 'db/db-grant',
+        accepted: true,
+      });
+      const report = await waitForReport(handle);
+      expect(report.status).toBe('succeeded');
+      expect(ledger(report, 'run').filter((s) => s === 'db-grant').length).toBeGreaterThanOrEqual(3);
+    } finally {
+      blocked.delete('db-grant');
+    }
+  });
+
   describe('nested twice (a grandchild), with a failure at each level', () => {
     const tree = (failAt: string): ProcessDefinition => ({
       name: 'top',
@@ -245,6 +284,9 @@ describe('a child process step', () => {
       for (let i = 0; i < 200 && !journal.some((e) => e.key.startsWith(`${id}/`) && e.stepId === 'db-hold'); i++) {
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Status says which child and which step the parent is at.
+      const line = summaryLine(flatTree(await withLiveChildren(tw.client, await getReport(tw.client, id))));
+      expect(line).toMatch(/running .*db\/db-hold/);
       await handle.cancel();
       const report = await waitForReport(handle);
       expect(report.status).toBe('cancelled');
