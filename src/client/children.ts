@@ -34,7 +34,9 @@ export async function withLiveChildren(
     report.jobs.map(async (row) => {
       const child = row.child;
       if (!child) return row;
-      const fresh = live(row) ? await read(client, currentChildId(row, child)).catch(() => undefined) : undefined;
+      // A child the parent holds no report of (a cancelled child's failure carries none) is read too.
+      const fresh =
+        live(row) || !child.report ? await read(client, currentChildId(row, child)).catch(() => undefined) : undefined;
       const childReport = fresh ?? child.report;
       if (!childReport) return row;
       return { ...row, child: { ...child, report: await withLiveChildren(client, childReport, read, depth + 1) } };

@@ -217,6 +217,29 @@ describe('a child process step', () => {
     }
   });
 
+  it("the parent's deadline bounds its child: the child is stopped and unwinds itself, then the parent", async () => {
+    blocked.add('slow/hold');
+    try {
+      const report = await run({
+        name: 'tenant',
+        options: { deadline: '1500ms' },
+        steps: [
+          task('account'),
+          child('db', { name: 'database', steps: [task('db-create'), task('slow')] }),
+          task('dns'),
+        ],
+      });
+      expect(report.status).toBe('reverted');
+      expect(report.error?.type).toBe('deadline');
+      expect(ledger(report, 'revert')).toEqual(['db-create', 'account']);
+      // A cancelled child's failure carries no report: the tree view reads it from the child.
+      const tree = await withLiveChildren(tw.client, report);
+      expect(tree.jobs.find((j) => j.stepId === 'db')?.child?.report?.status).toBe('cancelled');
+    } finally {
+      blocked.delete('slow/hold');
+    }
+  });
+
   describe('nested twice (a grandchild), with a failure at each level', () => {
     const tree = (failAt: string): ProcessDefinition => ({
       name: 'top',
