@@ -16,6 +16,7 @@ import { planFromFacts } from '../../src/shared/plan';
 import { planDefinition } from '../../src/client';
 import { previewPlan } from '../../src/shared/revert-plan';
 import { previewJobIds } from '../../src/shared/child-plans';
+import { failureMatrix } from '../../src/testing/matrix';
 
 const dir = join(__dirname, '..', 'fixtures', 'children');
 const job = (name: string) =>
@@ -133,5 +134,14 @@ describe('the preview (jipper plan) expands children', () => {
   it('refuses a path that names no job', () => {
     const { plan, definition } = tenant();
     expect(() => previewPlan(plan, definition, {}, { failAt: 'db/nope' })).toThrow('no job "db/nope" in this process');
+  });
+});
+
+describe('the failure matrix (jipper/testing)', () => {
+  it('refuses a definition with a child step, in one line, rather than inject faults it cannot reach', () => {
+    const definition = loadDefinitionFileSync(join(dir, 'parent.yaml'));
+    expect(() => failureMatrix(definition, [defineLibrary('abcd', [job('a'), job('b'), job('c'), job('d')])])).toThrow(
+      /^failureMatrix: steps\[1\] \("db"\) runs a child process; the failure matrix does not cover child-process steps yet/
+    );
   });
 });
