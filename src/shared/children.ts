@@ -92,3 +92,24 @@ export interface ChildRecord {
   /** The workflow id of the child's unwind, once the parent unwound it. */
   revertId?: string;
 }
+
+/**
+ * The tree as one flat report: after each child step's row come its child's rows, their step ids prefixed with the
+ * child step's (`db/grant`), and what a child waits for is the parent's to decide (`jipper decide <parent> db/grant`).
+ * A parent running a parked child is shown `parked`.
+ */
+export function flatTree(report: ProcessReport): ProcessReport {
+  if (!report.jobs.some((row) => row.child?.report)) return report;
+  const needsAttention = [...report.needsAttention];
+  let childParked = false;
+  const jobs = report.jobs.flatMap((row) => {
+    const childReport = row.child?.report;
+    if (!childReport) return [row];
+    const flat = flatTree(childReport);
+    if (flat.status === 'parked') childParked = true;
+    needsAttention.push(...flat.needsAttention.map((id) => `${row.stepId}/${id}`));
+    return [row, ...flat.jobs.map((child) => ({ ...child, stepId: `${row.stepId}/${child.stepId}` }))];
+  });
+  const active = report.status === 'running' || report.status === 'unwinding';
+  return { ...report, jobs, needsAttention, ...(childParked && active ? { status: 'parked' as const } : {}) };
+}

@@ -70,6 +70,7 @@ import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attribute
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
 import type { ChildSteps } from './process-children';
+import { flatTree } from '../shared/children';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
@@ -238,7 +239,7 @@ export class Engine {
   private readonly cutByDeadline = new Map<string, string>();
 
   /** Whether the Web UI's current details are rendered when asked for (this bundle has Jipper's interceptor). */
-  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(this.state.report));
+  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(flatTree(this.state.report)));
 
   constructor(
     readonly state: EngineState,
@@ -397,7 +398,7 @@ export class Engine {
       }
       if (updates.length) upsertSearchAttributes(updates);
     }
-    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(report));
+    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(flatTree(report)));
   }
 
   setStatus(status: ProcessStatus): void {
