@@ -17,6 +17,7 @@ import { planDefinition } from '../../src/client';
 import { previewPlan } from '../../src/shared/revert-plan';
 import { previewJobIds } from '../../src/shared/child-plans';
 import { failureMatrix } from '../../src/testing/matrix';
+import { processGraph } from '../../src/cli/graph';
 
 const dir = join(__dirname, '..', 'fixtures', 'children');
 const job = (name: string) =>
@@ -143,5 +144,13 @@ describe('the failure matrix (jipper/testing)', () => {
     expect(() => failureMatrix(definition, [defineLibrary('abcd', [job('a'), job('b'), job('c'), job('d')])])).toThrow(
       /^failureMatrix: steps\[1\] \("db"\) runs a child process; the failure matrix does not cover child-process steps yet/
     );
+  });
+});
+
+describe('jipper graph', () => {
+  it("shows a child step's own steps in its node", () => {
+    const validation = registry.validate(loadDefinitionFileSync(join(dir, 'parent.yaml')));
+    const chart = processGraph(validation.definition as ProcessDefinition, validation.jobs);
+    expect(chart).toContain('["db<br/>process:database<br/>create → grant"]');
   });
 });
