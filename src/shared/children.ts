@@ -79,6 +79,11 @@ export interface HeldChild {
   pivotPassed: boolean;
   completedCount: number;
   resultsBytes?: number;
+  /**
+   * The processes of the child's tree whose resource tokens are still held (the child's own id when it claims tokens,
+   * and its children's that stand): released after the child's reverts, or when the top of the tree ends.
+   */
+  tokenHolders?: string[];
 }
 
 /** A child step's child process, in the parent's report row: its workflow id and its report (rows nested). */

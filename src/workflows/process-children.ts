@@ -14,9 +14,11 @@
 import type { ChildWorkflowOptions } from '@temporalio/workflow';
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   ParentClosePolicy,
   executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,7 +32,11 @@ import type { PlannedJob } from '../shared/plan';
 import { resolveRefs } from '../shared/refs';
 import type { JobReport, ProcessReport } from '../shared/report';
 import { stepJobs } from '../shared/steps';
+import { tokenKeeperId } from '../shared/tokens';
+import { tokensReleaseSignal } from './messages';
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
+import type { Engine } from './engine';
+import type { Carrier } from './process-carry';
 import type { ChildInput, ProcessContext, ProcessInput } from './process-input';
 
 /** What a child run returns to its parent: its report, the values it gives, and its revert stack. */
@@ -185,7 +191,27 @@ export function unwindState(input: ProcessInput): ProcessState | undefined {
   if (!unwind) return undefined;
   const report = { ...unwind.report, status: 'unwinding' as const, needsAttention: [], revertOrder: [] };
   delete report.endedAt;
-  return { report, ...unwind.held };
+  const { tokenHolders: _holders, ...held } = unwind.held;
+  return { report, ...held };
+}
+
+/** Whether a process's definition claims resource tokens (for itself or a step). */
+export function claimsTokens(ctx: ProcessContext): boolean {
+  return Boolean(ctx.options?.tokens?.length) || ctx.plan.jobs.some((job) => job.tokens?.length);
+}
+
+/** The token holders a process's children that stand still hold (see {@link HeldChild.tokenHolders}). */
+export function heldTokenHolders(state: ProcessState): string[] {
+  return state.report.jobs.flatMap((row) => row.child?.held?.tokenHolders ?? []);
+}
+
+/** Gives back every token the processes `holders` hold (they have settled: after their reverts, never before). */
+export async function releaseHolders(holders: readonly string[]): Promise<void> {
+  if (!holders.length) return;
+  const keeper = getExternalWorkflowHandle(tokenKeeperId(workflowInfo().taskQueue));
+  await CancellationScope.nonCancellable(() =>
+    Promise.all(holders.map((processId) => keeper.signal(tokensReleaseSignal, { processId })))
+  );
 }
 
 /** What a child that succeeded returns: its report, what it gives its parent, and its revert stack. */
@@ -195,8 +221,10 @@ export function childResult(report: ProcessReport, ctx: ProcessContext): ChildRe
     definition.outputs !== undefined
       ? resolveRefs(definition.outputs, plan.params, state.results, 'outputs')
       : { ...state.results };
-  const { report: _report, ...held } = state;
-  return { ...report, outputs, held };
+  const { report: _report, ...rest } = state;
+  // Its tokens stay held while its effects stand: its parent's unwind of it, or the top of the tree, gives them back.
+  const tokenHolders = [...(claimsTokens(ctx) ? [workflowInfo().workflowId] : []), ...heldTokenHolders(state)];
+  return { ...report, outputs, held: { ...rest, ...(tokenHolders.length ? { tokenHolders } : {}) } };
 }
 
 /**
@@ -210,5 +238,23 @@ export async function endUnwind(unwinding: Promise<never>): Promise<ChildResult>
     const report = err instanceof ApplicationFailure && err.type === PROCESS_FAILED_TYPE ? reportOf(err) : undefined;
     if (report?.status === 'reverted') return report;
     throw err;
+  }
+}
+
+/**
+ * A child in unwind mode: reverts the stack its forward run held (continuing as new between waves when due), then
+ * gives back its tokens (and those of its children it reverted or held) — after its reverts, never before.
+ */
+export async function unwindForParent(ctx: ProcessContext, engine: Engine, carrier: Carrier): Promise<ChildResult> {
+  try {
+    return await endUnwind(
+      engine.unwindAndEnd(
+        false,
+        carrier.unwinding(() => false)
+      )
+    );
+  } finally {
+    const own = claimsTokens(ctx) ? [ctx.state.report.processId] : [];
+    await releaseHolders([...own, ...heldTokenHolders(ctx.state)]);
   }
 }

@@ -37,7 +37,14 @@ import { resolveTokens } from '../shared/tokens';
 import type { EngineSettings } from './engine';
 import { Engine, initialReport } from './engine';
 import { Carrier } from './process-carry';
-import { Children, childResult, endUnwind, unwindState } from './process-children';
+import {
+  Children,
+  childResult,
+  heldTokenHolders,
+  releaseHolders,
+  unwindForParent,
+  unwindState,
+} from './process-children';
 import { Forward } from './process-forward';
 import type { ProcessContext, ProcessInput } from './process-input';
 import { handleRevisions } from './process-revise';
@@ -93,14 +100,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   };
   engine.children = new Children(ctx, input);
   const carrier = new Carrier(ctx);
-  if (input.child?.unwind || input.child?.reverting) {
-    return endUnwind(
-      engine.unwindAndEnd(
-        false,
-        carrier.unwinding(() => false)
-      )
-    );
-  }
+  if (input.child?.unwind || input.child?.reverting) return unwindForParent(ctx, engine, carrier);
   let cancelled = carried?.cancelled ?? false;
   if ((carried?.phase ?? 'forward') === 'unwinding')
     return engine.unwindAndEnd(
@@ -139,8 +139,11 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   let stop = forward.stop;
   if (stop === undefined && forward.complete) {
     const report = engine.finish('succeeded');
+    // A child's tokens (and its children's) stay held while its effects stand; the top of the tree gives them back.
+    if (input.child) return childResult(report, ctx);
     if (tokens.asked) await tokens.release();
-    return input.child ? childResult(report, ctx) : report;
+    await releaseHolders(heldTokenHolders(state));
+    return report;
   }
   if (deadline.reached && (stop === undefined || isCancellation(stop))) stop = deadline.stop();
   cancelled = isCancellation(stop);
@@ -153,6 +156,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     );
   } finally {
     if (tokens.asked) await tokens.release();
+    await releaseHolders(heldTokenHolders(state));
   }
 }
 

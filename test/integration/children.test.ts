@@ -240,6 +240,44 @@ describe('a child process step', () => {
     }
   });
 
+  it("keeps a child's tokens while its effects stand, and releases them after its reverts", async () => {
+    const lock = `lock-${randomUUID()}`;
+    blocked.add('mid/hold');
+    try {
+      const parent = await startProcess(
+        tw.client,
+        {
+          name: 'tenant',
+          steps: [
+            child('kid', { name: 'database', steps: [task('db-create', {}, { tokens: [lock] })] }),
+            task('mid'),
+            task('mail', { outcome: 'fail-nonretryable' }),
+          ],
+        },
+        { taskQueue: tw.taskQueue, registry: tw.registry, id: `kids-${randomUUID()}` }
+      );
+      const mine = (stepId: string, kind: JournalEntry['kind'] = 'run') =>
+        journal.find((e) => e.key.startsWith(`${parent.workflowId}/`) && e.stepId === stepId && e.kind === kind);
+      for (let i = 0; i < 200 && !mine('mid'); i++) await new Promise((r) => setTimeout(r, 50));
+      // The child has succeeded and ended; another process that wants its token waits for it.
+      const other = await startProcess(
+        tw.client,
+        { name: 'other', steps: [task('wants-lock', {}, { tokens: [lock], waitFor: '60s' })] },
+        { taskQueue: tw.taskQueue, registry: tw.registry, id: `kids-other-${randomUUID()}` }
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const theirs = () => journal.find((e) => e.key.startsWith(`${other.workflowId}/`) && e.stepId === 'wants-lock');
+      expect(theirs()).toBeUndefined();
+      blocked.delete('mid/hold');
+      expect((await waitForReport(parent)).status).toBe('reverted');
+      expect((await waitForReport(other)).status).toBe('succeeded');
+      // It got the token only once the child's job had been reverted.
+      expect(theirs()?.at).toBeGreaterThanOrEqual(mine('db-create', 'revert')?.end ?? Infinity);
+    } finally {
+      blocked.delete('mid/hold');
+    }
+  });
+
   describe('nested twice (a grandchild), with a failure at each level', () => {
     const tree = (failAt: string): ProcessDefinition => ({
       name: 'top',
