@@ -5,8 +5,10 @@
  * job libraries (its problems are told at `<step>.process.<path>`).
  */
 import type { JobStep, ProcessDefinition } from '../schema/definition';
-import { MAX_CHILD_DEPTH, childDefinition, embeddedChildren } from '../shared/children';
+import { MAX_CHILD_DEPTH, childDefinition, embeddedChildren, isChildStep } from '../shared/children';
 import type { Plan, Problem } from '../shared/plan';
+import { formatPath } from '../shared/plan';
+import { stepJobs } from '../shared/steps';
 import { findRefs, isSecretRef, secretRef } from '../shared/refs';
 import { isRecord } from '../shared/text';
 
@@ -111,5 +113,39 @@ export function childProblems(
     const at = problem.path.startsWith('params.') ? `${path}.${problem.path}` : `${path}.process.${problem.path}`;
     problems.push({ path: at, message: problem.message });
   }
+  return problems;
+}
+
+/**
+ * `$from` references into a child step's result that name nothing the child gives: with `outputs`, one of its keys;
+ * without, one of its step ids (`$from: db.create.url`).
+ */
+export function childOutputProblems(
+  definition: ProcessDefinition,
+  suggestion: (name: string, known: readonly string[]) => string
+): Problem[] {
+  const gives = new Map<string, { name: string; keys: string[] }>();
+  for (const { step, definition: child } of embeddedChildren(definition)) {
+    if (!child?.steps) continue;
+    const keys = child.outputs ? Object.keys(child.outputs) : child.steps.flatMap(stepJobs).map((s) => s.id);
+    gives.set(step.id, { name: child.name, keys });
+  }
+  if (!gives.size) return [];
+  const problems: Problem[] = [];
+  definition.steps.forEach((step, i) =>
+    stepJobs(step).forEach((jobStep, j) => {
+      const path = 'parallel' in step ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
+      const field = isChildStep(jobStep) ? 'params' : 'args';
+      for (const ref of findRefs(jobStep.args ?? {})) {
+        const child = ref.kind === 'from' ? gives.get(ref.target) : undefined;
+        const [first] = ref.resultPath;
+        if (!child || first === undefined || child.keys.includes(first)) continue;
+        problems.push({
+          path: formatPath([`${path}.${field}`, ...ref.path]),
+          message: `$from "${[ref.target, ...ref.resultPath].join('.')}": child process "${child.name}" gives no "${first}"${suggestion(first, child.keys)}; it gives: ${child.keys.join(', ') || 'nothing'}`,
+        });
+      }
+    })
+  );
   return problems;
 }

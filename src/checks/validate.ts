@@ -25,7 +25,7 @@ import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from '../jobs/job';
 import { isChildStep } from '../shared/children';
-import { childProblems, nestingProblems } from './children';
+import { childOutputProblems, childProblems, nestingProblems } from './children';
 import { missingOutputPath, unknownKeys } from './schema-walk';
 
 /**
@@ -233,6 +233,7 @@ export function validateDefinition(
   });
 
   if (definition) problems.push(...graphProblems(definition, planNodes(definition), { cycles: graph }));
+  if (definition) problems.push(...childOutputProblems(definition, suggestion));
   problems.push(...allTokenProblems(source, allParams));
 
   const jobCount = rawSteps.flatMap(declaredIds).length;

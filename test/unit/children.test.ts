@@ -92,6 +92,19 @@ describe('a child step in a definition file', () => {
     expect(problems).toContainEqual({ path: 'steps', message: 'a process includes itself: a → b → a' });
   });
 
+  it("refuses a $from into a child's result that names nothing the child gives, with what it gives", () => {
+    const raw = loadDefinitionFileSync(join(dir, 'parent.yaml')) as ProcessDefinition;
+    const steps = [...raw.steps];
+    steps[2] = { id: 'dns', job: 'b', args: { db: { $from: 'db.urll' } } };
+    const problems = registry.validate({ ...raw, steps }).problems;
+    expect(problems).toEqual([
+      {
+        path: 'steps[2].args.db',
+        message: '$from "db.urll": child process "database" gives no "urll" (did you mean "url"?); it gives: url',
+      },
+    ]);
+  });
+
   it('refuses a child path that was not read', () => {
     const problems = registry.validate({ name: 'p', steps: [{ id: 'k', process: './x.yaml' }] }).problems;
     expect(problems).toHaveLength(1);
