@@ -4,7 +4,7 @@
  * changes; then the final report. Ctrl-C detaches: the process goes on, and the command says so and how to re-attach.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { flatTree } from '../client/children';
+import { flatTree, withLiveChildren } from '../client/children';
 import { watchProcess } from '../client/watch';
 import type { ProcessReport } from '../shared/report';
 import { err, io, out, printJsonLine } from './io';
@@ -47,10 +47,12 @@ export async function follow(
   try {
     const report = await watchProcess(client, handle, {
       signal: controller.signal,
+      // A running child process's report is read live: the view says which child and which step the parent is at.
+      expand: (r) => withLiveChildren(client, r),
       onReport: (r) => {
         last = r;
         if (options.quiet) return;
-        // A child process's rows (those it reported when it ended) follow its step's, by path.
+        // A child process's rows follow its step's, by path (db/grant).
         if (!options.json) return view?.update(flatTree(r));
         const json = JSON.stringify(r);
         if (json !== lastJson) printJsonLine(r);

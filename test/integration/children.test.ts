@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { decide, getReport, runProcess, startProcess, waitForReport } from '../../src/client';
 import { flatTree, withLiveChildren } from '../../src/client/children';
+import { watchProcess } from '../../src/client/watch';
 import { summaryLine } from '../../src/cli/report-summary';
 import type { ProcessDefinition } from '../../src/schema/definition';
 import type { ProcessReport } from '../../src/shared/report';
@@ -275,6 +276,39 @@ describe('a child process step', () => {
       expect(theirs()?.at).toBeGreaterThanOrEqual(mine('db-create', 'revert')?.end ?? Infinity);
     } finally {
       blocked.delete('mid/hold');
+    }
+  });
+
+  it('watch follows the child live: which child and which step the parent is at', async () => {
+    const id = `kids-${randomUUID()}`;
+    blocked.add('db-wait/hold');
+    try {
+      const handle = await startProcess(
+        tw.client,
+        { name: 'tenant', steps: [child('db', { name: 'database', steps: [task('db-wait')] }), task('dns')] },
+        { taskQueue: tw.taskQueue, registry: tw.registry, id }
+      );
+      const seen: string[] = [];
+      const final = await watchProcess(tw.client, handle, {
+        intervalMs: 100,
+        expand: (r) => withLiveChildren(tw.client, r),
+        onReport: (r) => {
+          const running = flatTree(r)
+            .jobs.filter((j) => j.status === 'running')
+            .map((j) => j.stepId);
+          seen.push(running.join(','));
+          if (running.includes('db/db-wait')) blocked.delete('db-wait/hold');
+        },
+      });
+      expect(seen).toContain('db,db/db-wait');
+      expect(final.status).toBe('succeeded');
+      expect(flatTree(final).jobs.map((j) => `${j.stepId}:${j.status}`)).toEqual([
+        'db:succeeded',
+        'db/db-wait:succeeded',
+        'dns:succeeded',
+      ]);
+    } finally {
+      blocked.delete('db-wait/hold');
     }
   });
 
