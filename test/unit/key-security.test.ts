@@ -153,7 +153,7 @@ describe("the codec server's ring", () => {
   it('follows the ring file: a key added after it started decrypts, without a restart', async () => {
     const file = join(scratch, 'codec-server.json');
     addKeyToFile(file, 'k1');
-    const server = await startCodecServer({ keyRing: new FileKeyRing(file), token: 'test-token' });
+    const server = await startCodecServer({ keyRing: new FileKeyRing(file), token: 'test-token-of-16-chars' });
     try {
       addKeyToFile(file, 'k2');
       const [sealed] = await new EncryptionCodec(await FileKeyRing.open(file)).encode([json(secret)]);
@@ -170,7 +170,7 @@ describe("the codec server's ring", () => {
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       const response = await fetch(`${server.url}/decode`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer test-token' },
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-token-of-16-chars' },
         body: JSON.stringify(body),
       });
       expect(response.status).toBe(200);

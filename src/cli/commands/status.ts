@@ -5,6 +5,7 @@ import type { ProcessReport } from '../../shared/report';
 import { LIVE_PROCESS_STATUSES } from '../../shared/report';
 import type { AwaitedJob } from '../../client';
 import { awaitedJobs, getReport } from '../../client';
+import { flatTree, withLiveChildren } from '../../client/children';
 import { findStuckWorkflowTask } from '../../client/stuck-task';
 import { pausesFromHistory } from '../../client/report';
 import { reportToMarkdown } from '../../shared/render';
@@ -64,7 +65,8 @@ export function registerStatus(program: Command): void {
     .action(
       action(async (id: string, options: { json?: boolean }) =>
         withClient(async (client) => {
-          const report = await readReport(client, id);
+          // A child process's steps are the parent's to show, by path (db/grant), and its parks the parent's to decide.
+          const report = flatTree(await withLiveChildren(client, await readReport(client, id)));
           const live = (LIVE_PROCESS_STATUSES as readonly string[]).includes(report.status);
           const awaited = live ? await awaitedJobs(client, report.processId) : [];
           if (options.json) {
@@ -99,8 +101,9 @@ export function registerStatus(program: Command): void {
         const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
         if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
         return withClient(async (client, config, server) => {
-          const report = await readReport(client, id);
-          if (options.json) return printJson(report);
+          const tree = await withLiveChildren(client, await readReport(client, id));
+          if (options.json) return printJson(tree);
+          const report = flatTree(tree);
           if (options.markdown) return out(reportToMarkdown(report));
           const pauses = await pausesFromHistory(client, report.processId, report.runId);
           out(reportForStdout(report, options.wide, pauses));
