@@ -103,7 +103,12 @@ export async function checkDeploy(paths: readonly string[], options: DeployOptio
     ? await runsFromFiles(options.history)
     : await withClient((client) => runsFromServer(client, options.query ?? openProcessesQuery(config.taskQueue)));
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    // A failing workflow task is what a breaking run does: the replay's own warnings about it are left out (the
+    // verdicts say it), and errors go to stderr, so stdout holds only the verdicts.
+    Runtime.install({
+      logger: new DefaultLogger('ERROR', ({ level, message }) => process.stderr.write(`${level}: ${message}\n`)),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+    });
   } catch {
     // Installed already (the command ran in this process before).
   }
