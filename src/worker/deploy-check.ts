@@ -28,6 +28,8 @@ import { oneLine } from '../shared/text';
 import type { ProcessInput } from '../workflows/process-input';
 import type { JobRegistry } from '../runtime/registry';
 import { workflowCode } from './worker';
+import { keyRingOf, payloadsOf } from './replay';
+import { missingKeyProblem } from '../codec/encryption-codec';
 
 /** The bundle about to be deployed does not load (a missing file, a syntax error): one line. */
 export class BundleLoadError extends Error {
@@ -122,6 +124,11 @@ function jobDrift(
   return { gone, changed };
 }
 
+/** `job "a"`, `jobs "a", "b"`. */
+function jobNames(names: readonly string[]): string {
+  return `${names.length === 1 ? 'job' : 'jobs'} ${names.map((n) => `"${n}"`).join(', ')}`;
+}
+
 /** What a failure of the run's next step reverts under `plan`. */
 function revertsAt(definition: ProcessDefinition, plan: Plan, failAt: string | undefined): string[] {
   if (failAt === undefined || !plan.jobs.some((j) => j.stepId === failAt)) return [];
@@ -180,7 +187,15 @@ export async function checkDeployRuns(
   runs: readonly RunToCheck[],
   options: DeployCheckOptions = {}
 ): Promise<DeployRunResult[]> {
-  const failures = runs.length ? await replayFailures(runs, options) : new Map<string, string>();
+  // A run the key ring cannot decrypt is not replayed (the replayer would log the SDK's errors for it): one line.
+  const undecryptable = new Map<string, string>();
+  for (const run of runs) {
+    const missing = missingKeyProblem(await payloadsOf(run.history), keyRingOf(options.dataConverter), 'this check');
+    if (missing !== undefined) undecryptable.set(run.workflowId, `cannot decrypt: ${missing}`);
+  }
+  const replayable = runs.filter((run) => !undecryptable.has(run.workflowId));
+  const failures = replayable.length ? await replayFailures(replayable, options) : new Map<string, string>();
+  for (const [id, why] of undecryptable) failures.set(id, why);
   const results: DeployRunResult[] = [];
   for (const run of runs) {
     const reasons: string[] = [];
@@ -193,13 +208,11 @@ export async function checkDeployRuns(
     const input = await startInput(run.history, options.dataConverter).catch(() => undefined);
     const drift = input ? jobDrift(input, options.registry) : { gone: [], changed: [] };
     if (drift.gone.length) {
-      reasons.push(`job ${drift.gone.map((n) => `"${n}"`).join(', ')} is not in the new job libraries`);
+      reasons.push(`${jobNames(drift.gone)} ${drift.gone.length === 1 ? 'is' : 'are'} not in the new job libraries`);
       verdict = 'breaks';
     }
     if (drift.changed.length) {
-      reasons.push(
-        `job ${drift.changed.map((n) => `"${n}"`).join(', ')} changed since the run started (its revert or default options differ)`
-      );
+      reasons.push(`${jobNames(drift.changed)} changed since the run started (its revert or default options differ)`);
       if (verdict === 'ok') verdict = 'changed';
     }
     const revertPlan =

@@ -160,8 +160,12 @@ test('encrypted runs are read and replayed with the key ring', async () => {
     libraries: [jobs.library],
     dataConverter: encryptingDataConverter(parseInlineKeyRing(`k9:${generateKey()}`, 'a wrong ring')),
   });
-  expect(wrong).toMatchObject({ verdict: 'breaks' });
+  expect(wrong).toMatchObject({ verdict: 'breaks', reasons: [expect.stringMatching(/^cannot decrypt: .*"k1"/)] });
   expect(wrong?.process).toBeUndefined();
+  // The command without a key ring: refused in one line, naming what to set.
+  const blind = await jipper(['check', '--deploy', '--json'], env(secret.taskQueue));
+  expect(blind.code).toBe(1);
+  expect(blind.stderr).toMatch(/^jipper: .*encrypted and no key ring is configured: set JIPPER_ENCRYPTION_KEYS.*\n$/);
 });
 
 test('bad input is one line each: an unreadable history, a query that matches nothing, a bundle that fails to load', async () => {

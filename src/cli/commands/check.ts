@@ -13,7 +13,8 @@ import { EXIT_FAILED, UsageError } from '../errors';
 import { out, printJson } from '../io';
 import { outputWidth, renderTable } from '../table';
 import { io } from '../io';
-import { action, requireValidDefinition } from '../context';
+import { action, collectSet, parseSets, requireValidDefinition, setTexts } from '../context';
+import { SET_HELP } from './validate';
 import type { DeployOptions } from './check-deploy';
 import { checkDeploy } from './check-deploy';
 
@@ -37,10 +38,13 @@ export async function definitionFiles(paths: readonly string[]): Promise<string[
 }
 
 /** The coverage of every definition file named (each checked against the configured job libraries first). */
-export async function coverageOfFiles(paths: readonly string[]): Promise<(CoverageReport & { file: string })[]> {
+export async function coverageOfFiles(
+  paths: readonly string[],
+  sets: readonly string[] = []
+): Promise<(CoverageReport & { file: string })[]> {
   const reports: (CoverageReport & { file: string })[] = [];
   for (const file of await definitionFiles(paths)) {
-    const { definition, validation } = await requireValidDefinition(file, {});
+    const { definition, validation } = await requireValidDefinition(file, parseSets(sets), setTexts(sets));
     reports.push({ file, ...compensationCoverage(definition, validation) });
   }
   return reports;
@@ -67,6 +71,7 @@ export function coverageTable(report: CoverageReport & { file: string }, width?:
 
 interface CheckOptions extends DeployOptions {
   json?: boolean;
+  set?: string[];
   deploy?: boolean;
 }
 
@@ -77,6 +82,7 @@ export function registerCheck(program: Command): void {
       'Compensation coverage, with no server: for each step of each definition, whether a failure can leave its effect standing (no revert, an unknown outcome, past the pivot, a failure class that does not unwind); steps that say why (`reason`) are intended. Exit code 1 on findings. With --deploy: replay the runs in flight against the code about to be deployed.'
     )
     .argument('[paths...]', 'definition files or directories of them (.json, .yaml, .yml)')
+    .option('--set <key=value>', SET_HELP, collectSet)
     .option('--json', 'print the result as JSON')
     .option('--deploy', 'replay the open processes (or --history files) against --bundle and the job libraries')
     .option('--history <files...>', 'with --deploy: exported histories (files or directories) instead of the server')
@@ -85,12 +91,13 @@ export function registerCheck(program: Command): void {
     .option('--definition <file>', 'with --deploy: a revised definition; shows how each run’s revert plan changes')
     .action(
       action(async (paths: string[], options: CheckOptions) => {
+        if (options.deploy && options.set) throw new UsageError('--set goes with definition paths, not --deploy');
         if (options.deploy) return checkDeploy(paths, options);
         for (const flag of ['history', 'query', 'bundle', 'definition'] as const) {
           if (options[flag] !== undefined) throw new UsageError(`--${flag} goes with --deploy`);
         }
         if (!paths.length) throw new UsageError('name a definition file or directory (or --deploy)');
-        const reports = await coverageOfFiles(paths);
+        const reports = await coverageOfFiles(paths, options.set ?? []);
         const findings = reports.reduce((sum, r) => sum + r.findings, 0);
         if (options.json) printJson({ ok: findings === 0, findings, definitions: reports });
         else {
