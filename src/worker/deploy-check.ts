@@ -13,16 +13,16 @@
  * failure of its next step would revert (`previewPlan`, the saga core's own rules). Histories of encrypted runs are
  * decrypted with the key ring of the data converter given.
  */
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { decodeHistory } from '../codec/history';
 import { encryptsFailures } from '../codec/data-converter';
 import type { ProcessDefinition } from '../schema/definition';
 import type { Plan } from '../shared/plan';
 import { planFromFacts } from '../shared/plan';
+import { PLAN_ACTIVITY } from '../shared/calls';
 import { previewPlan } from '../shared/revert-plan';
 import { oneLine } from '../shared/text';
 import type { ProcessInput } from '../workflows/process-input';
@@ -74,25 +74,50 @@ export interface DeployCheckOptions {
   revised?: ProcessDefinition;
 }
 
+/** One payload of a history, decrypted with the data converter's codecs and converted. */
+async function decodePayload<T>(payload: Payload, dataConverter: DataConverter | undefined): Promise<T | undefined> {
+  const codecs = dataConverter?.payloadCodecs ?? [];
+  let decoded: Payload[] = [payload];
+  for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
+  return decoded[0] ? defaultPayloadConverter.fromPayload<T>(decoded[0]) : undefined;
+}
+
 /** The run's start input (decrypted), if its first event is a Jipper process start. */
 async function startInput(
   history: History,
   dataConverter: DataConverter | undefined
 ): Promise<ProcessInput | undefined> {
-  const first = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const payload = first?.input?.payloads?.[0];
-  if (!payload) return undefined;
-  const codecs = dataConverter?.payloadCodecs ?? [];
-  const [decoded] = codecs.length
-    ? ((
-        await decodeHistory(
-          { events: [{ workflowExecutionStartedEventAttributes: { input: { payloads: [payload] } } }] },
-          codecs
-        )
-      ).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [])
-    : [payload];
-  const input = decoded ? defaultPayloadConverter.fromPayload<ProcessInput>(decoded) : undefined;
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const input = payload ? await decodePayload<ProcessInput>(payload, dataConverter) : undefined;
   return input && typeof input === 'object' && 'definition' in input ? input : undefined;
+}
+
+/**
+ * The plan the run was made from and the fingerprint of each of its jobs, by job name: from the facts of its start
+ * request, else from the plan the worker made (the `jipper.plan` local activity's result, recorded in a marker).
+ */
+async function plannedRun(
+  input: ProcessInput,
+  history: History,
+  dataConverter: DataConverter | undefined
+): Promise<{ fingerprints: Record<string, string>; plan?: Plan }> {
+  if (input.jobs) {
+    const fingerprints = Object.fromEntries(Object.entries(input.jobs).map(([name, f]) => [name, f.fingerprint]));
+    return { fingerprints, plan: planFromFacts(input.definition, input.params ?? {}, input.jobs) };
+  }
+  for (const event of history.events ?? []) {
+    const details = event.markerRecordedEventAttributes?.details;
+    const data = details?.data?.payloads?.[0];
+    const result = details?.result?.payloads?.[0];
+    if (!data || !result) continue;
+    const marker = await decodePayload<{ activity_type?: string }>(data, undefined).catch(() => undefined);
+    if (marker?.activity_type !== PLAN_ACTIVITY) continue;
+    const plan = await decodePayload<Plan>(result, dataConverter);
+    const fingerprints: Record<string, string> = {};
+    for (const job of plan?.jobs ?? []) if (job.fingerprint !== undefined) fingerprints[job.job] = job.fingerprint;
+    return { fingerprints, ...(plan ? { plan } : {}) };
+  }
+  return { fingerprints: {} };
 }
 
 /** The steps whose run completed in this history (the engine's activity ids are `<stepId>.run`). */
@@ -111,15 +136,15 @@ function succeededSteps(history: History): Set<string> {
 
 /** Jobs of the run whose recorded fingerprint the new libraries do not have: gone (breaks) or changed. */
 function jobDrift(
-  input: ProcessInput,
+  planned: Record<string, string>,
   registry: DeployCheckOptions['registry']
 ): { gone: string[]; changed: string[] } {
   const gone: string[] = [];
   const changed: string[] = [];
-  if (!registry || !input.jobs) return { gone, changed };
-  for (const [name, facts] of Object.entries(input.jobs)) {
+  if (!registry) return { gone, changed };
+  for (const [name, fingerprint] of Object.entries(planned)) {
     if (!registry.get(name)) gone.push(name);
-    else if (registry.fingerprint(name) !== facts.fingerprint) changed.push(name);
+    else if (registry.fingerprint(name) !== fingerprint) changed.push(name);
   }
   return { gone, changed };
 }
@@ -141,14 +166,14 @@ function revertsAt(definition: ProcessDefinition, plan: Plan, failAt: string | u
 
 function revertPlanChange(
   input: ProcessInput,
+  before: Plan | undefined,
   history: History,
   revised: ProcessDefinition,
   registry: DeployCheckOptions['registry']
 ): RevertPlanChange | undefined {
-  if (input.definition.name !== revised.name || !input.jobs) return undefined;
-  const params = input.params ?? {};
-  const before = planFromFacts(input.definition, params, input.jobs);
-  const after = registry ? registry.validate(revised, params) : planFromFacts(revised, params, input.jobs);
+  if (input.definition.name !== revised.name || !before?.jobs.length) return undefined;
+  const params = before.params;
+  const after = registry ? registry.validate(revised, params) : planFromFacts(revised, params, input.jobs ?? {});
   const done = succeededSteps(history);
   const failAt = after.jobs.find((job) => !done.has(job.stepId))?.stepId;
   const was = revertsAt(input.definition, before, failAt);
@@ -206,7 +231,10 @@ export async function checkDeployRuns(
       verdict = 'breaks';
     }
     const input = await startInput(run.history, options.dataConverter).catch(() => undefined);
-    const drift = input ? jobDrift(input, options.registry) : { gone: [], changed: [] };
+    const planned: { fingerprints: Record<string, string>; plan?: Plan } = input
+      ? await plannedRun(input, run.history, options.dataConverter).catch(() => ({ fingerprints: {} }))
+      : { fingerprints: {} };
+    const drift = jobDrift(planned.fingerprints, options.registry);
     if (drift.gone.length) {
       reasons.push(`${jobNames(drift.gone)} ${drift.gone.length === 1 ? 'is' : 'are'} not in the new job libraries`);
       verdict = 'breaks';
@@ -216,7 +244,9 @@ export async function checkDeployRuns(
       if (verdict === 'ok') verdict = 'changed';
     }
     const revertPlan =
-      input && options.revised ? revertPlanChange(input, run.history, options.revised, options.registry) : undefined;
+      input && options.revised
+        ? revertPlanChange(input, planned.plan, run.history, options.revised, options.registry)
+        : undefined;
     if (revertPlan?.changed && verdict === 'ok') verdict = 'changed';
     if (revertPlan?.changed) {
       reasons.push(

@@ -4,7 +4,8 @@
  * - a bundle whose workflow starts a group's members in another order breaks the run with a group (a determinism
  *   violation, exit code 1) and not the plain list;
  * - the same job with a new default timeout (its shape unchanged) is `changed`, not breaking (exit code 0), and a
- *   revised definition shows how each run's revert plan changes;
+ *   revised definition shows how each run's revert plan changes; a run the worker planned (no job facts in its start
+ *   request) is compared through the plan recorded in its history;
  * - encrypted runs are decrypted with the key ring (their start input read, their history replayed);
  * - bad input is one line each: an unreadable history file, a query that matches nothing, a bundle that fails to load.
  */
@@ -57,10 +58,11 @@ let secret: TestWorker;
 let handles: WorkflowHandle[] = [];
 let reordered: string;
 
-async function inFlight(worker: TestWorker, definition: ProcessDefinition): Promise<WorkflowHandle> {
+/** Starts a process and waits for its last step to run; without `registry` the worker plans it. */
+async function inFlight(worker: TestWorker, definition: ProcessDefinition, withFacts = true): Promise<WorkflowHandle> {
   const handle = await startProcess(worker.client, definition, {
     taskQueue: worker.taskQueue,
-    registry: worker.registry,
+    ...(withFacts ? { registry: worker.registry } : {}),
   });
   const last = definition.steps.at(-1) as { id: string };
   await waitUntil(async () => worker.calls(handle.workflowId).some((c) => c.stepId === last.id), `${last.id} to start`);
@@ -76,7 +78,12 @@ beforeAll(async () => {
     name: 'deploy-secret',
     dataConverter: encryptingDataConverter(parseInlineKeyRing(RING, 'the test key ring')),
   });
-  handles = [await inFlight(plain, grouped), await inFlight(plain, listed), await inFlight(secret, listed)];
+  handles = [
+    await inFlight(plain, grouped),
+    await inFlight(plain, listed),
+    await inFlight(secret, listed),
+    await inFlight(plain, { ...listed, name: 'worker-planned' }, false),
+  ];
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../support/reordered-workflows'),
     logger: new DefaultLogger('ERROR'),
@@ -114,10 +121,11 @@ test('a reordered workflow breaks the in-flight run with a group, and only it (e
   const { runs, ok } = JSON.parse(result.stdout) as DeployJson;
   expect(ok).toBe(false);
   const byProcess = byName(runs);
-  expect(runs).toHaveLength(2);
+  expect(runs).toHaveLength(3);
   expect(byProcess.grouped).toMatchObject({ verdict: 'breaks', workflowId: handles[0]?.workflowId });
   expect(byProcess.grouped?.reasons[0]).toMatch(/^determinism violation: /);
   expect(byProcess.listed).toMatchObject({ verdict: 'ok', reasons: [] });
+  expect(byProcess['worker-planned']).toMatchObject({ verdict: 'ok', reasons: [] });
 });
 
 test('a changed job of the same shape is changed meaning, not breaking; a revised definition shows the revert plan change', async () => {
@@ -141,10 +149,15 @@ test('a changed job of the same shape is changed meaning, not breaking; a revise
   expect(byProcess.listed?.verdict).toBe('changed');
   expect(byProcess.listed?.revertPlan).toEqual({ failAt: 'b', before: ['a'], after: [], changed: true });
   expect(byProcess.listed?.reasons).toContain('revised definition: a failure of b would revert nothing (was a)');
+  // Planned by the worker: the job versions come from the plan recorded in its history.
+  expect(byProcess['worker-planned']).toMatchObject({
+    verdict: 'changed',
+    reasons: [expect.stringMatching(/^job "step" changed/)],
+  });
 
   const table = await jipper(['check', '--deploy'], env(plain.taskQueue));
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/2 runs checked: 0 would break, 0 changed meaning/);
+  expect(table.stdout).toMatch(/3 runs checked: 0 would break, 0 changed meaning/);
 }, 60_000);
 
 test('encrypted runs are read and replayed with the key ring', async () => {
