@@ -4,6 +4,8 @@
  * and step. `jipper report --coverage` prints it.
  */
 import type { Client } from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import type { CompensationGapKind, CompensationMemo } from '../shared/compensation';
 import { COMPENSATION_GAPS, COMPENSATION_MEMO_KEY } from '../shared/compensation';
 import { PROCESS_NAME_KEY } from '../shared/search-attributes';
@@ -23,6 +25,8 @@ export interface CompensationReport {
   /** Ended runs looked at, and how many of them left something not compensated. */
   ended: number;
   partly: number;
+  /** Ended runs whose memo this client could not decrypt (encrypted runs, without their key). */
+  unreadable: number;
   rows: CompensationRow[];
 }
 
@@ -40,28 +44,63 @@ export function endedSinceQuery(since: Date): string {
   ].join(' AND ');
 }
 
+/** The ended runs the query finds, straight from visibility: each one's process name and its compensation memo. */
+async function* endedRuns(
+  client: Client,
+  query: string
+): AsyncGenerator<{ workflowId: string; process: string; memo: unknown; unreadable: boolean }> {
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const info of page.executions ?? []) {
+      const attributes = decodeTypedSearchAttributes(info.searchAttributes?.indexedFields);
+      const field = info.memo?.fields?.[COMPENSATION_MEMO_KEY];
+      // Only this memo field is decoded (with the key ring, for an encrypted run): a run this client cannot decrypt
+      // is counted, not fatal.
+      let memo: unknown;
+      let unreadable = false;
+      try {
+        memo = field ? await decodeOptionalSinglePayload(client.options.loadedDataConverter, field) : undefined;
+      } catch {
+        unreadable = true;
+      }
+      yield {
+        workflowId: info.execution?.workflowId ?? '',
+        process: attributes.get(PROCESS_NAME_KEY) ?? info.type?.name ?? '',
+        memo,
+        unreadable,
+      };
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+}
+
 /** The processes that ended since `since` partly compensated, grouped by process name and step. */
 export async function compensationReport(client: Client, since: Date): Promise<CompensationReport> {
   const rows = new Map<string, CompensationRow>();
   let ended = 0;
   let partly = 0;
-  for await (const info of client.workflow.list({ query: endedSinceQuery(since) })) {
+  let unreadable = 0;
+  for await (const run of endedRuns(client, endedSinceQuery(since))) {
     ended += 1;
-    const memo = info.memo?.[COMPENSATION_MEMO_KEY];
-    if (!isMemo(memo) || !memo.gaps.length) continue;
+    if (run.unreadable) unreadable += 1;
+    if (!isMemo(run.memo) || !run.memo.gaps.length) continue;
     partly += 1;
-    const process = info.typedSearchAttributes.get(PROCESS_NAME_KEY) ?? info.type;
-    for (const gap of memo.gaps) {
+    for (const gap of run.memo.gaps) {
       if (!COMPENSATION_GAPS.includes(gap.how)) continue;
-      const key = `${process}\u0000${gap.stepId}`;
-      const row = rows.get(key) ?? { process, stepId: gap.stepId, job: gap.job, counts: {}, runs: [] };
+      const key = `${run.process}\u0000${gap.stepId}`;
+      const row = rows.get(key) ?? { process: run.process, stepId: gap.stepId, job: gap.job, counts: {}, runs: [] };
       rows.set(key, row);
       row.counts[gap.how] = (row.counts[gap.how] ?? 0) + 1;
-      if (!row.runs.includes(info.workflowId)) row.runs.push(info.workflowId);
+      if (!row.runs.includes(run.workflowId)) row.runs.push(run.workflowId);
     }
   }
   const sorted = [...rows.values()].sort(
     (a, b) => a.process.localeCompare(b.process) || a.stepId.localeCompare(b.stepId)
   );
-  return { since: since.toISOString(), ended, partly, rows: sorted };
+  return { since: since.toISOString(), ended, partly, unreadable, rows: sorted };
 }

@@ -19,10 +19,14 @@ import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
 import { waitUntil } from '../support/observe';
 import { serverAddress } from '../support/worker';
+import { encryptingDataConverter } from '../../src/codec/data-converter';
+import { generateKey, parseInlineKeyRing } from '../../src/codec/keyring';
 
 const stamp = randomUUID().slice(0, 8);
 const journal: JournalEntry[] = [];
 let worker: TestWorker;
+let secret: TestWorker;
+const RING = `k1:${generateKey()}`;
 let scratch: string;
 const started = new Date();
 
@@ -59,11 +63,18 @@ beforeAll(async () => {
   requireBuiltCli();
   scratch = mkdtempSync(join(tmpdir(), 'jipper-report-coverage-'));
   worker = await startTestWorker([journalLibrary(journal)], { address: serverAddress(), name: 'report-coverage' });
+  secret = await startTestWorker([journalLibrary(journal)], {
+    address: serverAddress(),
+    name: 'report-coverage-secret',
+    dataConverter: encryptingDataConverter(parseInlineKeyRing(RING, 'the test key ring')),
+  });
   const runs = Object.values(definitions).map((d) => worker.run(d));
+  const encrypted = secret.run({ ...definitions.oneway, name: `cov-secret-${stamp}` });
   const handle = await startProcess(worker.client, parked, { taskQueue: worker.taskQueue, registry: worker.registry });
   await settle(handle.workflowId, 'm', 'skip');
   await settle(handle.workflowId, 'a', 'mark-reverted');
   expect((await waitForReport(handle)).status).toBe('reverted');
+  expect((await encrypted).report.status).toBe('reverted');
   expect((await Promise.all(runs)).map((r) => r.report.status)).toEqual([
     'revert_failed',
     'reverted',
@@ -74,6 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.shutdown();
+  await secret?.shutdown();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -117,9 +129,17 @@ test('the processes that ended partly compensated, by process and step, from vis
   expect(json.code).toBe(0);
   expect(rowsOf(JSON.parse(json.stdout) as CompensationReport)).toEqual(expected);
 
+  // With the key ring the encrypted run's memo is read; without it, it is counted as not readable.
+  const keyed = await jipper(['report', '--coverage', '--json'], { ...env, JIPPER_ENCRYPTION_KEYS: RING });
+  expect(rowsOf(JSON.parse(keyed.stdout) as CompensationReport)).toEqual(
+    [...expected, 'cov-secret o one-way skipped×1'].sort()
+  );
+
   const table = await jipper(['report', '--coverage', '--since', '1h'], env);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/processes ended in the last 1h; \d+ partly compensated/);
+  expect(table.stdout).toMatch(
+    /processes ended in the last 1h; \d+ partly compensated \(\d+ not readable without their encryption key\)/
+  );
   expect(table.stdout).toContain(`cov-parked-${stamp}`);
   expect(table.stdout).not.toContain(`cov-clean-${stamp}`);
 });

@@ -29,6 +29,7 @@ export async function reportCoverage(options: { since?: string; json?: boolean }
   const since = new Date(Date.now() - durationToMs(window));
   const report = await withClient((client) => compensationReport(client, since));
   if (options.json) return printJson(report);
-  const head = `${plural(report.ended, 'process', 'processes')} ended in the last ${window}; ${report.partly} partly compensated`;
+  const unreadable = report.unreadable ? ` (${report.unreadable} not readable without their encryption key)` : '';
+  const head = `${plural(report.ended, 'process', 'processes')} ended in the last ${window}; ${report.partly} partly compensated${unreadable}`;
   out(report.rows.length ? `${head}\n${coverageRows(report)}` : head);
 }
