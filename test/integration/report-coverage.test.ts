@@ -150,6 +150,7 @@ test('bad input is one line each', async () => {
     [['report', '--coverage', '--since', 'a week'], '--since'],
     [['report', '--coverage', 'some-id'], '--coverage covers every process: name no id'],
     [['report', '--since', '7d'], '--since goes with --coverage'],
+    [['report'], "missing required argument 'id' (or --coverage, for every process)"],
   ];
   for (const [args, words] of cases) {
     const result = await jipper(args, env);

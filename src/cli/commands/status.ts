@@ -88,7 +88,7 @@ export function registerStatus(program: Command): void {
     .action(
       action(async (id: string | undefined, options: ReportOptions) => {
         if (options.coverage || options.since !== undefined) return reportCoverageCommand(id, options);
-        if (id === undefined) throw new UsageError('name a process id (or --coverage)');
+        if (id === undefined) throw new UsageError("missing required argument 'id' (or --coverage, for every process)");
         const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
         if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
         return withClient(async (client, config, server) => {
