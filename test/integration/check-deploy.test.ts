@@ -196,6 +196,7 @@ test('bad input is one line each: an unreadable history, a query that matches no
       /^jipper: no open process matches the query: WorkflowId = 'no-such-process'\n$/,
     ],
     [['--history', history, '--bundle', broken], /^jipper: bundle .*broken\.js does not load: .+\n$/],
+    [['--query', 'WorkflowId = '], /^jipper: --query WorkflowId = : .*invalid query.*\n$/i],
   ];
   for (const [args, line] of cases) {
     const result = await jipper(['check', '--deploy', ...args], env(plain.taskQueue));

@@ -67,8 +67,10 @@ async function runsFromServer(client: Client, query: string): Promise<RunToCheck
       });
     }
   } catch (err) {
-    if ((err as Error).name === 'ServiceError' && /invalid query|syntax/i.test(oneLine(err)))
-      throw new UsageError(`--query ${query}: ${oneLine(err)}`);
+    // The server refuses a malformed query as an invalid argument (gRPC code 3): the query is what is wrong.
+    const cause = (err as Error & { cause?: { code?: number; details?: string } }).cause;
+    if ((err as Error).name === 'ServiceError' && cause?.code === 3)
+      throw new UsageError(`--query ${query}: ${cause.details ?? oneLine(err)}`);
     throw err;
   }
   if (!runs.length) throw new UsageError(`no open process matches the query: ${query}`);
