@@ -19,3 +19,4 @@ export * from './unwinding';
 export * from './carry';
 export * from './simulate';
 export * from './tokens';
+export * from './children';

@@ -26,6 +26,7 @@ import type { MatrixCase } from './matrix';
 import { expectOutcome } from './outcome';
 import { installTestRuntime } from './runtime';
 import type { TestServer } from './server';
+import type { HookSet } from '../shared/hooks';
 
 export interface TestWorkerOptions {
   /** The server to work against (from {@link startTestServer}): its address and namespace. */
@@ -51,6 +52,10 @@ export interface TestWorkerOptions {
   secrets?: SecretProvider;
   /** Any other Temporal worker option. */
   workerOptions?: Partial<WorkerOptions>;
+  /** Default outcome hooks of every process (as the config file's `hooks`). */
+  hooks?: HookSet;
+  /** The Web UI base URL for the link in the reports hooks send. */
+  webUi?: string;
 }
 
 export interface RunOptions {
@@ -112,6 +117,7 @@ export async function startTestWorker(
     libraries: instrumentation.wrap(libraries),
     ...(dataConverter ? { dataConverter } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
+    ...pickHookOptions(options),
     ...(options.workflowBundlePath !== undefined ? { workflowBundlePath: options.workflowBundlePath } : {}),
     workerOptions: {
       shutdownGraceTime: '1s',
@@ -193,6 +199,14 @@ export async function startTestWorker(
       await running;
       await nativeConnection.close();
     },
+  };
+}
+
+/** The worker's default hooks and Web UI link, when the options set them. */
+function pickHookOptions(options: TestWorkerOptions): { hooks?: HookSet; webUi?: string } {
+  return {
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.webUi !== undefined ? { webUi: options.webUi } : {}),
   };
 }
 
