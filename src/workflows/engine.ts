@@ -69,6 +69,7 @@ import {
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
+import { scheduleJobActivity } from './process-local';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
@@ -502,7 +503,7 @@ export class Engine {
     this.event(stepId, { type: 'start', at: nowIso() });
     this.publish();
     const schedule = () =>
-      scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
+      scheduleJobActivity(job, 'run', runActivityName(job.job), [this.runCall(job, input)], {
         ...this.activityOptions(job, 'run', job.options.run),
         activityId: `${stepId}.run`,
         summary: `run ${job.job} · step ${stepId}`,
@@ -859,7 +860,7 @@ export class Engine {
       ...(stepId in this.state.results ? { result: this.state.results[stepId] } : {}),
       afterFailure,
     };
-    return scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
+    return scheduleJobActivity(job, 'revert', revertActivityName(job.job), [call], {
       ...this.activityOptions(job, 'revert', job.options.revert),
       activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
       summary: `revert ${job.job} · step ${stepId}`,
