@@ -93,7 +93,7 @@ async function crashAt(processId: string, hold: string, line: string): Promise<n
 
 async function eventTypes(processId: string): Promise<string[]> {
   const history = await client.workflow.getHandle(processId).fetchHistory();
-  return (history.events ?? []).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]);
+  return (history.events ?? []).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '');
 }
 
 const count = (list: string[], match: (s: string) => boolean) => list.filter(match).length;
