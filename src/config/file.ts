@@ -74,6 +74,11 @@ export const configFileSchema = z
      * on-call address on `parked` and `revert_failed`. A definition adds its own; `on: { defaults: false }` opts out.
      */
     hooks: hooksSchema.optional(),
+    /**
+     * `required`: this namespace's payloads must be encrypted; workers refuse plaintext, clients without a key ring
+     * refuse to start (docs/security.md). Default: on where there is a key ring. The ring itself is never in this file.
+     */
+    encryption: z.strictObject({ required: z.boolean().optional() }).optional(),
   })
   .superRefine((file, ctx) => {
     if (typeof file.tls !== 'object') return;

@@ -26,7 +26,8 @@ import type { AnyJob } from '../jobs/job';
 import { ratePerSecond } from '../jobs/job';
 import type { JobLibrary } from '../jobs/library';
 import { DuplicateJobError } from '../jobs/library';
-import type { SecretProvider } from './secrets';
+import type { SecretProvider, SecretRoutes } from './secrets';
+import { secretRouteProblems } from './secret-routes';
 import { envSecrets } from './secrets';
 import type { Validation } from '../checks/validate';
 import { validateDefinition } from '../checks/validate';
@@ -120,8 +121,16 @@ export class JobRegistry {
     return facts;
   }
 
-  validate(definition: unknown, params: Record<string, unknown> = {}): Validation {
-    return validateDefinition(definition, this, params);
+  /**
+   * The workers' secret routes (`JIPPER_SECRETS_JOBS`), when this side knows them: {@link validate} then refuses a
+   * definition that sends a secret to a job not routed for it (`secret-routes.ts`).
+   */
+  secretRoutes?: SecretRoutes;
+
+  validate(definition: unknown, params: Record<string, unknown> = {}, routes = this.secretRoutes): Validation {
+    const validation = validateDefinition(definition, this, params);
+    const routed = secretRouteProblems(definition, validation.params, routes);
+    return routed.length ? { ...validation, problems: [...validation.problems, ...routed] } : validation;
   }
 
   /**
@@ -132,7 +141,11 @@ export class JobRegistry {
     const secrets = options.secrets ?? envSecrets();
     const activities: Record<string, ActivityFunction> = {
       [PLAN_ACTIVITY]: async (definition: unknown, params: Record<string, unknown>) => {
-        const { problems, params: merged, jobs } = this.validate(definition, params);
+        const {
+          problems,
+          params: merged,
+          jobs,
+        } = this.validate(definition, params, secrets.routes ?? this.secretRoutes);
         return { problems, params: merged, jobs };
       },
       [DESCRIBE_ACTIVITY]: async (names: string[]) => {

@@ -21,6 +21,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, durationToMs } from '../shared/text';
+import { asChildStep, childStepFields, useChildDefinitionSchema } from './child-step';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
 export const durationStringSchema = z
@@ -148,14 +149,18 @@ export const jobStepSchema = jobOptionsSchema.extend({
   tokens: z.array(tokenSpecSchema).optional(),
   /** How long the step waits for its tokens; then it ends `not_run` and the process unwinds. Default 5m. */
   waitFor: durationSchema.optional(),
+  ...childStepFields,
 });
 export type JobStep = z.infer<typeof jobStepSchema>;
+
+/** A job step, or a child-process step (`process:`), which is read as a job step named `process:<name>`. */
+export const memberStepSchema = z.preprocess(asChildStep, jobStepSchema);
 
 export const groupStepSchema = z.strictObject({
   /** Optional name for the group, shown in reports and graphs. */
   id: stepIdSchema.optional(),
   /** Jobs started together; the next step starts once the group succeeded (see `succeedWhen`). */
-  parallel: z.array(jobStepSchema).min(1, 'a parallel group needs at least one job'),
+  parallel: z.array(memberStepSchema).min(1, 'a parallel group needs at least one job'),
   pivot: z.boolean().optional(),
   /**
    * When the group has succeeded: `all` (default) of its members, `any` one, or a number of them. Members still
@@ -174,7 +179,7 @@ export type GroupStep = z.infer<typeof groupStepSchema>;
  */
 export const stepSchema = z.unknown().transform((value, ctx): JobStep | GroupStep => {
   const grouped = typeof value === 'object' && value !== null && 'parallel' in value;
-  const parsed = grouped ? groupStepSchema.safeParse(value) : jobStepSchema.safeParse(value);
+  const parsed = grouped ? groupStepSchema.safeParse(value) : memberStepSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues)
     ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
@@ -385,6 +390,11 @@ export const processDefinitionSchema = z.strictObject({
   description: z.string().optional(),
   /** Parameters with their default values; `--set name=value` (or the client's `params`) overrides them per run. */
   params: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * What this process gives a parent that runs it as a child (`process:`): a map of values, `$from` references into its
+   * steps' results allowed. Without it a parent's `$from` reads the child's step results by step id.
+   */
+  outputs: z.record(z.string(), z.unknown()).optional(),
   options: processOptionsSchema.optional(),
   steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
   /** When the process runs by itself (a Temporal Schedule, see {@link scheduleSchema}). Ignored by the engine. */
@@ -393,6 +403,8 @@ export const processDefinitionSchema = z.strictObject({
   on: hooksSchema.optional(),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
+
+useChildDefinitionSchema(processDefinitionSchema);
 
 /** Defines a process in TypeScript: the same shape as a JSON/YAML definition, type-checked. Identity at run time. */
 export function defineProcess(definition: ProcessDefinition): ProcessDefinition {

@@ -8,6 +8,7 @@
  * parallel group is one node of the graph: its members start together once the group's needs succeeded.
  */
 import type { JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
+import { CHILD_FACTS, childDefinition, isChildStep } from './children';
 import type { EffectiveJobOptions, JobMeta } from './options';
 import { mergeJobOptions } from './options';
 import { findRefs } from './refs';
@@ -281,7 +282,13 @@ export function jobNames(definition: Pick<ProcessDefinition, 'steps' | 'options'
     const afterPivot = options?.afterPivot;
     return typeof afterPivot === 'object' ? [afterPivot.recover.job] : [];
   });
-  return unique([...definition.steps.flatMap(stepJobs).map((step) => step.job), ...recoveries]);
+  const steps = definition.steps.flatMap(stepJobs);
+  const own = steps.filter((step) => !isChildStep(step)).map((step) => step.job);
+  const children = steps.flatMap((step) => {
+    const child = isChildStep(step) ? childDefinition(step) : undefined;
+    return child?.steps ? jobNames(child) : [];
+  });
+  return unique([...own, ...recoveries, ...children]);
 }
 
 /**
@@ -312,7 +319,11 @@ export function planFromFacts(
       const path = group ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
       if (seen.has(jobStep.id)) problems.push({ path: `${path}.id`, message: `duplicate step id "${jobStep.id}"` });
       seen.add(jobStep.id);
-      const job = Object.hasOwn(facts, jobStep.job) ? facts[jobStep.job] : undefined;
+      const job = isChildStep(jobStep)
+        ? CHILD_FACTS
+        : Object.hasOwn(facts, jobStep.job)
+          ? facts[jobStep.job]
+          : undefined;
       if (!job) {
         problems.push({
           path: `${path}.job`,
@@ -335,7 +346,8 @@ export function planFromFacts(
         ...(job.hasProbe ? { hasProbe: true } : {}),
         ...(job.ratePerSecond !== undefined ? { ratePerSecond: job.ratePerSecond } : {}),
         options: mergeJobOptions(job.defaults, processDefaults, jobStep),
-        fingerprint: job.fingerprint,
+        // A child step is no job of a library: the worker has nothing to match it against.
+        ...(isChildStep(jobStep) ? {} : { fingerprint: job.fingerprint }),
         ...(uses.length ? { uses } : {}),
         ...(jobStep.tokens?.length ? { tokens: jobStep.tokens } : {}),
         ...(jobStep.waitFor !== undefined ? { waitFor: jobStep.waitFor } : {}),

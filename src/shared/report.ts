@@ -4,6 +4,7 @@
  * payload converter unchanged.
  */
 import type { HookOutcome } from '../schema/definition';
+import type { ChildRecord } from './children';
 
 /**
  * Final process statuses (the contract), plus the live ones a running process passes through. `waiting` is a process
@@ -91,6 +92,8 @@ export interface JobReport {
   tokensWaitedMs?: number;
   /** What the job's probe said after an ambiguous failure. */
   probe?: { answer: 'applied' | 'not-applied' | 'unknown'; detail?: string };
+  /** A child-process step's child: its id and its report, rows nested (see docs/sub-processes.md). */
+  child?: ChildRecord;
 }
 
 /** An operator's change to the remaining steps of a running process (`jipper revise`). */

@@ -38,8 +38,10 @@ export { SearchAttributeConflictError, ensureSearchAttributes } from '../config/
 export { connectNative } from '../config/connect';
 export { ensureServer } from '../dev/ensure-server';
 export type { ServerInUse } from '../dev/ensure-server';
-export { chainSecrets, envSecrets, fileSecrets, secretEnvName } from '../runtime/secrets';
-export type { SecretProvider } from '../runtime/secrets';
+export { chainSecrets, envSecrets, fileSecrets, secretEnvName, withSecretRoutes } from '../runtime/secrets';
+export type { SecretProvider, SecretRoutes } from '../runtime/secrets';
 export { loadSecretProvider } from './secrets';
 export { encryptingDataConverter } from '../codec/data-converter';
-export { loadKeyRing } from '../codec/keyring';
+export { FileKeyRing, loadKeyRing, openKeyRing } from '../codec/keyring';
+export { FileKekProvider, registerKekProvider } from '../codec/envelope';
+export type { KeyEncryptionKeyProvider, KekProviderFactory, KekSpec } from '../codec/envelope';

@@ -17,6 +17,7 @@ import { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { importProjectModule, loadErrorCause } from '../config/module-loader';
 import { findProjectRoot } from '../config/project';
+import { loadSecretRoutes } from './secrets';
 
 const envSchema = z.object({
   JIPPER_SANDBOX: z.string().min(1, 'JIPPER_SANDBOX must be a directory path').optional(),
@@ -94,5 +95,7 @@ export async function loadRegistry(
   config: Pick<JipperConfig, 'libraries' | 'projectRoot' | 'sources'>,
   env: NodeJS.ProcessEnv = process.env
 ): Promise<JobRegistry> {
-  return new JobRegistry(withStandardJobs(await loadLibraries(config, env)));
+  const registry = new JobRegistry(withStandardJobs(await loadLibraries(config, env)));
+  registry.secretRoutes = loadSecretRoutes(env);
+  return registry;
 }

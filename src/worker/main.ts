@@ -9,6 +9,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
+import { FileKeyRing } from '../codec/keyring';
 
 import { deploymentFromEnv } from './deployment';
 import { loadLibraries, withStandardJobs } from './libraries';
@@ -53,11 +54,16 @@ export async function startWorker(
     ...(uiUrl !== undefined ? { webUi: uiUrl } : {}),
     ...(config.hooks ? { hooks: config.hooks } : {}),
     ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
+    refusePlaintext: config.encryptionRequired,
     ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
-  const done = worker.run().finally(() => connection.close());
+  const stopReloading = config.keyRing instanceof FileKeyRing ? config.keyRing.reloadOn('SIGHUP', log) : undefined;
+  const done = worker
+    .run()
+    .finally(() => connection.close())
+    .finally(() => stopReloading?.());
   const encryption = config.keyRing
-    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}`
+    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}${config.encryptionRequired ? ', plaintext refused' : ', plaintext accepted (encryption not required)'}`
     : 'payloads not encrypted';
   log(
     `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}${uiUrl ? `, Web UI ${uiUrl}` : ''})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`

@@ -70,6 +70,8 @@ import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attribute
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
 import { scheduleJobActivity } from './process-local';
+import type { ChildSteps } from './process-children';
+import { flatTree } from '../shared/children';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 
@@ -234,11 +236,13 @@ export class Engine {
   onMemberStopped: ((stepId: string) => void) | undefined;
   /** Called when a step parks for a decision (the process's `parked` hooks start then). */
   onPark: ((stepId: string) => void) | undefined;
+  /** Runs and reverts child-process steps (the process workflow sets it; code-first sagas have none). */
+  children: ChildSteps | undefined;
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
   /** Whether the Web UI's current details are rendered when asked for (this bundle has Jipper's interceptor). */
-  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(this.state.report));
+  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(flatTree(this.state.report)));
 
   constructor(
     readonly state: EngineState,
@@ -397,7 +401,7 @@ export class Engine {
       }
       if (updates.length) upsertSearchAttributes(updates);
     }
-    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(report));
+    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(flatTree(report)));
   }
 
   setStatus(status: ProcessStatus): void {
@@ -417,7 +421,8 @@ export class Engine {
 
   private call(job: PlannedJob, input: unknown): JobCall {
     return {
-      processId: workflowInfo().workflowId,
+      // The process's id as its report keeps it: a child unwinding for its parent reverts under its forward run's id.
+      processId: this.state.report.processId,
       stepId: job.stepId,
       job: job.job,
       input,
@@ -502,7 +507,9 @@ export class Engine {
     this.state.inputs[stepId] = input;
     this.event(stepId, { type: 'start', at: nowIso() });
     this.publish();
+    const children = this.children?.runs(job) ? this.children : undefined;
     const schedule = () =>
+      children?.run(job, input) ??
       scheduleJobActivity(job, 'run', runActivityName(job.job), [this.runCall(job, input)], {
         ...this.activityOptions(job, 'run', job.options.run),
         activityId: `${stepId}.run`,
@@ -860,11 +867,14 @@ export class Engine {
       ...(stepId in this.state.results ? { result: this.state.results[stepId] } : {}),
       afterFailure,
     };
-    return scheduleJobActivity(job, 'revert', revertActivityName(job.job), [call], {
-      ...this.activityOptions(job, 'revert', job.options.revert),
-      activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
-      summary: `revert ${job.job} · step ${stepId}`,
-    }).then(
+    const reverting = this.children?.runs(job)
+      ? this.children.revert(job)
+      : scheduleJobActivity(job, 'revert', revertActivityName(job.job), [call], {
+          ...this.activityOptions(job, 'revert', job.options.revert),
+          activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
+          summary: `revert ${job.job} · step ${stepId}`,
+        });
+    return reverting.then(
       (outcome) => {
         this.event(stepId, {
           type: 'revert-succeed',

@@ -108,8 +108,10 @@ export class ProcessHooks {
     // Checked where the definition entered (client or plan activity); a raw start may still send anything here.
     const raw: unknown = this.ctx?.definition.on;
     const on = isRecord(raw) ? raw : {};
-    if (on.defaults !== false) this.defaults ??= await this.workerDefaults();
-    const fromWorker = on.defaults === false ? [] : hookSteps(this.defaults?.[outcome]);
+    // The worker's defaults tell about a tree once, at its top: a child process runs only its own `on:`.
+    const withDefaults = on.defaults !== false && this.ctx?.child === undefined;
+    if (withDefaults) this.defaults ??= await this.workerDefaults();
+    const fromWorker = withDefaults ? hookSteps(this.defaults?.[outcome]) : [];
     return [
       ...fromWorker.map((step, i) => ({ step, id: `on.${outcome}.default.${i}` })),
       ...hookSteps(on[outcome]).map((step, i) => ({ step, id: `on.${outcome}.${i}` })),

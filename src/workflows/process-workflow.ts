@@ -37,6 +37,14 @@ import { resolveTokens } from '../shared/tokens';
 import type { EngineSettings } from './engine';
 import { Engine, initialReport } from './engine';
 import { Carrier } from './process-carry';
+import {
+  Children,
+  childResult,
+  heldTokenHolders,
+  releaseHolders,
+  unwindForParent,
+  unwindState,
+} from './process-children';
 import { Forward } from './process-forward';
 import { ProcessHooks } from './process-hooks';
 import type { ProcessContext, ProcessInput } from './process-input';
@@ -60,6 +68,7 @@ async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<Pro
   const { definition, carried } = input;
   const state =
     carried?.state ??
+    unwindState(input) ??
     initialState(
       initialReport(
         info.workflowId,
@@ -93,9 +102,12 @@ async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<Pro
     plan,
     state,
     options,
+    ...(input.child ? { child: input.child } : {}),
   };
   hooks.attach(ctx, engine);
+  engine.children = new Children(ctx, input);
   const carrier = new Carrier(ctx);
+  if (input.child?.unwind || input.child?.reverting) return unwindForParent(ctx, engine, carrier);
   let cancelled = carried?.cancelled ?? false;
   if ((carried?.phase ?? 'forward') === 'unwinding')
     return engine.unwindAndEnd(
@@ -134,7 +146,10 @@ async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<Pro
   let stop = forward.stop;
   if (stop === undefined && forward.complete) {
     const report = engine.finish('succeeded');
+    // A child's tokens (and its children's) stay held while its effects stand; the top of the tree gives them back.
+    if (input.child) return childResult(report, ctx);
     if (tokens.asked) await tokens.release();
+    await releaseHolders(heldTokenHolders(state));
     return report;
   }
   if (deadline.reached && (stop === undefined || isCancellation(stop))) stop = deadline.stop();
@@ -148,6 +163,7 @@ async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<Pro
     );
   } finally {
     if (tokens.asked) await tokens.release();
+    await releaseHolders(heldTokenHolders(state));
   }
 }
 

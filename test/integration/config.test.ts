@@ -38,8 +38,10 @@ describe('loadConfig', () => {
         tls: 'default',
         apiKey: 'default',
         webUi: 'default',
+        encryptionRequired: 'default',
       },
       keyRing: undefined,
+      encryptionRequired: false,
       dataConverter: undefined,
     });
   });

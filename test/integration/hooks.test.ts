@@ -376,6 +376,17 @@ describe("a team's default hooks (the worker's configuration)", () => {
     expect(keysOf(quiet.processId)).toEqual([]);
   });
 
+  it('a tree of processes tells once: the defaults run for the parent, not for its child process', async () => {
+    const child = { name: 'kid', steps: [{ id: 'k', job: 'work' }] };
+    const tree = await team.run({
+      name: 'tree',
+      steps: [{ id: 'sub', process: child } as unknown as { id: string; job: string }, { id: 'a', job: 'work' }],
+    });
+    expect(tree.report.status).toBe('succeeded');
+    // The child's own hooks would be keyed under its id, `<parent>/sub/...`, which this prefix also matches.
+    expect(keysOf(tree.processId)).toEqual([`${tree.processId}/on.succeeded.default.0`]);
+  });
+
   it('a default hook whose job the worker does not have: the worker refuses to start, on one line', async () => {
     await expect(
       startTestWorker([library], {
