@@ -264,7 +264,10 @@ function childStepProblems(jobStep: JobStep, path: string, scope: RefScope, cata
     path: p.path.replace(`${path}.args`, `${path}.params`),
   }));
   const validate = (raw: unknown, params: Record<string, unknown>) => validateDefinition(raw, catalog, params);
-  return [...refs, ...childProblems(jobStep, path, scope.allParams, validate)];
+  const local = jobStep.local
+    ? [{ path: `${path}.local`, message: 'a child process runs as a child workflow, never locally; drop "local"' }]
+    : [];
+  return [...refs, ...local, ...childProblems(jobStep, path, scope.allParams, validate)];
 }
 
 /**

@@ -93,6 +93,14 @@ describe('local jobs are checked before anything runs', () => {
     ]);
   });
 
+  it('refuses local on a child-process step (a child workflow), at the step', () => {
+    const child = { name: 'kid', steps: [{ id: 'x', job: 'row' }] };
+    expect(registry.validate({ name: 'p', steps: [{ id: 'k', process: child, local: true }] }).problems).toEqual([
+      { path: 'steps[0].local', message: 'a child process runs as a child workflow, never locally; drop "local"' },
+    ]);
+    expect(registry.validate({ name: 'p', steps: [{ id: 'k', process: child }] }).problems).toEqual([]);
+  });
+
   it('refuses local on a non-boolean, at the step', () => {
     expect(problems({ local: 'yes' })).toEqual([expect.stringMatching(/^steps\[0\]\.local: /)]);
   });
