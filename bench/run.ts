@@ -7,6 +7,7 @@
  *   npm run bench -- --quick   a short run, for checking the harness (figures are rougher)
  *   npm run bench -- --stock-server       the dev server's default dynamic config (see server.ts)
  *   npm run bench -- --report-only        rewrite BENCHMARKS.md from bench/results.json (after editing notes.md)
+ *   npm run bench -- --local              only local jobs and eager starts (bench/local.ts), a minute or two
  *
  * Measures: end-to-end latency (start → result) at 1, 3 and 10 steps, alternated ABAB after a warm-up, with the
  * per-step slope at p50 and p99; compensation latency (from the failing step's failure to the run's end, every
@@ -44,6 +45,7 @@ import { historyRunLabel, printTable, writeBenchmarksMd } from './report';
 import { historyFromJson } from '../src/worker/history-json';
 import { historyWorkflowId } from '../src/worker/replay';
 import { startBenchServer } from './server';
+import { runLocalBench } from './local';
 import type { SideName } from './sides';
 import {
   ALL_SIDES,
@@ -141,6 +143,8 @@ function sdkVersion(): string {
 }
 
 async function main(): Promise<void> {
+  // Only the cases of local jobs and eager starts (bench/local.ts), on a server of their own.
+  if (process.argv.includes('--local')) return runLocalBench(log, process.argv.includes('--quick'));
   if (process.argv.includes('--report-only')) {
     const results = JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), 'utf8')) as BenchResults;
     printTable(results);

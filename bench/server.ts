@@ -39,6 +39,8 @@ export async function startBenchServer(options: {
   projectRoot: string;
   stock: boolean;
   log: (line: string) => void;
+  /** More dynamic config (`npm run bench -- --local` allows eager starts and eager activity dispatch). */
+  extra?: Record<string, number | boolean>;
 }): Promise<BenchServer> {
   const cli = await findOrInstallTemporalCli({ projectRoot: options.projectRoot, log: options.log });
   const port = await freePort();
@@ -46,7 +48,9 @@ export async function startBenchServer(options: {
   const dynamicConfig = options.stock ? {} : { ...BENCH_DYNAMIC_CONFIG };
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless'];
   args.push('--log-level', 'warn', '--disable-config-file');
-  for (const [key, value] of Object.entries(dynamicConfig)) args.push('--dynamic-config-value', `${key}=${value}`);
+  for (const [key, value] of Object.entries({ ...dynamicConfig, ...options.extra })) {
+    args.push('--dynamic-config-value', `${key}=${value}`);
+  }
 
   const logFile = join(options.projectRoot, '.jipper', 'bench-dev-server.log');
   mkdirSync(dirname(logFile), { recursive: true });

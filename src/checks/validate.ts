@@ -19,6 +19,7 @@ import { MAX_JOBS } from '../shared/limits';
 import type { JobFacts, Plan, Problem } from '../shared/plan';
 import { formatPath, graphProblems, jobNames, planFromFacts, planNodes } from '../shared/plan';
 import { durationMs, mergeJobOptions } from '../shared/options';
+import { localStepProblems } from '../shared/local-jobs';
 import { tokenTemplateParams } from '../shared/tokens';
 import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '../shared/refs';
 import { isGroupStep, stepJobs } from '../shared/steps';
@@ -263,7 +264,10 @@ function childStepProblems(jobStep: JobStep, path: string, scope: RefScope, cata
     path: p.path.replace(`${path}.args`, `${path}.params`),
   }));
   const validate = (raw: unknown, params: Record<string, unknown>) => validateDefinition(raw, catalog, params);
-  return [...refs, ...childProblems(jobStep, path, scope.allParams, validate)];
+  const local = jobStep.local
+    ? [{ path: `${path}.local`, message: 'a child process runs as a child workflow, never locally; drop "local"' }]
+    : [];
+  return [...refs, ...local, ...childProblems(jobStep, path, scope.allParams, validate)];
 }
 
 /**
@@ -463,6 +467,9 @@ function optionProblems(
       message: `${String(options.deadline)} is shorter than the step's timeout (${String(options.run.timeout)}): one attempt may not finish before it; raise the deadline or lower the timeout`,
     });
   }
+  const { ratePerSecond } = catalog.facts([step.job])[step.job] ?? {};
+  const local = { hasRevert: job.revert !== undefined, tokens: (step.tokens?.length ?? 0) > 0, ratePerSecond };
+  problems.push(...localStepProblems(options, local, path));
   const { afterPivot } = options;
   if (typeof afterPivot === 'object' && !catalog.get(afterPivot.recover.job)) {
     problems.push({

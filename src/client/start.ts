@@ -8,7 +8,7 @@
  * {@link ProcessAlreadyStartedError} (naming that run and how it stands), unless `rerun` is asked for and that run did
  * not succeed; two clients starting the same id at once get one process (Temporal decides, atomically).
  */
-import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { Client, WorkflowHandleWithStartDetails } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -70,6 +70,14 @@ export interface StartProcessOptions {
   startAt?: Date;
   /** Begin after this long (`30m`, `2h`, or milliseconds) instead of now; the same as `startAt` now + delay. */
   startDelay?: Duration;
+  /**
+   * Ask for Temporal's eager workflow start: the server hands the process's first workflow task straight back to a
+   * worker in this process, skipping a task-queue round trip (docs/eager-start.md). Needs a `Client` made on the
+   * worker's `NativeConnection` (the SDK refuses the start on another connection), a worker of this process polling
+   * `taskQueue`, and a server that allows it (Jipper's dev server does); when the server or worker cannot, the start is
+   * an ordinary one (the handle's `eagerlyStarted` says which). Ignored with a start delay. Default `false`.
+   */
+  eager?: boolean;
 }
 
 /** Parses and checks a definition where it enters; throws {@link DefinitionError} listing every problem. */
@@ -219,7 +227,7 @@ export async function startProcess(
   client: Client,
   rawDefinition: unknown,
   options: StartProcessOptions
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof jipperProcess>> {
+): Promise<WorkflowHandleWithStartDetails<typeof jipperProcess>> {
   const delayMs = startDelayOf(options);
   const request = buildStartRequest(rawDefinition, {
     ...options,
@@ -243,6 +251,7 @@ export async function startProcess(
         : WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       ...(delayMs !== undefined ? { startDelay: delayMs } : {}),
+      ...(options.eager && delayMs === undefined ? { requestEagerStart: true } : {}),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

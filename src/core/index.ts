@@ -10,7 +10,8 @@
  * - `unwinding` — the revert waves and how an unwinding ends;
  * - `carry` — what continue-as-new carries;
  * - `simulate` — the core on a simulated clock (the preview's and the predicted outcome's driver);
- * - `tokens` — the token keeper's ledger: grants, waits, and the waits that would deadlock.
+ * - `tokens` — the token keeper's ledger: grants, waits, and the waits that would deadlock;
+ * - `local` — what a local job (a local activity) may be.
  */
 export * from './state';
 export * from './graph';
@@ -19,4 +20,5 @@ export * from './unwinding';
 export * from './carry';
 export * from './simulate';
 export * from './tokens';
+export * from './local';
 export * from './children';

@@ -10,6 +10,10 @@
  *   it carries a few hundred task dispatches a second, well above what a Jipper worker fleet asks of one queue.
  */
 export const JIPPER_DYNAMIC_CONFIG: Readonly<Record<string, boolean | number>> = {
+  // Eager workflow start (docs/eager-start.md): a start that asks for it (`eager`), from a process with a worker on
+  // the same connection, gets its first workflow task in the reply. Other starts are unchanged. Eager activity
+  // dispatch stays off: it bypasses matching, so task-queue priority would not order those activities.
+  'system.enableEagerWorkflowStart': true,
   'matching.useNewMatcher': true,
   'matching.enableFairness': true,
   'matching.numTaskqueueReadPartitions': 1,

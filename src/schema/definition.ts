@@ -101,6 +101,12 @@ export const jobOptionsSchema = callOptionsSchema.extend({
    * fails with an error of type `deadline`, which unwinds the process as any failure does.
    */
   deadline: durationSchema.optional(),
+  /**
+   * Run the job and its revert as Temporal local activities, in the workflow's worker: for short jobs (a row, a cache
+   * entry, an internal call). No heartbeat timeout, priority, tokens or rate limit; attempts of at most 1 minute.
+   * See docs/local-jobs.md.
+   */
+  local: z.boolean().optional(),
 });
 export type JobOptions = z.infer<typeof jobOptionsSchema>;
 

@@ -27,6 +27,8 @@ export interface EffectiveJobOptions {
   priority?: number;
   /** The step's deadline, from its start. */
   deadline?: Duration;
+  /** The job and its revert run as local activities (docs/local-jobs.md). */
+  local?: boolean;
 }
 
 /** What the workflow needs to know about a registered job (the client's registry, or the worker's plan activity). */
@@ -74,7 +76,7 @@ function mergeCall(base: EffectiveCallOptions, layer: CallOptions | undefined): 
 }
 
 /** Options only set when some layer sets them, so plans of definitions that use none stay as they always were. */
-const OPTIONAL_KEYS = ['revertOn', 'otherwise', 'afterPivot', 'priority', 'deadline'] as const;
+const OPTIONAL_KEYS = ['revertOn', 'otherwise', 'afterPivot', 'priority', 'deadline', 'local'] as const;
 
 export function mergeJobOptions(
   ...layers: ((Omit<JobOptions, 'revert'> & { revert?: JobOptions['revert'] | 'none' }) | undefined)[]

@@ -70,6 +70,7 @@ import {
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
+import { scheduleJobActivity } from './process-local';
 import type { ChildSteps } from './process-children';
 import { flatTree } from '../shared/children';
 import type { DecideRequest, PauseRequest } from './messages';
@@ -510,7 +511,7 @@ export class Engine {
     const children = this.children?.runs(job) ? this.children : undefined;
     const schedule = () =>
       children?.run(job, input) ??
-      scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
+      scheduleJobActivity(job, 'run', runActivityName(job.job), [this.runCall(job, input)], {
         ...this.activityOptions(job, 'run', job.options.run),
         activityId: `${stepId}.run`,
         summary: `run ${job.job} · step ${stepId}`,
@@ -869,7 +870,7 @@ export class Engine {
     };
     const reverting = this.children?.runs(job)
       ? this.children.revert(job)
-      : scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
+      : scheduleJobActivity(job, 'revert', revertActivityName(job.job), [call], {
           ...this.activityOptions(job, 'revert', job.options.revert),
           activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
           summary: `revert ${job.job} · step ${stepId}`,

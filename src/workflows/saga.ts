@@ -16,13 +16,14 @@
  * }
  * ```
  */
-import { scheduleLocalActivity, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, scheduleLocalActivity, workflowInfo } from '@temporalio/workflow';
 import type { JobInput, JobName, JobResult } from '../jobs/job';
 import type { JobLibrary } from '../jobs/library';
 import { DESCRIBE_ACTIVITY } from '../shared/calls';
 import type { JobOptions } from '../schema/definition';
 import type { JobMeta } from '../shared/options';
 import { mergeJobOptions } from '../shared/options';
+import { localStepProblems } from '../shared/local-jobs';
 import type { ProcessReport } from '../shared/report';
 import type { OnRevertFailure, RevertMode } from './engine';
 import { Engine, initialReport, initialState } from './engine';
@@ -118,6 +119,9 @@ export class Saga {
 
   private async planStep(stepId: string, job: JobRef<unknown, unknown>, options?: SagaStepOptions, group?: string) {
     const meta = await this.meta(job.name);
+    const merged = mergeJobOptions(meta.defaults, this.options.defaults, options);
+    const [problem] = localStepProblems(merged, { ...meta, tokens: false }, `step "${stepId}"`);
+    if (problem) throw ApplicationFailure.nonRetryable(`${problem.path}: ${problem.message}`, 'invalid-step');
     this.engine.plan({
       stepId,
       job: job.name,
@@ -126,7 +130,7 @@ export class Saga {
       hasRevert: meta.hasRevert,
       ...(meta.hasProbe ? { hasProbe: true } : {}),
       ...(meta.ratePerSecond !== undefined ? { ratePerSecond: meta.ratePerSecond } : {}),
-      options: mergeJobOptions(meta.defaults, this.options.defaults, options),
+      options: merged,
     });
   }
 
