@@ -61,13 +61,49 @@ afterAll(async () => {
 });
 
 /** Every payload of a history as stored (search attributes aside: those are indexed, never payloads of job data). */
+/**
+ * Temporal's own marker metadata, written without codecs: a patch marker's one payload (the patch id), and a local
+ * activity marker's `data` (its seq, activity type, attempt and times). Checked on their own; the local activity's
+ * result, in the same marker, is an encoded payload like any other.
+ */
+const SDK_MARKER_METADATA: Record<string, (key: string) => boolean> = {
+  core_patch: () => true,
+  core_local_activity: (key) => key === 'data',
+};
+const isSdkMetadata = (event: temporal.api.history.v1.IHistoryEvent, key: string) =>
+  SDK_MARKER_METADATA[event.markerRecordedEventAttributes?.markerName ?? '']?.(key) ?? false;
+
+/** Temporal's marker metadata in a history, by marker name. */
+function sdkMarkerMetadata(history: History): { marker: string; value: unknown }[] {
+  return (history.events ?? []).flatMap((event) =>
+    Object.entries(event.markerRecordedEventAttributes?.details ?? {})
+      .filter(([key]) => isSdkMetadata(event, key))
+      .flatMap(([, list]) => list.payloads ?? [])
+      .map((p) => ({
+        marker: event.markerRecordedEventAttributes?.markerName ?? '',
+        value: JSON.parse(text(p.data)) as unknown,
+      }))
+  );
+}
+
+/** Every payload a history stores, but Temporal's marker metadata. */
 async function storedPayloads(history: History): Promise<Payload[]> {
   const found: Payload[] = [];
-  await visit({ history: temporal.api.history.v1.History.create(history) }, walkGetWorkflowExecutionHistoryResponse, {
-    transformPayload: async (payload) => (found.push(payload), payload),
-    transformPayloads: async (payloads) => (found.push(...payloads), payloads),
-    skipSearchAttributes: true,
+  const events = (history.events ?? []).map((event) => {
+    const marker = event.markerRecordedEventAttributes;
+    if (!marker?.details) return event;
+    const details = Object.fromEntries(Object.entries(marker.details).filter(([key]) => !isSdkMetadata(event, key)));
+    return { ...event, markerRecordedEventAttributes: { ...marker, details } };
   });
+  await visit(
+    { history: temporal.api.history.v1.History.create({ events }) },
+    walkGetWorkflowExecutionHistoryResponse,
+    {
+      transformPayload: async (payload) => (found.push(payload), payload),
+      transformPayloads: async (payloads) => (found.push(...payloads), payloads),
+      skipSearchAttributes: true,
+    }
+  );
   return found;
 }
 
@@ -131,6 +167,15 @@ describe('a worker and a client with a key ring (jipper/testing)', () => {
       for (const payload of payloads) {
         expect(text(payload.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
         expect(text(payload.metadata?.[KEY_ID_METADATA])).toBe('k1');
+      }
+      // Temporal's marker metadata, in plaintext: a patch id of Jipper's, or a local activity's seq, type and times.
+      const ofJipper = {
+        id: expect.stringMatching(/^jipper[.-]/) as unknown,
+        type: expect.stringMatching(/^jipper\./) as unknown,
+      };
+      for (const { marker, value } of sdkMarkerMetadata(history)) {
+        if (marker === 'core_patch') expect(value).toEqual({ id: ofJipper.id, deprecated: false });
+        else expect(value).toMatchObject({ activity_type: ofJipper.type });
       }
       const bytes = historyBytes(history);
       const jobData = [volume, exportName, 'acme', 'allocated', 'already used', '"sizeMb"', 'Steps: allocate'];
