@@ -211,6 +211,8 @@ export function validateDefinition(
     }
 
     for (const { job: jobStep, path } of members) {
+      // A wait step runs no job: its schema (and its `match`) is all there is to check.
+      if (jobStep.wait) continue;
       const job = catalog.get(jobStep.job);
       problems.push(...jobProblems(jobStep, job, path, isGroupStep(step), catalog));
       if (!job) continue;

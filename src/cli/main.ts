@@ -37,6 +37,7 @@ import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerTokens } from './commands/tokens';
 import { registerValidate } from './commands/validate';
+import { registerWaits } from './commands/waits';
 import { silenceIpServerNameWarning } from '../config/tls';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerWaits(program);
   registerRevise(program);
   registerTokens(program);
   registerSchedule(program);

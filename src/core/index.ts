@@ -10,7 +10,8 @@
  * - `unwinding` — the revert waves and how an unwinding ends;
  * - `carry` — what continue-as-new carries;
  * - `simulate` — the core on a simulated clock (the preview's and the predicted outcome's driver);
- * - `tokens` — the token keeper's ledger: grants, waits, and the waits that would deadlock.
+ * - `tokens` — the token keeper's ledger: grants, waits, and the waits that would deadlock;
+ * - `waits` — approval and event steps: what a rejection and an expiry do, which decisions apply, `match`.
  */
 export * from './state';
 export * from './graph';
@@ -19,3 +20,4 @@ export * from './unwinding';
 export * from './carry';
 export * from './simulate';
 export * from './tokens';
+export * from './waits';

@@ -8,6 +8,7 @@
  * parallel group is one node of the graph: its members start together once the group's needs succeeded.
  */
 import type { JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
+import type { WaitSpec } from '../core/waits';
 import type { EffectiveJobOptions, JobMeta } from './options';
 import { mergeJobOptions } from './options';
 import { findRefs } from './refs';
@@ -36,6 +37,8 @@ export interface PlannedJob {
   tokens?: TokenSpec[];
   /** How long it waits for its tokens. */
   waitFor?: string | number;
+  /** The step waits for an approval or an event instead of running a job (`job` is `$approval` / `$event`). */
+  wait?: WaitSpec;
 }
 
 /** A node of the process's graph: a job step, or a parallel group with its members. */
@@ -69,6 +72,9 @@ export interface Plan {
   /** The facts the plan was made from, by job name (absent when the worker planned). */
   facts?: Record<string, JobFacts>;
 }
+
+/** What the planner knows of a wait step: nothing to revert, no defaults of a job's own. */
+const WAIT_FACTS: JobFacts = { name: 'wait', hasRevert: false, defaults: {}, fingerprint: 'wait' };
 
 /** Formats paths like `steps[2].args.sizeMb` from zod/issue paths. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -281,7 +287,8 @@ export function jobNames(definition: Pick<ProcessDefinition, 'steps' | 'options'
     const afterPivot = options?.afterPivot;
     return typeof afterPivot === 'object' ? [afterPivot.recover.job] : [];
   });
-  return unique([...definition.steps.flatMap(stepJobs).map((step) => step.job), ...recoveries]);
+  const jobSteps = definition.steps.flatMap(stepJobs).filter((step) => step.wait === undefined);
+  return unique([...jobSteps.map((step) => step.job), ...recoveries]);
 }
 
 /**
@@ -312,7 +319,7 @@ export function planFromFacts(
       const path = group ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
       if (seen.has(jobStep.id)) problems.push({ path: `${path}.id`, message: `duplicate step id "${jobStep.id}"` });
       seen.add(jobStep.id);
-      const job = Object.hasOwn(facts, jobStep.job) ? facts[jobStep.job] : undefined;
+      const job = jobStep.wait ? WAIT_FACTS : Object.hasOwn(facts, jobStep.job) ? facts[jobStep.job] : undefined;
       if (!job) {
         problems.push({
           path: `${path}.job`,
@@ -335,10 +342,11 @@ export function planFromFacts(
         ...(job.hasProbe ? { hasProbe: true } : {}),
         ...(job.ratePerSecond !== undefined ? { ratePerSecond: job.ratePerSecond } : {}),
         options: mergeJobOptions(job.defaults, processDefaults, jobStep),
-        fingerprint: job.fingerprint,
+        ...(jobStep.wait ? {} : { fingerprint: job.fingerprint }),
         ...(uses.length ? { uses } : {}),
         ...(jobStep.tokens?.length ? { tokens: jobStep.tokens } : {}),
         ...(jobStep.waitFor !== undefined ? { waitFor: jobStep.waitFor } : {}),
+        ...(jobStep.wait ? { wait: jobStep.wait } : {}),
       };
       jobs.push(planned);
     });

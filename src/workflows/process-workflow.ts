@@ -80,6 +80,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     });
   }
   engine.register(plan.jobs, plan.nodes);
+  engine.waits.params = plan.params;
   const ctx: ProcessContext = {
     workflowId: info.workflowId,
     taskQueue: info.taskQueue,
