@@ -65,14 +65,14 @@ export function approve(
 }
 
 /** Rejects the approval step `stepId`: the step fails (a `business` failure) and the process unwinds. */
-export function reject(
+export async function reject(
   client: Client,
   processId: string,
   stepId: string,
   options: DecisionOptions & { reason: string }
 ): Promise<WaitResponse> {
   if (!options.reason?.trim()) throw new OperatorActionRejectedError('a rejection needs a reason');
-  return settle(client, processId, {
+  return await settle(client, processId, {
     action: 'reject',
     stepId,
     by: options.as ?? defaultIdentity(),

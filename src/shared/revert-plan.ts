@@ -26,6 +26,8 @@ export interface PreviewScenario {
   cancelAt?: string;
   /** A job whose revert fails after its retries. */
   revertFails?: string;
+  /** A wait step whose timeout expires (it follows its `onTimeout`). A wait in `failAt` is rejected. */
+  timeoutAt?: string;
 }
 
 export interface PreviewRevert {
@@ -75,13 +77,14 @@ export function previewPlan(
 ): PlanPreview {
   const nodes = plan.nodes ?? planNodes(definition);
   const jobs = new Map(plan.jobs.map((job) => [job.stepId, job]));
-  for (const id of [scenario.failAt, scenario.cancelAt, scenario.revertFails]) {
+  for (const id of [scenario.failAt, scenario.cancelAt, scenario.revertFails, scenario.timeoutAt]) {
     if (id !== undefined && !jobs.has(id)) throw new RangeError(`no job "${id}" in this process`);
   }
   const run = simulate(nodes, plan.jobs, settings, {
     ...(scenario.failAt !== undefined ? { failAt: [scenario.failAt] } : {}),
     ...(scenario.cancelAt !== undefined ? { cancelAt: scenario.cancelAt } : {}),
     ...(scenario.revertFails !== undefined ? { revertFails: [scenario.revertFails] } : {}),
+    ...(scenario.timeoutAt !== undefined ? { timeoutAt: [scenario.timeoutAt] } : {}),
     // The preview cannot know what a probe will answer: it shows the job reverted when its step says revertOnFailure.
     probe: (stepId) => (jobs.get(stepId)?.options.revertOnFailure ? 'applied' : 'not-applied'),
   });

@@ -485,8 +485,9 @@ export class Engine {
     this.publish();
   }
 
-  /** A wait step no longer waits (a pause asked for meanwhile takes effect). */
-  waitEnded(stepId: string): void {
+  /** A wait step expired and parks for a decision: it failed (a retry opens it again), and no longer waits. */
+  waitParked(stepId: string, error: ErrorInfo): void {
+    this.event(stepId, { type: 'fail', at: nowIso(), error });
     this.ran(stepId);
   }
 

@@ -10,17 +10,15 @@
 import { ApplicationFailure, condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OpenWait, WaitMessage, WaitSpec } from '../core/waits';
 import { expiryAction, refusal } from '../core/waits';
+import { REJECTED_TYPE } from '../shared/errors';
 import { durationMs } from '../shared/options';
 import type { PlannedJob } from '../shared/plan';
-import type { JobReport, ProcessReport, ProcessStatus, WaitReport } from '../shared/report';
+import type { ErrorInfo, JobReport, ProcessReport, ProcessStatus, WaitReport } from '../shared/report';
 import { WAITING_FOR_KEY } from '../shared/search-attributes';
 import { isRecord } from '../shared/text';
 import { nowIso, nowMs } from './clock';
 import type { WaitResponse } from './wait-messages';
 import { waitUpdate } from './wait-messages';
-
-/** The error type of a rejected approval (a `business` failure: the process unwinds). */
-export const REJECTED_TYPE = 'rejected';
 
 /** What the wait desk needs of the engine. */
 export interface WaitEngine {
@@ -31,7 +29,7 @@ export interface WaitEngine {
   publish(): void;
   waitStarted(stepId: string): void;
   waitSettled(job: PlannedJob, unit: string[] | undefined, outcome: WaitOutcome): Promise<unknown>;
-  waitEnded(stepId: string): void;
+  waitParked(stepId: string, error: ErrorInfo): void;
   awaitForwardDecision(stepId: string): Promise<boolean>;
 }
 
@@ -100,7 +98,7 @@ export class Waits {
     if (action === 'continue') return this.engine.waitSettled(job, unit, { result: { timedOut: true } });
     const expired = `the wait's timeout (${String(wait.timeout)}) was reached`;
     if (action === 'unwind') return this.engine.waitSettled(job, unit, { error: expiredFailure(expired), expired });
-    this.engine.waitEnded(stepId);
+    this.engine.waitParked(stepId, { type: 'wait-timeout', message: expired, class: 'timeout' });
     if (await this.engine.awaitForwardDecision(stepId)) return this.run(job, unit);
     return undefined;
   }

@@ -3,22 +3,29 @@
  * and `--to`, and the one-line refusals — through the client and the built `jipper` command. Effects are checked in
  * the job journal (what ran and what was reverted), not only in the report.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { JobRegistry as JobRegistryType } from '../../src/runtime/registry';
 import { JobRegistry } from '../../src/runtime/registry';
 import {
   OperatorActionRejectedError,
   approve,
+  cancelProcess,
   decide,
   getReport,
   reject,
+  reviseProcess,
   sendEvent,
   startProcess,
 } from '../../src/client';
+import { failureMatrix } from '../../src/testing/matrix';
+import { startTestWorker as startKitWorker } from '../../src/testing/worker';
 import type { ProcessReport } from '../../src/shared/report';
 import { cliEnv, jipper, jipperExpect, requireBuiltCli } from '../support/cli';
 import type { JournalEntry } from '../support/journal-jobs';
 import { journalLibrary } from '../support/journal-jobs';
-import { waitForReportWhere } from '../support/observe';
+import { waitForReportWhere, waitUntil } from '../support/observe';
 import type { TestWorker } from '../support/worker';
 import { startTestWorker } from '../support/worker';
 
@@ -104,6 +111,13 @@ test('jipper reject: the process unwinds (a reverted), b never runs; the report 
   expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   expect(refused.stderr).toContain('step "nope"');
 
+  const status = (await jipperExpect(['status', id], env, 0)).stdout;
+  expect(status).toContain('waiting for approval gate ("Ship it?"; until ');
+  expect(status).toContain(`jipper approve ${id} gate`);
+  await waitUntil(
+    async () => (await jipperExpect(['list', '--status', 'waiting'], env, 0)).stdout.includes(id),
+    `${id} in list --status waiting`
+  );
   await jipperExpect(['reject', id, 'gate', '--reason', 'no budget'], env, 0);
   const report = await ended(id);
   expect(report.status).toBe('reverted');
@@ -202,3 +216,100 @@ test('events: by name, only to the process whose match holds; --to; the data rea
   expect((await ended(second)).status).toBe('succeeded');
   expect(ran(second, 'run')).toEqual(['a', 'b']);
 }, 90_000);
+
+test('a pause during a wait holds the next step; cancelling during a wait unwinds', async () => {
+  const id = uid('pause-cancel');
+  await startWaiting(id, around(id, { approve: { prompt: 'ok?', timeout: '1h' } }));
+  await jipperExpect(['pause', id], env, 0);
+  await approve(tw.client, id, 'gate');
+  await waitForReportWhere(tw.client, id, (r) => r.status === 'paused', `${id} to be paused once the wait settled`);
+  expect(ran(id, 'run')).toEqual(['a']);
+  await jipperExpect(['resume', id], env, 0);
+  expect((await ended(id)).status).toBe('succeeded');
+
+  const other = uid('cancel');
+  await startWaiting(other, around(other, { waitFor: { event: 'never.comes', timeout: '1h' } }));
+  await cancelProcess(tw.client, other);
+  const report = await ended(other);
+  expect(report.status).toBe('cancelled');
+  expect(ran(other, 'revert')).toEqual(['a']);
+  expect(ran(other, 'run')).toEqual(['a']);
+}, 60_000);
+
+test("the process's deadline during a wait unwinds (a timeout)", async () => {
+  const id = uid('deadline');
+  const definition = { ...around(id, { approve: { prompt: 'ok?', timeout: '1h' } }), options: { deadline: '2s' } };
+  await startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry, id });
+  const report = await ended(id);
+  expect(report.status).toBe('reverted');
+  expect(report.jobs.find((j) => j.stepId === 'gate')?.error).toMatchObject({ type: 'deadline', class: 'timeout' });
+  expect(ran(id, 'revert')).toEqual(['a']);
+}, 60_000);
+
+test('a revision changes a wait not yet reached', async () => {
+  const id = uid('revise');
+  const definition = {
+    name: 'waits',
+    steps: [
+      { id: 'a', job: 'task', args: { value: id, durationMs: 3000 } },
+      { id: 'gate', approve: { prompt: 'ok?', timeout: '1h' } },
+    ],
+  };
+  await startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry, id });
+  await waitForReportWhere(tw.client, id, (r) => r.jobs[0]?.status === 'running', `${id}: a to run`);
+  const revised = structuredClone(definition) as { steps: Record<string, unknown>[] };
+  revised.steps[1] = { id: 'gate', approve: { prompt: 'ok?', timeout: '1s', onTimeout: 'continue' } };
+  await reviseProcess(tw.client, id, revised, { registry });
+  const report = await ended(id);
+  expect(report.status).toBe('succeeded');
+  expect(report.jobs.find((j) => j.stepId === 'gate')).toMatchObject({ result: { timedOut: true } });
+}, 60_000);
+
+test("the testing kit's failure matrix runs a rejection and an expiry of a wait", async () => {
+  const kitJournal: JournalEntry[] = [];
+  const library = journalLibrary(kitJournal);
+  const definition = {
+    name: 'kit-waits',
+    steps: [
+      { id: 'a', job: 'task' },
+      { id: 'gate', approve: { prompt: 'ok?', approvers: ['erin'], timeout: '1h', onTimeout: 'park' } },
+      { id: 'paid', waitFor: { event: 'paid', timeout: '1h' } },
+      { id: 'b', job: 'task' },
+    ],
+  };
+  const cases = failureMatrix(definition, [library], { kinds: ['reject', 'timeout', 'fail'] });
+  expect(cases.map((c) => c.id)).toEqual(['fail-a', 'fail-b', 'reject-gate', 'timeout-gate', 'timeout-paid']);
+  const kit = await startKitWorker([library], { name: 'kit-waits' });
+  try {
+    for (const c of cases) await kit.runCase(c);
+  } finally {
+    await kit.shutdown();
+  }
+}, 120_000);
+
+test('jipper validate refuses a match that does not parse in one line; jipper plan --timeout-at previews an expiry', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'jipper-waits-'));
+  try {
+    const bad = join(dir, 'bad.json');
+    const steps = [{ id: 'gate', waitFor: { event: 'e', match: 'event.a ==', timeout: '1h' } }];
+    await writeFile(bad, JSON.stringify({ name: 'bad', steps }));
+    const refused = await jipper(['validate', bad], env);
+    expect(refused.code).toBe(2);
+    expect(`${refused.stdout}${refused.stderr}`).toContain(
+      'steps[0].waitFor.match: match does not parse: the expression ends too early'
+    );
+    const good = join(dir, 'good.json');
+    const gated = [
+      { id: 'first', approve: { prompt: 'go?', timeout: '1h' } },
+      { id: 'gate', approve: { prompt: 'ok?', timeout: '1h', onTimeout: 'continue' } },
+    ];
+    await writeFile(good, JSON.stringify({ name: 'good', steps: gated }));
+    const plan = (await jipperExpect(['plan', good, '--timeout-at', 'gate'], env, 0)).stdout;
+    expect(plan).toContain('the wait gate expires');
+    expect(plan).toMatch(/succeeded/);
+    const notWait = await jipper(['plan', good, '--timeout-at', 'nope'], env);
+    expect(notWait.code).toBe(2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 30_000);
