@@ -85,6 +85,9 @@ export const eventNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'an event name is letters, digits, ".", "_", ":", "/", "-"')
   .max(200);
 
+/** How many processes `sendEvent` sends to at once (each an Update that waits for the process to take it). */
+const SEND_CONCURRENCY = 20;
+
 export interface SendEventOptions {
   /** Send to this process only (else: to every running process waiting for the event's name). */
   to?: string;
@@ -119,16 +122,19 @@ export async function sendEvent(
   const query = `${WAITING_FOR_KEY.name} = '${name}' AND ExecutionStatus = 'Running'`;
   const ids: string[] = [];
   for await (const execution of client.workflow.list({ query })) ids.push(execution.workflowId);
-  await Promise.all(
-    ids.map(async (processId) => {
-      try {
-        const response = await settle(client, processId, message);
-        sent.delivered.push({ processId, stepId: response.stepId });
-      } catch (err) {
-        if (!(err instanceof OperatorActionRejectedError)) throw err;
-        sent.refused.push({ processId, reason: err.message });
-      }
-    })
-  );
+  const deliver = async (processId: string): Promise<void> => {
+    try {
+      const response = await settle(client, processId, message);
+      sent.delivered.push({ processId, stepId: response.stepId });
+    } catch (err) {
+      if (!(err instanceof OperatorActionRejectedError)) throw err;
+      sent.refused.push({ processId, reason: err.message });
+    }
+  };
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < ids.length) await deliver(ids[next++] as string);
+  };
+  await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, ids.length) }, lane));
   return sent;
 }

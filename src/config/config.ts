@@ -66,6 +66,7 @@ export const SETTING_NAMES = [
   'tls',
   'apiKey',
   'webUi',
+  'identity',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -84,6 +85,8 @@ export interface JipperConfig {
   libraries: LibrarySpec[] | undefined;
   /** Web UI base URL for links, when configured (else links come from the server in use). */
   webUi: string | undefined;
+  /** Who decides approvals made from here (`jipper approve`), when `--as` is not given; `undefined`: the OS user. */
+  identity: string | undefined;
   /**
    * Where the project keeps its local state (`.jipper/`) and resolves packages from: the config file's directory,
    * else the nearest directory with a `package.json`, else the working directory.
@@ -150,6 +153,7 @@ const envSchema = (cwd: string) =>
       JIPPER_TASK_QUEUE: taskQueueSchema.optional(),
       JIPPER_LIBRARIES: listSchema.optional(),
       JIPPER_WEB_UI_URL: urlSchema.optional(),
+      JIPPER_IDENTITY: nonEmpty.optional(),
       TEMPORAL_ADDRESS: addressSchema.optional(),
       TEMPORAL_NAMESPACE: nonEmpty.optional(),
       TEMPORAL_API_KEY: nonEmpty.optional(),
@@ -253,6 +257,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     [vars.JIPPER_WEB_UI_URL, 'JIPPER_WEB_UI_URL'],
     [file.webUi, fileName]
   )?.replace(/\/+$/, '');
+  const identity = pick<string>('identity', [vars.JIPPER_IDENTITY, 'JIPPER_IDENTITY'], [file.identity, fileName]);
   const flagTls = tlsFromFlags(flags, cwd);
   const fileTls = tlsFromFile(file.tls, fileDir);
   const tls = pick<ClientConfigTLS>(
@@ -280,6 +285,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     },
     libraries,
     webUi,
+    identity,
     projectRoot,
     configFile,
     sources,

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       connectionOptions: { address: undefined, tls: undefined, apiKey: undefined, metadata: undefined },
       libraries: undefined,
       webUi: undefined,
+      identity: undefined,
       projectRoot: scratch,
       configFile: undefined,
       sources: {
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
         tls: 'default',
         apiKey: 'default',
         webUi: 'default',
+        identity: 'default',
       },
       keyRing: undefined,
       dataConverter: undefined,

@@ -40,12 +40,16 @@ export function registerWaits(program: Command): void {
     .argument('<id>', 'workflow id of the process', processId)
     .argument('<step>', 'step id of the approval', stepId)
     .option('--reason <text>', 'why, for the report', reason)
-    .option('--as <name>', 'who decides (default: JIPPER_IDENTITY, else the OS user)', identity)
+    .option(
+      '--as <name>',
+      "who decides (default: JIPPER_IDENTITY, else the config file's identity, else the OS user)",
+      identity
+    )
     .option('--json', 'print { id, stepId, outcome } as JSON')
     .action(
       action(async (id: string, step: string, options: DecisionFlags) =>
-        withClient(async (client) => {
-          const response = await approve(client, id, step, options);
+        withClient(async (client, config) => {
+          const response = await approve(client, id, step, { ...options, as: options.as ?? config.identity });
           if (options.json) return printJson({ id, ...response });
           out(`${id}: step ${step} approved`);
         })
@@ -57,12 +61,16 @@ export function registerWaits(program: Command): void {
     .argument('<id>', 'workflow id of the process', processId)
     .argument('<step>', 'step id of the approval', stepId)
     .requiredOption('--reason <text>', 'why, for the report (required)', reason)
-    .option('--as <name>', 'who decides (default: JIPPER_IDENTITY, else the OS user)', identity)
+    .option(
+      '--as <name>',
+      "who decides (default: JIPPER_IDENTITY, else the config file's identity, else the OS user)",
+      identity
+    )
     .option('--json', 'print { id, stepId, outcome } as JSON')
     .action(
       action(async (id: string, step: string, options: DecisionFlags & { reason: string }) =>
-        withClient(async (client) => {
-          const response = await reject(client, id, step, options);
+        withClient(async (client, config) => {
+          const response = await reject(client, id, step, { ...options, as: options.as ?? config.identity });
           if (options.json) return printJson({ id, ...response });
           out(`${id}: step ${step} rejected; the process unwinds (jipper watch ${id})`);
         })
