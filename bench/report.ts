@@ -432,6 +432,9 @@ export function writeBenchmarksMd(path: string, r: BenchResults): void {
   // Measured by another command (npm run test:cluster), kept in its own file so regenerating this one keeps it.
   const clusterPath = join(__dirname, '..', '..', '..', 'bench', 'cluster.md');
   const cluster = existsSync(clusterPath) ? readFileSync(clusterPath, 'utf8').trim() : '';
+  // Measured by npm run bench:waits, kept in its own file likewise.
+  const waitsPath = join(__dirname, '..', '..', '..', 'bench', 'waits.md');
+  const waits = existsSync(waitsPath) ? readFileSync(waitsPath, 'utf8').trim() : '';
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const replayRow = (label: string, f: ReplayFigures) => [
     label,
@@ -764,6 +767,6 @@ ${mdTable(
   ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
   [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
 )}
-${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}`;
+${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}${waits ? `\n${waits}\n` : ''}`;
   writeFileSync(path, md);
 }
