@@ -105,6 +105,8 @@ export interface WaitReport {
   match?: string;
   /** When its timeout expires (the last time it opened). */
   expiresAt?: string;
+  /** How many times it opened: more than once when it expired, parked, and an operator decided `retry`. */
+  opens?: number;
   /** The command that settles it, e.g. `jipper approve order-17 manager-ok`. */
   settle: string;
   /** How it was settled: `approved`, `rejected`, an event `received`, or `timed-out`. */

@@ -41,7 +41,6 @@ async function settleCaseWaits(
   signal: AbortSignal
 ): Promise<void> {
   const handle = client.workflow.getHandle(processId);
-  let expired = false;
   while (!signal.aborted) {
     let report: ProcessReport | undefined;
     try {
@@ -54,9 +53,9 @@ async function settleCaseWaits(
       const wait = row.wait;
       if (!wait) continue;
       const mine = (scenario.kind === 'reject' || scenario.kind === 'timeout') && scenario.stepId === row.stepId;
-      if (mine && scenario.kind === 'timeout' && wait.outcome === 'timed-out') expired = true;
       if (row.status !== 'running' || wait.outcome !== undefined) continue;
-      if (mine && scenario.kind === 'timeout' && !expired) continue;
+      // A timeout case's own wait expires; once it opens again (parked, then retried), it is settled like the rest.
+      if (mine && scenario.kind === 'timeout' && (wait.opens ?? 1) < 2) continue;
       const by = wait.approvers?.[0] ?? CASE_IDENTITY;
       const message: WaitMessage =
         wait.kind === 'event'

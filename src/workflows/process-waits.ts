@@ -113,6 +113,7 @@ export class Waits {
         ? { prompt: wait.prompt, ...(wait.approvers ? { approvers: wait.approvers } : {}) }
         : { event: wait.event, ...(wait.match !== undefined ? { match: wait.match } : {}) }),
       expiresAt: new Date(nowMs() + limitMs).toISOString(),
+      opens: (row.wait?.opens ?? 0) + 1,
       settle:
         wait.kind === 'approve'
           ? `jipper approve ${processId} ${stepId}   (or: jipper reject ${processId} ${stepId} --reason ...)`

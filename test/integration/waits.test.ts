@@ -163,6 +163,8 @@ test.each([
     expect(ran(id, 'revert')).toEqual(reverts);
     expect(report.jobs.find((j) => j.stepId === 'gate')?.wait?.outcome).toBe('timed-out');
     if (onTimeout === 'revert') expect(report.error).toMatchObject({ class: 'timeout' });
+  // A wait has no effect of its own: its expiry is not an "outcome unknown" (nothing to revert, nothing that may stand).
+  expect(report.jobs.find((j) => j.stepId === 'gate')?.revert).toBeUndefined();
   },
   60_000
 );
