@@ -57,8 +57,12 @@ function gated(spec: Provisioning, wait: Record<string, unknown>): ProcessDefini
   return definition;
 }
 
+/** A wait is open (not a delayed start's `waiting`, which getReport may say for a run that has only just started). */
 const waiting = (id: string) =>
-  waitUntil(async () => (await getReport(client, id)).status === 'waiting', `${id} to wait`);
+  waitUntil(async () => {
+    const report = await getReport(client, id);
+    return report.status === 'waiting' && report.jobs.some((j) => j.wait && j.status === 'running');
+  }, `${id} to wait`);
 
 test('worker killed and server restarted during an approval: approved through the CLI, every job ran once', async () => {
   const spec: Provisioning = { volume: 'wait-crash-approve' };
@@ -75,7 +79,7 @@ test('worker killed and server restarted during an approval: approved through th
   worker = await spawnWorker({ taskQueue, sandbox, address: server.address });
 
   const env = cliEnv(taskQueue, sandbox, { TEMPORAL_ADDRESS: server.address, JIPPER_IDENTITY: 'ops' });
-  await waitUntil(async () => (await getReport(client, id)).status === 'waiting', `${id} to still wait`);
+  await waiting(id);
   await jipperExpect(['approve', id, 'gate', '--reason', 'checked'], env, 0);
   const report = await waitForReport(handle);
 

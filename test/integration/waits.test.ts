@@ -67,7 +67,9 @@ const ran = (id: string, kind: JournalEntry['kind']) =>
 
 async function startWaiting(id: string, definition: object): Promise<ProcessReport> {
   await startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry, id });
-  return waitForReportWhere(tw.client, id, (r) => r.status === 'waiting', `${id} to wait`);
+  // A wait is open (not a delayed start's `waiting`, which getReport may say for a run that has only just started).
+  const open = (r: ProcessReport) => r.status === 'waiting' && r.jobs.some((j) => j.wait && j.status === 'running');
+  return waitForReportWhere(tw.client, id, open, `${id} to wait`);
 }
 
 const ended = (id: string) =>
@@ -163,8 +165,8 @@ test.each([
     expect(ran(id, 'revert')).toEqual(reverts);
     expect(report.jobs.find((j) => j.stepId === 'gate')?.wait?.outcome).toBe('timed-out');
     if (onTimeout === 'revert') expect(report.error).toMatchObject({ class: 'timeout' });
-  // A wait has no effect of its own: its expiry is not an "outcome unknown" (nothing to revert, nothing that may stand).
-  expect(report.jobs.find((j) => j.stepId === 'gate')?.revert).toBeUndefined();
+    // A wait has no effect of its own: its expiry is not an "outcome unknown" (nothing to revert, nothing that may stand).
+    expect(report.jobs.find((j) => j.stepId === 'gate')?.revert).toBeUndefined();
   },
   60_000
 );
@@ -315,3 +317,19 @@ test('jipper validate refuses a match that does not parse in one line; jipper pl
     await rm(dir, { recursive: true, force: true });
   }
 }, 30_000);
+
+test('continue-as-new before a wait: the wait not yet reached is carried, and opens in the new run', async () => {
+  const id = uid('can');
+  const jobs = Array.from({ length: 25 }, (_, i) => ({ id: `j${i}`, job: 'task', args: { value: i } }));
+  const definition = {
+    name: 'waits',
+    options: { continueAsNewAfterEvents: 100 },
+    steps: [...jobs, { id: 'gate', approve: { prompt: 'ok?', timeout: '1h' } }, { id: 'last', job: 'task' }],
+  };
+  await startWaiting(id, definition);
+  await approve(tw.client, id, 'gate', { as: 'frank' });
+  const report = await ended(id);
+  expect(report.status).toBe('succeeded');
+  expect(report.continuedAsNew).toBeGreaterThanOrEqual(1);
+  expect(ran(id, 'run')).toEqual([...jobs.map((j) => j.id), 'last']);
+}, 90_000);
