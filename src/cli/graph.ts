@@ -12,6 +12,13 @@ import type { PlanNode, PlannedJob } from '../shared/plan';
 import { planNodes } from '../shared/plan';
 import { previewPlan, revertWaves } from '../shared/revert-plan';
 
+/** A node's second line: its job, or what its wait waits for (`approval: <prompt>`, `event: <name>`). */
+function jobLine(job: PlannedJob | undefined): string {
+  const wait = job?.wait;
+  if (!wait) return job?.job ?? '';
+  return wait.kind === 'approve' ? `approval: ${wait.prompt}` : `event: ${wait.event}`;
+}
+
 function label(...lines: string[]): string {
   return `"${lines.join('<br/>').replace(/"/g, '#quot;')}"`;
 }
@@ -119,7 +126,7 @@ export function processGraph(
       const job = byId.get(member);
       const pivot = node.pivot === true;
       lines.push(
-        `  ${node.group ? '  ' : ''}${forwardId(member)}[${label(`${pivot ? '⚑ ' : ''}${member}`, job?.job ?? '', ...(pivot ? ['pivot: no way back'] : []))}]`
+        `  ${node.group ? '  ' : ''}${forwardId(member)}[${label(`${pivot ? '⚑ ' : ''}${member}`, jobLine(job), ...(pivot ? ['pivot: no way back'] : []))}]`
       );
       if (pivot) pivots.push(forwardId(member));
     }

@@ -14,6 +14,8 @@ import { previewPlan } from '../../src/shared/revert-plan';
 import { reportToMarkdown } from '../../src/shared/render';
 import type { ProcessReport } from '../../src/shared/report';
 import { failureMatrix } from '../../src/testing/matrix';
+import { processGraph } from '../../src/cli/graph';
+import type { ProcessDefinition } from '../../src/schema/definition';
 
 const job = (name: string) =>
   defineJob({ name, input: z.object({}).loose(), run: async () => ({ ok: name }), revert: async () => undefined });
@@ -184,4 +186,12 @@ test('the Web UI details show an open wait with the command that settles it', ()
   expect(reportToMarkdown(report)).toContain(
     'Waiting for approval gate ("Ship?"; until 2026-01-01T01:00:00.000Z): jipper approve order-17 gate'
   );
+});
+
+test('jipper graph names what each wait waits for', () => {
+  const checked = registry.validate(definition({ waitFor: { event: 'payment.settled', timeout: '1h' } }));
+  const chart = processGraph(checked.definition as ProcessDefinition, checked.jobs);
+  expect(chart).toContain('gate<br/>event: payment.settled');
+  const approval = registry.validate(definition({ approve: { prompt: 'Ship?', timeout: '1h' } }));
+  expect(processGraph(approval.definition as ProcessDefinition, approval.jobs)).toContain('gate<br/>approval: Ship?');
 });
