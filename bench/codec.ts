@@ -14,8 +14,8 @@
  *   npm run bench:codec -- --quick   a short run, for checking the harness
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
@@ -27,7 +27,7 @@ import { JobRegistry } from '../src/runtime/registry';
 import { runProcess } from '../src/client';
 import { encryptingDataConverter } from '../src/codec/data-converter';
 import { EncryptionCodec } from '../src/codec/encryption-codec';
-import { generateKey, parseInlineKeyRing } from '../src/codec/keyring';
+import { FileKeyRing, addKeyToFile, generateKey, parseInlineKeyRing } from '../src/codec/keyring';
 import { createJipperWorker } from '../src/worker/worker';
 import type { CodecResults, CodecSide } from './codec-report';
 import { benchLibrary, jipperDefinition } from './jobs';
@@ -56,7 +56,10 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const server = await startBenchServer({ projectRoot: PROJECT_ROOT, stock: false, log });
   const connection = await NativeConnection.connect({ address: server.address });
-  const encrypting: DataConverter = encryptingDataConverter(parseInlineKeyRing(`bench:${generateKey()}`, 'bench'));
+  // A ring file, as in production: the ring follows its file and counts encryptions (src/codec/keyring.ts).
+  const ringFile = join(mkdtempSync(join(tmpdir(), 'jipper-bench-ring-')), 'keys.json');
+  addKeyToFile(ringFile, 'bench');
+  const encrypting: DataConverter = encryptingDataConverter(new FileKeyRing(ringFile));
   const sides: Side[] = [];
   const workers = [];
   for (const name of ['plain', 'encrypted'] as const) {

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { JobOptions, JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
 import {
   jobOptionsSchema,
-  jobStepSchema,
+  memberStepSchema,
   processDefinitionSchema,
   processOptionsSchema,
   stepSchema,
@@ -24,6 +24,9 @@ import { SECRET_NAME_PATTERN, findRefs, getPath, isSecretRef, mapRefs } from '..
 import { isGroupStep, stepJobs } from '../shared/steps';
 import { isRecord } from '../shared/text';
 import type { AnyJob } from '../jobs/job';
+import { hookProblems } from './hooks';
+import { isChildStep } from '../shared/children';
+import { childOutputProblems, childProblems, nestingProblems } from './children';
 import { missingOutputPath, unknownKeys } from './schema-walk';
 
 /**
@@ -145,7 +148,7 @@ function salvage(raw: unknown): {
 function salvageStep(raw: unknown): Step | undefined {
   const parsed = stepSchema.safeParse(raw).data;
   if (parsed || !isRecord(raw) || !Array.isArray(raw.parallel)) return parsed;
-  const parallel = raw.parallel.map((member) => jobStepSchema.safeParse(member).data);
+  const parallel = raw.parallel.map((member) => memberStepSchema.safeParse(member).data);
   return { ...(typeof raw.id === 'string' ? { id: raw.id } : {}), parallel: parallel as JobStep[] };
 }
 
@@ -159,6 +162,9 @@ export function validateDefinition(
   catalog: JobCatalog,
   params: Record<string, unknown> = {}
 ): Validation {
+  // A tree of child processes that includes itself or nests too deep is refused before it is walked.
+  const nesting = isRecord(raw) && Array.isArray(raw.steps) ? nestingProblems(raw as ProcessDefinition) : [];
+  if (nesting.length) return { problems: nesting, params: {}, jobs: [] };
   const parsed = processDefinitionSchema.safeParse(raw);
   const definition = parsed.data;
   const problems: Problem[] = parsed.success ? [] : zodProblems(parsed.error);
@@ -213,6 +219,11 @@ export function validateDefinition(
     for (const { job: jobStep, path } of members) {
       // A wait step runs no job: its schema (and its `match`) is all there is to check.
       if (jobStep.wait) continue;
+      if (isChildStep(jobStep)) {
+        const scope = { path, members, graph, everyId, earlier, jobAt, allParams };
+        problems.push(...childStepProblems(jobStep, path, scope, catalog));
+        continue;
+      }
       const job = catalog.get(jobStep.job);
       problems.push(...jobProblems(jobStep, job, path, isGroupStep(step), catalog));
       if (!job) continue;
@@ -225,7 +236,14 @@ export function validateDefinition(
   });
 
   if (definition) problems.push(...graphProblems(definition, planNodes(definition), { cycles: graph }));
+  if (definition) problems.push(...childOutputProblems(definition, suggestion));
   problems.push(...allTokenProblems(source, allParams));
+  problems.push(
+    ...hookProblems(raw, catalog, allParams, {
+      args: (step, job, path, refs) => argsProblems(step, job, path, refs, allParams),
+      suggestion,
+    })
+  );
 
   const jobCount = rawSteps.flatMap(declaredIds).length;
   if (jobCount > MAX_JOBS) {
@@ -238,6 +256,16 @@ export function validateDefinition(
   // A valid definition is planned by the one planner the workflow also uses, from the facts the catalog gives.
   const plan = planFromFacts(definition, given, catalog.facts(jobNames(definition)));
   return plan.problems.length ? { ...plan, params: allParams } : { ...plan, definition };
+}
+
+/** A child step's problems: its params' references (told at `params`), and the child's own (see src/checks/children.ts). */
+function childStepProblems(jobStep: JobStep, path: string, scope: RefScope, catalog: JobCatalog): Problem[] {
+  const refs = refProblems(findRefs(jobStep.args ?? {}), scope, catalog).map((p) => ({
+    ...p,
+    path: p.path.replace(`${path}.args`, `${path}.params`),
+  }));
+  const validate = (raw: unknown, params: Record<string, unknown>) => validateDefinition(raw, catalog, params);
+  return [...refs, ...childProblems(jobStep, path, scope.allParams, validate)];
 }
 
 /**

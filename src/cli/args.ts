@@ -31,6 +31,16 @@ export const processId = parseWith(processIdSchema);
 /** A step id, as definitions spell them. */
 export const stepId = parseWith(stepIdSchema);
 
+/** A step id, or a path into child processes (`db/grant`): step ids joined by "/". */
+export const stepPath = parseWith(
+  z
+    .string()
+    .refine(
+      (path) => path.split('/').every((id) => stepIdSchema.safeParse(id).success),
+      'a step is a step id, or a path into child processes such as "db/grant" (step ids joined by "/")'
+    )
+);
+
 /** A reason an operator gives (pause): one line, up to 500 characters. */
 export const reason = parseWith(
   z

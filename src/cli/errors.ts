@@ -53,6 +53,8 @@ const INPUT_ERRORS = new Set([
   'ScheduleAlreadyRunning',
   'ScheduleNotFoundError',
   'OperatorActionRejectedError',
+  'CompletionTokenError',
+  'CompletionInputError',
 ]);
 
 export function exitCodeOf(err: unknown): number {

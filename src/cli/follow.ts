@@ -4,6 +4,7 @@
  * changes; then the final report. Ctrl-C detaches: the process goes on, and the command says so and how to re-attach.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { flatTree, withLiveChildren } from '../client/children';
 import { watchProcess } from '../client/watch';
 import type { ProcessReport } from '../shared/report';
 import { err, io, out, printJsonLine } from './io';
@@ -46,10 +47,13 @@ export async function follow(
   try {
     const report = await watchProcess(client, handle, {
       signal: controller.signal,
+      // A running child process's report is read live: the view says which child and which step the parent is at.
+      expand: (r) => withLiveChildren(client, r),
       onReport: (r) => {
         last = r;
         if (options.quiet) return;
-        if (!options.json) return view?.update(r);
+        // A child process's rows follow its step's, by path (db/grant).
+        if (!options.json) return view?.update(flatTree(r));
         const json = JSON.stringify(r);
         if (json !== lastJson) printJsonLine(r);
         lastJson = json;
@@ -60,7 +64,7 @@ export async function follow(
         ),
     });
     if (!options.json && !options.quiet) {
-      out('', reportForStdout(report));
+      out('', reportForStdout(flatTree(report)));
       const link = options.webUi && runLink(options.webUi.base, options.webUi.namespace, id, report.runId);
       if (link) out(webUiLine(link));
     }

@@ -9,6 +9,7 @@
  */
 import type { ProcessDefinition } from '../schema/definition';
 import type { PlanNode, PlannedJob } from '../shared/plan';
+import { embeddedChildren } from '../shared/children';
 import { planNodes } from '../shared/plan';
 import { previewPlan, revertWaves } from '../shared/revert-plan';
 
@@ -17,6 +18,16 @@ function jobLine(job: PlannedJob | undefined): string {
   const wait = job?.wait;
   if (!wait) return job?.job ?? '';
   return wait.kind === 'approve' ? `approval: ${wait.prompt}` : `event: ${wait.event}`;
+}
+
+/** A child definition's steps in one line: `create → (grant ∥ audit) → dns(register → notify)`. */
+function childSteps(definition: ProcessDefinition | undefined): string {
+  if (!definition?.steps) return 'not read';
+  const nested = new Map(embeddedChildren(definition).map((c) => [c.step.id, childSteps(c.definition)]));
+  const one = (id: string) => (nested.has(id) ? `${id}(${nested.get(id)})` : id);
+  return definition.steps
+    .map((step) => ('parallel' in step ? `(${step.parallel.map((m) => one(m.id)).join(' ∥ ')})` : one(step.id)))
+    .join(' → ');
 }
 
 function label(...lines: string[]): string {
@@ -117,6 +128,8 @@ export function processGraph(
   const forwardId = (stepId: string) => `j${index.get(stepId) ?? -1}`;
   const revertId = (stepId: string) => `r${index.get(stepId) ?? -1}`;
   const pivots: string[] = [];
+  // A child step shows its child's steps (and theirs, nested): `create → grant`.
+  const children = new Map(embeddedChildren(definition).map((c) => [c.step.id, childSteps(c.definition)]));
   lines.push(`  start([${label('start')}])`);
   definition.steps.forEach((_step, s) => {
     const node = nodes[s];
@@ -125,8 +138,9 @@ export function processGraph(
     for (const member of node.members) {
       const job = byId.get(member);
       const pivot = node.pivot === true;
+      const inside = children.get(member);
       lines.push(
-        `  ${node.group ? '  ' : ''}${forwardId(member)}[${label(`${pivot ? '⚑ ' : ''}${member}`, jobLine(job), ...(pivot ? ['pivot: no way back'] : []))}]`
+        `  ${node.group ? '  ' : ''}${forwardId(member)}[${label(`${pivot ? '⚑ ' : ''}${member}`, jobLine(job), ...(inside ? [inside] : []), ...(pivot ? ['pivot: no way back'] : []))}]`
       );
       if (pivot) pivots.push(forwardId(member));
     }

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCallbacks } from './commands/callbacks';
 import { registerCodec } from './commands/codec';
 import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerCompletion(program);
   registerCodec(program);
+  registerCallbacks(program);
   return program;
 }
 

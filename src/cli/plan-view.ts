@@ -10,6 +10,7 @@ import { planNodes } from '../shared/plan';
 import { forwardEdges } from './graph';
 import type { PlanPreview, PreviewScenario, PreviewSettings } from '../shared/revert-plan';
 import { previewPlan } from '../shared/revert-plan';
+import { previewJobIds } from '../shared/child-plans';
 
 /** A preview, with the scenario it is for. */
 export interface ScenarioPreview extends PlanPreview {
@@ -36,7 +37,9 @@ export function planView(definition: ProcessDefinition, plan: Plan, scenario: Pr
     ...previewPlan(plan, definition, settings, s),
   });
   const asked = scenario.failAt !== undefined || scenario.cancelAt !== undefined || scenario.timeoutAt !== undefined;
-  const previews = asked ? [preview(scenario)] : plan.jobs.map((job) => preview({ ...scenario, failAt: job.stepId }));
+  const previews = asked
+    ? [preview(scenario)]
+    : previewJobIds(plan, definition).map((id) => preview({ ...scenario, failAt: id }));
   return { name: definition.name, settings, forward: preview({}).forward, previews };
 }
 

@@ -1,4 +1,5 @@
 /** One-line summaries of a report: where a process is now, for `jipper status` and the live view of `start --wait`. */
+import { hookLines } from '../shared/hooks';
 import type { ProcessReport } from '../shared/report';
 import { formatDuration } from '../shared/text';
 import { errorText, parkedSteps, parkedText, pauseText, stepName, unwindingLine } from '../shared/wording';
@@ -63,6 +64,8 @@ export function summaryLine(report: ProcessReport): string {
   const waiting = new Set(parkedSteps(report).map((p) => p.stepId));
   const others = report.needsAttention.filter((s) => !waiting.has(s));
   if (others.length) parts.push(`needs a person: ${others.join(', ')}`);
+  const failedHooks = (report.hooks ?? []).filter((h) => h.status === 'failed');
+  if (failedHooks.length) parts.push(`hook failed: ${hookLines(failedHooks).join('; ')}`);
   parts.push(`${done}/${total} jobs ran`);
   return parts.join(' · ').replace(/\s*\n\s*/g, ' ');
 }

@@ -12,6 +12,7 @@ import { formatPath, jobNames } from '../shared/plan';
 import type { Decision } from '../shared/report';
 import type { DecideResponse } from '../workflows/messages';
 import { decideUpdate, pauseUpdate, resumeUpdate, reviseUpdate } from '../workflows/messages';
+import { decisionTarget } from './children';
 import { DecisionRejectedError, DefinitionError, OperatorActionRejectedError } from './errors';
 
 /** Runs an update; a refusal by the process becomes `reject(reason)`. */
@@ -34,10 +35,16 @@ export async function decide(
   stepId: string,
   decision: Decision
 ): Promise<DecideResponse> {
-  return update(
-    () => client.workflow.getHandle(processId).executeUpdate(decideUpdate, { args: [{ stepId, decision }] }),
+  // A step inside a child process (`db/grant`): the child decides; the answer names the path asked.
+  const target = stepId.includes('/') ? await decisionTarget(client, processId, stepId) : { processId, stepId };
+  const response = await update(
+    () =>
+      client.workflow
+        .getHandle(target.processId)
+        .executeUpdate(decideUpdate, { args: [{ stepId: target.stepId, decision }] }),
     (reason) => new DecisionRejectedError(reason)
   );
+  return { ...response, stepId };
 }
 
 /** Requests cancellation: forward progress stops and the process unwinds as after a failure. */

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Document } from 'yaml';
 import { LineCounter, parse as parseYaml, parseDocument } from 'yaml';
+import { embedChildFiles } from './children-file';
 
 /** The file is missing, unreadable, or not valid JSON/YAML. */
 export class DefinitionFileError extends Error {
@@ -114,7 +115,7 @@ export async function loadDefinitionSource(path: string): Promise<DefinitionSour
   const text = await readText(path);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });
-  const value = parseText(path, text, document, lineCounter);
+  const value = withChildren(parseText(path, text, document, lineCounter), path);
   const locate = (problemPath: string): SourcePosition => {
     const segments = parseProblemPath(problemPath);
     for (let depth = segments.length; depth > 0; depth--) {
@@ -133,8 +134,17 @@ export async function loadDefinitionFile(path: string): Promise<unknown> {
   return (await loadDefinitionSource(path)).value;
 }
 
+/** Puts the definitions of the child processes a definition names by file in their steps (`process:`). */
+function withChildren(value: unknown, path: string): unknown {
+  return embedChildFiles(value, path, readRawSync, (message) => new DefinitionFileError(message));
+}
+
 /** {@link loadDefinitionFile}, synchronously: for test files that declare one test per case of a definition. */
 export function loadDefinitionFileSync(path: string): unknown {
+  return withChildren(readRawSync(path), path);
+}
+
+function readRawSync(path: string): unknown {
   checkExtension(path);
   let text: string;
   try {

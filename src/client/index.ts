@@ -55,6 +55,19 @@ export type { DecisionOptions, SendEventOptions, SentEvent } from './waits';
 export { waitUpdate } from '../workflows/wait-messages';
 export type { WaitMessage, WaitResponse } from '../workflows/wait-messages';
 export { listTokens } from './tokens';
+export {
+  CompletionInputError,
+  CompletionTokenError,
+  awaitedJobs,
+  completeJob,
+  decodeCompletionToken,
+  failJob,
+  heartbeatJob,
+  reportJobCancelled,
+} from './callbacks';
+export type { AwaitedJob, CompleteJobOptions, FailJobOptions, SettledJob } from './callbacks';
+export { DEFAULT_CALLBACK_PORT, MAX_CALLBACK_BODY_BYTES, startCallbackServer } from './callback-server';
+export type { CallbackServer, CallbackServerOptions } from './callback-server';
 export { runDefinition } from './run-definition';
 export type { RunDefinition } from './run-definition';
 export { previewProcess } from './preview';
@@ -83,6 +96,12 @@ export { TemporalAccessError, TemporalTlsError } from '../config/errors';
 export { encryptingDataConverter } from '../codec/data-converter';
 export { EncryptionCodec, UnknownKeyError, PayloadDecryptError } from '../codec/encryption-codec';
 export { KeyRingError, loadKeyRing, parseInlineKeyRing } from '../codec/keyring';
+export { FileKeyRing, openKeyRing } from '../codec/keyring';
+export { registerKekProvider } from '../codec/envelope';
+export type { KeyEncryptionKeyProvider, KekProviderFactory, KekSpec } from '../codec/envelope';
 export type { KeyRing } from '../codec/keyring';
 export { startCodecServer } from '../codec/codec-server';
 export type { CodecServer, CodecServerOptions } from '../codec/codec-server';
+export type { CodecJwtOptions } from '../codec/codec-auth';
+export { DEFAULT_CODEC_LIMITS } from '../codec/codec-limits';
+export type { CodecLimits } from '../codec/codec-limits';

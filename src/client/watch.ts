@@ -20,6 +20,8 @@ export interface WatchOptions {
    * caller gave another). The process itself goes on; only the watching stops.
    */
   signal?: AbortSignal;
+  /** Adds to each report before it is passed on (the live reports of its running child processes, `withLiveChildren`). */
+  expand?: (report: ProcessReport) => Promise<ProcessReport>;
 }
 
 /**
@@ -65,7 +67,9 @@ export async function watchProcess(
   while (!ended) {
     try {
       const report = await Promise.race([
-        client.withDeadline(Date.now() + queryTimeoutMs, () => handle.query(reportQuery)),
+        client
+          .withDeadline(Date.now() + queryTimeoutMs, () => handle.query(reportQuery))
+          .then((r) => (options.expand ? options.expand(r) : r)),
         aborted,
       ]);
       answered = true;
@@ -81,7 +85,8 @@ export async function watchProcess(
     await Promise.race([final.catch(() => undefined), sleep(intervalMs), aborted.catch(() => undefined)]);
     signal?.throwIfAborted();
   }
-  const report = await Promise.race([final, aborted]);
+  const ending = await Promise.race([final, aborted]);
+  const report = options.expand ? await options.expand(ending).catch(() => ending) : ending;
   options.onReport(report);
   return report;
 }

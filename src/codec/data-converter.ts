@@ -5,15 +5,22 @@
  * every `jipper` command do so from the configuration.
  */
 import type { DataConverter } from '@temporalio/common';
+import type { EncryptionCodecOptions } from './encryption-codec';
 import { EncryptionCodec } from './encryption-codec';
 import type { KeyRing } from './keyring';
 
 /** The module a worker (and its workflow bundle) loads the encrypting failure converter from. */
 export const ENCRYPTING_FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 
-/** The data converter that encrypts with `keyRing`. */
-export function encryptingDataConverter(keyRing: KeyRing): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(keyRing)], failureConverterPath: ENCRYPTING_FAILURE_CONVERTER_PATH };
+/**
+ * The data converter that encrypts with `keyRing`, binding payloads to the namespace Temporal's context names (else
+ * `options.namespace`, default `default`).
+ */
+export function encryptingDataConverter(keyRing: KeyRing, options: EncryptionCodecOptions = {}): DataConverter {
+  return {
+    payloadCodecs: [new EncryptionCodec(keyRing, options)],
+    failureConverterPath: ENCRYPTING_FAILURE_CONVERTER_PATH,
+  };
 }
 
 /** True when a data converter encrypts failure messages (and so needs the workflow bundle built with that converter). */

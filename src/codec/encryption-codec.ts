@@ -7,14 +7,20 @@
  * An encrypted payload keeps in plaintext only what decrypting it needs: `encoding: binary/encrypted`, the key id and
  * the cipher. Its data is `version (1 byte) · IV (12) · ciphertext · GCM tag (16)`; the ciphertext is the original
  * payload (its metadata and data, as protobuf), deflated first when that makes it at least a tenth smaller. The key
- * id is authenticated with the data, so a payload cannot be passed off as another key's.
+ * id and the namespace are authenticated with the data (AES-GCM associated data), so a payload cannot be passed off
+ * as another key's, nor copied into another namespace. The namespace is the one Temporal's serialization context
+ * names (client, worker and activities pass it), else the codec's own (`{ namespace }`, from the configuration).
+ * Payloads are not bound to their workflow id: the Web UI's codec requests name no workflow, and a scheduled run's
+ * id differs from the id its arguments were encoded for.
  *
- * Decoding leaves payloads that are not encrypted as they are, so a worker with a key ring still runs processes
- * started before encryption was turned on.
+ * Format versions: 1 (written before namespaces were bound: key id only) still decrypts; 2 is written now.
+ *
+ * Decoding leaves payloads that are not encrypted as they are; a worker that requires encryption puts the plaintext
+ * guard after this codec (`plaintext-guard.ts`), which refuses them for new runs and replays old ones as they ran.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { KeyRing } from './keyring';
 
@@ -24,9 +30,13 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 /** Metadata key naming the cipher (and Jipper's format version). */
 export const CIPHER_METADATA = 'encryption-cipher';
-export const CIPHER = 'AES-256-GCM/jipper-1';
+export const CIPHER = 'AES-256-GCM/jipper-2';
 
-const FORMAT_VERSION = 1;
+/** The format written now: the namespace is associated data. Version 1 (key id only) still decrypts. */
+const FORMAT_VERSION = 2;
+const FORMAT_V1 = 1;
+/** The namespace of a codec that is told none (neither by Temporal's context nor by its options). */
+export const DEFAULT_NAMESPACE = 'default';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const RAW = 0;
@@ -123,21 +133,55 @@ export interface CodecStats {
   encodedBytes: number;
 }
 
+export interface EncryptionCodecOptions {
+  /**
+   * The namespace payloads are bound to when Temporal's serialization context names none (the codec server, history
+   * files, benchmarks). Default {@link DEFAULT_NAMESPACE}.
+   */
+  namespace?: string;
+  /**
+   * Bind to `namespace` whatever Temporal's context says. For replays: Temporal's replayer tells codecs that every
+   * history is of namespace `default`. Default false.
+   */
+  pinned?: boolean;
+}
+
 export class EncryptionCodec implements PayloadCodec {
   readonly stats: CodecStats = { encoded: 0, compressed: 0, decoded: 0, plainBytes: 0, encodedBytes: 0 };
+  /** The namespace payloads are bound to when the context names none. */
+  readonly namespace: string;
 
-  constructor(readonly keyRing: KeyRing) {}
+  private readonly pinned: boolean;
 
-  async encode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => this.encodeOne(payload));
+  constructor(
+    readonly keyRing: KeyRing,
+    options: EncryptionCodecOptions = {}
+  ) {
+    this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this.pinned = options.pinned ?? false;
   }
 
-  async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => this.decodeOne(payload));
+  /** This codec's key ring, bound to `namespace` whatever the context says (see {@link EncryptionCodecOptions.pinned}). */
+  pinnedTo(namespace: string = this.namespace): EncryptionCodec {
+    return new EncryptionCodec(this.keyRing, { namespace, pinned: true });
   }
 
-  /** Encrypts one payload with the current key. */
-  encodeOne(payload: Payload): Payload {
+  async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const namespace = this.namespaceOf(context);
+    return payloads.map((payload) => this.encodeOne(payload, namespace));
+  }
+
+  async decode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    const namespace = this.namespaceOf(context);
+    return payloads.map((payload) => this.decodeOne(payload, namespace));
+  }
+
+  private namespaceOf(context: SerializationContext | undefined): string {
+    return this.pinned ? this.namespace : (context?.namespace ?? this.namespace);
+  }
+
+  /** Encrypts one payload with the current key, bound to `namespace`. */
+  encodeOne(payload: Payload, namespace: string = this.namespace): Payload {
     const keyId = this.keyRing.current;
     const key = this.keyRing.keys.get(keyId) as Buffer;
     const raw = PayloadProto.encode(payload).finish();
@@ -152,10 +196,11 @@ export class EncryptionCodec implements PayloadCodec {
     }
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(additionalData(keyId));
+    cipher.setAAD(additionalData(FORMAT_VERSION, keyId, namespace));
     const sealed = Buffer.concat([cipher.update(Buffer.of(format)), cipher.update(body), cipher.final()]);
     const data = Buffer.concat([Buffer.of(FORMAT_VERSION), iv, sealed, cipher.getAuthTag()]);
     this.stats.encoded += 1;
+    this.keyRing.recordEncryption?.(keyId);
     if (format === DEFLATED) this.stats.compressed += 1;
     this.stats.plainBytes += raw.length;
     this.stats.encodedBytes += data.length;
@@ -169,8 +214,8 @@ export class EncryptionCodec implements PayloadCodec {
     };
   }
 
-  /** Decrypts one payload; one that is not encrypted is returned as it is. */
-  decodeOne(payload: Payload): Payload {
+  /** Decrypts one payload bound to `namespace`; one that is not encrypted is returned as it is. */
+  decodeOne(payload: Payload, namespace: string = this.namespace): Payload {
     const encoding = payload.metadata?.encoding;
     if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
     const idBytes = payload.metadata?.[KEY_ID_METADATA];
@@ -179,20 +224,21 @@ export class EncryptionCodec implements PayloadCodec {
     const key = this.keyRing.keys.get(keyId);
     if (!key) throw new UnknownKeyError(keyId, this.keyRing);
     const data = Buffer.from(payload.data ?? new Uint8Array());
-    if (data.length < 1 + IV_BYTES + TAG_BYTES + 1 || data[0] !== FORMAT_VERSION) {
+    const version = data[0];
+    if (data.length < 1 + IV_BYTES + TAG_BYTES + 1 || (version !== FORMAT_VERSION && version !== FORMAT_V1)) {
       throw new PayloadDecryptError(`a payload encrypted with key "${keyId}" is not in a format this codec knows`);
     }
     const iv = data.subarray(1, 1 + IV_BYTES);
     const tag = data.subarray(data.length - TAG_BYTES);
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
-    decipher.setAAD(additionalData(keyId));
+    decipher.setAAD(additionalData(version, keyId, namespace));
     decipher.setAuthTag(tag);
     let plain: Buffer;
     try {
       plain = Buffer.concat([decipher.update(data.subarray(1 + IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
     } catch {
       throw new PayloadDecryptError(
-        `a payload encrypted with key "${keyId}" does not decrypt with that key: it was altered, or the key with that id is not the one it was encrypted with`
+        `a payload encrypted with key "${keyId}" does not decrypt with that key in namespace ${namespace}: it was encrypted for another namespace, altered, or the key with that id is not the one it was encrypted with`
       );
     }
     const body = plain.subarray(1);
@@ -203,8 +249,11 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-function additionalData(keyId: string): Buffer {
-  return Buffer.from(`jipper-payload/${FORMAT_VERSION}/${keyId}`);
+/** What each ciphertext is bound to: the format, the key id and (from version 2) the namespace. */
+function additionalData(version: number, keyId: string, namespace: string): Buffer {
+  return Buffer.from(
+    version === FORMAT_V1 ? `jipper-payload/1/${keyId}` : `jipper-payload/${version}/${keyId}/${namespace}`
+  );
 }
 
 /** True when a payload is one this codec encrypted (whatever the key). */

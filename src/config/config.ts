@@ -34,7 +34,8 @@ import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { encryptingDataConverter } from '../codec/data-converter';
 import type { KeyRing } from '../codec/keyring';
-import { KeyRingError, loadKeyRing } from '../codec/keyring';
+import { KeyRingError, openKeyRing } from '../codec/keyring';
+import type { HookSet } from '../shared/hooks';
 import { oneLine } from '../shared/text';
 import { ConfigError } from './errors';
 import type { JipperConfigFile } from './file';
@@ -67,6 +68,7 @@ export const SETTING_NAMES = [
   'apiKey',
   'webUi',
   'identity',
+  'encryptionRequired',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -87,6 +89,8 @@ export interface JipperConfig {
   webUi: string | undefined;
   /** Who decides approvals made from here (`jipper approve`), when `--as` is not given; `undefined`: the OS user. */
   identity: string | undefined;
+  /** The config file's default outcome hooks (`hooks`), which workers give every process. */
+  hooks?: HookSet;
   /**
    * Where the project keeps its local state (`.jipper/`) and resolves packages from: the config file's directory,
    * else the nearest directory with a `package.json`, else the working directory.
@@ -98,6 +102,12 @@ export interface JipperConfig {
   sources: Record<SettingName, string>;
   /** The key ring payloads are encrypted with; `undefined`: no encryption configured. */
   keyRing: KeyRing | undefined;
+  /**
+   * Whether the namespace's payloads must be encrypted (`encryption.required` in the config file,
+   * `JIPPER_ENCRYPTION_REQUIRED`): a worker refuses processes that arrive unencrypted, and a client without a key ring
+   * refuses to start. Default: on when there is a key ring.
+   */
+  encryptionRequired: boolean;
   /**
    * What every client, worker and replayer made from this configuration encodes payloads with: the encrypting data
    * converter when there is a key ring, else `undefined` (Temporal's default).
@@ -154,6 +164,10 @@ const envSchema = (cwd: string) =>
       JIPPER_LIBRARIES: listSchema.optional(),
       JIPPER_WEB_UI_URL: urlSchema.optional(),
       JIPPER_IDENTITY: nonEmpty.optional(),
+      JIPPER_ENCRYPTION_REQUIRED: z
+        .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
+        .transform((value) => value === 'true' || value === '1')
+        .optional(),
       TEMPORAL_ADDRESS: addressSchema.optional(),
       TEMPORAL_NAMESPACE: nonEmpty.optional(),
       TEMPORAL_API_KEY: nonEmpty.optional(),
@@ -271,7 +285,14 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
   const connection = connectionOptionsOf(merged, sources.tls);
   if (apiKey !== undefined && tls === undefined) sources.tls = `on with the API key (${sources.apiKey})`;
 
-  const keyRing = keyRingOf(env);
+  const keyRing = await keyRingOf(env);
+  const encryptionRequired = pick<boolean>(
+    'encryptionRequired',
+    [vars.JIPPER_ENCRYPTION_REQUIRED, 'JIPPER_ENCRYPTION_REQUIRED'],
+    [file.encryption?.required, fileName]
+  );
+  if (encryptionRequired === undefined)
+    sources.encryptionRequired = keyRing ? 'default (a key ring is set)' : 'default';
   return {
     address,
     addressSource: address === undefined ? undefined : sources.address,
@@ -286,12 +307,20 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     libraries,
     webUi,
     identity,
+    ...(file.hooks ? { hooks: withoutOptOut(file.hooks) } : {}),
     projectRoot,
     configFile,
     sources,
     keyRing,
-    dataConverter: keyRing ? encryptingDataConverter(keyRing) : undefined,
+    encryptionRequired: encryptionRequired ?? keyRing !== undefined,
+    dataConverter: keyRing ? encryptingDataConverter(keyRing, { namespace }) : undefined,
   };
+}
+
+/** A worker's default hooks: the hooks by outcome (`defaults: false` means nothing there). */
+function withoutOptOut(hooks: NonNullable<JipperConfigFile['hooks']>): HookSet {
+  const { defaults: _defaults, ...byOutcome } = hooks;
+  return byOutcome;
 }
 
 /** A `pick` that returns the first defined value of a setting and records in `sources` where it came from. */
@@ -448,10 +477,10 @@ function connectionOptionsOf(
   }
 }
 
-/** The key ring the environment names, if any; a bad one is a ConfigError. */
-function keyRingOf(env: NodeJS.ProcessEnv): KeyRing | undefined {
+/** The key ring the environment names, if any (its keys unwrapped when a KEK wraps them); a bad one is a ConfigError. */
+async function keyRingOf(env: NodeJS.ProcessEnv): Promise<KeyRing | undefined> {
   try {
-    return loadKeyRing(env);
+    return await openKeyRing(env);
   } catch (err) {
     if (err instanceof KeyRingError) throw new ConfigError(err.message, { cause: err });
     throw err;

@@ -41,6 +41,7 @@ export interface ConnectOptions {
  *   the namespace does not exist.
  */
 export async function connectClient(config: JipperConfig, options: ConnectOptions = {}): Promise<Client> {
+  requireKeyRing(config, 'this client');
   const address = requireAddress(config);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   let connection: Connection;
@@ -110,6 +111,7 @@ const GRPC_NOT_FOUND = 5;
  * @throws ConfigError when no address is configured, or the namespace does not exist.
  */
 export async function connectNative(config: JipperConfig, options: ConnectOptions = {}): Promise<NativeConnection> {
+  requireKeyRing(config, 'this worker');
   const address = requireAddress(config);
   await checkReachable(config, address, options.connectTimeoutMs);
   let connection: NativeConnection;
@@ -135,6 +137,14 @@ export async function checkReachable(config: JipperConfig, address: string, time
   );
   if (probe.kind === 'tls') throw probe.error;
   if (probe.kind !== 'temporal') throw new TemporalUnreachableError(address, config.addressSource, probe.reason);
+}
+
+/** A namespace configured as encrypted is never written to (or read) without a key ring. */
+function requireKeyRing(config: JipperConfig, who: string): void {
+  if (!config.encryptionRequired || config.keyRing) return;
+  throw new ConfigError(
+    `encryption is required for namespace ${config.namespace} (${config.sources?.encryptionRequired ?? 'encryption.required'}) but ${who} has no key ring: set JIPPER_ENCRYPTION_KEYS_FILE`
+  );
 }
 
 function requireAddress(config: JipperConfig): string {

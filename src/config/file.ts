@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import { importProjectModule, loadErrorCause } from './module-loader';
 import { addressSchema, taskQueueSchema } from './schemas';
+import { hooksSchema } from '../schema/definition';
 
 /** The names a config file may have, in the order they are looked for in each directory. */
 export const CONFIG_FILE_NAMES = [
@@ -73,6 +74,16 @@ export const configFileSchema = z
     identity: nonEmpty.optional(),
     /** Base URL of the Web UI for links, when it is not the embedded dev server's (a cluster, Temporal Cloud). */
     webUi: z.url({ message: 'must be a URL such as http://127.0.0.1:8233' }).optional(),
+    /**
+     * Default outcome hooks of every process the worker runs, by outcome (as a definition's `on:`), e.g. e-mail the
+     * on-call address on `parked` and `revert_failed`. A definition adds its own; `on: { defaults: false }` opts out.
+     */
+    hooks: hooksSchema.optional(),
+    /**
+     * `required`: this namespace's payloads must be encrypted; workers refuse plaintext, clients without a key ring
+     * refuse to start (docs/security.md). Default: on where there is a key ring. The ring itself is never in this file.
+     */
+    encryption: z.strictObject({ required: z.boolean().optional() }).optional(),
   })
   .superRefine((file, ctx) => {
     if (typeof file.tls !== 'object') return;

@@ -21,3 +21,4 @@ export * from './carry';
 export * from './simulate';
 export * from './tokens';
 export * from './waits';
+export * from './children';

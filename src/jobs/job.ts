@@ -59,6 +59,22 @@ export interface JobContext {
   sleep(ms: number): Promise<void>;
   /** Human-readable detail for the report ("allocated 64 MB at /srv/vol-1"). The last call wins. */
   setDetail(detail: string): void;
+  /**
+   * Ends the run without a result; the job is completed from outside (Temporal's async activity completion). Call it
+   * as the run's last act, `return ctx.completeLater(async (token) => { await provider.charge({ ...input, token }); })`:
+   * it makes a completion token, records on the attempt's heartbeat that the job awaits completion, passes the token
+   * to `handOut` (which sends it to whoever is to answer) and then ends the run, freeing the worker. The job finishes
+   * when someone calls `jipper complete <token>`, `completeJob`/`failJob` of `jipper/client`, or `jipper
+   * callback-server`'s endpoint with it — even after this worker is gone. If `handOut` throws, the attempt fails as
+   * usual (and is retried with a new token).
+   *
+   * The job keeps its timeout: not completed within it, the attempt times out (retried by its retry policy, else the
+   * process unwinds). With a heartbeat timeout, whoever holds the token must heartbeat (`heartbeatJob`) more often.
+   * The result given from outside becomes the job's result (later steps read it with `$from`, its revert gets it);
+   * the job's output schema and `secretResult` do not apply to it. Only a run may complete later: in a revert or a
+   * probe it fails the attempt.
+   */
+  completeLater<T = unknown>(handOut: (token: string) => Promise<void> | void): Promise<T>;
   /** Logs through the worker's logger, tagged with the process and step. */
   readonly log: {
     info(message: string, meta?: Record<string, unknown>): void;

@@ -7,7 +7,7 @@
  * redacted from all it sends on (`redact.ts`).
  */
 import { performance } from 'node:perf_hooks';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, CompleteAsyncError, Context } from '@temporalio/activity';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import {
   INVALID_INPUT_TYPE,
@@ -23,10 +23,12 @@ import { formatPath } from '../shared/plan';
 import { getPath, isSecretRef, secretMarker } from '../shared/refs';
 import { isRecord, oneLine } from '../shared/text';
 import { AttemptDeadline } from './attempt-deadline';
+import { completeLaterFor, completeLaterRefused } from './complete-later';
 import { processStepIds } from './process-steps';
 import type { AnyJob, JobContext, RevertContext } from '../jobs/job';
 import { Redactor } from './redact';
 import type { SecretProvider } from './secrets';
+import { MIN_SECRET_LENGTH, SECRET_REFUSED_TYPE, secretRouteRefusal } from './secrets';
 
 function parseInput(job: AnyJob, call: JobCall, input: unknown, redactor: Redactor): unknown {
   const parsed = job.input.safeParse(input);
@@ -56,6 +58,14 @@ async function resolveSecrets(call: JobCall, secrets: SecretProvider, redactor: 
   if (!found.size) return call.input;
   const values = new Map<string, string>();
   for (const [name, at] of found) {
+    const refusal = secretRouteRefusal(secrets.routes, name, call.job);
+    if (refusal) {
+      throw ApplicationFailure.create({
+        type: SECRET_REFUSED_TYPE,
+        message: `${refusal} (at ${at})`,
+        nonRetryable: true,
+      });
+    }
     let value: string | undefined;
     try {
       value = await secrets.get(name);
@@ -70,6 +80,13 @@ async function resolveSecrets(call: JobCall, secrets: SecretProvider, redactor: 
       throw ApplicationFailure.create({
         type: SECRET_MISSING_TYPE,
         message: `secret "${name}" (at ${at} of step "${call.stepId}") is not set on this worker: ${secrets.description} has no such secret`,
+        nonRetryable: true,
+      });
+    }
+    if (value.length < MIN_SECRET_LENGTH) {
+      throw ApplicationFailure.create({
+        type: SECRET_REFUSED_TYPE,
+        message: `secret "${name}" (at ${at} of step "${call.stepId}") is ${value.length} characters long: a secret under ${MIN_SECRET_LENGTH} would redact ordinary text and is easy to guess; set a longer one`,
         nonRetryable: true,
       });
     }
@@ -235,6 +252,7 @@ function startAttempt(
     lastHeartbeat: info.heartbeatDetails as unknown,
     signal,
     sleep: (ms: number) => sleep(ms, signal),
+    completeLater: completeLaterRefused(call, 'probe'),
     setDetail: (text: string) => {
       detail =
         text.length > MAX_DETAIL_CHARS
@@ -344,13 +362,18 @@ export async function runJob(
   checkFingerprints(call, registry);
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
-  const { ctx, detail, failed, end } = startAttempt(
+  const attempt = startAttempt(
     call,
     `${call.processId}/${call.stepId}`,
     redactor,
     startedAt,
     await processStepIds(call)
   );
+  const { detail, failed, end } = attempt;
+  const ctx: JobContext = {
+    ...attempt.ctx,
+    completeLater: completeLaterFor(call, (details) => attempt.ctx.heartbeat(details)),
+  };
   try {
     let result: unknown = await job.run(input, ctx);
     if (job.output) {
@@ -375,6 +398,8 @@ export async function runJob(
     checkResultSize(job, call, outcome);
     return outcome;
   } catch (err) {
+    // The run handed out a completion token (ctx.completeLater): the attempt stays open until it is used.
+    if (err instanceof CompleteAsyncError) throw err;
     return await failed(err);
   } finally {
     end();
@@ -422,7 +447,11 @@ export async function revertJob(job: AnyJob, call: RevertCall, secrets: SecretPr
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
   const key = `${call.processId}/${call.stepId}/revert`;
   const { ctx, detail, failed, end } = startAttempt(call, key, redactor, startedAt, await processStepIds(call));
-  const revertCtx: RevertContext = { ...ctx, afterFailure: call.afterFailure };
+  const revertCtx: RevertContext = {
+    ...ctx,
+    afterFailure: call.afterFailure,
+    completeLater: completeLaterRefused(call, 'revert'),
+  };
   try {
     await job.revert?.(input, call.result, revertCtx);
     const text = detail();

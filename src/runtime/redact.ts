@@ -4,8 +4,13 @@
  * args, or from a field of its result the job marks secret — is replaced by `‹secret name›` wherever it appears, whole
  * or inside a longer string ("postgres://app:‹secret db-password›@db").
  *
- * What it cannot catch: a value transformed before it leaves (encoded, hashed, split), or written by the job to its own
- * output (console, files). Jobs must not do that with secrets.
+ * The value's common encodings are replaced too, as a job builds them from a secret: URL-encoded (`%2Fp%40ss`, and
+ * the form encoding with `+`), JSON-escaped (once and twice: a JSON body inside a JSON string), and base64 and base64url
+ * at any alignment (`Basic ` + base64 of `user:password` holds the password's bits at an offset; the characters that
+ * mix it with its neighbours are left, a few bits at most).
+ *
+ * What it cannot catch: a value transformed otherwise before it leaves (hashed, encrypted, split, other encodings), or
+ * written by the job to its own output (console, files). Jobs must not do that with secrets.
  */
 import { secretMarker } from '../shared/refs';
 import { isRecord } from '../shared/text';
@@ -14,10 +19,16 @@ export class Redactor {
   /** Secret values with what replaces them, longest first (so a secret that contains another is replaced whole). */
   private entries: { value: string; marker: string }[] = [];
 
-  /** Adds a value to keep out, shown as `‹secret name›`. Empty values are ignored (there is nothing to find). */
+  /**
+   * Adds a value to keep out, and its encodings ({@link encodingsOf}), each shown as `‹secret name›`. Empty values are
+   * ignored (there is nothing to find).
+   */
   add(value: string, name: string): void {
-    if (value === '' || this.entries.some((e) => e.value === value)) return;
-    this.entries.push({ value, marker: secretMarker(name) });
+    if (value === '') return;
+    const marker = secretMarker(name);
+    for (const form of [value, ...encodingsOf(value)]) {
+      if (form !== '' && !this.entries.some((e) => e.value === form)) this.entries.push({ value: form, marker });
+    }
     this.entries.sort((a, b) => b.value.length - a.value.length);
   }
 
@@ -62,4 +73,41 @@ export class Redactor {
     scrub(err);
     return err;
   }
+}
+
+/**
+ * The forms a secret takes when a job encodes it: URL-encoded (component and form), JSON-escaped once and twice, and
+ * the base64 and base64url characters that depend on the secret alone, at each of the three byte alignments. Forms
+ * shorter than 6 characters are left out (they would match ordinary text).
+ */
+export function encodingsOf(value: string): string[] {
+  const forms = new Set<string>();
+  const url = encodeURIComponent(value);
+  forms.add(url);
+  forms.add(url.replace(/%20/g, '+'));
+  forms.add(encodeURI(value));
+  const once = JSON.stringify(value).slice(1, -1);
+  forms.add(once);
+  forms.add(JSON.stringify(once).slice(1, -1));
+  const bytes = Buffer.from(value, 'utf8');
+  for (let offset = 0; offset < 3; offset++) {
+    const core = base64Core(bytes, offset);
+    forms.add(core);
+    forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  forms.delete(value);
+  return [...forms].filter((form) => form.length >= 6);
+}
+
+/**
+ * The base64 characters of `bytes` placed `offset` bytes into a 3-byte group that no neighbouring byte affects: the
+ * characters whose 6 bits all fall inside the value.
+ */
+function base64Core(bytes: Buffer, offset: number): string {
+  const encoded = Buffer.concat([Buffer.alloc(offset), bytes])
+    .toString('base64')
+    .replace(/=+$/, '');
+  const first = Math.ceil((offset * 8) / 6);
+  const last = Math.floor(((offset + bytes.length) * 8) / 6); // exclusive
+  return encoded.slice(first, last);
 }

@@ -17,12 +17,17 @@ import { MISSING_JOB_TYPE, UNKNOWN_JOB_TYPE } from '../shared/errors';
 import type { JobMeta } from '../shared/options';
 import type { JobFacts } from '../shared/plan';
 import { probeJob, revertJob, runJob } from './activities';
+import type { HookSettings } from './hooks';
+import { runHook } from './hooks';
+import type { HookCall } from '../shared/hooks';
+import { HOOK_ACTIVITY, HOOK_DEFAULTS_ACTIVITY } from '../shared/hooks';
 import { tokenActivities } from './tokens';
 import type { AnyJob } from '../jobs/job';
 import { ratePerSecond } from '../jobs/job';
 import type { JobLibrary } from '../jobs/library';
 import { DuplicateJobError } from '../jobs/library';
-import type { SecretProvider } from './secrets';
+import type { SecretProvider, SecretRoutes } from './secrets';
+import { secretRouteProblems } from './secret-routes';
 import { envSecrets } from './secrets';
 import type { Validation } from '../checks/validate';
 import { validateDefinition } from '../checks/validate';
@@ -116,19 +121,31 @@ export class JobRegistry {
     return facts;
   }
 
-  validate(definition: unknown, params: Record<string, unknown> = {}): Validation {
-    return validateDefinition(definition, this, params);
+  /**
+   * The workers' secret routes (`JIPPER_SECRETS_JOBS`), when this side knows them: {@link validate} then refuses a
+   * definition that sends a secret to a job not routed for it (`secret-routes.ts`).
+   */
+  secretRoutes?: SecretRoutes;
+
+  validate(definition: unknown, params: Record<string, unknown> = {}, routes = this.secretRoutes): Validation {
+    const validation = validateDefinition(definition, this, params);
+    const routed = secretRouteProblems(definition, validation.params, routes);
+    return routed.length ? { ...validation, problems: [...validation.problems, ...routed] } : validation;
   }
 
   /**
    * The activities a worker registers: every job's run and revert, plus Jipper's plan and describe. `secrets` resolves
    * the `$secret` references of job args (default: {@link envSecrets}, `JIPPER_SECRET_<NAME>`).
    */
-  activities(options: { secrets?: SecretProvider } = {}): Record<string, ActivityFunction> {
+  activities(options: { secrets?: SecretProvider; hooks?: HookSettings } = {}): Record<string, ActivityFunction> {
     const secrets = options.secrets ?? envSecrets();
     const activities: Record<string, ActivityFunction> = {
       [PLAN_ACTIVITY]: async (definition: unknown, params: Record<string, unknown>) => {
-        const { problems, params: merged, jobs } = this.validate(definition, params);
+        const {
+          problems,
+          params: merged,
+          jobs,
+        } = this.validate(definition, params, secrets.routes ?? this.secretRoutes);
         return { problems, params: merged, jobs };
       },
       [DESCRIBE_ACTIVITY]: async (names: string[]) => {
@@ -154,6 +171,9 @@ export class JobRegistry {
       });
     };
     Object.assign(activities, tokenActivities());
+    const hooks = options.hooks ?? {};
+    activities[HOOK_ACTIVITY] = (call: HookCall) => runHook(call, this, secrets, hooks);
+    activities[HOOK_DEFAULTS_ACTIVITY] = async () => hooks.defaults ?? {};
     for (const { job } of this.jobs.values()) {
       activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this, secrets);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call, secrets);

@@ -23,6 +23,43 @@ export interface SecretProvider {
    * answer (a vault that does not respond): the job's attempt fails, and is retried by the job's retry policy.
    */
   get(name: string): Promise<string | undefined>;
+  /**
+   * Which jobs may receive each secret: secret name → job names. When set, a definition that sends a secret to any
+   * other job (or sends a secret not listed) is refused when the run is checked, before any job runs, and the job's
+   * activity refuses it too. Unset: any job may receive any secret. See {@link withSecretRoutes}.
+   */
+  readonly routes?: SecretRoutes;
+}
+
+/** The failure type of a job refused a secret: not routed to it, or too short (never retried). */
+export const SECRET_REFUSED_TYPE = 'JipperSecretRefused';
+
+/** Secret name → the names of the jobs that may receive it. */
+export type SecretRoutes = Readonly<Record<string, readonly string[]>>;
+
+/** The shortest secret value a job may receive: a shorter one would redact ordinary text, and be easy to guess at. */
+export const MIN_SECRET_LENGTH = 8;
+
+/** The provider, with the jobs each secret may go to (see {@link SecretProvider.routes}). */
+export function withSecretRoutes(provider: SecretProvider, routes: SecretRoutes): SecretProvider {
+  const listed = Object.entries(routes)
+    .map(([name, jobs]) => `${name} → ${jobs.join(', ')}`)
+    .join('; ');
+  return {
+    description: `${provider.description} (secrets only to their jobs: ${listed || 'none'})`,
+    get: (name) => provider.get(name),
+    routes,
+  };
+}
+
+/** Why `job` may not receive secret `name` under `routes`, in one line; undefined when it may. */
+export function secretRouteRefusal(routes: SecretRoutes | undefined, name: string, job: string): string | undefined {
+  if (routes === undefined) return undefined;
+  const allowed = Object.hasOwn(routes, name) ? routes[name] : undefined;
+  if (allowed?.includes(job)) return undefined;
+  return allowed
+    ? `secret "${name}" may go only to job${allowed.length === 1 ? '' : 's'} ${allowed.map((j) => `"${j}"`).join(', ')} (the workers' secret routes), not to "${job}"`
+    : `secret "${name}" is not routed to any job by the workers' secret routes (JIPPER_SECRETS_JOBS)`;
 }
 
 /** The prefix of the environment variables {@link envSecrets} reads by default. */

@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, durationToMs } from '../shared/text';
 import type { WaitSpec } from '../core/waits';
 import { APPROVAL_JOB, EVENT_JOB, isWaitJob, parseMatch } from '../core/waits';
+import { asChildStep, childStepFields, useChildDefinitionSchema } from './child-step';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
 export const durationStringSchema = z
@@ -144,12 +145,16 @@ export const jobStepSchema = jobOptionsSchema.extend({
   tokens: z.array(tokenSpecSchema).optional(),
   /** How long the step waits for its tokens; then it ends `not_run` and the process unwinds. Default 5m. */
   waitFor: durationSchema.optional(),
+  ...childStepFields,
   /** Set by the parser on a wait step (`approve` / `waitFor: { event }`), whose job is then `$approval` / `$event`. */
   get wait() {
     return waitSpecSchema.optional();
   },
 });
 export type JobStep = z.infer<typeof jobStepSchema>;
+
+/** A job step, or a child-process step (`process:`), which is read as a job step named `process:<name>`. */
+export const memberStepSchema = z.preprocess(asChildStep, jobStepSchema);
 
 /** What an expired wait does: `revert` (default) unwinds the process, `continue` goes on, `park` waits for a person. */
 export const onTimeoutSchema = z.enum(['revert', 'continue', 'park']);
@@ -227,7 +232,7 @@ export const groupStepSchema = z.strictObject({
   /** Optional name for the group, shown in reports and graphs. */
   id: stepIdSchema.optional(),
   /** Jobs started together; the next step starts once the group succeeded (see `succeedWhen`). */
-  parallel: z.array(jobStepSchema).min(1, 'a parallel group needs at least one job'),
+  parallel: z.array(memberStepSchema).min(1, 'a parallel group needs at least one job'),
   pivot: z.boolean().optional(),
   /**
    * When the group has succeeded: `all` (default) of its members, `any` one, or a number of them. Members still
@@ -253,7 +258,7 @@ export const stepSchema = z.unknown().transform((value, ctx): JobStep | GroupSte
       ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
     return z.NEVER;
   }
-  const parsed = grouped ? groupStepSchema.safeParse(value) : jobStepSchema.safeParse(value);
+  const parsed = grouped ? groupStepSchema.safeParse(value) : memberStepSchema.safeParse(value);
   if (parsed.success && !grouped && waitJobMismatch(parsed.data as JobStep)) {
     ctx.addIssue({
       code: 'custom',
@@ -419,6 +424,58 @@ export const scheduleSchema = z
   });
 export type ScheduleSpecInput = z.infer<typeof scheduleSchema>;
 
+/**
+ * The outcomes a process's hooks run on (`on:`): its final statuses, `parked` (as soon as a step parks for a
+ * decision) and `deadline` (the process stopped at its deadline; its status hooks run too).
+ */
+export const HOOK_OUTCOMES = [
+  'succeeded',
+  'reverted',
+  'revert_failed',
+  'failed',
+  'cancelled',
+  'parked',
+  'deadline',
+] as const;
+export type HookOutcome = (typeof HOOK_OUTCOMES)[number];
+
+/** A hook: a job run after an outcome, never reverted; its own failure is retried by `retry`, then reported. */
+export const hookStepSchema = z.strictObject({
+  /** A registered job's name (Jipper's standard ones: `http-request`, `send-email`). */
+  job: z.string().min(1),
+  /** The job's input: literal values, `$param`, `$secret`, and `$report` (what the report says: see docs). */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** Start-to-close timeout of one attempt. Default 30s. */
+  timeout: durationSchema.optional(),
+  /** Its retry policy. Default: 5 attempts, 1s doubling up to 30s. */
+  retry: retrySchema.optional(),
+});
+export type HookStep = z.infer<typeof hookStepSchema>;
+
+/** `on:` — hooks by outcome; `defaults: false` leaves out the worker's default hooks for this process. */
+export const hooksSchema = z
+  .record(z.string(), z.unknown())
+  .transform((value, ctx): Partial<Record<HookOutcome, HookStep[]>> & { defaults?: boolean } => {
+    const out: Partial<Record<HookOutcome, HookStep[]>> & { defaults?: boolean } = {};
+    for (const [key, entry] of Object.entries(value)) {
+      const known = key === 'defaults' || (HOOK_OUTCOMES as readonly string[]).includes(key);
+      const parsed = !known
+        ? undefined
+        : key === 'defaults'
+          ? z.boolean().safeParse(entry)
+          : z.array(hookStepSchema).safeParse(entry);
+      if (!parsed) {
+        const message = `unknown outcome "${key}"; hooks run on: ${HOOK_OUTCOMES.join(', ')} (and \`defaults: false\` opts out of the worker's)`;
+        ctx.addIssue({ code: 'custom', message, path: [key], input: entry });
+      } else if (!parsed.success) {
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path], input: entry });
+      } else Object.assign(out, { [key]: parsed.data });
+    }
+    return out;
+  });
+export type Hooks = z.infer<typeof hooksSchema>;
+
 export const processDefinitionSchema = z.strictObject({
   name: z
     .string()
@@ -427,12 +484,21 @@ export const processDefinitionSchema = z.strictObject({
   description: z.string().optional(),
   /** Parameters with their default values; `--set name=value` (or the client's `params`) overrides them per run. */
   params: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * What this process gives a parent that runs it as a child (`process:`): a map of values, `$from` references into its
+   * steps' results allowed. Without it a parent's `$from` reads the child's step results by step id.
+   */
+  outputs: z.record(z.string(), z.unknown()).optional(),
   options: processOptionsSchema.optional(),
   steps: z.array(stepSchema).min(1, 'a process needs at least one step'),
   /** When the process runs by itself (a Temporal Schedule, see {@link scheduleSchema}). Ignored by the engine. */
   schedule: scheduleSchema.optional(),
+  /** Outcome hooks: jobs that run after the process's outcome, or as soon as it parks (see {@link hooksSchema}). */
+  on: hooksSchema.optional(),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
+
+useChildDefinitionSchema(processDefinitionSchema);
 
 /** Defines a process in TypeScript: the same shape as a JSON/YAML definition, type-checked. Identity at run time. */
 export function defineProcess(definition: ProcessDefinition): ProcessDefinition {

@@ -50,6 +50,10 @@ export const MISSING_JOB_TYPE = 'JipperMissingJob';
  * Temporal's timeout; this type reaches a report only when Temporal's own notice never came.
  */
 export const ATTEMPT_EXPIRED_TYPE = 'JipperAttemptExpired';
+/** A job completed from outside was failed by the holder of its completion token (`failJob`, `jipper complete --fail`). */
+export const FAILED_FROM_OUTSIDE_TYPE = 'JipperFailedFromOutside';
+/** A revert or a probe called `ctx.completeLater`: only a job's run may be completed from outside (never retried). */
+export const COMPLETE_LATER_REFUSED_TYPE = 'JipperCompleteLaterRefused';
 
 /** Every failure type above: for exhaustive checks and docs. */
 export const JIPPER_FAILURE_TYPES = [
@@ -70,6 +74,8 @@ export const JIPPER_FAILURE_TYPES = [
   TOKEN_WAIT_TYPE,
   MISSING_JOB_TYPE,
   ATTEMPT_EXPIRED_TYPE,
+  FAILED_FROM_OUTSIDE_TYPE,
+  COMPLETE_LATER_REFUSED_TYPE,
 ] as const;
 export type JipperFailureType = (typeof JIPPER_FAILURE_TYPES)[number];
 /** An approval step was rejected (`jipper reject`): a `business` failure, so the process unwinds. */

@@ -9,6 +9,7 @@
  */
 import type { JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
 import type { WaitSpec } from '../core/waits';
+import { CHILD_FACTS, childDefinition, isChildStep } from './children';
 import type { EffectiveJobOptions, JobMeta } from './options';
 import { mergeJobOptions } from './options';
 import { findRefs } from './refs';
@@ -287,8 +288,13 @@ export function jobNames(definition: Pick<ProcessDefinition, 'steps' | 'options'
     const afterPivot = options?.afterPivot;
     return typeof afterPivot === 'object' ? [afterPivot.recover.job] : [];
   });
-  const jobSteps = definition.steps.flatMap(stepJobs).filter((step) => step.wait === undefined);
-  return unique([...jobSteps.map((step) => step.job), ...recoveries]);
+  const steps = definition.steps.flatMap(stepJobs);
+  const own = steps.filter((step) => !isChildStep(step) && step.wait === undefined).map((step) => step.job);
+  const children = steps.flatMap((step) => {
+    const child = isChildStep(step) ? childDefinition(step) : undefined;
+    return child?.steps ? jobNames(child) : [];
+  });
+  return unique([...own, ...recoveries, ...children]);
 }
 
 /**
@@ -319,7 +325,13 @@ export function planFromFacts(
       const path = group ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
       if (seen.has(jobStep.id)) problems.push({ path: `${path}.id`, message: `duplicate step id "${jobStep.id}"` });
       seen.add(jobStep.id);
-      const job = jobStep.wait ? WAIT_FACTS : Object.hasOwn(facts, jobStep.job) ? facts[jobStep.job] : undefined;
+      const job = jobStep.wait
+        ? WAIT_FACTS
+        : isChildStep(jobStep)
+          ? CHILD_FACTS
+          : Object.hasOwn(facts, jobStep.job)
+            ? facts[jobStep.job]
+            : undefined;
       if (!job) {
         problems.push({
           path: `${path}.job`,
@@ -342,7 +354,8 @@ export function planFromFacts(
         ...(job.hasProbe ? { hasProbe: true } : {}),
         ...(job.ratePerSecond !== undefined ? { ratePerSecond: job.ratePerSecond } : {}),
         options: mergeJobOptions(job.defaults, processDefaults, jobStep),
-        ...(jobStep.wait ? {} : { fingerprint: job.fingerprint }),
+        // A child step or a wait is no job of a library: the worker has nothing to match it against.
+        ...(isChildStep(jobStep) || jobStep.wait ? {} : { fingerprint: job.fingerprint }),
         ...(uses.length ? { uses } : {}),
         ...(jobStep.tokens?.length ? { tokens: jobStep.tokens } : {}),
         ...(jobStep.waitFor !== undefined ? { waitFor: jobStep.waitFor } : {}),

@@ -7,6 +7,7 @@
  * `jipper decide` command each parked step waits for, and each revision an operator made (`jipper revise`).
  */
 import type { ProcessDefinition } from '../schema/definition';
+import { hookLines } from './hooks';
 import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
 import { waitingLines } from './wait-wording';
@@ -106,6 +107,7 @@ export function reportToMarkdown(report: ProcessReport): string {
     others.length ? `Needs a person: ${others.map((s) => `\`${s}\``).join(', ')}` : '',
     unwinding ? cell(capitalized(unwinding)) : '',
     ...revisionTexts(report).map((line) => cell(capitalized(line))),
+    ...hookLines(report.hooks).map((line) => `Hook ${cell(line)}`),
   ].filter(Boolean);
   const rows = report.jobs.length > MAX_RENDERED_ROWS ? report.jobs.slice(-MAX_RENDERED_ROWS) : report.jobs;
   const list = rows.map(cachedRowLine);

@@ -3,6 +3,8 @@
  * workflow's result when it succeeds, and the details of its failure otherwise. Plain JSON, so it survives Temporal's
  * payload converter unchanged.
  */
+import type { HookOutcome } from '../schema/definition';
+import type { ChildRecord } from './children';
 
 /**
  * Final process statuses (the contract), plus the live ones a running process passes through. `waiting` is a process
@@ -90,6 +92,8 @@ export interface JobReport {
   tokensWaitedMs?: number;
   /** What the job's probe said after an ambiguous failure. */
   probe?: { answer: 'applied' | 'not-applied' | 'unknown'; detail?: string };
+  /** A child-process step's child: its id and its report, rows nested (see docs/sub-processes.md). */
+  child?: ChildRecord;
   /** A wait step (an approval or an event): what it waits for, the command that settles it, and how it was settled. */
   wait?: WaitReport;
 }
@@ -163,6 +167,23 @@ export interface ProcessReport {
    */
   lastKnown?: 'replay' | 'history';
   jobs: JobReport[];
+  /** The outcome hooks that ran (`on:` in the definition, and the worker's defaults): they never change the status. */
+  hooks?: HookRecord[];
+}
+
+/** What the report keeps of one outcome hook (`on:`). */
+export interface HookRecord {
+  /** The hook's stable id within the process (`on.reverted.0`); with the process id, its idempotency key. */
+  hookId: string;
+  outcome: HookOutcome;
+  job: string;
+  /** `running` until it settles; `failed` after its retries: the process's outcome is unchanged. */
+  status: 'running' | 'succeeded' | 'failed';
+  attempts?: number;
+  detail?: string;
+  error?: ErrorInfo;
+  startedAt?: string;
+  endedAt?: string;
 }
 
 export function isFinalStatus(status: ProcessStatus): status is FinalProcessStatus {

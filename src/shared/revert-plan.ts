@@ -10,10 +10,11 @@
  * core's, the engine's own.
  */
 import type { FinalProcessStatus, ProcessStatus } from './report';
-import type { PlanNode, PlannedJob } from './plan';
+import type { JobFacts, PlanNode, PlannedJob } from './plan';
+import { childTree } from './child-plans';
 import { planNodes } from './plan';
 import type { ProcessDefinition } from '../schema/definition';
-import { simulate } from '../core';
+import { simulate, simulateTree, treeHasJob } from '../core';
 
 export { revertWaves } from '../core';
 export type { RevertUnits } from '../core';
@@ -70,24 +71,29 @@ export interface PreviewSettings {
  * their revert and options); `nodes` its graph (`planNodes(definition)` when absent).
  */
 export function previewPlan(
-  plan: { jobs: readonly PlannedJob[]; nodes?: readonly PlanNode[] },
+  plan: { jobs: readonly PlannedJob[]; nodes?: readonly PlanNode[]; facts?: Record<string, JobFacts> },
   definition: Pick<ProcessDefinition, 'steps'>,
   settings: PreviewSettings = {},
   scenario: PreviewScenario = {}
 ): PlanPreview {
   const nodes = plan.nodes ?? planNodes(definition);
   const jobs = new Map(plan.jobs.map((job) => [job.stepId, job]));
+  // With child steps, ids may be paths into the children (`db/grant`): see src/core/children.ts.
+  const tree = childTree(plan, definition, settings);
   for (const id of [scenario.failAt, scenario.cancelAt, scenario.revertFails, scenario.timeoutAt]) {
-    if (id !== undefined && !jobs.has(id)) throw new RangeError(`no job "${id}" in this process`);
+    if (id !== undefined && !jobs.has(id) && !(tree && treeHasJob(tree, id))) {
+      throw new RangeError(`no job "${id}" in this process`);
+    }
   }
-  const run = simulate(nodes, plan.jobs, settings, {
+  const simScenario = {
     ...(scenario.failAt !== undefined ? { failAt: [scenario.failAt] } : {}),
     ...(scenario.cancelAt !== undefined ? { cancelAt: scenario.cancelAt } : {}),
     ...(scenario.revertFails !== undefined ? { revertFails: [scenario.revertFails] } : {}),
     ...(scenario.timeoutAt !== undefined ? { timeoutAt: [scenario.timeoutAt] } : {}),
     // The preview cannot know what a probe will answer: it shows the job reverted when its step says revertOnFailure.
-    probe: (stepId) => (jobs.get(stepId)?.options.revertOnFailure ? 'applied' : 'not-applied'),
-  });
+    probe: (stepId: string) => (jobs.get(stepId)?.options.revertOnFailure ? 'applied' : 'not-applied'),
+  } as const;
+  const run = tree ? simulateTree(tree, simScenario) : simulate(nodes, plan.jobs, settings, simScenario);
   return {
     forward: run.forward,
     succeeded: run.succeeded,

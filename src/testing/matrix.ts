@@ -16,6 +16,7 @@
 import type { JobLibrary } from '../jobs/library';
 import { JobRegistry } from '../runtime/registry';
 import { processDefinitionSchema } from '../schema/definition';
+import { embeddedChildren } from '../shared/children';
 import type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
 import { predictOutcome, processModel, revertTrigger } from './outcome';
 
@@ -70,6 +71,13 @@ export function failureMatrix(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
     throw new Error(`failureMatrix: not a process definition: ${lines.join('; ')}`);
+  }
+  // Faults are injected into the process's own jobs, and outcomes read from its own report: not yet into children.
+  const [child] = embeddedChildren(parsed.data);
+  if (child) {
+    throw new Error(
+      `failureMatrix: ${child.path} ("${child.step.id}") runs a child process; the failure matrix does not cover child-process steps yet (jipper plan --fail-at <step>/<job> previews them)`
+    );
   }
   const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
   const predict = options.predict ?? predictOutcome;

@@ -27,6 +27,7 @@ import { expectOutcome } from './outcome';
 import { installTestRuntime } from './runtime';
 import { withSettledWaits } from './waits';
 import type { TestServer } from './server';
+import type { HookSet } from '../shared/hooks';
 
 export interface TestWorkerOptions {
   /** The server to work against (from {@link startTestServer}): its address and namespace. */
@@ -52,6 +53,10 @@ export interface TestWorkerOptions {
   secrets?: SecretProvider;
   /** Any other Temporal worker option. */
   workerOptions?: Partial<WorkerOptions>;
+  /** Default outcome hooks of every process (as the config file's `hooks`). */
+  hooks?: HookSet;
+  /** The Web UI base URL for the link in the reports hooks send. */
+  webUi?: string;
 }
 
 export interface RunOptions {
@@ -115,6 +120,7 @@ export async function startTestWorker(
     libraries: instrumentation.wrap(libraries),
     ...(dataConverter ? { dataConverter } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
+    ...pickHookOptions(options),
     ...(options.workflowBundlePath !== undefined ? { workflowBundlePath: options.workflowBundlePath } : {}),
     workerOptions: {
       shutdownGraceTime: '1s',
@@ -204,6 +210,14 @@ function faultsOf({ scenario, expected }: MatrixCase): FaultPlan {
     faults.failRevert.add(scenario.stepId);
   }
   return faults;
+}
+
+/** The worker's default hooks and Web UI link, when the options set them. */
+function pickHookOptions(options: TestWorkerOptions): { hooks?: HookSet; webUi?: string } {
+  return {
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.webUi !== undefined ? { webUi: options.webUi } : {}),
+  };
 }
 
 /** Waits until the process is parked at `stepId` (polling its report query). */

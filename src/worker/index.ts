@@ -19,7 +19,18 @@ export { bundleJipperWorkflows, createJipperWorker, jipperWorkflowInterceptorMod
 export type { JipperWorkerOptions } from './worker';
 export { startWorker } from './main';
 export type { RunningWorker } from './main';
-export { LibraryLoadError, loadLibraries, loadRegistry } from './libraries';
+export { LibraryLoadError, loadLibraries, loadRegistry, withStandardJobs } from './libraries';
+export {
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  httpRequest,
+  messageIdFor,
+  sendEmail,
+  signBody,
+  standardLibrary,
+} from '../jobs/standard';
+export type { HookSet } from '../shared/hooks';
 export { historyFromJson, historyToJson } from './history-json';
 export { replayHistoryFiles } from './replay';
 export type { ReplayFileResult, ReplayOptions } from './replay';
@@ -27,8 +38,10 @@ export { SearchAttributeConflictError, ensureSearchAttributes } from '../config/
 export { connectNative } from '../config/connect';
 export { ensureServer } from '../dev/ensure-server';
 export type { ServerInUse } from '../dev/ensure-server';
-export { chainSecrets, envSecrets, fileSecrets, secretEnvName } from '../runtime/secrets';
-export type { SecretProvider } from '../runtime/secrets';
+export { chainSecrets, envSecrets, fileSecrets, secretEnvName, withSecretRoutes } from '../runtime/secrets';
+export type { SecretProvider, SecretRoutes } from '../runtime/secrets';
 export { loadSecretProvider } from './secrets';
 export { encryptingDataConverter } from '../codec/data-converter';
-export { loadKeyRing } from '../codec/keyring';
+export { FileKeyRing, loadKeyRing, openKeyRing } from '../codec/keyring';
+export { FileKekProvider, registerKekProvider } from '../codec/envelope';
+export type { KeyEncryptionKeyProvider, KekProviderFactory, KekSpec } from '../codec/envelope';

@@ -11,10 +11,13 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { volumeLibrary } from '../examples/volume/volume-jobs';
 import type { JobLibrary } from '../jobs/library';
+import { defineLibrary } from '../jobs/library';
+import { standardLibrary } from '../jobs/standard';
 import { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { importProjectModule, loadErrorCause } from '../config/module-loader';
 import { findProjectRoot } from '../config/project';
+import { loadSecretRoutes } from './secrets';
 
 const envSchema = z.object({
   JIPPER_SANDBOX: z.string().min(1, 'JIPPER_SANDBOX must be a directory path').optional(),
@@ -72,10 +75,27 @@ export async function loadLibraries(
   return libraries;
 }
 
-/** A registry of the configured libraries: what a client checks and plans definitions with, as the worker does. */
+/**
+ * The libraries and Jipper's standard jobs (`http-request`, `send-email`), usable from any definition; a job of the
+ * project's own with the same name takes the standard one's place. The worker entrypoint and {@link loadRegistry} add
+ * them.
+ */
+export function withStandardJobs(libraries: JobLibrary[]): JobLibrary[] {
+  const taken = new Set(libraries.flatMap((library) => library.jobs.map((job) => job.name)));
+  const standard = standardLibrary();
+  const jobs = standard.jobs.filter((job) => !taken.has(job.name));
+  return jobs.length ? [...libraries, defineLibrary(standard.name, jobs)] : libraries;
+}
+
+/**
+ * A registry of the configured libraries and the standard jobs: what a client checks and plans definitions with, as
+ * the worker does.
+ */
 export async function loadRegistry(
   config: Pick<JipperConfig, 'libraries' | 'projectRoot' | 'sources'>,
   env: NodeJS.ProcessEnv = process.env
 ): Promise<JobRegistry> {
-  return new JobRegistry(await loadLibraries(config, env));
+  const registry = new JobRegistry(withStandardJobs(await loadLibraries(config, env)));
+  registry.secretRoutes = loadSecretRoutes(env);
+  return registry;
 }

@@ -9,9 +9,10 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { JobRegistry } from '../runtime/registry';
 import type { JipperConfig } from '../config/config';
 import { loadConfig } from '../config/config';
+import { FileKeyRing } from '../codec/keyring';
 
 import { deploymentFromEnv } from './deployment';
-import { loadLibraries } from './libraries';
+import { loadLibraries, withStandardJobs } from './libraries';
 import { loadSecretProvider } from './secrets';
 import { createJipperWorker } from './worker';
 import { connectNative } from '../config/connect';
@@ -38,7 +39,7 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   installJipperRuntime();
   config ??= await loadConfig();
-  const libraries = await loadLibraries(config);
+  const libraries = withStandardJobs(await loadLibraries(config));
   const secrets = loadSecretProvider();
   const deployment = deploymentFromEnv();
   const { address, uiUrl } = await ensureServer(config, log);
@@ -50,12 +51,19 @@ export async function startWorker(
     taskQueue: config.taskQueue,
     libraries,
     secrets,
+    ...(uiUrl !== undefined ? { webUi: uiUrl } : {}),
+    ...(config.hooks ? { hooks: config.hooks } : {}),
     ...(config.dataConverter ? { dataConverter: config.dataConverter } : {}),
+    refusePlaintext: config.encryptionRequired,
     ...(deployment ? { workerOptions: { workerDeploymentOptions: deployment } } : {}),
   });
-  const done = worker.run().finally(() => connection.close());
+  const stopReloading = config.keyRing instanceof FileKeyRing ? config.keyRing.reloadOn('SIGHUP', log) : undefined;
+  const done = worker
+    .run()
+    .finally(() => connection.close())
+    .finally(() => stopReloading?.());
   const encryption = config.keyRing
-    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}`
+    ? `payloads encrypted with key "${config.keyRing.current}" of ${config.keyRing.source}${config.encryptionRequired ? ', plaintext refused' : ', plaintext accepted (encryption not required)'}`
     : 'payloads not encrypted';
   log(
     `worker on task queue "${config.taskQueue}" at ${address} (namespace ${config.namespace}${uiUrl ? `, Web UI ${uiUrl}` : ''})${deployment ? `, deployment version ${deployment.version.deploymentName}.${deployment.version.buildId} (pinned)` : ''}, ${encryption}, secrets from ${secrets.description}, jobs: ${registry.names().join(', ')}`

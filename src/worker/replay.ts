@@ -68,7 +68,7 @@ export async function replayHistoryFiles(
   if (histories.length) {
     const replayOptions = {
       ...workflowCode(options.bundlePath, encryptsFailures(options.dataConverter)),
-      ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+      ...(options.dataConverter ? { dataConverter: pinnedNamespace(options.dataConverter) } : {}),
     };
     for await (const replay of Worker.runReplayHistories(replayOptions, histories)) {
       const file = byId.get(replay.workflowId) as string;
@@ -78,6 +78,17 @@ export async function replayHistoryFiles(
     }
   }
   return files.map((file) => results.get(file) as ReplayFileResult);
+}
+
+/**
+ * The data converter with its encryption codec bound to the configured namespace: Temporal's replayer says every
+ * history is of namespace `default`, and payloads are bound to their namespace (docs/security.md).
+ */
+function pinnedNamespace(dataConverter: DataConverter): DataConverter {
+  const codecs = dataConverter.payloadCodecs?.map((codec) =>
+    codec instanceof EncryptionCodec ? codec.pinnedTo() : codec
+  );
+  return codecs ? { ...dataConverter, payloadCodecs: codecs } : dataConverter;
 }
 
 /** The key ring of an encrypting data converter, if it is one. */

@@ -11,10 +11,13 @@ import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { JobRegistry } from '../runtime/registry';
 import { rateLimitedTaskQueue, runActivityName } from '../shared/calls';
 import type { JobLibrary } from '../jobs/library';
+import type { HookSet } from '../shared/hooks';
 import type { SecretProvider } from '../runtime/secrets';
 import { envSecrets } from '../runtime/secrets';
 import { ENCRYPTING_FAILURE_CONVERTER_PATH, encryptsFailures } from '../codec/data-converter';
-import { NoKeyRingCodec } from '../codec/encryption-codec';
+import { EncryptionCodec, NoKeyRingCodec } from '../codec/encryption-codec';
+import { KeyRingError } from '../codec/keyring';
+import { PlaintextGuardCodec } from '../codec/plaintext-guard';
 
 export interface JipperWorkerOptions {
   connection: NativeConnection;
@@ -40,8 +43,21 @@ export interface JipperWorkerOptions {
    * worker must be built with `bundleJipperWorkflows({ encrypted: true })`, or failure messages are not encrypted.
    */
   workflowBundlePath?: string;
+  /**
+   * Refuse processes whose input, memo, signal or update arguments arrive unencrypted (see docs/security.md). Default:
+   * on when `dataConverter` encrypts; `true` without an encrypting data converter is an error.
+   */
+  refusePlaintext?: boolean;
   /** Any other Temporal worker option (concurrency, cache size, identity...). */
   workerOptions?: Partial<WorkerOptions>;
+  /** The Web UI's base URL, for the link in the reports hooks send (`webUi` in the configuration). */
+  webUi?: string;
+  /**
+   * Default outcome hooks of every process this worker runs (the config file's `hooks`); each hook's job must be in
+   * `libraries` (Jipper's standard jobs: `standardLibrary()`). A definition adds its own, or opts out with
+   * `on: { defaults: false }`.
+   */
+  hooks?: HookSet;
 }
 
 /** The package's root (this file is `<root>/dist/worker/worker.js`, or `<root>/src/worker/worker.ts`). */
@@ -62,7 +78,7 @@ export function workflowsPath(): string {
  * (or `interceptors.workflowModules` to `Worker.create`). Without them everything works and renders at every step.
  */
 export function jipperWorkflowInterceptorModules(): string[] {
-  return [require.resolve('../workflows/details')];
+  return [require.resolve('../workflows/details'), require.resolve('../workflows/plaintext-guard')];
 }
 
 /**
@@ -118,9 +134,20 @@ export async function createJipperWorker(
 ): Promise<{ worker: Worker; registry: JobRegistry }> {
   const registry = new JobRegistry(options.libraries);
   const namespace = options.namespace ?? 'default';
-  const activities = registry.activities({ secrets: options.secrets ?? envSecrets() });
+  checkDefaultHooks(options.hooks, registry);
+  const activities = registry.activities({
+    secrets: options.secrets ?? envSecrets(),
+    hooks: {
+      ...(options.webUi !== undefined ? { webUi: options.webUi } : {}),
+      ...(options.hooks ? { defaults: options.hooks } : {}),
+    },
+  });
   // Without a key ring, an encrypted payload fails to decode naming its key, not as an `Unknown encoding`.
-  const dataConverter = { dataConverter: options.dataConverter ?? { payloadCodecs: [new NoKeyRingCodec()] } };
+  const dataConverter = {
+    dataConverter: options.dataConverter
+      ? guardedDataConverter(options.dataConverter, options.refusePlaintext)
+      : refusingWithoutKeys(options.refusePlaintext),
+  };
   const worker = await Worker.create({
     connection: options.connection,
     namespace,
@@ -145,6 +172,35 @@ export async function createJipperWorker(
   );
   if (limited.length) runTogether(worker, limited);
   return { worker, registry };
+}
+
+/** A default hook whose job the worker does not have would fail at every outcome: refuse to start, on one line. */
+function checkDefaultHooks(hooks: HookSet | undefined, registry: JobRegistry): void {
+  const missing = Object.entries(hooks ?? {}).flatMap(([outcome, steps]) =>
+    (steps ?? []).flatMap((step, i) => (registry.get(step.job) ? [] : [`hooks.${outcome}[${i}]: "${step.job}"`]))
+  );
+  if (missing.length) {
+    throw new TypeError(
+      `default hooks name jobs this worker does not have: ${missing.join(', ')}; its jobs: ${registry.names().join(', ')}`
+    );
+  }
+}
+
+/** The worker's data converter: `dataConverter`, and the plaintext guard after its codecs when it encrypts. */
+function guardedDataConverter(dataConverter: DataConverter, refusePlaintext: boolean | undefined): DataConverter {
+  const encrypts = dataConverter.payloadCodecs?.some((codec) => codec instanceof EncryptionCodec) ?? false;
+  if (!encrypts) return refusePlaintext ? refusingWithoutKeys(true) : dataConverter;
+  if (refusePlaintext === false) return dataConverter;
+  return { ...dataConverter, payloadCodecs: [...(dataConverter.payloadCodecs ?? []), new PlaintextGuardCodec()] };
+}
+
+function refusingWithoutKeys(refusePlaintext: boolean | undefined): DataConverter {
+  if (refusePlaintext) {
+    throw new KeyRingError(
+      'encryption is required (encryption.required, JIPPER_ENCRYPTION_REQUIRED) but this worker has no key ring: set JIPPER_ENCRYPTION_KEYS_FILE'
+    );
+  }
+  return { payloadCodecs: [new NoKeyRingCodec()] };
 }
 
 /** Makes `main.run()` run the other workers too, and `main.shutdown()` stop them. */

@@ -69,6 +69,8 @@ import {
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
+import type { ChildSteps } from './process-children';
+import { flatTree } from '../shared/children';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
 import type { WaitOutcome } from './process-waits';
@@ -233,6 +235,10 @@ export class Engine {
    * can still be met): the forward pass stops starting steps at once, not when the whole group has settled.
    */
   onMemberStopped: ((stepId: string) => void) | undefined;
+  /** Called when a step parks for a decision (the process's `parked` hooks start then). */
+  onPark: ((stepId: string) => void) | undefined;
+  /** Runs and reverts child-process steps (the process workflow sets it; code-first sagas have none). */
+  children: ChildSteps | undefined;
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
@@ -240,7 +246,7 @@ export class Engine {
   readonly waits: Waits;
 
   /** Whether the Web UI's current details are rendered when asked for (this bundle has Jipper's interceptor). */
-  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(this.state.report));
+  private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(flatTree(this.state.report)));
 
   constructor(
     readonly state: EngineState,
@@ -402,7 +408,7 @@ export class Engine {
       }
       if (updates.length) upsertSearchAttributes(updates);
     }
-    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(report));
+    if (!this.detailsOnQuery) setCurrentDetails(reportToMarkdown(flatTree(report)));
   }
 
   setStatus(status: ProcessStatus): void {
@@ -422,7 +428,8 @@ export class Engine {
 
   private call(job: PlannedJob, input: unknown): JobCall {
     return {
-      processId: workflowInfo().workflowId,
+      // The process's id as its report keeps it: a child unwinding for its parent reverts under its forward run's id.
+      processId: this.state.report.processId,
       stepId: job.stepId,
       job: job.job,
       input,
@@ -531,7 +538,9 @@ export class Engine {
     this.state.inputs[stepId] = input;
     this.event(stepId, { type: 'start', at: nowIso() });
     this.publish();
+    const children = this.children?.runs(job) ? this.children : undefined;
     const schedule = () =>
+      children?.run(job, input) ??
       scheduleActivity<JobOutcome>(runActivityName(job.job), [this.runCall(job, input)], {
         ...this.activityOptions(job, 'run', job.options.run),
         activityId: `${stepId}.run`,
@@ -821,6 +830,7 @@ export class Engine {
     if (!this.state.report.needsAttention.includes(stepId)) this.state.report.needsAttention.push(stepId);
     const previous = this.state.report.status;
     this.setStatus('parked');
+    this.onPark?.(stepId);
     await condition(() => this.decisions.has(stepId));
     const decision = this.decisions.get(stepId) as Decision;
     this.decisions.delete(stepId);
@@ -888,11 +898,14 @@ export class Engine {
       ...(stepId in this.state.results ? { result: this.state.results[stepId] } : {}),
       afterFailure,
     };
-    return scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
-      ...this.activityOptions(job, 'revert', job.options.revert),
-      activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
-      summary: `revert ${job.job} · step ${stepId}`,
-    }).then(
+    const reverting = this.children?.runs(job)
+      ? this.children.revert(job)
+      : scheduleActivity<JobOutcome>(revertActivityName(job.job), [call], {
+          ...this.activityOptions(job, 'revert', job.options.revert),
+          activityId: `${stepId}.revert.${(row.revert?.decisions?.length ?? 0) + 1}`,
+          summary: `revert ${job.job} · step ${stepId}`,
+        });
+    return reverting.then(
       (outcome) => {
         this.event(stepId, {
           type: 'revert-succeed',

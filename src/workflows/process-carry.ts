@@ -14,6 +14,7 @@ import type { CarriedState } from '../core';
 import { reportToCarry } from '../core';
 import { CONTINUE_AS_NEW_AFTER_BYTES, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, MAX_CARRIED_CHARS } from '../shared/limits';
 import type { ProcessReport } from '../shared/report';
+import { carriedChild } from './process-children';
 import type { ProcessContext, ProcessInput } from './process-input';
 
 export class Carrier {
@@ -54,7 +55,12 @@ export class Carrier {
       });
       return;
     }
-    await continueAsNew<(input: ProcessInput) => Promise<ProcessReport>>({ definition, carried: carriedState });
+    const child = this.ctx.child && carriedChild(this.ctx.child);
+    await continueAsNew<(input: ProcessInput) => Promise<ProcessReport>>({
+      definition,
+      carried: carriedState,
+      ...(child ? { child } : {}),
+    });
   }
 
   /** The options of `Engine.conclude` / `unwindAndEnd`: continue as new between waves of the unwinding. */

@@ -37,7 +37,16 @@ import { resolveTokens } from '../shared/tokens';
 import type { EngineSettings } from './engine';
 import { Engine, initialReport } from './engine';
 import { Carrier } from './process-carry';
+import {
+  Children,
+  childResult,
+  heldTokenHolders,
+  releaseHolders,
+  unwindForParent,
+  unwindState,
+} from './process-children';
 import { Forward } from './process-forward';
+import { ProcessHooks } from './process-hooks';
 import type { ProcessContext, ProcessInput } from './process-input';
 import { handleRevisions } from './process-revise';
 import { ProcessDeadline, StartWindow } from './process-time';
@@ -46,6 +55,11 @@ import { TokenDesk } from './process-tokens';
 export type { CarriedState, ProcessInput } from './process-input';
 
 export async function jipperProcess(given: ProcessInput): Promise<ProcessReport> {
+  const hooks = new ProcessHooks();
+  return hooks.around(() => runProcess(given, hooks));
+}
+
+async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<ProcessReport> {
   const info = workflowInfo();
   const shape = inputShapeProblems(given);
   // A raw start may send anything, `null` included: what is not an object is read as an empty one, so the run ends
@@ -54,6 +68,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   const { definition, carried } = input;
   const state =
     carried?.state ??
+    unwindState(input) ??
     initialState(
       initialReport(
         info.workflowId,
@@ -88,8 +103,12 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     plan,
     state,
     options,
+    ...(input.child ? { child: input.child } : {}),
   };
+  hooks.attach(ctx, engine);
+  engine.children = new Children(ctx, input);
   const carrier = new Carrier(ctx);
+  if (input.child?.unwind || input.child?.reverting) return unwindForParent(ctx, engine, carrier);
   let cancelled = carried?.cancelled ?? false;
   if ((carried?.phase ?? 'forward') === 'unwinding')
     return engine.unwindAndEnd(
@@ -128,7 +147,10 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
   let stop = forward.stop;
   if (stop === undefined && forward.complete) {
     const report = engine.finish('succeeded');
+    // A child's tokens (and its children's) stay held while its effects stand; the top of the tree gives them back.
+    if (input.child) return childResult(report, ctx);
     if (tokens.asked) await tokens.release();
+    await releaseHolders(heldTokenHolders(state));
     return report;
   }
   if (deadline.reached && (stop === undefined || isCancellation(stop))) stop = deadline.stop();
@@ -142,6 +164,7 @@ export async function jipperProcess(given: ProcessInput): Promise<ProcessReport>
     );
   } finally {
     if (tokens.asked) await tokens.release();
+    await releaseHolders(heldTokenHolders(state));
   }
 }
 

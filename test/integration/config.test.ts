@@ -39,9 +39,11 @@ describe('loadConfig', () => {
         tls: 'default',
         apiKey: 'default',
         webUi: 'default',
+        encryptionRequired: 'default',
         identity: 'default',
       },
       keyRing: undefined,
+      encryptionRequired: false,
       dataConverter: undefined,
     });
   });

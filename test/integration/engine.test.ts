@@ -536,7 +536,14 @@ describe('bad definitions are rejected before any job runs', () => {
 describe('planning: by the client that has the job libraries, else by the worker', () => {
   const markers = async (processId: string) => {
     const history = await tw.client.workflow.getHandle(processId).fetchHistory();
-    return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+    // The plan's local activity only (a process's end also records the hooks' patch and its default-hooks question).
+    const decoded = (e: (typeof history.events & object)[number]) =>
+      Object.values(e.markerRecordedEventAttributes?.details ?? {})
+        .flatMap((p) => p.payloads ?? [])
+        .map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'))
+        .join(' ');
+    return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes && decoded(e).includes('jipper.plan'))
+      .length;
   };
   const failing = () => definition('planned', [task('a'), task('b'), task('c', { outcome: 'fail-nonretryable' })]);
 

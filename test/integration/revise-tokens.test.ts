@@ -123,7 +123,7 @@ test('revise: the steps not yet started change, a started one may not; the effec
   // Checked before it is sent, like start: a typo, and what a revision cannot change.
   const typo = file('typo.yaml', revised.replace('job: set-quota', 'job: set-qouta'));
   expectLines(await run(['revise', id, typo]), 2, [
-    `${typo}:16:10: steps[2].job: unknown job "set-qouta" (did you mean "set-quota"?); known jobs: allocate-volume, create-filesystem, export-volume, record-audit-event, register-volume, set-quota`,
+    `${typo}:16:10: steps[2].job: unknown job "set-qouta" (did you mean "set-quota"?); known jobs: allocate-volume, create-filesystem, export-volume, http-request, record-audit-event, register-volume, send-email, set-quota`,
   ]);
   const options = file('options.yaml', revised.replace('steps:', 'options: { revertMode: parallel }\nsteps:'));
   expectLines(await run(['revise', id, options]), 2, [

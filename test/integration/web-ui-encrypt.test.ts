@@ -8,8 +8,7 @@
  * The browser is the one the jest global setup found (test/support/browser.ts: a system Chromium, else the one inside
  * the `@sparticuz/chromium` package); never skipped.
  */
-import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +28,9 @@ import { freePort } from '../../src/dev/ports';
 import type { TestWorker } from '../../src/testing/worker';
 import { startTestWorker } from '../../src/testing/worker';
 import { CHROMIUM_ARGS, testChromium } from '../support/browser';
-import { CLI_PATH, requireBuiltCli } from '../support/cli';
+import type { Background } from '../support/background';
+import { jipperInBackground } from '../support/background';
+import { requireBuiltCli } from '../support/cli';
 
 const SHOTS = join(__dirname, '..', '..', 'test-results');
 const RING = `ui1:${generateKey()}`;
@@ -57,33 +58,6 @@ const definition = {
     { id: 'catalog', job: 'connect-database', args: { volume, password: { $secret: 'ui-db-password' } } },
   ],
 };
-
-interface Background {
-  child: ChildProcess;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-/** Starts `jipper <args>` and resolves once its output matches `ready`. */
-function jipperInBackground(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Background> {
-  return new Promise((resolveStart, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const stop = async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
-    };
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (ready.test(output)) resolveStart({ child, output: () => output, stop });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`jipper ${args.join(' ')} exited with ${code}:\n${output}`)));
-  });
-}
 
 function temporalCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = process.env.TEMPORAL_CLI_PATH;
@@ -131,7 +105,7 @@ beforeAll(async () => {
   codecUrl = /decodes them through (\S+)/.exec(dev.output())?.[1] ?? '';
   expect(codecUrl).toBe(`http://127.0.0.1:${uiPort + 1}`);
   tokenCodec = await jipperInBackground(
-    ['codec-server', '--port', '0', '--origin', uiUrl],
+    ['codec-server', '--port', '0', '--origin', uiUrl, '--allow-encode'],
     { ...env, JIPPER_CODEC_TOKEN: TOKEN },
     /codec server: http:\/\/\S+\n/
   );
@@ -272,7 +246,7 @@ describe('jipper codec-server', () => {
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('wants the bearer token, and round-trips payloads with it', async () => {
+  it('wants the bearer token, and round-trips payloads with it (encoding on: --allow-encode)', async () => {
     const post = (path: string, payload: string, auth?: string) =>
       fetch(`${tokenCodecUrl}${path}`, {
         method: 'POST',

@@ -43,7 +43,7 @@ describe('the encryption codec', () => {
     const [encrypted] = await codec.encode([plain]);
     expect(text(encrypted?.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
     expect(text(encrypted?.metadata?.[KEY_ID_METADATA])).toBe('k1');
-    expect(text(encrypted?.metadata?.[CIPHER_METADATA])).toBe('AES-256-GCM/jipper-1');
+    expect(text(encrypted?.metadata?.[CIPHER_METADATA])).toBe('AES-256-GCM/jipper-2');
     expect(Object.keys(encrypted?.metadata ?? {}).sort()).toEqual(
       [CIPHER_METADATA, KEY_ID_METADATA, 'encoding'].sort()
     );
@@ -176,7 +176,7 @@ describe('the key ring', () => {
 
   it('names the file and what is wrong with it', () => {
     const file = join(scratch, 'bad.json');
-    writeFileSync(file, JSON.stringify({ current: 'gone', keys: { a: k1 } }));
+    writeFileSync(file, JSON.stringify({ current: 'gone', keys: { a: k1 } }), { mode: 0o600 });
     expect(() => loadKeyRing({ JIPPER_ENCRYPTION_KEYS_FILE: file })).toThrow(
       `invalid key ring in JIPPER_ENCRYPTION_KEYS_FILE (${file}): current: names a key that is not in "keys"`
     );

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Argument } from 'commander';
 import type { Decision, ProcessReport } from '../../shared/report';
 import { cancelProcess, decide, getReport, isWaiting, pauseProcess, resumeProcess } from '../../client';
-import { processId, reason, stepId } from '../args';
+import { processId, reason, stepPath } from '../args';
 import { EXIT_FAILED, UsageError } from '../errors';
 import { EXIT_DETACHED, follow } from '../follow';
 import { out, printJson } from '../io';
@@ -149,7 +149,7 @@ function registerDecide(program: Command): void {
       'Settle a parked job: retry it (or its revert), skip it, or record that a person reverted it by hand (mark-reverted). With --wait, follow the process to its end (exit code 0 only when it succeeded).'
     )
     .argument('<id>', 'workflow id of the process', processId)
-    .argument('<step>', 'step id of the parked job', stepId)
+    .argument('<step>', 'step id of the parked job (in a child process: its path, db/grant)', stepPath)
     .addArgument(new Argument('<decision>', 'what to do').choices(DECISIONS))
     .option('--wait', 'follow the process until it ends, then print its report')
     .option('--json', 'print { id, stepId, decision, accepted } (with --wait, also the final report) as JSON')

@@ -2,7 +2,7 @@
  * `jipper history <id>`: exports a run's event history as JSON (what `Worker.runReplayHistory` takes).
  * `jipper replay <file|dir>...`: replays such histories against the current workflow code.
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
@@ -34,6 +34,20 @@ function writeError(path: string, error: unknown): Error {
   return code && why[code] ? new UsageError(`-o ${path}: ${why[code]}`) : (error as Error);
 }
 
+/**
+ * Writes plaintext (a decoded history) readable by its owner only: 0600 from the first byte, an existing file too
+ * (its mode is narrowed before it is written).
+ */
+export async function writePrivate(path: string, text: string): Promise<void> {
+  const file = await open(path, 'w', 0o600);
+  try {
+    if ((await file.stat()).isFile()) await file.chmod(0o600);
+    await file.writeFile(text);
+  } finally {
+    await file.close();
+  }
+}
+
 export function registerHistory(program: Command): void {
   program
     .command('history')
@@ -60,7 +74,8 @@ export function registerHistory(program: Command): void {
           if (options.decode) history = await decodeHistory(history, config.dataConverter?.payloadCodecs ?? []);
           const json = `${historyToJson(history)}\n`;
           if (options.output === undefined) return void out(json.trimEnd());
-          await writeFile(options.output, json).catch((error: unknown) => {
+          const write = options.decode ? writePrivate : writeFile;
+          await write(options.output, json).catch((error: unknown) => {
             throw writeError(options.output as string, error);
           });
           const events = history.events?.length ?? 0;

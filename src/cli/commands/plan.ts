@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { suggestion } from '../../checks/validate';
 import type { PreviewScenario } from '../../shared/revert-plan';
-import { stepId } from '../args';
+import { stepPath } from '../args';
+import { previewJobIds } from '../../shared/child-plans';
 import { UsageError } from '../errors';
 import { out, printJson } from '../io';
 import { planMermaid, planText, planView } from '../plan-view';
@@ -32,10 +33,10 @@ export function registerPlan(program: Command): void {
     )
     .argument('<definition>', 'definition file (.json, .yaml, .yml)')
     .option('--set <key=value>', SET_HELP, collectSet)
-    .option('--fail-at <step>', 'the job that fails (once its retries are spent)', stepId)
-    .option('--cancel-at <step>', 'the job during which the process is cancelled', stepId)
-    .option('--timeout-at <step>', 'the wait step whose timeout expires (it follows its onTimeout)', stepId)
-    .option('--revert-fails <step>', 'besides: the job whose revert fails', stepId)
+    .option('--fail-at <step>', 'the job that fails (once its retries are spent; in a child: db/grant)', stepPath)
+    .option('--cancel-at <step>', 'the job during which the process is cancelled', stepPath)
+    .option('--timeout-at <step>', 'the wait step whose timeout expires (it follows its onTimeout)', stepPath)
+    .option('--revert-fails <step>', 'besides: the job whose revert fails', stepPath)
     .option('--json', 'print { name, settings, forward, previews } as JSON')
     .option('--mermaid', 'print a Mermaid flowchart: the forward path, the stop, the reverts (dashed)')
     .option('--markdown', 'with --mermaid: wrap the chart in a ```mermaid fence')
@@ -51,7 +52,7 @@ export function registerPlan(program: Command): void {
           parseSets(options.set ?? []),
           setTexts(options.set ?? [])
         );
-        const known = validation.jobs.map((job) => job.stepId);
+        const known = previewJobIds(validation, definition);
         for (const [flag, step] of [
           ['--fail-at', options.failAt],
           ['--cancel-at', options.cancelAt],

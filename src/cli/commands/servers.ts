@@ -20,8 +20,10 @@ import {
 import { configuredAddress, mayStartEmbedded } from '../../dev/ensure-server';
 import type { CodecServer } from '../../codec/codec-server';
 import { codecEndpointFor, startCodecServer } from '../../codec/codec-server';
+import { FileKeyRing } from '../../codec/keyring';
 import { findOrInstallTemporalCli } from '../../dev/temporal-cli';
 import { action, cliConfig, printJson } from '../context';
+import { codecToken } from './codec-token';
 import { UsageError } from '../errors';
 import { err, out, printJsonLine } from '../io';
 
@@ -105,11 +107,14 @@ async function runDev(options: DevOptions): Promise<void> {
   const { keyRing } = config;
   // With encryption on, the Web UI decodes payloads through a codec server this command serves on uiPort + 1.
   let codec: CodecServer | undefined;
+  if (keyRing instanceof FileKeyRing) keyRing.reloadOn('SIGHUP', log);
+  const token = codecToken(); // JIPPER_CODEC_TOKEN: the CLI and scripts then need it; the Web UI cannot send one
   if (keyRing && uiPort !== false) {
     codec = await startCodecServer({
       keyRing,
       port: Number(new URL(codecEndpointFor(uiPort)).port),
       origins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+      ...(token ? { token } : {}),
       log,
     });
   }

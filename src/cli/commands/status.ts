@@ -2,7 +2,10 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { ProcessReport } from '../../shared/report';
-import { getReport } from '../../client';
+import { LIVE_PROCESS_STATUSES } from '../../shared/report';
+import type { AwaitedJob } from '../../client';
+import { awaitedJobs, getReport } from '../../client';
+import { flatTree, withLiveChildren } from '../../client/children';
 import { findStuckWorkflowTask } from '../../client/stuck-task';
 import { pausesFromHistory } from '../../client/report';
 import { reportToMarkdown } from '../../shared/render';
@@ -45,16 +48,27 @@ export async function readReport(client: Client, processId: string): Promise<Pro
   }
 }
 
+/** A job that awaits completion from outside, with the command that settles it. */
+function awaitingLine(job: AwaitedJob): string {
+  return `  ${job.stepId}: waiting for completion (jipper complete ${job.token} --result JSON | --fail MESSAGE)`;
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('One line about a process: its status, the step it is at, how it ended.')
     .argument('<id>', 'workflow id of the process', processId)
-    .option('--json', 'print { id, name, status, current, needsAttention, startsAt?, summary } as JSON')
+    .option(
+      '--json',
+      'print { id, name, status, current, needsAttention, startsAt?, summary, awaitingCompletion? } as JSON'
+    )
     .action(
       action(async (id: string, options: { json?: boolean }) =>
         withClient(async (client) => {
-          const report = await readReport(client, id);
+          // A child process's steps are the parent's to show, by path (db/grant), and its parks the parent's to decide.
+          const report = flatTree(await withLiveChildren(client, await readReport(client, id)));
+          const live = (LIVE_PROCESS_STATUSES as readonly string[]).includes(report.status);
+          const awaited = live ? await awaitedJobs(client, report.processId) : [];
           if (options.json) {
             const current = report.jobs.filter((j) => ['running', 'reverting'].includes(j.status)).map((j) => j.stepId);
             printJson({
@@ -66,8 +80,9 @@ export function registerStatus(program: Command): void {
               ...(report.startsAt ? { startsAt: report.startsAt } : {}),
               ...(report.lastKnown ? { lastKnown: report.lastKnown } : {}),
               summary: summaryLine(report),
+              ...(awaited.length ? { awaitingCompletion: awaited } : {}),
             });
-          } else out(summaryLine(report));
+          } else out(summaryLine(report), ...awaited.map(awaitingLine));
         })
       )
     );
@@ -86,8 +101,9 @@ export function registerStatus(program: Command): void {
         const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
         if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
         return withClient(async (client, config, server) => {
-          const report = await readReport(client, id);
-          if (options.json) return printJson(report);
+          const tree = await withLiveChildren(client, await readReport(client, id));
+          if (options.json) return printJson(tree);
+          const report = flatTree(tree);
           if (options.markdown) return out(reportToMarkdown(report));
           const pauses = await pausesFromHistory(client, report.processId, report.runId);
           out(reportForStdout(report, options.wide, pauses));

@@ -1,0 +1,71 @@
+/**
+ * Child-process steps in definition files: a step `process: ./create-database.yaml` names another definition file,
+ * relative to the file that names it. The loader reads it (and its own children, depth first) and puts each child's
+ * definition in its step, so the workflow that runs the process reads no file. A file that includes itself (directly
+ * or through others) is refused with the chain named, and so is nesting deeper than {@link MAX_CHILD_DEPTH}.
+ */
+import { dirname, relative, resolve } from 'node:path';
+import { MAX_CHILD_DEPTH } from '../shared/children';
+import { isRecord } from '../shared/text';
+
+/** Reads and parses one definition file (without its children). */
+export type RawReader = (path: string) => unknown;
+
+/**
+ * Embeds the child definitions `value` (read from `path`) names by file, in place of their paths. Throws an error
+ * made by `fail` (one line: the file, the step's path and what is wrong) when a child cannot be read, includes
+ * itself, or nests too deep.
+ */
+export function embedChildFiles(
+  value: unknown,
+  path: string,
+  read: RawReader,
+  fail: (message: string) => Error,
+  chain: readonly string[] = [resolve(path)]
+): unknown {
+  if (!isRecord(value) || !Array.isArray(value.steps)) return value;
+  const steps = value.steps.map((step: unknown, i) => {
+    if (isRecord(step) && Array.isArray(step.parallel)) {
+      const parallel = step.parallel.map((member: unknown, j) =>
+        embedOne(member, `steps[${i}].parallel[${j}]`, path, read, fail, chain)
+      );
+      return { ...step, parallel };
+    }
+    return embedOne(step, `steps[${i}]`, path, read, fail, chain);
+  });
+  return { ...value, steps };
+}
+
+function shown(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+function embedOne(
+  step: unknown,
+  at: string,
+  path: string,
+  read: RawReader,
+  fail: (message: string) => Error,
+  chain: readonly string[]
+): unknown {
+  if (!isRecord(step) || typeof step.process !== 'string') return step;
+  const file = resolve(dirname(path), step.process);
+  const where = `${path}: ${at}.process`;
+  if (chain.includes(file)) {
+    const cycle = [...chain.slice(chain.indexOf(file)), file].map(shown).join(' → ');
+    throw fail(`${where}: a process includes itself: ${cycle}`);
+  }
+  if (chain.length > MAX_CHILD_DEPTH) {
+    throw fail(
+      `${where}: processes nest more than ${MAX_CHILD_DEPTH} deep: ${[...chain, file].map(shown).join(' → ')}`
+    );
+  }
+  let child: unknown;
+  try {
+    child = read(file);
+  } catch (err) {
+    throw fail(`${where}: ${(err as Error).message}`);
+  }
+  return { ...step, process: embedChildFiles(child, file, read, fail, [...chain, file]) };
+}
