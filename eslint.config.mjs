@@ -63,7 +63,8 @@ const FORBIDDEN = {
   // The job-author API knows only the schemas; the definition checks know the jobs; the activity runtime knows both;
   // the example library is written as a team writes one, on the job-author API.
   jobs: ROOMS.filter((r) => !['shared', 'schema', 'jobs'].includes(r)),
-  checks: ROOMS.filter((r) => !['shared', 'schema', 'jobs', 'checks'].includes(r)),
+  // The definition checks run the saga core's rules (compensation coverage), as the preview does.
+  checks: ROOMS.filter((r) => !['core', 'shared', 'schema', 'jobs', 'checks'].includes(r)),
   runtime: ROOMS.filter((r) => !['shared', 'schema', 'jobs', 'checks', 'runtime'].includes(r)),
   examples: ROOMS.filter((r) => !['shared', 'schema', 'jobs', 'examples'].includes(r)),
   config: ['jobs', 'checks', 'runtime', 'examples', 'workflows', 'dev', 'client', 'worker', 'testing', 'cli'],

@@ -42,6 +42,7 @@ const INPUT_ERRORS = new Set([
   'DefinitionProblemsError',
   'PayloadTooLargeError',
   'LibraryLoadError',
+  'BundleLoadError',
   'DuplicateJobError',
   'WorkflowNotFoundError',
   'WorkflowExecutionAlreadyStartedError',

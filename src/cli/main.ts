@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerCallbacks } from './commands/callbacks';
+import { registerCheck } from './commands/check';
 import { registerCodec } from './commands/codec';
 import { registerCompletion } from './commands/completion';
 import { registerConfig } from './commands/config';
@@ -73,6 +74,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerServers(program);
   registerValidate(program);
+  registerCheck(program);
   registerStart(program);
   registerStatus(program);
   registerList(program);

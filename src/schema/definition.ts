@@ -126,7 +126,7 @@ export const stepIdSchema = z
   .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'a step id is letters, digits, "-" and "_", starting with a letter or digit')
   .max(100);
 
-export const jobStepSchema = jobOptionsSchema.extend({
+const jobStepFields = jobOptionsSchema.extend({
   id: stepIdSchema,
   /** The job's registered name, e.g. `allocate-volume`. */
   job: z.string().min(1),
@@ -150,6 +150,20 @@ export const jobStepSchema = jobOptionsSchema.extend({
   get wait() {
     return waitSpecSchema.optional();
   },
+  /**
+   * Options for the job's revert, or `none`: the step's effect is meant to stand (its job's revert, if it has one, is
+   * never run); `none` needs a `reason`.
+   */
+  revert: z.union([z.literal('none'), callOptionsSchema]).optional(),
+  /**
+   * Why the step's effect may stand after a failure (`revert: none`, a later pivot, a failure class that does not
+   * unwind): `jipper check` then counts its gaps as intended, not as findings.
+   */
+  reason: z.string().trim().min(1, 'a reason says why the effect may stand').max(500).optional(),
+});
+export const jobStepSchema = jobStepFields.refine((step) => step.revert !== 'none' || step.reason !== undefined, {
+  message: '`revert: none` needs a `reason` (why the effect may stand)',
+  path: ['reason'],
 });
 export type JobStep = z.infer<typeof jobStepSchema>;
 

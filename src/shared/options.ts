@@ -76,13 +76,16 @@ function mergeCall(base: EffectiveCallOptions, layer: CallOptions | undefined): 
 /** Options only set when some layer sets them, so plans of definitions that use none stay as they always were. */
 const OPTIONAL_KEYS = ['revertOn', 'otherwise', 'afterPivot', 'priority', 'deadline'] as const;
 
-export function mergeJobOptions(...layers: (JobOptions | undefined)[]): EffectiveJobOptions {
+export function mergeJobOptions(
+  ...layers: ((Omit<JobOptions, 'revert'> & { revert?: JobOptions['revert'] | 'none' }) | undefined)[]
+): EffectiveJobOptions {
   return layers.reduce<EffectiveJobOptions>((acc, layer) => {
     if (!layer) return acc;
     const merged: EffectiveJobOptions = {
       ...acc,
       run: mergeCall(acc.run, layer),
-      revert: mergeCall(acc.revert, layer.revert),
+      // `revert: none` (a step's) leaves no revert to run: its call options stay the layers' below.
+      revert: mergeCall(acc.revert, layer.revert === 'none' ? undefined : layer.revert),
       revertOnFailure: layer.revertOnFailure ?? acc.revertOnFailure,
     };
     for (const key of OPTIONAL_KEYS) {

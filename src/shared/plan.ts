@@ -350,7 +350,8 @@ export function planFromFacts(
       const uses = resultTargets(jobStep);
       const planned: PlannedJob = {
         ...(rows[row - 1] as Pick<PlannedJob, 'stepId' | 'job' | 'group' | 'pivot'>),
-        hasRevert: job.hasRevert,
+        // A step that says `revert: none` means its effect to stand: its job's revert is not run.
+        hasRevert: job.hasRevert && jobStep.revert !== 'none',
         ...(job.hasProbe ? { hasProbe: true } : {}),
         ...(job.ratePerSecond !== undefined ? { ratePerSecond: job.ratePerSecond } : {}),
         options: mergeJobOptions(job.defaults, processDefaults, jobStep),

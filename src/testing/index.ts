@@ -46,3 +46,21 @@ export { ReplayMismatchError, expectReplays, historyFiles, replayHistories } fro
 export type { ReplayFileResult, ReplayOptions } from './replay';
 export { globalSetup, globalTeardown } from './jest';
 export { loadDefinitionFile, loadDefinitionFileSync } from '../client/definition-file';
+export {
+  CoverageGapError,
+  DeployBreaksError,
+  checkDeploy,
+  coverageOf,
+  expectFullCoverage,
+  expectSafeDeploy,
+} from './check';
+export type {
+  CoverageGap,
+  CoverageReport,
+  DeployCheck,
+  DeployRunResult,
+  GapKind,
+  RevertPlanChange,
+  RunToCheck,
+  StepCoverage,
+} from './check';

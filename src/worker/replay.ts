@@ -92,12 +92,12 @@ function pinnedNamespace(dataConverter: DataConverter): DataConverter {
 }
 
 /** The key ring of an encrypting data converter, if it is one. */
-function keyRingOf(dataConverter: DataConverter | undefined) {
+export function keyRingOf(dataConverter: DataConverter | undefined) {
   return dataConverter?.payloadCodecs?.find((codec) => codec instanceof EncryptionCodec)?.keyRing;
 }
 
 /** Every payload of a history (search attributes aside: indexed values, never encrypted). */
-async function payloadsOf(history: History): Promise<Payload[]> {
+export async function payloadsOf(history: History): Promise<Payload[]> {
   const found: Payload[] = [];
   await visit({ history: temporal.api.history.v1.History.create(history) }, walkGetWorkflowExecutionHistoryResponse, {
     transformPayload: async (payload) => (found.push(payload), payload),

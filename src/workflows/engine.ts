@@ -33,6 +33,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FailureClass } from '../schema/definition';
+import { recordCompensation } from './compensation-memo';
 import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
 import { probeActivityName, rateLimitedTaskQueue, revertActivityName, runActivityName } from '../shared/calls';
 import {
@@ -965,6 +966,7 @@ export class Engine {
     delete this.state.report.pause;
     this.state.report.endedAt = nowIso();
     this.setStatus(status);
+    recordCompensation(this.state.report);
     return this.state.report;
   }
 

@@ -40,19 +40,22 @@ const unwrap = (args: readonly unknown[]): unknown[] =>
 const replaying = (): boolean => workflowInfo().unsafe.isReplaying;
 
 class PlaintextGuard implements WorkflowInboundCallsInterceptor {
-  async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+  // Not `async`: an extra promise around `next` would settle a tick later than the call it wraps, and an update's
+  // completion would then be ordered after commands the workflow issues meanwhile — a history written without this
+  // interceptor would no longer replay. What passes through returns `next`'s own promise.
+  execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const memo = Object.entries(workflowInfo().memo ?? {}).find(([, value]) => isPlaintextMark(value));
     const arg = input.args.find(isPlaintextMark);
     if (!replaying()) {
-      if (arg !== undefined) throw refusal('the process input', arg);
-      if (memo) throw refusal(`the memo field "${memo[0]}"`, memo[1]);
+      if (arg !== undefined) return Promise.reject(refusal('the process input', arg));
+      if (memo) return Promise.reject(refusal(`the memo field "${memo[0]}"`, memo[1]));
     }
     return next({ ...input, args: unwrap(input.args) });
   }
 
-  async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
+  handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
     const arg = input.args.find(isPlaintextMark);
-    if (arg !== undefined && !replaying()) throw refusal(`the signal "${input.signalName}"`, arg);
+    if (arg !== undefined && !replaying()) return Promise.reject(refusal(`the signal "${input.signalName}"`, arg));
     return next({ ...input, args: unwrap(input.args) });
   }
 
@@ -62,12 +65,9 @@ class PlaintextGuard implements WorkflowInboundCallsInterceptor {
     next(input);
   }
 
-  async handleUpdate(
-    input: UpdateInput,
-    next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>
-  ): Promise<unknown> {
+  handleUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>): Promise<unknown> {
     const arg = input.args.find(isPlaintextMark);
-    if (arg !== undefined && !replaying()) throw refusal(`the update "${input.name}"`, arg);
+    if (arg !== undefined && !replaying()) return Promise.reject(refusal(`the update "${input.name}"`, arg));
     return next({ ...input, args: unwrap(input.args) });
   }
 }

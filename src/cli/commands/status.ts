@@ -1,6 +1,8 @@
 /** `jipper status <id>` and `jipper report <id>`: where a process is, and its full report. */
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { reportCoverage } from './report-coverage';
+import { parseDuration } from '../time';
 import type { ProcessReport } from '../../shared/report';
 import { LIVE_PROCESS_STATUSES } from '../../shared/report';
 import type { AwaitedJob } from '../../client';
@@ -92,12 +94,16 @@ export function registerStatus(program: Command): void {
     .description(
       "A process's report: every job's status, attempts, time, detail, error and revert. The table fits the terminal (text wraps); --wide keeps every line whole."
     )
-    .argument('<id>', 'workflow id of the process', processId)
+    .argument('[id]', 'workflow id of the process', processId)
     .option('--json', 'print the report as JSON')
     .option('--markdown', 'print the report as Markdown (as the Web UI shows it)')
     .option('--wide', 'do not fit the table to the terminal: every line of text whole')
+    .option('--coverage', 'instead of one report: the processes that ended partly compensated, by process and step')
+    .option('--since <duration>', 'with --coverage: how far back (default 7d)', parseDuration)
     .action(
-      action(async (id: string, options: { json?: boolean; markdown?: boolean; wide?: boolean }) => {
+      action(async (id: string | undefined, options: ReportOptions) => {
+        if (options.coverage || options.since !== undefined) return reportCoverageCommand(id, options);
+        if (id === undefined) throw new UsageError("missing required argument 'id' (or --coverage, for every process)");
         const formats = ['json', 'markdown', 'wide'].filter((f) => options[f as keyof typeof options]);
         if (formats.length > 1) throw new UsageError(`choose one of ${formats.map((f) => `--${f}`).join(' and ')}`);
         return withClient(async (client, config, server) => {
@@ -112,4 +118,19 @@ export function registerStatus(program: Command): void {
         });
       })
     );
+}
+
+interface ReportOptions {
+  json?: boolean;
+  markdown?: boolean;
+  wide?: boolean;
+  coverage?: boolean;
+  since?: string;
+}
+
+function reportCoverageCommand(id: string | undefined, options: ReportOptions): Promise<void> {
+  if (!options.coverage) throw new UsageError('--since goes with --coverage');
+  if (id !== undefined) throw new UsageError('--coverage covers every process: name no id');
+  if (options.markdown || options.wide) throw new UsageError('--coverage prints a table or --json');
+  return reportCoverage(options);
 }
