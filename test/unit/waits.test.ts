@@ -14,6 +14,7 @@ import { previewPlan } from '../../src/shared/revert-plan';
 import { reportToMarkdown } from '../../src/shared/render';
 import type { ProcessReport } from '../../src/shared/report';
 import { failureMatrix } from '../../src/testing/matrix';
+import { compensationCoverage } from '../../src/checks/coverage';
 import { processGraph } from '../../src/cli/graph';
 import type { ProcessDefinition } from '../../src/schema/definition';
 
@@ -194,4 +195,10 @@ test('jipper graph names what each wait waits for', () => {
   expect(chart).toContain('gate<br/>event: payment.settled');
   const approval = registry.validate(definition({ approve: { prompt: 'Ship?', timeout: '1h' } }));
   expect(processGraph(approval.definition as ProcessDefinition, approval.jobs)).toContain('gate<br/>approval: Ship?');
+});
+
+test('jipper check counts no gap at a wait step: it has no effect to leave standing', () => {
+  const checked = registry.validate(definition({ approve: { prompt: 'Ship?', timeout: '1h' } }));
+  const coverage = compensationCoverage(checked.definition as ProcessDefinition, checked);
+  expect(coverage.steps.find((s) => s.stepId === 'gate')).toMatchObject({ status: 'covered' });
 });
