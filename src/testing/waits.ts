@@ -5,6 +5,7 @@
  * definition gives it a short timeout) and settles it if it opens again (parked, then retried).
  */
 import type { Client } from '@temporalio/client';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import { reportQuery } from '../workflows/messages';
 import { waitUpdate } from '../workflows/wait-messages';
 import type { WaitMessage } from '../workflows/wait-messages';
@@ -63,7 +64,10 @@ async function settleCaseWaits(
           : mine && scenario.kind === 'reject'
             ? { action: 'reject', stepId: row.stepId, by, reason: 'rejected by the failure matrix' }
             : { action: 'approve', stepId: row.stepId, by };
-      await handle.executeUpdate(waitUpdate, { args: [message] }).catch(() => undefined);
+      // Accepted is enough (the wait is settled then); a refusal (it expired meanwhile) is no error here.
+      await handle
+        .startUpdate(waitUpdate, { args: [message], waitForStage: WorkflowUpdateStage.ACCEPTED })
+        .catch(() => undefined);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

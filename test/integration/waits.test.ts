@@ -289,7 +289,7 @@ test("the testing kit's failure matrix runs a rejection and an expiry of a wait"
   } finally {
     await kit.shutdown();
   }
-}, 120_000);
+}, 240_000);
 
 test('jipper validate refuses a match that does not parse in one line; jipper plan --timeout-at previews an expiry', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'jipper-waits-'));
