@@ -432,6 +432,9 @@ export function writeBenchmarksMd(path: string, r: BenchResults): void {
   // Measured by another command (npm run test:cluster), kept in its own file so regenerating this one keeps it.
   const clusterPath = join(__dirname, '..', '..', '..', 'bench', 'cluster.md');
   const cluster = existsSync(clusterPath) ? readFileSync(clusterPath, 'utf8').trim() : '';
+  // Measured by npm run bench:waits, kept in its own file likewise.
+  const waitsPath = join(__dirname, '..', '..', '..', 'bench', 'waits.md');
+  const waits = existsSync(waitsPath) ? readFileSync(waitsPath, 'utf8').trim() : '';
   // Measured by npm run bench:children (bench/children.ts), kept in its own file for the same reason.
   const childrenPath = join(__dirname, '..', '..', '..', 'bench', 'children.md');
   const children = existsSync(childrenPath) ? readFileSync(childrenPath, 'utf8').trim() : '';
@@ -770,6 +773,6 @@ ${mdTable(
   ['', 'runs', 'cached', 'RSS (MB)', 'RSS per run (KB)', 'main heap per run (KB)'],
   [memRow('hand-written', h.memory), memRow('Jipper', j.memory)]
 )}
-${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}${children ? `\n${children}\n` : ''}${local ? `\n${local}\n` : ''}`;
+${codecSectionMd()}${notes ? `\n${notes}\n` : ''}${cluster ? `\n${cluster}\n` : ''}${children ? `\n${children}\n` : ''}${local ? `\n${local}\n` : ''}${waits ? `\n${waits}\n` : ''}`;
   writeFileSync(path, md);
 }

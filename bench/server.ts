@@ -32,6 +32,8 @@ export interface BenchServer {
   dynamicConfig: Record<string, number>;
   /** CPU time the server process has used so far (user + system), in ms; undefined where /proc is not available. */
   cpuMs(): number | undefined;
+  /** The server process's pid (its memory, for bench/waits.ts). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -85,7 +87,14 @@ export async function startBenchServer(options: {
     throw err;
   }
   options.log(`dev server ${address} (CLI ${cli.version}), dynamic config ${JSON.stringify(dynamicConfig)}`);
-  return { address, cliVersion: cli.version, dynamicConfig, cpuMs: () => processCpuMs(child.pid), stop };
+  return {
+    address,
+    cliVersion: cli.version,
+    dynamicConfig,
+    cpuMs: () => processCpuMs(child.pid),
+    pid: child.pid,
+    stop,
+  };
 }
 
 /** Linux: user + system CPU time of a process, from /proc/<pid>/stat (in clock ticks of 10 ms). */

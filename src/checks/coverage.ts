@@ -130,7 +130,8 @@ export function compensationCoverage(
   const written = new Map<string, JobStep>(allJobSteps(definition).map((step) => [step.id, step]));
   const steps = plan.jobs.map((job): StepCoverage => {
     const step = written.get(job.stepId);
-    const kinds = found.get(job.stepId) ?? new Map<GapKind, Map<string, FailureClass[]>>();
+    // A wait step (an approval, an event) has no effect of its own: nothing of it can be left standing.
+    const kinds = (job.wait ? undefined : found.get(job.stepId)) ?? new Map<GapKind, Map<string, FailureClass[]>>();
     const gaps = GAP_KINDS.flatMap((kind): CoverageGap[] => {
       const failing = kinds.get(kind);
       if (!failing) return [];

@@ -218,6 +218,8 @@ export function validateDefinition(
     }
 
     for (const { job: jobStep, path } of members) {
+      // A wait step runs no job: its schema (and its `match`) is all there is to check.
+      if (jobStep.wait) continue;
       if (isChildStep(jobStep)) {
         const scope = { path, members, graph, everyId, earlier, jobAt, allParams };
         problems.push(...childStepProblems(jobStep, path, scope, catalog));

@@ -13,6 +13,13 @@ import { embeddedChildren } from '../shared/children';
 import { planNodes } from '../shared/plan';
 import { previewPlan, revertWaves } from '../shared/revert-plan';
 
+/** A node's second line: its job, or what its wait waits for (`approval: <prompt>`, `event: <name>`). */
+function jobLine(job: PlannedJob | undefined): string {
+  const wait = job?.wait;
+  if (!wait) return job?.job ?? '';
+  return wait.kind === 'approve' ? `approval: ${wait.prompt}` : `event: ${wait.event}`;
+}
+
 /** A child definition's steps in one line: `create → (grant ∥ audit) → dns(register → notify)`. */
 function childSteps(definition: ProcessDefinition | undefined): string {
   if (!definition?.steps) return 'not read';
@@ -133,7 +140,7 @@ export function processGraph(
       const pivot = node.pivot === true;
       const inside = children.get(member);
       lines.push(
-        `  ${node.group ? '  ' : ''}${forwardId(member)}[${label(`${pivot ? '⚑ ' : ''}${member}`, job?.job ?? '', ...(inside ? [inside] : []), ...(pivot ? ['pivot: no way back'] : []))}]`
+        `  ${node.group ? '  ' : ''}${forwardId(member)}[${label(`${pivot ? '⚑ ' : ''}${member}`, jobLine(job), ...(inside ? [inside] : []), ...(pivot ? ['pivot: no way back'] : []))}]`
       );
       if (pivot) pivots.push(forwardId(member));
     }

@@ -115,7 +115,8 @@ class TerminalView implements LiveView {
       return `${head}${paint(status, job.status, this.color)}${room > 0 ? fit(tail, room) : ''}`.trimEnd();
     });
     // A parked process says which decision it waits for, with the command (wrapped: a line is never cut).
-    const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;
+    const waiting =
+      report.status === 'parked' || report.status === 'waiting' || report.pause ? currentActivity(report) : undefined;
     const hint = waiting ? wrap(waiting, width - 2).map((line) => `  ${line}`) : [];
     const frame = [header, ...lines, ...hint].join('\n');
     if (frame === this.last) return;
@@ -171,7 +172,8 @@ class LineView implements LiveView {
     const lines = entries.map((e) => e.line);
     if (report.status !== this.status) {
       this.status = report.status;
-      const waiting = report.status === 'parked' || report.pause ? currentActivity(report) : undefined;
+      const waiting =
+        report.status === 'parked' || report.status === 'waiting' || report.pause ? currentActivity(report) : undefined;
       const starts = report.status === 'waiting' && report.startsAt ? ` · ${startsLine(report.startsAt)}` : '';
       const line = `${report.name}: ${report.status}${starts}${waiting ? ` · ${waiting}` : ''}`;
       if (isFinalStatus(report.status)) lines.push(line);

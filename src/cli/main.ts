@@ -39,6 +39,7 @@ import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerTokens } from './commands/tokens';
 import { registerValidate } from './commands/validate';
+import { registerWaits } from './commands/waits';
 import { silenceIpServerNameWarning } from '../config/tls';
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerControl(program);
+  registerWaits(program);
   registerRevise(program);
   registerTokens(program);
   registerSchedule(program);

@@ -36,7 +36,7 @@ export function planView(definition: ProcessDefinition, plan: Plan, scenario: Pr
     scenario: s,
     ...previewPlan(plan, definition, settings, s),
   });
-  const asked = scenario.failAt !== undefined || scenario.cancelAt !== undefined;
+  const asked = scenario.failAt !== undefined || scenario.cancelAt !== undefined || scenario.timeoutAt !== undefined;
   const previews = asked
     ? [preview(scenario)]
     : previewJobIds(plan, definition).map((id) => preview({ ...scenario, failAt: id }));
@@ -70,6 +70,7 @@ function scenarioTitle(scenario: PreviewScenario): string {
     scenario.failAt !== undefined ? `${scenario.failAt} fails` : '',
     scenario.cancelAt !== undefined ? `the process is cancelled during ${scenario.cancelAt}` : '',
     scenario.revertFails !== undefined ? `the revert of ${scenario.revertFails} fails` : '',
+    scenario.timeoutAt !== undefined ? `the wait ${scenario.timeoutAt} expires` : '',
   ].filter(Boolean);
   return parts.length ? `if ${parts.join(', and ')}` : 'if every job succeeds';
 }

@@ -3,6 +3,7 @@ import { hookLines } from '../shared/hooks';
 import type { ProcessReport } from '../shared/report';
 import { formatDuration } from '../shared/text';
 import { errorText, parkedSteps, parkedText, pauseText, stepName, unwindingLine } from '../shared/wording';
+import { waitingLines } from '../shared/wait-wording';
 
 export { stepName };
 
@@ -25,6 +26,8 @@ export function revertProgress(report: ProcessReport): { done: number; total: nu
 export function currentActivity(report: ProcessReport): string | undefined {
   const parked = parkedSteps(report);
   if (parked.length) return `waiting for a decision on ${parked.map(parkedText).join('; ')}`;
+  const waits = waitingLines(report);
+  if (waits.length) return waits.join('; ');
   const paused = pauseText(report, Date.now());
   if (paused) return paused;
   const running = report.jobs.filter((j) => j.status === 'running' || j.revert?.status === 'running');

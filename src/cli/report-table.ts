@@ -6,6 +6,7 @@
 import type { PauseSpan } from '../client/report';
 import type { JobReport, ProcessReport } from '../shared/report';
 import { durationBetween, formatDuration } from '../shared/text';
+import { waitingLines } from '../shared/wait-wording';
 import {
   endedByTemporalLines,
   errorText,
@@ -63,6 +64,7 @@ export function reportHeader(report: ProcessReport, color = false): string[] {
     ...(report.error ? [`error: ${errorText(report.error)}`] : []),
     ...endedByTemporalLines(report),
     ...parked.map((p) => `waiting for a decision on ${parkedText(p)}`),
+    ...waitingLines(report),
     ...(pauseText(report, Date.now()) ? [pauseText(report, Date.now()) as string] : []),
     ...revisionTexts(report),
     ...(others.length ? [`needs a person: ${others.join(', ')}`] : []),

@@ -50,6 +50,10 @@ export { watchProcess } from './watch';
 export type { WatchOptions } from './watch';
 export { cancelProcess, decide, pauseProcess, resumeProcess, reviseProcess } from './control';
 export type { ReviseOptions } from './control';
+export { approve, defaultIdentity, reject, sendEvent } from './waits';
+export type { DecisionOptions, SendEventOptions, SentEvent } from './waits';
+export { waitUpdate } from '../workflows/wait-messages';
+export type { WaitMessage, WaitResponse } from '../workflows/wait-messages';
 export { listTokens } from './tokens';
 export {
   CompletionInputError,

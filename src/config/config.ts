@@ -67,6 +67,7 @@ export const SETTING_NAMES = [
   'tls',
   'apiKey',
   'webUi',
+  'identity',
   'encryptionRequired',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -86,6 +87,8 @@ export interface JipperConfig {
   libraries: LibrarySpec[] | undefined;
   /** Web UI base URL for links, when configured (else links come from the server in use). */
   webUi: string | undefined;
+  /** Who decides approvals made from here (`jipper approve`), when `--as` is not given; `undefined`: the OS user. */
+  identity: string | undefined;
   /** The config file's default outcome hooks (`hooks`), which workers give every process. */
   hooks?: HookSet;
   /**
@@ -160,6 +163,7 @@ const envSchema = (cwd: string) =>
       JIPPER_TASK_QUEUE: taskQueueSchema.optional(),
       JIPPER_LIBRARIES: listSchema.optional(),
       JIPPER_WEB_UI_URL: urlSchema.optional(),
+      JIPPER_IDENTITY: nonEmpty.optional(),
       JIPPER_ENCRYPTION_REQUIRED: z
         .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
         .transform((value) => value === 'true' || value === '1')
@@ -267,6 +271,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     [vars.JIPPER_WEB_UI_URL, 'JIPPER_WEB_UI_URL'],
     [file.webUi, fileName]
   )?.replace(/\/+$/, '');
+  const identity = pick<string>('identity', [vars.JIPPER_IDENTITY, 'JIPPER_IDENTITY'], [file.identity, fileName]);
   const flagTls = tlsFromFlags(flags, cwd);
   const fileTls = tlsFromFile(file.tls, fileDir);
   const tls = pick<ClientConfigTLS>(
@@ -301,6 +306,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     },
     libraries,
     webUi,
+    identity,
     ...(file.hooks ? { hooks: withoutOptOut(file.hooks) } : {}),
     projectRoot,
     configFile,

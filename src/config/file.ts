@@ -67,6 +67,11 @@ export const configFileSchema = z
     tls: z.union([z.boolean(), tlsFileSchema]).optional(),
     /** API key (Temporal Cloud). Prefer the `TEMPORAL_API_KEY` variable: a config file is usually committed. */
     apiKey: nonEmpty.optional(),
+    /**
+     * Who decides approvals from this project (`jipper approve`), when `--as` is not given (`JIPPER_IDENTITY` wins).
+     * Default: the OS user. A guard against mistakes, not authorization (docs/waits.md).
+     */
+    identity: nonEmpty.optional(),
     /** Base URL of the Web UI for links, when it is not the embedded dev server's (a cluster, Temporal Cloud). */
     webUi: z.url({ message: 'must be a URL such as http://127.0.0.1:8233' }).optional(),
     /**

@@ -18,6 +18,8 @@ import type { OnRevertFailure } from './unwinding';
 /** The options of a failed job that decide what its failure does. */
 export interface FailingJob {
   hasProbe?: boolean;
+  /** The step is a wait (see `./waits`): it has no effect of its own. */
+  wait?: unknown;
   options: {
     revertOnFailure: boolean;
     revertOn?: readonly FailureClass[];
@@ -81,6 +83,7 @@ export function failedJobEffect(
   failureClass: FailureClass,
   probeAnswer?: 'applied' | 'not-applied'
 ): 'revert' | 'unknown' | 'none' {
+  if (job.wait !== undefined) return 'none';
   if (probeDecides(job, failureClass)) return probeAnswer === 'applied' ? 'revert' : 'none';
   if (job.options.revertOnFailure) return 'revert';
   return failureClass === 'timeout' ? 'unknown' : 'none';

@@ -12,6 +12,7 @@
  * - `simulate` — the core on a simulated clock (the preview's and the predicted outcome's driver);
  * - `tokens` — the token keeper's ledger: grants, waits, and the waits that would deadlock;
  * - `local` — what a local job (a local activity) may be.
+ * - `waits` — approval and event steps: what a rejection and an expiry do, which decisions apply, `match`.
  */
 export * from './state';
 export * from './graph';
@@ -21,4 +22,5 @@ export * from './carry';
 export * from './simulate';
 export * from './tokens';
 export * from './local';
+export * from './waits';
 export * from './children';

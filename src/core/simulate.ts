@@ -15,18 +15,24 @@ import type { FailingJob } from './failure';
 import { afterPivotAction, afterPivotOf, failedJobEffect, failureOutcome, statusWithoutUnwinding } from './failure';
 import { groupNeeds } from './graph';
 import type { OnRevertFailure, RevertMode } from './unwinding';
+import type { WaitSpec } from './waits';
+import { expiryAction } from './waits';
 import { revertAction, revertFailure, revertWaves, statusAfterUnwinding } from './unwinding';
 
 /** A planned job as the simulation needs it. */
 export interface SimJob extends FailingJob {
   stepId: string;
   hasRevert: boolean;
+  /** The step is a wait: what its expiry does. */
+  wait?: Pick<WaitSpec, 'onTimeout'>;
 }
 
 /** What goes wrong in a simulated run (nothing: every job succeeds). */
 export interface SimScenario {
-  /** Jobs whose run fails (a `business` failure, once retries are spent). */
+  /** Jobs whose run fails (a `business` failure, once retries are spent; for an approval: it is rejected). */
   failAt?: readonly string[];
+  /** Waits whose timeout expires: each follows its `onTimeout` (a `timeout` failure, going on, or parking). */
+  timeoutAt?: readonly string[];
   /** The job during whose tick the process is cancelled. */
   cancelAt?: string;
   /** The tick at which the process's deadline cuts every running job (a `timeout`). */
@@ -78,7 +84,11 @@ export function simulate(
   scenario: SimScenario = {}
 ): SimRun {
   const byId = new Map(jobs.map((job) => [job.stepId, job]));
-  const { pastPivot, groupUnits, ...forward } = runForward(nodes, scenario);
+  const expiry = expiries(byId, scenario);
+  const { pastPivot, groupUnits, ...forward } = runForward(nodes, {
+    ...scenario,
+    failAt: [...(scenario.failAt ?? []), ...expiry.failing],
+  });
   const startedIds = new Set(forward.forward.flat());
   const run: SimRun = {
     ...forward,
@@ -90,12 +100,17 @@ export function simulate(
   };
   const { stoppedAt } = run;
   if (!stoppedAt) return run;
+  if (stoppedAt.by === 'failure' && expiry.parks.has(stoppedAt.stepId)) {
+    run.notes.push(`the wait ${stoppedAt.stepId} expires: the process parks for a decision (onTimeout: park)`);
+    return { ...run, status: 'parked' };
+  }
   const withoutEmpty = (ended: SimRun): SimRun => ({ ...ended, units: ended.units.filter((unit) => unit.length > 0) });
   const stopped = byId.get(stoppedAt.stepId) as SimJob;
   const onRevertFailure = settings.onRevertFailure ?? 'continue';
   const cancelled = stoppedAt.by === 'cancel';
   if (pastPivot) return withoutEmpty(endPastPivot(run, stopped, onRevertFailure, stoppedAt.by));
-  const failureClass: FailureClass = cancelled ? 'cancel' : stoppedAt.by === 'deadline' ? 'timeout' : 'business';
+  const timedOut = stoppedAt.by === 'deadline' || expiry.failing.includes(stoppedAt.stepId);
+  const failureClass: FailureClass = cancelled ? 'cancel' : timedOut ? 'timeout' : 'business';
   // Every job cancelled (or cut) with the process fails with that class too, and each one's `revertOn` counts, as in
   // the engine, where each job that settles so decides for itself: one that keeps its effects keeps the process's,
   // else one that parks parks it.
@@ -118,6 +133,24 @@ export function simulate(
   run.units = run.units.filter((unit) => unit.length > 0);
   unwind(run, byId, nodes, settings, scenario, cancelled);
   return run;
+}
+
+/**
+ * The waits of `timeoutAt`, by what their expiry does (see `expiryAction`): those that fail their step (`revert`) or
+ * park it; one that goes on (`continue`) succeeds as if settled. A step in `timeoutAt` that is no wait is ignored.
+ */
+function expiries(byId: ReadonlyMap<string, SimJob>, scenario: SimScenario): { failing: string[]; parks: Set<string> } {
+  const failing: string[] = [];
+  const parks = new Set<string>();
+  for (const stepId of scenario.timeoutAt ?? []) {
+    const wait = byId.get(stepId)?.wait;
+    if (wait === undefined) continue;
+    const action = expiryAction(wait);
+    if (action === 'continue') continue;
+    failing.push(stepId);
+    if (action === 'park') parks.add(stepId);
+  }
+  return { failing, parks };
 }
 
 /** The forward pass in lock step: what started, succeeded and stopped, and the revert stack at the stop. */

@@ -21,6 +21,8 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, durationToMs } from '../shared/text';
+import type { WaitSpec } from '../core/waits';
+import { APPROVAL_JOB, EVENT_JOB, isWaitJob, parseMatch } from '../core/waits';
 import { asChildStep, childStepFields, useChildDefinitionSchema } from './child-step';
 
 /** A Temporal duration: milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `1h`, `1d`. */
@@ -150,6 +152,10 @@ const jobStepFields = jobOptionsSchema.extend({
   /** How long the step waits for its tokens; then it ends `not_run` and the process unwinds. Default 5m. */
   waitFor: durationSchema.optional(),
   ...childStepFields,
+  /** Set by the parser on a wait step (`approve` / `waitFor: { event }`), whose job is then `$approval` / `$event`. */
+  get wait() {
+    return waitSpecSchema.optional();
+  },
   /**
    * Options for the job's revert, or `none`: the step's effect is meant to stand (its job's revert, if it has one, is
    * never run); `none` needs a `reason`.
@@ -169,6 +175,78 @@ export type JobStep = z.infer<typeof jobStepSchema>;
 
 /** A job step, or a child-process step (`process:`), which is read as a job step named `process:<name>`. */
 export const memberStepSchema = z.preprocess(asChildStep, jobStepSchema);
+
+/** What an expired wait does: `revert` (default) unwinds the process, `continue` goes on, `park` waits for a person. */
+export const onTimeoutSchema = z.enum(['revert', 'continue', 'park']);
+
+/** An approval: a person approves (`jipper approve`) or rejects (`jipper reject`) before `timeout`. */
+export const approveSchema = z.strictObject({
+  /** What the person is asked, shown with the command that settles it. */
+  prompt: z.string().min(1),
+  /** Who may decide (`--as`, else the config's identity): a guard against mistakes, not authorization. */
+  approvers: z.array(z.string().min(1)).min(1).optional(),
+  timeout: durationSchema,
+  onTimeout: onTimeoutSchema.optional(),
+});
+
+/** An event wait: the step settles when an event of that name whose data satisfies `match` arrives. */
+export const waitForEventSchema = z.strictObject({
+  event: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'an event name is letters, digits, ".", "_", ":", "/", "-"')
+    .max(200),
+  /** An expression over `event`, `params` and `results` (`==`, `!=`, `&&`, `||`, `!`, literals, dotted paths). */
+  match: z
+    .string()
+    .min(1)
+    .superRefine((text, ctx) => {
+      try {
+        parseMatch(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `match does not parse: ${(err as Error).message}` });
+      }
+    })
+    .optional(),
+  timeout: durationSchema,
+  onTimeout: onTimeoutSchema.optional(),
+});
+
+/** A wait as the planner carries it: the approval or event, with its kind. */
+export const waitSpecSchema = z.union([
+  approveSchema.extend({ kind: z.literal('approve') }),
+  waitForEventSchema.extend({ kind: z.literal('event') }),
+]);
+
+/** A wait step as written: an id, `needs`, a deadline, and `approve` or `waitFor` (one of the two). */
+export const waitStepSchema = z
+  .strictObject({
+    id: stepIdSchema,
+    approve: approveSchema.optional(),
+    waitFor: waitForEventSchema.optional(),
+    needs: z.array(stepIdSchema).optional(),
+    pivot: z.boolean().optional(),
+    deadline: durationSchema.optional(),
+  })
+  .superRefine((step, ctx) => {
+    if ((step.approve === undefined) === (step.waitFor === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a wait step has `approve` or `waitFor` (one of the two)', path: [] });
+    }
+  });
+
+/** Whether a raw step is a wait step: no `job`, and an `approve` or an event `waitFor` (an object). */
+function isRawWaitStep(value: object): boolean {
+  if ('job' in value || 'parallel' in value) return false;
+  const { waitFor } = value as { waitFor?: unknown };
+  return 'approve' in value || (typeof waitFor === 'object' && waitFor !== null);
+}
+
+/** A wait step as a job step the planner and the engine know: its reserved job name and its `wait`. */
+function plannedWaitStep(step: z.infer<typeof waitStepSchema>): JobStep {
+  const { approve, waitFor, ...rest } = step;
+  const wait: WaitSpec = approve ? { kind: 'approve', ...approve } : { kind: 'event', ...(waitFor as EventWaitInput) };
+  return { ...rest, job: wait.kind === 'approve' ? APPROVAL_JOB : EVENT_JOB, wait };
+}
+type EventWaitInput = z.infer<typeof waitForEventSchema>;
 
 export const groupStepSchema = z.strictObject({
   /** Optional name for the group, shown in reports and graphs. */
@@ -193,13 +271,35 @@ export type GroupStep = z.infer<typeof groupStepSchema>;
  */
 export const stepSchema = z.unknown().transform((value, ctx): JobStep | GroupStep => {
   const grouped = typeof value === 'object' && value !== null && 'parallel' in value;
+  if (typeof value === 'object' && value !== null && isRawWaitStep(value)) {
+    const wait = waitStepSchema.safeParse(value);
+    if (wait.success) return plannedWaitStep(wait.data);
+    for (const issue of wait.error.issues)
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+    return z.NEVER;
+  }
   const parsed = grouped ? groupStepSchema.safeParse(value) : memberStepSchema.safeParse(value);
+  if (parsed.success && !grouped && waitJobMismatch(parsed.data as JobStep)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: '`wait` is set by Jipper on wait steps only',
+      path: ['wait'],
+      input: value,
+    });
+    return z.NEVER;
+  }
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues)
     ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
   return z.NEVER;
 });
 export type Step = z.infer<typeof stepSchema>;
+
+/** A job step whose `wait` and reserved job name disagree (a hand-written `wait`, or `$approval` without one). */
+function waitJobMismatch(step: JobStep): boolean {
+  const expected = step.wait === undefined ? undefined : step.wait.kind === 'approve' ? APPROVAL_JOB : EVENT_JOB;
+  return expected !== undefined ? step.job !== expected : isWaitJob(step.job);
+}
 
 export const processOptionsSchema = z.strictObject({
   /** `sequential` (default): revert one completed step at a time, newest first. `parallel`: all reverts at once. */

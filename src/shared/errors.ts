@@ -78,3 +78,5 @@ export const JIPPER_FAILURE_TYPES = [
   COMPLETE_LATER_REFUSED_TYPE,
 ] as const;
 export type JipperFailureType = (typeof JIPPER_FAILURE_TYPES)[number];
+/** An approval step was rejected (`jipper reject`): a `business` failure, so the process unwinds. */
+export const REJECTED_TYPE = 'rejected';

@@ -8,6 +8,7 @@
  * parallel group is one node of the graph: its members start together once the group's needs succeeded.
  */
 import type { JobStep, ProcessDefinition, Step, TokenSpec } from '../schema/definition';
+import type { WaitSpec } from '../core/waits';
 import { CHILD_FACTS, childDefinition, isChildStep } from './children';
 import type { EffectiveJobOptions, JobMeta } from './options';
 import { mergeJobOptions } from './options';
@@ -37,6 +38,8 @@ export interface PlannedJob {
   tokens?: TokenSpec[];
   /** How long it waits for its tokens. */
   waitFor?: string | number;
+  /** The step waits for an approval or an event instead of running a job (`job` is `$approval` / `$event`). */
+  wait?: WaitSpec;
 }
 
 /** A node of the process's graph: a job step, or a parallel group with its members. */
@@ -70,6 +73,9 @@ export interface Plan {
   /** The facts the plan was made from, by job name (absent when the worker planned). */
   facts?: Record<string, JobFacts>;
 }
+
+/** What the planner knows of a wait step: nothing to revert, no defaults of a job's own. */
+const WAIT_FACTS: JobFacts = { name: 'wait', hasRevert: false, defaults: {}, fingerprint: 'wait' };
 
 /** Formats paths like `steps[2].args.sizeMb` from zod/issue paths. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -283,7 +289,7 @@ export function jobNames(definition: Pick<ProcessDefinition, 'steps' | 'options'
     return typeof afterPivot === 'object' ? [afterPivot.recover.job] : [];
   });
   const steps = definition.steps.flatMap(stepJobs);
-  const own = steps.filter((step) => !isChildStep(step)).map((step) => step.job);
+  const own = steps.filter((step) => !isChildStep(step) && step.wait === undefined).map((step) => step.job);
   const children = steps.flatMap((step) => {
     const child = isChildStep(step) ? childDefinition(step) : undefined;
     return child?.steps ? jobNames(child) : [];
@@ -319,11 +325,13 @@ export function planFromFacts(
       const path = group ? `steps[${i}].parallel[${j}]` : `steps[${i}]`;
       if (seen.has(jobStep.id)) problems.push({ path: `${path}.id`, message: `duplicate step id "${jobStep.id}"` });
       seen.add(jobStep.id);
-      const job = isChildStep(jobStep)
-        ? CHILD_FACTS
-        : Object.hasOwn(facts, jobStep.job)
-          ? facts[jobStep.job]
-          : undefined;
+      const job = jobStep.wait
+        ? WAIT_FACTS
+        : isChildStep(jobStep)
+          ? CHILD_FACTS
+          : Object.hasOwn(facts, jobStep.job)
+            ? facts[jobStep.job]
+            : undefined;
       if (!job) {
         problems.push({
           path: `${path}.job`,
@@ -347,11 +355,12 @@ export function planFromFacts(
         ...(job.hasProbe ? { hasProbe: true } : {}),
         ...(job.ratePerSecond !== undefined ? { ratePerSecond: job.ratePerSecond } : {}),
         options: mergeJobOptions(job.defaults, processDefaults, jobStep),
-        // A child step is no job of a library: the worker has nothing to match it against.
-        ...(isChildStep(jobStep) ? {} : { fingerprint: job.fingerprint }),
+        // A child step or a wait is no job of a library: the worker has nothing to match it against.
+        ...(isChildStep(jobStep) || jobStep.wait ? {} : { fingerprint: job.fingerprint }),
         ...(uses.length ? { uses } : {}),
         ...(jobStep.tokens?.length ? { tokens: jobStep.tokens } : {}),
         ...(jobStep.waitFor !== undefined ? { waitFor: jobStep.waitFor } : {}),
+        ...(jobStep.wait ? { wait: jobStep.wait } : {}),
       };
       jobs.push(planned);
     });

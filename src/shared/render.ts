@@ -10,6 +10,7 @@ import type { ProcessDefinition } from '../schema/definition';
 import { hookLines } from './hooks';
 import { MAX_RENDERED_CELL_CHARS, MAX_RENDERED_ROWS } from './limits';
 import type { JobReport, ProcessReport } from './report';
+import { waitingLines } from './wait-wording';
 import { isGroupStep, stepJobs } from './steps';
 import {
   endedByTemporalLines,
@@ -101,6 +102,7 @@ export function reportToMarkdown(report: ProcessReport): string {
         `Waiting for a decision on \`${p.stepId}\` (${p.kind === 'revert' ? 'its revert failed' : 'it failed past the pivot'}` +
         `${p.error ? `: ${cell(errorText(p.error))}` : ''}): \`${p.command}\``
     ),
+    ...waitingLines(report).map((line) => cell(capitalized(line))),
     pauseText(report) ? capitalized(cell(pauseText(report))) : '',
     others.length ? `Needs a person: ${others.map((s) => `\`${s}\``).join(', ')}` : '',
     unwinding ? cell(capitalized(unwinding)) : '',

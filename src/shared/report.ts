@@ -94,6 +94,31 @@ export interface JobReport {
   probe?: { answer: 'applied' | 'not-applied' | 'unknown'; detail?: string };
   /** A child-process step's child: its id and its report, rows nested (see docs/sub-processes.md). */
   child?: ChildRecord;
+  /** A wait step (an approval or an event): what it waits for, the command that settles it, and how it was settled. */
+  wait?: WaitReport;
+}
+
+/** A wait step's part of the report (see `docs/waits.md`). */
+export interface WaitReport {
+  kind: 'approve' | 'event';
+  /** An approval's question, and who may decide (absent: anyone). */
+  prompt?: string;
+  approvers?: string[];
+  /** An event wait's event name and `match`. */
+  event?: string;
+  match?: string;
+  /** When its timeout expires (the last time it opened). */
+  expiresAt?: string;
+  /** How many times it opened: more than once when it expired, parked, and an operator decided `retry`. */
+  opens?: number;
+  /** The command that settles it, e.g. `jipper approve order-17 manager-ok`. */
+  settle: string;
+  /** How it was settled: `approved`, `rejected`, an event `received`, or `timed-out`. */
+  outcome?: 'approved' | 'rejected' | 'received' | 'timed-out';
+  /** Who decided (an approval), when, and why. */
+  by?: string;
+  at?: string;
+  reason?: string;
 }
 
 /** An operator's change to the remaining steps of a running process (`jipper revise`). */

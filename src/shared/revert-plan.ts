@@ -27,6 +27,8 @@ export interface PreviewScenario {
   cancelAt?: string;
   /** A job whose revert fails after its retries. */
   revertFails?: string;
+  /** A wait step whose timeout expires (it follows its `onTimeout`). A wait in `failAt` is rejected. */
+  timeoutAt?: string;
 }
 
 export interface PreviewRevert {
@@ -78,7 +80,7 @@ export function previewPlan(
   const jobs = new Map(plan.jobs.map((job) => [job.stepId, job]));
   // With child steps, ids may be paths into the children (`db/grant`): see src/core/children.ts.
   const tree = childTree(plan, definition, settings);
-  for (const id of [scenario.failAt, scenario.cancelAt, scenario.revertFails]) {
+  for (const id of [scenario.failAt, scenario.cancelAt, scenario.revertFails, scenario.timeoutAt]) {
     if (id !== undefined && !jobs.has(id) && !(tree && treeHasJob(tree, id))) {
       throw new RangeError(`no job "${id}" in this process`);
     }
@@ -87,6 +89,7 @@ export function previewPlan(
     ...(scenario.failAt !== undefined ? { failAt: [scenario.failAt] } : {}),
     ...(scenario.cancelAt !== undefined ? { cancelAt: scenario.cancelAt } : {}),
     ...(scenario.revertFails !== undefined ? { revertFails: [scenario.revertFails] } : {}),
+    ...(scenario.timeoutAt !== undefined ? { timeoutAt: [scenario.timeoutAt] } : {}),
     // The preview cannot know what a probe will answer: it shows the job reverted when its step says revertOnFailure.
     probe: (stepId: string) => (jobs.get(stepId)?.options.revertOnFailure ? 'applied' : 'not-applied'),
   } as const;

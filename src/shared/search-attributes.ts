@@ -11,4 +11,10 @@ export const PROCESS_NAME_KEY = defineSearchAttributeKey('JipperProcess', Search
 /** The process status: running, unwinding, parked, succeeded, reverted, revert_failed, cancelled, failed (Keyword). */
 export const PROCESS_STATUS_KEY = defineSearchAttributeKey('JipperStatus', SearchAttributeType.KEYWORD);
 
-export const JIPPER_SEARCH_ATTRIBUTES = [PROCESS_NAME_KEY, PROCESS_STATUS_KEY] as const;
+/**
+ * The event names a process waits for now (KeywordList), so `jipper send-event` finds the processes an event is for
+ * without reading any history; empty when it waits for none.
+ */
+export const WAITING_FOR_KEY = defineSearchAttributeKey('JipperWaitingFor', SearchAttributeType.KEYWORD_LIST);
+
+export const JIPPER_SEARCH_ATTRIBUTES = [PROCESS_NAME_KEY, PROCESS_STATUS_KEY, WAITING_FOR_KEY] as const;

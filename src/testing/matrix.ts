@@ -34,10 +34,24 @@ export interface MatrixCase {
 export interface FailureMatrixOptions {
   /** Parameters to plan with (the definition's defaults otherwise); each run may pass its own. */
   params?: Record<string, unknown>;
-  /** Which kinds of case to make. Default all three. */
+  /** Which kinds of case to make. Default all: a wait step gets `reject` (an approval) and `timeout` cases. */
   kinds?: readonly Scenario['kind'][];
   /** The predictor of expected outcomes. Default {@link predictOutcome}. */
   predict?: OutcomePredictor;
+}
+
+/** The timeout a `timeout` case gives its wait, so that it expires within the test. */
+const CASE_WAIT_TIMEOUT = '1s';
+
+/** A copy of a raw definition whose wait step `stepId` times out after `timeout`. */
+function withWaitTimeout(definition: unknown, stepId: string, timeout: string): unknown {
+  const copy = JSON.parse(JSON.stringify(definition)) as { steps?: Record<string, unknown>[] };
+  for (const step of copy.steps ?? []) {
+    if (step.id !== stepId) continue;
+    const wait = (step.approve ?? step.waitFor) as Record<string, unknown> | undefined;
+    if (wait) wait.timeout = timeout;
+  }
+  return copy;
 }
 
 function describeOutcome(expected: ExpectedOutcome): string {
@@ -67,19 +81,39 @@ export function failureMatrix(
   }
   const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
   const predict = options.predict ?? predictOutcome;
-  const kinds = new Set(options.kinds ?? ['fail', 'cancel', 'revert-fail']);
+  const kinds = new Set(options.kinds ?? ['fail', 'cancel', 'revert-fail', 'reject', 'timeout']);
   const jobs = model.plan.jobs;
   const cases: MatrixCase[] = [];
   const add = (id: string, what: string, scenario: Scenario) => {
     const expected = predict(model, scenario);
     cases.push({ id, name: `${what} → ${describeOutcome(expected)}`, scenario, expected, definition });
   };
+  const waits = jobs.filter((job) => job.wait !== undefined);
+  const jobSteps = jobs.filter((job) => job.wait === undefined);
   if (kinds.has('fail')) {
-    for (const job of jobs)
+    for (const job of jobSteps)
       add(`fail-${job.stepId}`, `run of "${job.stepId}" (${job.job}) fails`, { kind: 'fail', stepId: job.stepId });
   }
+  if (kinds.has('reject')) {
+    for (const job of waits.filter((w) => w.wait?.kind === 'approve'))
+      add(`reject-${job.stepId}`, `approval "${job.stepId}" is rejected`, { kind: 'reject', stepId: job.stepId });
+  }
+  if (kinds.has('timeout')) {
+    for (const job of waits) {
+      const scenario: Scenario = { kind: 'timeout', stepId: job.stepId };
+      const expected = predict(model, scenario);
+      const what = `wait "${job.stepId}" expires (onTimeout: ${job.wait?.onTimeout ?? 'revert'})`;
+      cases.push({
+        id: `timeout-${job.stepId}`,
+        name: `${what} → ${describeOutcome(expected)}`,
+        scenario,
+        expected,
+        definition: withWaitTimeout(definition, job.stepId, CASE_WAIT_TIMEOUT),
+      });
+    }
+  }
   if (kinds.has('cancel')) {
-    for (const job of jobs) {
+    for (const job of jobSteps) {
       add(`cancel-${job.stepId}`, `cancel while "${job.stepId}" (${job.job}) runs`, {
         kind: 'cancel',
         stepId: job.stepId,

@@ -14,6 +14,7 @@ import type { PlanNode, PlannedJob } from '../shared/plan';
 import type { FinalProcessStatus, JobStatus, ProcessReport, RevertReport } from '../shared/report';
 import type { PlanPreview, PreviewScenario } from '../shared/revert-plan';
 import { previewPlan } from '../shared/revert-plan';
+import { DEADLINE_TYPE, REJECTED_TYPE } from '../shared/errors';
 import { INJECTED_FAULT_TYPE } from './instrument';
 
 /** A definition as planned: what decides its unwinding (its graph, each job's revert and options, its settings). */
@@ -32,7 +33,11 @@ export type Scenario =
   /** The process is cancelled while `stepId` runs (with whatever runs beside it). */
   | { kind: 'cancel'; stepId: string }
   /** The run of `trigger` fails, and while unwinding the revert of `stepId` fails. */
-  | { kind: 'revert-fail'; stepId: string; trigger: string };
+  | { kind: 'revert-fail'; stepId: string; trigger: string }
+  /** The approval `stepId` is rejected. */
+  | { kind: 'reject'; stepId: string }
+  /** The wait `stepId` expires (the case's definition gives it a short timeout); it follows its `onTimeout`. */
+  | { kind: 'timeout'; stepId: string };
 
 /** What the report of a case must say. */
 export interface ExpectedOutcome {
@@ -88,27 +93,37 @@ function preview(model: ProcessModel, scenario: PreviewScenario): PlanPreview {
   return previewPlan(model.plan, model.definition, model.definition.options ?? {}, scenario);
 }
 
+/** The preview's scenario for a case's (a rejection is a wait's failure; an expiry, its `timeoutAt`). */
+function previewScenario(scenario: Scenario): PreviewScenario {
+  switch (scenario.kind) {
+    case 'fail':
+    case 'reject':
+      return { failAt: scenario.stepId };
+    case 'cancel':
+      return { cancelAt: scenario.stepId };
+    case 'timeout':
+      return { timeoutAt: scenario.stepId };
+    case 'revert-fail':
+      return { failAt: scenario.trigger, revertFails: scenario.stepId };
+  }
+}
+
 /**
  * The engine's own preview of a run (`previewPlan` of `src/shared/revert-plan.ts`, the saga core's rules), read
  * as the report a case must end with. A process that the preview leaves parked is retried by the case after its fault
  * is lifted: a forward failure then goes on to the end, a revert then succeeds.
  */
 export const predictOutcome: OutcomePredictor = (model, scenario) => {
-  const run = preview(
-    model,
-    scenario.kind === 'fail'
-      ? { failAt: scenario.stepId }
-      : scenario.kind === 'cancel'
-        ? { cancelAt: scenario.stepId }
-        : { failAt: scenario.trigger, revertFails: scenario.stepId }
-  );
+  const run = preview(model, previewScenario(scenario));
   const jobs: ExpectedOutcome['jobs'] = {};
   for (const id of run.succeeded) jobs[id] = { status: 'succeeded' };
   for (const id of run.notRun) jobs[id] = { status: 'not_run' };
   for (const id of run.cancelled) jobs[id] = { status: 'failed', errorType: 'cancelled' };
   const stopped = run.stoppedAt?.stepId;
   if (stopped !== undefined) {
-    jobs[stopped] = { status: 'failed', errorType: run.stoppedAt?.by === 'cancel' ? 'cancelled' : INJECTED_FAULT_TYPE };
+    const injected =
+      scenario.kind === 'reject' ? REJECTED_TYPE : scenario.kind === 'timeout' ? DEADLINE_TYPE : INJECTED_FAULT_TYPE;
+    jobs[stopped] = { status: 'failed', errorType: run.stoppedAt?.by === 'cancel' ? 'cancelled' : injected };
   }
   const failedStep = run.stoppedAt?.by === 'failure' ? stopped : undefined;
   const base = {
@@ -181,7 +196,7 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
 export function revertTrigger(model: ProcessModel, stepId: string): string | undefined {
   const job = model.plan.jobs.find((j) => j.stepId === stepId);
   if (!job?.hasRevert) return undefined;
-  for (const candidate of [...model.plan.jobs].reverse()) {
+  for (const candidate of [...model.plan.jobs].reverse().filter((j) => j.wait === undefined)) {
     const run = preview(model, { failAt: candidate.stepId });
     if (run.reverts.flat().some((r) => r.stepId === stepId && r.action === 'revert')) return candidate.stepId;
   }

@@ -25,6 +25,7 @@ import { Instrumentation } from './instrument';
 import type { MatrixCase } from './matrix';
 import { expectOutcome } from './outcome';
 import { installTestRuntime } from './runtime';
+import { withSettledWaits } from './waits';
 import type { TestServer } from './server';
 import type { HookSet } from '../shared/hooks';
 
@@ -63,6 +64,8 @@ export interface RunOptions {
   params?: Record<string, unknown>;
   /** Workflow id. Default `<process name>-<uuid>`. */
   id?: string;
+  /** In a failure-matrix case: the data sent to each event wait it reaches, by step id (default `{}`). */
+  events?: Record<string, unknown>;
 }
 
 /** A run that ended: its report, and every call of its jobs as the worker saw them. */
@@ -159,39 +162,34 @@ export async function startTestWorker(
     },
     async runCase(testCase, runOptions = {}) {
       const { scenario, expected } = testCase;
-      const faults: FaultPlan = { failRun: new Set(), failRevert: new Set() };
-      if (scenario.kind === 'fail') faults.failRun.add(scenario.stepId);
-      if (scenario.kind === 'cancel') faults.holdRun = new Set([scenario.stepId, ...expected.alsoCancelled]);
-      if (scenario.kind === 'revert-fail') {
-        faults.failRun.add(scenario.trigger);
-        faults.failRevert.add(scenario.stepId);
-      }
+      const faults = faultsOf(testCase);
       const id = runOptions.id ?? `${testCase.id}-${randomUUID()}`;
       const { processId, handle } = await start(testCase.definition, { ...runOptions, id }, faults);
       const deadline = AbortSignal.timeout(CASE_STEP_TIMEOUT_MS);
-      if (scenario.kind === 'cancel') {
-        // Cancel once every job that runs beside the step is held with it and every job before it has completed: the
-        // outcome is then the one the definition implies, whatever the timing.
-        const held = [scenario.stepId, ...expected.alsoCancelled];
-        await instrumentation.waitFor(
-          processId,
-          (calls) =>
-            held.every((id) => calls.some((c) => c.stepId === id && c.side === 'run')) &&
-            expected.completeBeforeCancel.every((id) =>
-              calls.some((c) => c.stepId === id && c.side === 'run' && c.outcome === 'ok')
-            ),
-          deadline
-        );
-        await handle.cancel();
-      }
-      if (expected.parkedAt !== undefined) {
-        await waitUntilParked(handle, expected.parkedAt, deadline);
-        instrumentation.clearFaults(processId);
-        await decide(client, processId, expected.parkedAt, 'retry');
-      }
-      const run = await finish(processId, handle);
-      expectOutcome(run.report, expected);
-      return run;
+      return withSettledWaits(client, processId, scenario, runOptions.events ?? {}, async () => {
+        if (scenario.kind === 'cancel') {
+          // Cancel once the jobs beside the step are held and the ones before it completed: the outcome is then fixed.
+          const held = [scenario.stepId, ...expected.alsoCancelled];
+          await instrumentation.waitFor(
+            processId,
+            (calls) =>
+              held.every((id) => calls.some((c) => c.stepId === id && c.side === 'run')) &&
+              expected.completeBeforeCancel.every((id) =>
+                calls.some((c) => c.stepId === id && c.side === 'run' && c.outcome === 'ok')
+              ),
+            deadline
+          );
+          await handle.cancel();
+        }
+        if (expected.parkedAt !== undefined) {
+          await waitUntilParked(handle, expected.parkedAt, deadline);
+          instrumentation.clearFaults(processId);
+          await decide(client, processId, expected.parkedAt, 'retry');
+        }
+        const run = await finish(processId, handle);
+        expectOutcome(run.report, expected);
+        return run;
+      });
     },
     calls: (processId) => instrumentation.callsOf(processId),
     async shutdown() {
@@ -200,6 +198,18 @@ export async function startTestWorker(
       await nativeConnection.close();
     },
   };
+}
+
+/** The faults a case injects: the run that fails, the runs held for a cancellation, the revert that fails. */
+function faultsOf({ scenario, expected }: MatrixCase): FaultPlan {
+  const faults: FaultPlan = { failRun: new Set(), failRevert: new Set() };
+  if (scenario.kind === 'fail') faults.failRun.add(scenario.stepId);
+  if (scenario.kind === 'cancel') faults.holdRun = new Set([scenario.stepId, ...expected.alsoCancelled]);
+  if (scenario.kind === 'revert-fail') {
+    faults.failRun.add(scenario.trigger);
+    faults.failRevert.add(scenario.stepId);
+  }
+  return faults;
 }
 
 /** The worker's default hooks and Web UI link, when the options set them. */

@@ -75,6 +75,8 @@ import type { ChildSteps } from './process-children';
 import { flatTree } from '../shared/children';
 import type { DecideRequest, PauseRequest } from './messages';
 import { decideUpdate, pauseUpdate, reportQuery, resumeUpdate } from './messages';
+import type { WaitOutcome } from './process-waits';
+import { Waits } from './process-waits';
 
 export type { PlannedJob };
 export type { OnRevertFailure, RevertMode } from '../core';
@@ -242,6 +244,9 @@ export class Engine {
   /** Jobs a step's deadline or the process's deadline cut, with why: their failure is of type `deadline`. */
   private readonly cutByDeadline = new Map<string, string>();
 
+  /** The process's wait steps (approvals, events): see `./process-waits`. */
+  readonly waits: Waits;
+
   /** Whether the Web UI's current details are rendered when asked for (this bundle has Jipper's interceptor). */
   private readonly detailsOnQuery = renderDetailsOnQuery(() => reportToMarkdown(flatTree(this.state.report)));
 
@@ -250,6 +255,7 @@ export class Engine {
     readonly settings: EngineSettings
   ) {
     setHandler(reportQuery, () => this.state.report);
+    this.waits = new Waits(this);
     setHandler(
       decideUpdate,
       (request) => {
@@ -305,7 +311,9 @@ export class Engine {
   private checkPause(_request: PauseRequest): void {
     const { status, processId } = this.state.report;
     if (this.state.report.pause) throw new Error(`process ${processId} is already paused`);
-    if (status !== 'running') throw new Error(`process ${processId} is ${status}: only a running process can pause`);
+    if (status !== 'running' && status !== 'waiting') {
+      throw new Error(`process ${processId} is ${status}: only a running process can pause`);
+    }
   }
 
   /** True while an operator has paused forward progress. */
@@ -475,7 +483,31 @@ export class Engine {
     } catch (err) {
       return rejectWith(err);
     }
+    if (job.wait) return this.waits.run(job, unit);
     return this.attemptJob(job, input, unit, extra);
+  }
+
+  /** A wait step opens: it runs (with no activity) until `Waits` settles it. */
+  waitStarted(stepId: string): void {
+    this.event(stepId, { type: 'start', at: nowIso() });
+    this.runningJobs.add(stepId);
+    this.publish();
+  }
+
+  /** A wait step expired and parks for a decision: it failed (a retry opens it again), and no longer waits. */
+  waitParked(stepId: string, error: ErrorInfo): void {
+    this.event(stepId, { type: 'fail', at: nowIso(), error });
+    this.ran(stepId);
+  }
+
+  /** A wait step settled: it succeeds, or fails as a job does (`expired`: cut by its timeout, a `timeout` failure). */
+  async waitSettled(job: PlannedJob, unit: string[] | undefined, outcome: WaitOutcome): Promise<unknown> {
+    this.ran(job.stepId);
+    if ('result' in outcome) return this.succeeded(job, { result: outcome.result, attempt: 1 }, unit);
+    if (outcome.expired !== undefined) this.cutByDeadline.set(job.stepId, outcome.expired);
+    const next = await this.failed(job, outcome.error, unit);
+    if (next === 'retry') return this.waits.run(job, unit);
+    return next === 'skip' ? undefined : next.result;
   }
 
   /**

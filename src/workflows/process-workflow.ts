@@ -95,6 +95,7 @@ async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<Pro
     });
   }
   engine.register(plan.jobs, plan.nodes);
+  engine.waits.params = plan.params;
   const ctx: ProcessContext = {
     workflowId: info.workflowId,
     taskQueue: info.taskQueue,

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       connectionOptions: { address: undefined, tls: undefined, apiKey: undefined, metadata: undefined },
       libraries: undefined,
       webUi: undefined,
+      identity: undefined,
       projectRoot: scratch,
       configFile: undefined,
       sources: {
@@ -39,6 +40,7 @@ describe('loadConfig', () => {
         apiKey: 'default',
         webUi: 'default',
         encryptionRequired: 'default',
+        identity: 'default',
       },
       keyRing: undefined,
       encryptionRequired: false,

@@ -21,7 +21,8 @@ import { ensureSearchAttributes } from '../../src/config/search-attributes';
 import { freePort } from '../../src/dev/ports';
 import { CLI_PATH, requireBuiltCli } from '../support/cli';
 
-const KEYWORD = encodeSearchAttributeIndexedValueType('KEYWORD');
+/** The indexed value type each of Jipper's attributes is registered with (Keyword; `JipperWaitingFor` a KeywordList). */
+const typeOf = (key: (typeof JIPPER_SEARCH_ATTRIBUTES)[number]) => encodeSearchAttributeIndexedValueType(key.type);
 
 /** The pid is a live process: it exists and is not a zombie (dead, waiting for its parent to reap it). */
 function isRunning(pid: number): boolean {
@@ -146,7 +147,7 @@ describe('search attributes', () => {
     const { customAttributes } = await conn.connection.operatorService.listSearchAttributes({
       namespace: conn.namespace,
     });
-    for (const key of JIPPER_SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(KEYWORD);
+    for (const key of JIPPER_SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(typeOf(key));
   });
 
   it('are added where missing, once, by ensureSearchAttributes', async () => {
@@ -161,7 +162,7 @@ describe('search attributes', () => {
     });
     await expect(ensureSearchAttributes(conn.connection, namespace)).resolves.toEqual({ added: [], checked: true });
     const { customAttributes } = await conn.connection.operatorService.listSearchAttributes({ namespace });
-    for (const key of JIPPER_SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(KEYWORD);
+    for (const key of JIPPER_SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(typeOf(key));
   });
 });
 

@@ -31,6 +31,8 @@ function shown(config: JipperConfig, name: SettingName): string {
       return config.connectionOptions.apiKey === undefined ? '(none)' : '(set)';
     case 'webUi':
       return config.webUi ?? '(from the server in use)';
+    case 'identity':
+      return config.identity ?? '(the OS user)';
     case 'encryptionRequired':
       return config.encryptionRequired ? 'yes' : 'no';
   }

@@ -17,6 +17,7 @@ import { SET_HELP } from './validate';
 interface PlanOptions {
   set?: string[];
   failAt?: string;
+  timeoutAt?: string;
   cancelAt?: string;
   revertFails?: string;
   json?: boolean;
@@ -34,14 +35,15 @@ export function registerPlan(program: Command): void {
     .option('--set <key=value>', SET_HELP, collectSet)
     .option('--fail-at <step>', 'the job that fails (once its retries are spent; in a child: db/grant)', stepPath)
     .option('--cancel-at <step>', 'the job during which the process is cancelled', stepPath)
+    .option('--timeout-at <step>', 'the wait step whose timeout expires (it follows its onTimeout)', stepPath)
     .option('--revert-fails <step>', 'besides: the job whose revert fails', stepPath)
     .option('--json', 'print { name, settings, forward, previews } as JSON')
     .option('--mermaid', 'print a Mermaid flowchart: the forward path, the stop, the reverts (dashed)')
     .option('--markdown', 'with --mermaid: wrap the chart in a ```mermaid fence')
     .action(
       action(async (file: string, options: PlanOptions) => {
-        if (options.failAt !== undefined && options.cancelAt !== undefined) {
-          throw new UsageError('choose one of --fail-at and --cancel-at');
+        if ([options.failAt, options.cancelAt, options.timeoutAt].filter((o) => o !== undefined).length > 1) {
+          throw new UsageError('choose one of --fail-at, --cancel-at and --timeout-at');
         }
         if (options.json && options.mermaid) throw new UsageError('choose one of --json and --mermaid');
         if (options.markdown && !options.mermaid) throw new UsageError('--markdown goes with --mermaid');
@@ -55,6 +57,7 @@ export function registerPlan(program: Command): void {
           ['--fail-at', options.failAt],
           ['--cancel-at', options.cancelAt],
           ['--revert-fails', options.revertFails],
+          ['--timeout-at', options.timeoutAt],
         ] as const) {
           if (step !== undefined && !known.includes(step)) {
             throw new UsageError(
@@ -66,7 +69,14 @@ export function registerPlan(program: Command): void {
           ...(options.failAt !== undefined ? { failAt: options.failAt } : {}),
           ...(options.cancelAt !== undefined ? { cancelAt: options.cancelAt } : {}),
           ...(options.revertFails !== undefined ? { revertFails: options.revertFails } : {}),
+          ...(options.timeoutAt !== undefined ? { timeoutAt: options.timeoutAt } : {}),
         };
+        const waits = validation.jobs.filter((job) => job.wait).map((job) => job.stepId);
+        if (options.timeoutAt !== undefined && !waits.includes(options.timeoutAt)) {
+          throw new UsageError(
+            `--timeout-at ${options.timeoutAt}: not a wait step of ${definition.name}; its waits: ${waits.join(', ') || 'none'}`
+          );
+        }
         const view = planView(definition, validation, scenario);
         if (options.json) return printJson(view);
         if (options.mermaid) {
