@@ -126,13 +126,18 @@ export async function waitForReport(handle: WorkflowHandle): Promise<ProcessRepo
 
 /**
  * The run has not begun: it was started with a delay (`startAt`, `startDelay`) that has not passed. Temporal holds
- * its first workflow task until then, so no worker has seen it and a query cannot be answered yet.
+ * its first workflow task until then, so no worker has seen it and a query cannot be answered yet. A run started
+ * without a delay has its execution time equal to its start time: it is never waiting, even when the server's clock
+ * is a little ahead of this one.
  */
 export function isWaiting(
-  description: Pick<WorkflowExecutionDescription, 'status' | 'executionTime'>,
+  description: Pick<WorkflowExecutionDescription, 'status' | 'executionTime'> &
+    Partial<Pick<WorkflowExecutionDescription, 'startTime'>>,
   now = Date.now()
 ): boolean {
-  return description.status.name === 'RUNNING' && (description.executionTime?.getTime() ?? 0) > now;
+  const executionTime = description.executionTime?.getTime() ?? 0;
+  const delayed = description.startTime === undefined || executionTime > description.startTime.getTime();
+  return description.status.name === 'RUNNING' && delayed && executionTime > now;
 }
 
 /**

@@ -13,6 +13,7 @@ import { calendarToCron, compactDuration, describeSpec, temporalSpec } from '../
 import { processDefinitionSchema, scheduleSchema } from '../../src/schema/definition';
 import { isoTimeSchema } from '../../src/cli/time';
 import { durationToMs } from '../../src/shared/text';
+import { isWaiting } from '../../src/client/report';
 import type { CalendarSpecDescription } from '@temporalio/client';
 
 const registry = new JobRegistry([volumeLibrary({ root: '/nonexistent' })]);
@@ -202,6 +203,22 @@ describe('start delays', () => {
     expect(isoTimeSchema.safeParse('2026-02-31T03:00:00Z').success).toBe(true); // JavaScript rolls it over, as Temporal would
     expect(isoTimeSchema.safeParse('2026-13-01T03:00:00Z').success).toBe(false);
     expect(durationToMs('1.5h')).toBe(5_400_000);
+  });
+});
+
+describe('a run that has not begun (isWaiting)', () => {
+  const running = { name: 'RUNNING' } as Parameters<typeof isWaiting>[0]['status'];
+  const at = (ms: number) => new Date(Date.UTC(2026, 11, 7, 12, 0, 0, ms));
+
+  it('is a run whose delayed start has not come', () => {
+    expect(isWaiting({ status: running, startTime: at(0), executionTime: at(60_000) }, at(1_000).getTime())).toBe(true);
+    expect(isWaiting({ status: running, startTime: at(0), executionTime: at(60_000) }, at(61_000).getTime())).toBe(
+      false
+    );
+  });
+
+  it('is never a run started without a delay, even when the server clock is ahead of this one', () => {
+    expect(isWaiting({ status: running, startTime: at(5), executionTime: at(5) }, at(2).getTime())).toBe(false);
   });
 });
 

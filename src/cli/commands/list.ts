@@ -104,7 +104,10 @@ function toRun(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): ListedRun
     process: typedSearchAttributes.get(PROCESS_NAME_KEY),
     status: runStatus({ status, typedSearchAttributes }),
     startedAt: info.startTime ? tsToDate(info.startTime).toISOString() : '',
-    ...(isWaiting({ status, executionTime }) && executionTime ? { startsAt: executionTime.toISOString() } : {}),
+    ...(isWaiting({ status, executionTime, ...(info.startTime ? { startTime: tsToDate(info.startTime) } : {}) }) &&
+    executionTime
+      ? { startsAt: executionTime.toISOString() }
+      : {}),
     closedAt: info.closeTime ? tsToDate(info.closeTime).toISOString() : undefined,
     ...(schedule !== undefined ? { schedule } : {}),
   };
