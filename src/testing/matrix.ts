@@ -16,9 +16,9 @@
 import type { JobLibrary } from '../jobs/library';
 import { JobRegistry } from '../runtime/registry';
 import { processDefinitionSchema } from '../schema/definition';
-import { embeddedChildren } from '../shared/children';
 import type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
-import { predictOutcome, processModel, revertTrigger } from './outcome';
+import { predictOutcome, processModel } from './outcome';
+import { treeJobs, treeRevertTrigger } from './tree';
 
 export interface MatrixCase {
   /** Short and unique within the matrix: `fail-export`, `cancel-quota`, `revert-fail-alloc`. */
@@ -58,21 +58,22 @@ export function failureMatrix(
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
     throw new Error(`failureMatrix: not a process definition: ${lines.join('; ')}`);
   }
-  // Faults are injected into the process's own jobs, and outcomes read from its own report: not yet into children.
-  const [child] = embeddedChildren(parsed.data);
-  if (child) {
-    throw new Error(
-      `failureMatrix: ${child.path} ("${child.step.id}") runs a child process; the failure matrix does not cover child-process steps yet (jipper plan --fail-at <step>/<job> previews them)`
-    );
-  }
   const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
   const predict = options.predict ?? predictOutcome;
   const kinds = new Set(options.kinds ?? ['fail', 'cancel', 'revert-fail']);
-  const jobs = model.plan.jobs;
+  // A child step's cases are those of the jobs inside it, by path (`db/grant`): see tree.ts.
+  const jobs = treeJobs(model).map(({ path, job }) => ({ stepId: path, job: job.job }));
   const cases: MatrixCase[] = [];
   const add = (id: string, what: string, scenario: Scenario) => {
     const expected = predict(model, scenario);
-    cases.push({ id, name: `${what} → ${describeOutcome(expected)}`, scenario, expected, definition });
+    // A path into a child (`db/grant`) is `db.grant` in an id: the id goes into workflow ids, where `/` nests.
+    cases.push({
+      id: id.replaceAll('/', '.'),
+      name: `${what} → ${describeOutcome(expected)}`,
+      scenario,
+      expected,
+      definition,
+    });
   };
   if (kinds.has('fail')) {
     for (const job of jobs)
@@ -88,7 +89,7 @@ export function failureMatrix(
   }
   if (kinds.has('revert-fail')) {
     for (const job of jobs) {
-      const trigger = revertTrigger(model, job.stepId);
+      const trigger = treeRevertTrigger(model, job.stepId);
       if (trigger === undefined) continue;
       add(`revert-fail-${job.stepId}`, `revert of "${job.stepId}" (${job.job}) fails after "${trigger}" fails`, {
         kind: 'revert-fail',

@@ -10,17 +10,19 @@
  */
 import type { JobRegistry } from '../runtime/registry';
 import type { ProcessDefinition } from '../schema/definition';
-import type { PlanNode, PlannedJob } from '../shared/plan';
+import type { JobFacts, PlanNode, PlannedJob } from '../shared/plan';
 import type { FinalProcessStatus, JobStatus, ProcessReport, RevertReport } from '../shared/report';
 import type { PlanPreview, PreviewScenario } from '../shared/revert-plan';
 import { previewPlan } from '../shared/revert-plan';
 import { INJECTED_FAULT_TYPE } from './instrument';
+import { jobsOnly, markChildSteps, treeReport } from './tree';
 
 /** A definition as planned: what decides its unwinding (its graph, each job's revert and options, its settings). */
 export interface ProcessModel {
   name: string;
   definition: ProcessDefinition;
-  plan: { jobs: PlannedJob[]; nodes?: PlanNode[] };
+  /** With the registry's facts, from which child steps' children are planned (see `src/shared/child-plans.ts`). */
+  plan: { jobs: PlannedJob[]; nodes?: PlanNode[]; facts?: Record<string, JobFacts> };
   revertMode: 'sequential' | 'parallel';
   onRevertFailure: 'continue' | 'park';
 }
@@ -78,7 +80,11 @@ export function processModel(
   return {
     name: checked.name,
     definition: checked,
-    plan: { jobs: validation.jobs, ...(validation.nodes ? { nodes: validation.nodes } : {}) },
+    plan: {
+      jobs: validation.jobs,
+      ...(validation.nodes ? { nodes: validation.nodes } : {}),
+      facts: registry.facts(registry.names()),
+    },
     revertMode: checked.options?.revertMode ?? 'sequential',
     onRevertFailure: checked.options?.onRevertFailure ?? 'continue',
   };
@@ -110,11 +116,18 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
   if (stopped !== undefined) {
     jobs[stopped] = { status: 'failed', errorType: run.stoppedAt?.by === 'cancel' ? 'cancelled' : INJECTED_FAULT_TYPE };
   }
+  const scenarioStep = scenario.kind === 'revert-fail' ? scenario.trigger : scenario.stepId;
+  if (stopped !== undefined && scenarioStep !== stopped && scenarioStep.startsWith(`${stopped}/`)) {
+    // Stopped inside a child (`db/grant`): the job there failed (or was cancelled), and with it the child step.
+    jobs[scenarioStep] = jobs[stopped] as ExpectedOutcome['jobs'][string];
+    jobs[stopped] = { status: 'failed' };
+  }
   const failedStep = run.stoppedAt?.by === 'failure' ? stopped : undefined;
   const base = {
     ...(failedStep !== undefined ? { failedStep } : {}),
     alsoCancelled: run.cancelled,
-    completeBeforeCancel: scenario.kind === 'cancel' ? run.succeeded : [],
+    // The jobs, not the child steps around them (those have no calls to wait for).
+    completeBeforeCancel: scenario.kind === 'cancel' ? jobsOnly(run.succeeded) : [],
   };
 
   if (run.status === 'parked' && !run.reverts.length && stopped !== undefined) {
@@ -161,6 +174,7 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
     }
     if (reverted.length) revertOrder.push(reverted);
   }
+  markChildSteps(jobs, needsAttention, run.reverts, model.onRevertFailure === 'continue');
   const status: FinalProcessStatus =
     run.status === 'parked' ? (run.stoppedAt?.by === 'cancel' ? 'cancelled' : 'reverted') : run.status;
   return {
@@ -174,22 +188,10 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
   };
 };
 
-/**
- * The run failure that makes the revert of `stepId` run (for a revert-failure case): the latest job, in definition
- * order, whose failure unwinds it; none when no failure does (it has no revert, or only the pivot comes after it).
- */
-export function revertTrigger(model: ProcessModel, stepId: string): string | undefined {
-  const job = model.plan.jobs.find((j) => j.stepId === stepId);
-  if (!job?.hasRevert) return undefined;
-  for (const candidate of [...model.plan.jobs].reverse()) {
-    const run = preview(model, { failAt: candidate.stepId });
-    if (run.reverts.flat().some((r) => r.stepId === stepId && r.action === 'revert')) return candidate.stepId;
-  }
-  return undefined;
-}
-
 /** Checks a report against an expectation; every difference is a line of the returned list (empty: it matches). */
-export function outcomeDifferences(report: ProcessReport, expected: ExpectedOutcome): string[] {
+export function outcomeDifferences(whole: ProcessReport, expected: ExpectedOutcome): string[] {
+  // With child steps, the report is read as one tree: rows and reverts inside children by path (`db/grant`).
+  const report = treeReport(whole);
   const problems: string[] = [];
   const same = (what: string, actual: unknown, wanted: unknown) => {
     if (JSON.stringify(actual) !== JSON.stringify(wanted)) {

@@ -152,11 +152,28 @@ describe('the preview (jipper plan) expands children', () => {
 });
 
 describe('the failure matrix (jipper/testing)', () => {
-  it('refuses a definition with a child step, in one line, rather than inject faults it cannot reach', () => {
+  it("covers the jobs inside a child by path, each predicted by the child's own unwind, then the parent's", () => {
     const definition = loadDefinitionFileSync(join(dir, 'parent.yaml'));
-    expect(() => failureMatrix(definition, [defineLibrary('abcd', [job('a'), job('b'), job('c'), job('d')])])).toThrow(
-      /^failureMatrix: steps\[1\] \("db"\) runs a child process; the failure matrix does not cover child-process steps yet/
-    );
+    const cases = failureMatrix(definition, [defineLibrary('abcd', [job('a'), job('b'), job('c'), job('d')])]);
+    const jobs = ['account', 'db.create', 'db.grant', 'dns'];
+    expect(cases.map((c) => c.id)).toEqual([
+      ...jobs.map((j) => `fail-${j}`),
+      ...jobs.map((j) => `cancel-${j}`),
+      ...['account', 'db.create', 'db.grant'].map((j) => `revert-fail-${j}`),
+    ]);
+    expect(cases.find((c) => c.id === 'fail-db.grant')).toMatchObject({
+      scenario: { kind: 'fail', stepId: 'db/grant' },
+      expected: { failedStep: 'db', revertOrder: [['db/create'], ['account']], jobs: { db: { status: 'failed' } } },
+    });
+    expect(cases.find((c) => c.id === 'revert-fail-db.grant')?.expected).toMatchObject({
+      needsAttention: ['db/grant', 'db'],
+      jobs: { db: { status: 'revert_failed' }, 'db/create': { status: 'reverted' } },
+    });
+    expect(cases.find((c) => c.id === 'cancel-dns')?.expected.completeBeforeCancel).toEqual([
+      'account',
+      'db/create',
+      'db/grant',
+    ]);
   });
 });
 
