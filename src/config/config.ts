@@ -86,6 +86,8 @@ export interface JipperConfig {
   libraries: LibrarySpec[] | undefined;
   /** Web UI base URL for links, when configured (else links come from the server in use). */
   webUi: string | undefined;
+  /** The process libraries (the config file's `processes`), absolute directories; `process: <name>` resolves there. */
+  processLibraries?: string[];
   /** The config file's default outcome hooks (`hooks`), which workers give every process. */
   hooks?: HookSet;
   /**
@@ -301,6 +303,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     },
     libraries,
     webUi,
+    ...(file.processes ? { processLibraries: file.processes.map((dir) => resolve(fileDir, dir)) } : {}),
     ...(file.hooks ? { hooks: withoutOptOut(file.hooks) } : {}),
     projectRoot,
     configFile,
