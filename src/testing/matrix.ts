@@ -18,7 +18,7 @@ import { JobRegistry } from '../runtime/registry';
 import { processDefinitionSchema } from '../schema/definition';
 import type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
 import { predictOutcome, processModel } from './outcome';
-import { treeJobs, treeRevertTrigger } from './tree';
+import { parkingChild, treeJobs, treeRevertTrigger } from './tree';
 
 export interface MatrixCase {
   /** Short and unique within the matrix: `fail-export`, `cancel-quota`, `revert-fail-alloc`. */
@@ -57,6 +57,12 @@ export function failureMatrix(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
     throw new Error(`failureMatrix: not a process definition: ${lines.join('; ')}`);
+  }
+  const parking = parkingChild(parsed.data);
+  if (parking !== undefined) {
+    throw new Error(
+      `failureMatrix: the child process at step "${parking}" may park (a park policy); the matrix covers children that do not (jipper plan --fail-at ${parking}/<step> previews it)`
+    );
   }
   const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
   const predict = options.predict ?? predictOutcome;

@@ -6,7 +6,8 @@
  */
 import type { SimTree } from '../core';
 import { childTree } from '../shared/child-plans';
-import { flatTree } from '../shared/children';
+import { embeddedChildren, flatTree } from '../shared/children';
+import type { ProcessDefinition } from '../schema/definition';
 import type { PlannedJob } from '../shared/plan';
 import type { ProcessReport } from '../shared/report';
 import { previewPlan } from '../shared/revert-plan';
@@ -109,4 +110,32 @@ export function markChildSteps(
       } else if (row.status !== 'revert_failed') row.status = 'reverted';
     }
   }
+}
+
+/** Keys whose values are data or names, never a policy. */
+const NOT_POLICIES = new Set(['args', 'params', 'outputs', 'id', 'job', 'name', 'needs', 'description', 'tokens']);
+
+/** Whether a definition sets `park` anywhere but in its data and names (a policy that may park). */
+function mayPark(value: unknown, key = ''): boolean {
+  if (NOT_POLICIES.has(key)) return false;
+  if (value === 'park') return true;
+  if (Array.isArray(value)) return value.some((item) => mayPark(item));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => mayPark(v, k));
+  return false;
+}
+
+/**
+ * The path of a child step (`db`, `db/dns`) whose child may park, which the matrix's cases do not cover (the case's
+ * expectation does not include an operator's decision inside a child); undefined when none may.
+ */
+export function parkingChild(definition: Pick<ProcessDefinition, 'steps'>, prefix = ''): string | undefined {
+  for (const { step, definition: child } of embeddedChildren(definition)) {
+    if (!child) continue;
+    const path = `${prefix}${step.id}`;
+    const { steps, ...rest } = child;
+    if (mayPark(rest) || mayPark(steps)) return path;
+    const inner = parkingChild(child, `${path}/`);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
 }

@@ -169,6 +169,12 @@ describe('the failure matrix (jipper/testing)', () => {
       needsAttention: ['db/grant', 'db'],
       jobs: { db: { status: 'revert_failed' }, 'db/create': { status: 'reverted' } },
     });
+    const parking = loadDefinitionFileSync(join(dir, 'parent.yaml')) as ProcessDefinition;
+    const db = parking.steps[1] as unknown as { process: ProcessDefinition };
+    db.process = { ...db.process, options: { onRevertFailure: 'park' } };
+    expect(() => failureMatrix(parking, [defineLibrary('abcd', [job('a'), job('b'), job('c'), job('d')])])).toThrow(
+      /^failureMatrix: the child process at step "db" may park \(a park policy\); the matrix covers children that do not/
+    );
     expect(cases.find((c) => c.id === 'cancel-dns')?.expected.completeBeforeCancel).toEqual([
       'account',
       'db/create',
