@@ -47,6 +47,18 @@ function describeOutcome(expected: ExpectedOutcome): string {
   return `${parked}${expected.status}${past}${reverts ? ` (reverts ${reverts})` : ''}`;
 }
 
+/**
+ * A parent that parks on a failed revert, with reverts inside children: the child's unwind goes on past the failed
+ * revert before its parent parks, an order the predicted cases do not follow yet. Refused in one line.
+ */
+function refuseParkedChildReverts(model: ProcessModel, jobs: readonly { stepId: string }[]): void {
+  const inside = jobs.find((job) => job.stepId.includes('/'));
+  if (model.onRevertFailure !== 'park' || inside === undefined) return;
+  throw new Error(
+    `failureMatrix: with onRevertFailure: park, the revert-failure cases of jobs inside children (${inside.stepId}) are not covered yet; pass kinds: ['fail', 'cancel']`
+  );
+}
+
 /** The cases of a definition; see the module comment. Synchronous, so test files can declare one test per case. */
 export function failureMatrix(
   definition: unknown,
@@ -94,6 +106,7 @@ export function failureMatrix(
     }
   }
   if (kinds.has('revert-fail')) {
+    refuseParkedChildReverts(model, jobs);
     for (const job of jobs) {
       const trigger = treeRevertTrigger(model, job.stepId);
       if (trigger === undefined) continue;

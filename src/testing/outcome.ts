@@ -168,7 +168,8 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
         needsAttention.push(item.stepId);
         continue;
       }
-      if (item.action === 'revert-failed') parkedAt = item.stepId;
+      // A revert that fails inside a child fails the child step's revert: the process parks at the child step.
+      if (item.action === 'revert-failed') parkedAt = item.stepId.split('/')[0] ?? item.stepId;
       row.revert = 'reverted';
       if (!afterFailure) row.status = 'reverted';
     }
