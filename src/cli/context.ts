@@ -185,8 +185,10 @@ export async function checkDefinitionFile(
   paramsFor: Record<string, unknown> | ((value: unknown) => Record<string, unknown>),
   sets: Record<string, string> = {}
 ): Promise<CheckedDefinition & { params: Record<string, unknown> }> {
-  const source = await loadDefinitionSource(path);
-  const registry = await loadRegistry(await cliConfig());
+  const config = await cliConfig();
+  // A child step may name a process of the configured process libraries (`process: create-database`).
+  const source = await loadDefinitionSource(path, { processes: config.processLibraries });
+  const registry = await loadRegistry(config);
   let params = typeof paramsFor === 'function' ? paramsFor(source.value) : paramsFor;
   let validation = registry.validate(source.value, params);
   const retyped = setsAsText(source.value, validation.problems, params, sets);

@@ -9,6 +9,14 @@ import { extname } from 'node:path';
 import type { Document } from 'yaml';
 import { LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 import { embedChildFiles } from './children-file';
+import type { ProcessLibrary } from './process-library';
+import { loadProcessLibrary } from './process-library';
+
+/** How a definition file is read: with the process libraries its `process: <name>` steps resolve in. */
+export interface LoadDefinitionOptions {
+  /** Directories of definition files (the config file's `processes`), or a library read already. */
+  processes?: readonly string[] | ProcessLibrary | undefined;
+}
 
 /** The file is missing, unreadable, or not valid JSON/YAML. */
 export class DefinitionFileError extends Error {
@@ -111,11 +119,14 @@ function parseText(path: string, text: string, document: Document, lineCounter: 
 }
 
 /** Reads and parses a definition file, keeping where each value is written. */
-export async function loadDefinitionSource(path: string): Promise<DefinitionSource> {
+export async function loadDefinitionSource(
+  path: string,
+  options: LoadDefinitionOptions = {}
+): Promise<DefinitionSource> {
   const text = await readText(path);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });
-  const value = withChildren(parseText(path, text, document, lineCounter), path);
+  const value = withChildren(parseText(path, text, document, lineCounter), path, options);
   const locate = (problemPath: string): SourcePosition => {
     const segments = parseProblemPath(problemPath);
     for (let depth = segments.length; depth > 0; depth--) {
@@ -130,18 +141,29 @@ export async function loadDefinitionSource(path: string): Promise<DefinitionSour
 }
 
 /** Reads and parses a definition file (JSON or YAML); it is checked as a definition where it is used. */
-export async function loadDefinitionFile(path: string): Promise<unknown> {
-  return (await loadDefinitionSource(path)).value;
+export async function loadDefinitionFile(path: string, options: LoadDefinitionOptions = {}): Promise<unknown> {
+  return (await loadDefinitionSource(path, options)).value;
 }
 
-/** Puts the definitions of the child processes a definition names by file in their steps (`process:`). */
-function withChildren(value: unknown, path: string): unknown {
-  return embedChildFiles(value, path, readRawSync, (message) => new DefinitionFileError(message));
+const fail = (message: string) => new DefinitionFileError(message);
+
+/** The process library of the options: read from its directories, once per load. */
+export function processLibraryOf(options: LoadDefinitionOptions): ProcessLibrary | undefined {
+  const { processes } = options;
+  if (processes === undefined) return undefined;
+  return 'files' in processes ? processes : loadProcessLibrary(processes, readRawSync, fail);
+}
+
+/** Puts the definitions of the child processes a definition names (by file or by name) in their steps (`process:`). */
+function withChildren(value: unknown, path: string, options: LoadDefinitionOptions): unknown {
+  let library: ProcessLibrary | undefined;
+  const lazy = () => (library ??= processLibraryOf(options));
+  return embedChildFiles(value, path, { read: readRawSync, fail, library: lazy });
 }
 
 /** {@link loadDefinitionFile}, synchronously: for test files that declare one test per case of a definition. */
-export function loadDefinitionFileSync(path: string): unknown {
-  return withChildren(readRawSync(path), path);
+export function loadDefinitionFileSync(path: string, options: LoadDefinitionOptions = {}): unknown {
+  return withChildren(readRawSync(path), path, options);
 }
 
 function readRawSync(path: string): unknown {

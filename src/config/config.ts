@@ -89,6 +89,8 @@ export interface JipperConfig {
   webUi: string | undefined;
   /** Who decides approvals made from here (`jipper approve`), when `--as` is not given; `undefined`: the OS user. */
   identity: string | undefined;
+  /** The process libraries (the config file's `processes`), absolute directories; `process: <name>` resolves there. */
+  processLibraries?: string[];
   /** The config file's default outcome hooks (`hooks`), which workers give every process. */
   hooks?: HookSet;
   /**
@@ -307,6 +309,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Jippe
     libraries,
     webUi,
     identity,
+    ...(file.processes ? { processLibraries: file.processes.map((dir) => resolve(fileDir, dir)) } : {}),
     ...(file.hooks ? { hooks: withoutOptOut(file.hooks) } : {}),
     projectRoot,
     configFile,

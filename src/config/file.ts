@@ -54,6 +54,11 @@ export const configFileSchema = z
      * resolved from the project. Each exports `library`, `libraries` (an array) or a default made with `defineLibrary`.
      */
     libraries: z.array(nonEmpty).min(1, 'name at least one job library module').optional(),
+    /**
+     * Process libraries: directories of definition files, relative to the config file, whose processes a step runs
+     * by name (`process: create-database`, the file's `name:`). See docs/sub-processes.md.
+     */
+    processes: z.array(nonEmpty).min(1, 'name at least one directory of process definitions').optional(),
     /** Task queue of the workers. Default `jipper`. */
     taskQueue: taskQueueSchema.optional(),
     /** Temporal namespace. Default `default`. */

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnyJob, JobContext } from '../jobs/job';
 import type { JobLibrary } from '../jobs/library';
+import { pathUnder } from './tree';
 
 /** The failure type of an injected fault (what the report's `error.type` shows for it). */
 export const INJECTED_FAULT_TYPE = 'JipperInjectedFault';
@@ -32,7 +33,7 @@ export interface CallRecord {
   error?: string;
 }
 
-/** The faults of one process, by step id. */
+/** The faults of one process, by step id; a job inside a child process by its path (`db/grant`). */
 export interface FaultPlan {
   /** Steps whose run fails (before the job's code runs). */
   failRun: Set<string>;
@@ -70,11 +71,30 @@ export class Instrumentation {
     return this.calls.filter((call) => call.processId === processId);
   }
 
-  /** Resolves once `predicate` holds for the calls of a process (checked on every call event). */
+  /** The calls of a process and of its children, each call's step id its path from the process (`db/grant`). */
+  treeCallsOf(processId: string): CallRecord[] {
+    return this.calls.flatMap((call) => {
+      const path = pathUnder(processId, call.processId, call.stepId);
+      return path === undefined ? [] : [{ ...call, stepId: path }];
+    });
+  }
+
+  /** The faults that apply to a call, and the step's key in them: its path from the process they were set for. */
+  private faultFor(processId: string, stepId: string): { plan: FaultPlan; key: string } | undefined {
+    const own = this.faults.get(processId);
+    if (own) return { plan: own, key: stepId };
+    for (const [root, plan] of this.faults) {
+      const key = pathUnder(root, processId, stepId);
+      if (key !== undefined) return { plan, key };
+    }
+    return undefined;
+  }
+
+  /** Resolves once `predicate` holds for the calls of a process and its children, by path (checked on every call). */
   waitFor(processId: string, predicate: (calls: CallRecord[]) => boolean, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (!predicate(this.callsOf(processId))) return;
+        if (!predicate(this.treeCallsOf(processId))) return;
         this.events.off('call', check);
         resolve();
       };
@@ -131,9 +151,11 @@ export class Instrumentation {
     };
     this.calls.push(record);
     this.changed();
-    const plan = this.faults.get(ctx.processId);
+    const fault = this.faultFor(ctx.processId, ctx.stepId);
+    const plan = fault?.plan;
+    const key = fault?.key ?? ctx.stepId;
     try {
-      if (side === 'run' && plan?.holdRun?.has(ctx.stepId)) {
+      if (side === 'run' && plan?.holdRun?.has(key)) {
         // Waits for the cancellation, which reaches an activity through its heartbeat; sleep() throws when it does.
         for (;;) {
           ctx.heartbeat();
@@ -145,7 +167,7 @@ export class Instrumentation {
           }
         }
       }
-      if ((side === 'run' ? plan?.failRun : plan?.failRevert)?.has(ctx.stepId)) {
+      if ((side === 'run' ? plan?.failRun : plan?.failRevert)?.has(key)) {
         record.outcome = 'fault';
         throw ApplicationFailure.create({
           type: INJECTED_FAULT_TYPE,

@@ -16,9 +16,9 @@
 import type { JobLibrary } from '../jobs/library';
 import { JobRegistry } from '../runtime/registry';
 import { processDefinitionSchema } from '../schema/definition';
-import { embeddedChildren } from '../shared/children';
 import type { ExpectedOutcome, OutcomePredictor, ProcessModel, Scenario } from './outcome';
-import { predictOutcome, processModel, revertTrigger } from './outcome';
+import { predictOutcome, processModel } from './outcome';
+import { parkingChild, treeJobs, treeRevertTrigger } from './tree';
 
 export interface MatrixCase {
   /** Short and unique within the matrix: `fail-export`, `cancel-quota`, `revert-fail-alloc`. */
@@ -61,6 +61,27 @@ function describeOutcome(expected: ExpectedOutcome): string {
   return `${parked}${expected.status}${past}${reverts ? ` (reverts ${reverts})` : ''}`;
 }
 
+/**
+ * A parent that parks on a failed revert, with reverts inside children: the child's unwind goes on past the failed
+ * revert before its parent parks, an order the predicted cases do not follow yet. Refused in one line.
+ */
+function refuseParkedChildReverts(model: ProcessModel, jobs: readonly { stepId: string }[]): void {
+  const inside = jobs.find((job) => job.stepId.includes('/'));
+  if (model.onRevertFailure !== 'park' || inside === undefined) return;
+  throw new Error(
+    `failureMatrix: with onRevertFailure: park, the revert-failure cases of jobs inside children (${inside.stepId}) are not covered yet; pass kinds: ['fail', 'cancel']`
+  );
+}
+
+/** A wait inside a child process: its cases would need the kit to settle the child's waits, which it does not yet. */
+function refuseChildWaits(jobs: readonly { stepId: string; wait?: unknown }[]): void {
+  const inside = jobs.find((job) => job.wait !== undefined && job.stepId.includes('/'));
+  if (inside === undefined) return;
+  throw new Error(
+    `failureMatrix: the wait ${inside.stepId} is inside a child process; the matrix covers waits of the top process only (jipper plan --fail-at ${inside.stepId} previews it)`
+  );
+}
+
 /** The cases of a definition; see the module comment. Synchronous, so test files can declare one test per case. */
 export function failureMatrix(
   definition: unknown,
@@ -72,21 +93,29 @@ export function failureMatrix(
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(definition)'}: ${issue.message}`);
     throw new Error(`failureMatrix: not a process definition: ${lines.join('; ')}`);
   }
-  // Faults are injected into the process's own jobs, and outcomes read from its own report: not yet into children.
-  const [child] = embeddedChildren(parsed.data);
-  if (child) {
+  const parking = parkingChild(parsed.data);
+  if (parking !== undefined) {
     throw new Error(
-      `failureMatrix: ${child.path} ("${child.step.id}") runs a child process; the failure matrix does not cover child-process steps yet (jipper plan --fail-at <step>/<job> previews them)`
+      `failureMatrix: the child process at step "${parking}" may park (a park policy); the matrix covers children that do not (jipper plan --fail-at ${parking}/<step> previews it)`
     );
   }
   const model: ProcessModel = processModel(parsed.data, new JobRegistry(libraries), options.params);
   const predict = options.predict ?? predictOutcome;
   const kinds = new Set(options.kinds ?? ['fail', 'cancel', 'revert-fail', 'reject', 'timeout']);
-  const jobs = model.plan.jobs;
+  // A child step's cases are those of the jobs inside it, by path (`db/grant`): see tree.ts.
+  const jobs = treeJobs(model).map(({ path, job }) => ({ ...job, stepId: path }));
+  refuseChildWaits(jobs);
   const cases: MatrixCase[] = [];
   const add = (id: string, what: string, scenario: Scenario) => {
     const expected = predict(model, scenario);
-    cases.push({ id, name: `${what} → ${describeOutcome(expected)}`, scenario, expected, definition });
+    // A path into a child (`db/grant`) is `db.grant` in an id: the id goes into workflow ids, where `/` nests.
+    cases.push({
+      id: id.replaceAll('/', '.'),
+      name: `${what} → ${describeOutcome(expected)}`,
+      scenario,
+      expected,
+      definition,
+    });
   };
   const waits = jobs.filter((job) => job.wait !== undefined);
   const jobSteps = jobs.filter((job) => job.wait === undefined);
@@ -121,8 +150,9 @@ export function failureMatrix(
     }
   }
   if (kinds.has('revert-fail')) {
+    refuseParkedChildReverts(model, jobs);
     for (const job of jobs) {
-      const trigger = revertTrigger(model, job.stepId);
+      const trigger = treeRevertTrigger(model, job.stepId);
       if (trigger === undefined) continue;
       add(`revert-fail-${job.stepId}`, `revert of "${job.stepId}" (${job.job}) fails after "${trigger}" fails`, {
         kind: 'revert-fail',

@@ -10,18 +10,20 @@
  */
 import type { JobRegistry } from '../runtime/registry';
 import type { ProcessDefinition } from '../schema/definition';
-import type { PlanNode, PlannedJob } from '../shared/plan';
+import type { JobFacts, PlanNode, PlannedJob } from '../shared/plan';
 import type { FinalProcessStatus, JobStatus, ProcessReport, RevertReport } from '../shared/report';
 import type { PlanPreview, PreviewScenario } from '../shared/revert-plan';
 import { previewPlan } from '../shared/revert-plan';
 import { DEADLINE_TYPE, REJECTED_TYPE } from '../shared/errors';
 import { INJECTED_FAULT_TYPE } from './instrument';
+import { jobsOnly, markChildSteps, treeReport } from './tree';
 
 /** A definition as planned: what decides its unwinding (its graph, each job's revert and options, its settings). */
 export interface ProcessModel {
   name: string;
   definition: ProcessDefinition;
-  plan: { jobs: PlannedJob[]; nodes?: PlanNode[] };
+  /** With the registry's facts, from which child steps' children are planned (see `src/shared/child-plans.ts`). */
+  plan: { jobs: PlannedJob[]; nodes?: PlanNode[]; facts?: Record<string, JobFacts> };
   revertMode: 'sequential' | 'parallel';
   onRevertFailure: 'continue' | 'park';
 }
@@ -83,7 +85,11 @@ export function processModel(
   return {
     name: checked.name,
     definition: checked,
-    plan: { jobs: validation.jobs, ...(validation.nodes ? { nodes: validation.nodes } : {}) },
+    plan: {
+      jobs: validation.jobs,
+      ...(validation.nodes ? { nodes: validation.nodes } : {}),
+      facts: registry.facts(registry.names()),
+    },
     revertMode: checked.options?.revertMode ?? 'sequential',
     onRevertFailure: checked.options?.onRevertFailure ?? 'continue',
   };
@@ -125,11 +131,18 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
       scenario.kind === 'reject' ? REJECTED_TYPE : scenario.kind === 'timeout' ? DEADLINE_TYPE : INJECTED_FAULT_TYPE;
     jobs[stopped] = { status: 'failed', errorType: run.stoppedAt?.by === 'cancel' ? 'cancelled' : injected };
   }
+  const scenarioStep = scenario.kind === 'revert-fail' ? scenario.trigger : scenario.stepId;
+  if (stopped !== undefined && scenarioStep !== stopped && scenarioStep.startsWith(`${stopped}/`)) {
+    // Stopped inside a child (`db/grant`): the job there failed (or was cancelled), and with it the child step.
+    jobs[scenarioStep] = jobs[stopped] as ExpectedOutcome['jobs'][string];
+    jobs[stopped] = { status: 'failed' };
+  }
   const failedStep = run.stoppedAt?.by === 'failure' ? stopped : undefined;
   const base = {
     ...(failedStep !== undefined ? { failedStep } : {}),
     alsoCancelled: run.cancelled,
-    completeBeforeCancel: scenario.kind === 'cancel' ? run.succeeded : [],
+    // The jobs, not the child steps around them (those have no calls to wait for).
+    completeBeforeCancel: scenario.kind === 'cancel' ? jobsOnly(run.succeeded) : [],
   };
 
   if (run.status === 'parked' && !run.reverts.length && stopped !== undefined) {
@@ -170,12 +183,14 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
         needsAttention.push(item.stepId);
         continue;
       }
-      if (item.action === 'revert-failed') parkedAt = item.stepId;
+      // A revert that fails inside a child fails the child step's revert: the process parks at the child step.
+      if (item.action === 'revert-failed') parkedAt = item.stepId.split('/')[0] ?? item.stepId;
       row.revert = 'reverted';
       if (!afterFailure) row.status = 'reverted';
     }
     if (reverted.length) revertOrder.push(reverted);
   }
+  markChildSteps(jobs, needsAttention, run.reverts, model.onRevertFailure === 'continue');
   const status: FinalProcessStatus =
     run.status === 'parked' ? (run.stoppedAt?.by === 'cancel' ? 'cancelled' : 'reverted') : run.status;
   return {
@@ -189,22 +204,10 @@ export const predictOutcome: OutcomePredictor = (model, scenario) => {
   };
 };
 
-/**
- * The run failure that makes the revert of `stepId` run (for a revert-failure case): the latest job, in definition
- * order, whose failure unwinds it; none when no failure does (it has no revert, or only the pivot comes after it).
- */
-export function revertTrigger(model: ProcessModel, stepId: string): string | undefined {
-  const job = model.plan.jobs.find((j) => j.stepId === stepId);
-  if (!job?.hasRevert) return undefined;
-  for (const candidate of [...model.plan.jobs].reverse().filter((j) => j.wait === undefined)) {
-    const run = preview(model, { failAt: candidate.stepId });
-    if (run.reverts.flat().some((r) => r.stepId === stepId && r.action === 'revert')) return candidate.stepId;
-  }
-  return undefined;
-}
-
 /** Checks a report against an expectation; every difference is a line of the returned list (empty: it matches). */
-export function outcomeDifferences(report: ProcessReport, expected: ExpectedOutcome): string[] {
+export function outcomeDifferences(whole: ProcessReport, expected: ExpectedOutcome): string[] {
+  // With child steps, the report is read as one tree: rows and reverts inside children by path (`db/grant`).
+  const report = treeReport(whole);
   const problems: string[] = [];
   const same = (what: string, actual: unknown, wanted: unknown) => {
     if (JSON.stringify(actual) !== JSON.stringify(wanted)) {

@@ -140,7 +140,7 @@ export class Children implements ChildSteps {
     record.revertId = `${record.processId}/revert${attempt > 1 ? `-${attempt}` : ''}`;
     const input: ProcessInput = {
       ...this.childInput(definition, this.ctx.state.inputs[job.stepId]),
-      child: { parentId: workflowInfo().workflowId, unwind: { report: record.report, held: record.held } },
+      child: { parentId: workflowInfo().workflowId, unwind: { report: record.report, held: stillHeld(record) } },
     };
     try {
       const {
@@ -164,6 +164,19 @@ export class Children implements ChildSteps {
       });
     }
   }
+}
+
+/**
+ * The stack a child's unwind reverts: after an unwind that did not revert everything (retried on an operator's
+ * decision), only what it left standing — a job it reverted already is not reverted again.
+ */
+function stillHeld(record: ChildRecord): HeldChild {
+  const held = record.held as HeldChild;
+  const done = new Set(
+    (record.report?.jobs ?? []).filter((row) => row.revert?.status === 'reverted').map((row) => row.stepId)
+  );
+  if (!done.size) return held;
+  return { ...held, units: held.units.map((unit) => unit.filter((id) => !done.has(id))).filter((u) => u.length) };
 }
 
 /** The report a child's failure carries (a failed or cancelled process's details), if any. */

@@ -33,7 +33,16 @@ import { EXIT_FAILED, UsageError } from '../errors';
 import { err, io, out } from '../io';
 import { colorsFor, paint, style } from '../style';
 import { outputWidth, renderTable } from '../table';
-import { action, collectSet, parseSets, printJson, requireValidDefinition, setTexts, withClient } from '../context';
+import {
+  action,
+  cliConfig,
+  collectSet,
+  parseSets,
+  printJson,
+  requireValidDefinition,
+  setTexts,
+  withClient,
+} from '../context';
 import { parseDuration, parseIsoTime } from '../time';
 import { parseWith } from '../args';
 import { SET_HELP } from './validate';
@@ -158,7 +167,7 @@ function registerCreateCommand(schedule: Command): void {
     .option('--json', 'print the schedule as describe --json does')
     .action(
       action(async (file: string, options: CreateOptions) => {
-        const source = await loadDefinitionSource(file);
+        const source = await loadDefinitionSource(file, { processes: (await cliConfig()).processLibraries });
         const overrides = overridesOf(options, blockOf(source.value));
         const { definition, registry, params } = await requireValidDefinition(
           file,
@@ -196,7 +205,7 @@ function registerApplyCommand(schedule: Command): void {
     .option('--json', 'print { scheduleId, process, outcome, paused, note } as JSON')
     .action(
       action(async (file: string, options: { json?: boolean }) => {
-        const source = await loadDefinitionSource(file);
+        const source = await loadDefinitionSource(file, { processes: (await cliConfig()).processLibraries });
         const block = blockOf(source.value);
         if (!block) {
           throw new UsageError(
