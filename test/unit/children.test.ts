@@ -181,6 +181,16 @@ describe('the failure matrix (jipper/testing)', () => {
       /^failureMatrix: with onRevertFailure: park, the revert-failure cases of jobs inside children \(db\/create\) are not covered yet; pass kinds: \['fail', 'cancel'\]$/
     );
     expect(failureMatrix(parkingParent, abcd, { kinds: ['fail', 'cancel'] })).toHaveLength(8);
+    const waiting = loadDefinitionFileSync(join(dir, 'parent.yaml')) as ProcessDefinition;
+    const child = waiting.steps[1] as unknown as { process: ProcessDefinition };
+    const approval = {
+      id: 'ok',
+      approve: { prompt: 'grant?', timeout: '1h' },
+    } as unknown as ProcessDefinition['steps'][0];
+    child.process = { ...child.process, steps: [approval, ...child.process.steps] };
+    expect(() => failureMatrix(waiting, abcd)).toThrow(
+      /^failureMatrix: the wait db\/ok is inside a child process; the matrix covers waits of the top process only/
+    );
     expect(cases.find((c) => c.id === 'cancel-dns')?.expected.completeBeforeCancel).toEqual([
       'account',
       'db/create',
