@@ -13,7 +13,7 @@ import { volumeLibrary } from '../../src/examples/volume/volume-jobs';
 import { JobRegistry } from '../../src/runtime/registry';
 import { getReport, startProcess, waitForReport } from '../../src/client';
 import type { ProcessDefinition } from '../../src/schema/definition';
-import { cliEnv, jipperExpect, requireBuiltCli } from '../support/cli';
+import { cliEnv, jipper, jipperExpect, requireBuiltCli } from '../support/cli';
 import { waitUntil } from '../support/observe';
 import type { PrivateServer } from '../support/private-server';
 import { startPrivateServer } from '../support/private-server';
@@ -86,6 +86,37 @@ test('worker killed and server restarted during an approval: approved through th
   expect(report.status).toBe('succeeded');
   expect(report.jobs.filter((j) => j.stepId !== 'gate').every((j) => j.attempts === 1)).toBe(true);
   expect(report.jobs.find((j) => j.stepId === 'gate')?.wait).toMatchObject({ outcome: 'approved', by: 'ops' });
+  expect(await effectsOf(sandbox, report, spec)).toEqual({
+    alloc: 1,
+    fs: 1,
+    quota: 1,
+    export: 1,
+    register: 1,
+    audit: 1,
+  });
+}, 90_000);
+
+test('worker killed during an event wait: the event, sent by name once a worker is back, finds it; every job ran once', async () => {
+  const spec: Provisioning = { volume: 'wait-crash-event' };
+  const id = `waits-crash-event-${randomUUID()}`;
+  const event = `volume.checked.${randomUUID()}`;
+  const wait = { waitFor: { event, match: 'event.volume == params.volume', timeout: '1h' } };
+  const handle = await startProcess(client, gated(spec, wait), { taskQueue, registry, id });
+  await waiting(id);
+  await worker?.kill('SIGKILL');
+  worker = await spawnWorker({ taskQueue, sandbox, address: server.address });
+
+  // By name, no --to: the process is found by its search attribute (visibility may lag a little).
+  const env = cliEnv(taskQueue, sandbox, { TEMPORAL_ADDRESS: server.address });
+  await waitUntil(async () => {
+    const sent = await jipper(['send-event', event, '--data', JSON.stringify({ volume: spec.volume })], env);
+    return sent.code === 0 && sent.stdout.includes(id);
+  }, `the event to reach ${id}`);
+  const report = await waitForReport(handle);
+
+  expect(report.status).toBe('succeeded');
+  expect(report.jobs.filter((j) => j.stepId !== 'gate').every((j) => j.attempts === 1)).toBe(true);
+  expect(report.jobs.find((j) => j.stepId === 'gate')?.wait).toMatchObject({ outcome: 'received' });
   expect(await effectsOf(sandbox, report, spec)).toEqual({
     alloc: 1,
     fs: 1,
