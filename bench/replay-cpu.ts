@@ -10,7 +10,13 @@
  *       steps, then a failing one) and writes every history to <dir>
  *   npm run bench:replay-cpu -- replay <dir> <side>:<label>=<bundle> ... [--rounds n]
  *       replays each side's histories with each bundle given for it (`jipper:before=/tmp/a.js jipper:after=dist/…`),
- *       interleaved over `n` rounds (default 7), and prints the median CPU ms per history of each shape
+ *       interleaved over `n` rounds (default 7), and prints the median CPU ms per history of each shape, then the
+ *       events per CPU-second of each shape and of all shapes (`npm run bench`'s unit), with each variant's ratio to
+ *       the hand-written saga's when `handwritten:<label>=<bundle>` is given too
+ *   npm run bench:replay-cpu -- rate <dir> <side>:<label>=<bundle> ... [--rounds n]
+ *       `npm run bench`'s replay figure alone: each variant replays all its side's histories as one set per pass (one
+ *       replay worker per pass, its creation timed apart), in a fresh process per round, interleaved; prints the
+ *       median events/s (wall) and events per CPU-second, with ratios to the hand-written saga's
  *   npm run bench:replay-cpu -- count <dir> <side>:<label>=<bundle> ...
  *       replays each side's histories once per bundle and prints, per history of each shape, the promises the
  *       workflow code created (in the workflow's V8 context) and the calls into that context (each one a
@@ -119,6 +125,90 @@ async function replayOne(bundle: string, files: string[]): Promise<void> {
   const passes: number[] = [];
   for (let i = 0; i < MEASURED_PASSES; i++) passes.push(await cpuPerHistory(bundle, histories));
   console.log(String(median(passes)));
+}
+
+/**
+ * Child mode for `rate`: replays all the files as one set per pass, as `npm run bench` does (one replay worker per
+ * pass, its creation timed apart), three passes to warm up and five measured; prints the measured passes' events,
+ * wall ms and CPU ms, summed, as JSON.
+ */
+async function rateOne(bundle: string, files: string[]): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const histories = files.map((file) => ({
+    workflowId: file,
+    history: historyFromJson(JSON.parse(readFileSync(file, 'utf8'))),
+  }));
+  const events = histories.reduce((sum, h) => sum + (h.history.events?.length ?? 0), 0);
+  const pass = async (): Promise<{ wallMs: number; cpuMs: number }> => {
+    let ready = performance.now();
+    let last = ready;
+    let cpuStart = process.cpuUsage();
+    let cpu = cpuStart;
+    const source = (async function* () {
+      ready = performance.now();
+      cpuStart = process.cpuUsage();
+      yield* histories;
+    })();
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: { codePath: bundle }, replayName: 'rate' },
+      source
+    )) {
+      if (result.error) throw new Error(`${result.workflowId} did not replay with ${bundle}: ${String(result.error)}`);
+      last = performance.now();
+      cpu = process.cpuUsage(cpuStart);
+    }
+    return { wallMs: last - ready, cpuMs: (cpu.user + cpu.system) / 1000 };
+  };
+  for (let i = 0; i < WARM_PASSES; i++) await pass();
+  let wallMs = 0;
+  let cpuMs = 0;
+  for (let i = 0; i < MEASURED_PASSES; i++) {
+    const p = await pass();
+    wallMs += p.wallMs;
+    cpuMs += p.cpuMs;
+  }
+  console.log(JSON.stringify({ events: events * MEASURED_PASSES, wallMs, cpuMs }));
+}
+
+/**
+ * `rate` mode: each variant replays all of its side's histories (every shape) as one set, in a fresh process per
+ * round, the variants interleaved; prints events/s (wall, as `npm run bench` reports) and events per CPU-second, the
+ * median over the rounds, with each variant's ratio to the hand-written saga's.
+ */
+async function rate(dir: string, variants: { side: SideName; label: string; bundle: string }[], rounds: number) {
+  const sets = historySets(dir);
+  const filesOf = (side: SideName): string[] =>
+    [...sets].filter(([key]) => key.startsWith(`${side}.`)).flatMap(([, files]) => files);
+  const perSecond = new Map<string, number[]>();
+  const perCpuSecond = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of variants) {
+      const out = execFileSync(process.execPath, [__filename, 'rate-one', variant.bundle, ...filesOf(variant.side)], {
+        encoding: 'utf8',
+      });
+      const { events, wallMs, cpuMs } = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+        events: number;
+        wallMs: number;
+        cpuMs: number;
+      };
+      const key = `${variant.side}:${variant.label}`;
+      (perSecond.get(key) ?? perSecond.set(key, []).get(key))?.push(events / (wallMs / 1000));
+      (perCpuSecond.get(key) ?? perCpuSecond.set(key, []).get(key))?.push(events / (cpuMs / 1000));
+    }
+    log(`round ${round + 1} of ${rounds}`);
+  }
+  const hand = variants.find((v) => v.side === 'handwritten');
+  const handKey = hand ? `${hand.side}:${hand.label}` : undefined;
+  console.log(['variant', 'histories', 'events/s', 'events per CPU-second'].join('\t'));
+  for (const variant of variants) {
+    const key = `${variant.side}:${variant.label}`;
+    const cell = (m: Map<string, number[]>): string => {
+      const value = median(m.get(key) ?? []);
+      const base = handKey && key !== handKey ? median(m.get(handKey) ?? []) : undefined;
+      return `${value.toFixed(0)}${base ? ` (${(value / base).toFixed(2)}x)` : ''}`;
+    };
+    console.log([key, String(filesOf(variant.side).length), cell(perSecond), cell(perCpuSecond)].join('\t'));
+  }
 }
 
 /**
@@ -244,6 +334,51 @@ async function replay(dir: string, variants: { side: SideName; label: string; bu
     });
     console.log([`${variant.side}:${variant.label}`, ...row].join('\t'));
   }
+  printEventRates(sets, variants, samples);
+}
+
+/**
+ * The replay speed in the unit `npm run bench` reports: events per CPU-second per shape (the shape's events per
+ * history over its median CPU ms per history), and over all shapes (all events over all CPU), with each variant's
+ * ratio to the hand-written saga's when it was replayed too.
+ */
+function printEventRates(
+  sets: Map<string, string[]>,
+  variants: { side: SideName; label: string }[],
+  samples: Map<string, number[]>
+): void {
+  const eventsPer = (side: SideName, shape: string): number => {
+    const set = sets.get(`${side}.${shape}`) ?? [];
+    const total = set.reduce((sum, file) => sum + historyEvents(file), 0);
+    return set.length ? total / set.length : NaN;
+  };
+  const rates = variants.map((variant) => {
+    let events = 0;
+    let ms = 0;
+    const row = Object.keys(SHAPES).map((shape) => {
+      const s = samples.get(`${variant.side}:${variant.label}\t${shape}`);
+      if (!s) return NaN;
+      events += eventsPer(variant.side, shape);
+      ms += median(s);
+      return eventsPer(variant.side, shape) / (median(s) / 1000);
+    });
+    return { name: `${variant.side}:${variant.label}`, side: variant.side, row, all: events / (ms / 1000) };
+  });
+  const hand = rates.find((r) => r.side === 'handwritten');
+  console.log(['events per CPU-second', ...Object.keys(SHAPES), 'all shapes'].join('\t'));
+  for (const r of rates) {
+    const cells = [...r.row, r.all].map((rate, i) => {
+      const base = hand ? [...hand.row, hand.all][i] : undefined;
+      const ratio = base && r !== hand ? ` (${(rate / base).toFixed(2)}x)` : '';
+      return Number.isFinite(rate) ? `${rate.toFixed(0)}${ratio}` : '-';
+    });
+    console.log([r.name, ...cells].join('\t'));
+  }
+}
+
+function historyEvents(file: string): number {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { events?: unknown[] };
+  return json.events?.length ?? 0;
 }
 
 async function main(): Promise<void> {
@@ -251,8 +386,9 @@ async function main(): Promise<void> {
   if (mode === 'record' && dir) return record(dir, Number(rest[0] ?? 10));
   if (mode === 'replay-one' && dir) return replayOne(dir, rest);
   if (mode === 'count-one' && dir) return countOne(dir, rest);
+  if (mode === 'rate-one' && dir) return rateOne(dir, rest);
   if (mode === 'sites' && dir) return sites(dir, rest);
-  if ((mode === 'replay' || mode === 'count') && dir) {
+  if ((mode === 'replay' || mode === 'count' || mode === 'rate') && dir) {
     const roundsAt = rest.indexOf('--rounds');
     const rounds = roundsAt >= 0 ? Number(rest[roundsAt + 1]) : 7;
     const variants = rest
@@ -262,10 +398,11 @@ async function main(): Promise<void> {
         if (!match) throw new Error(`expected <side>:<label>=<bundle>, got ${arg}`);
         return { side: match[1] as SideName, label: match[2] as string, bundle: match[3] as string };
       });
+    if (mode === 'rate') return rate(dir, variants, rounds);
     return mode === 'count' ? count(dir, variants) : replay(dir, variants, rounds);
   }
   throw new Error(
-    'usage: replay-cpu record <dir> [runs] | replay <dir> <side>:<label>=<bundle> ... [--rounds n] | count <dir> <side>:<label>=<bundle> ... | sites <bundle> <history.json> ...'
+    'usage: replay-cpu record <dir> [runs] | replay|rate <dir> <side>:<label>=<bundle> ... [--rounds n] | count <dir> <side>:<label>=<bundle> ... | sites <bundle> <history.json> ...'
   );
 }
 
