@@ -8,11 +8,13 @@
  * - failed-past-pivot    examples/provision-volume-past-pivot.yaml (nothing unwound)
  * - cancelled            examples/provision-volume-slow.yaml, cancelled mid-allocation (revertOnFailure)
  * - parked-then-decided  examples/provision-volume-park.yaml, parked past the pivot, then `decide ... skip`
+ * - local-run-succeeded  examples/provision-volume-local.yaml (a run of two local jobs, then one alone)
  *
  * Record them again when a workflow change is meant to be incompatible (and shipped with a new workflow type or
  * patching); test/replay.test.ts replays them all against the current code. `jipper start` plans each run from the
  * job facts it sends; the `worker-planned-*` files, recorded before clients planned (the worker's `jipper.plan` local
- * activity, still used for processes started without facts), are not rewritten here.
+ * activity, still used for processes started without facts), and `local-one-by-one-succeeded` (the same local
+ * process recorded by commit ec704ea, before runs of local jobs), are not rewritten here.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -94,13 +96,23 @@ async function main(): Promise<void> {
     await jipperExpect(['cancel', 'cancelled'], env, 0);
     await waitForStatus('cancelled', env, (s) => s.status === 'cancelled');
 
+    await start('local-run-succeeded', 'provision-volume-local.yaml', '--wait');
+
     await start('parked-then-decided', 'provision-volume-park.yaml');
     await waitForStatus('parked-then-decided', env, (s) => s.status === 'parked');
     await jipperExpect(['decide', 'parked-then-decided', 'second-export', 'skip'], env, 0);
     await waitForStatus('parked-then-decided', env, (s) => s.status === 'succeeded');
 
     mkdirSync(outDir, { recursive: true });
-    for (const id of ['succeeded', 'reverted', 'failed-past-pivot', 'cancelled', 'parked-then-decided']) {
+    const ids = [
+      'succeeded',
+      'reverted',
+      'failed-past-pivot',
+      'cancelled',
+      'parked-then-decided',
+      'local-run-succeeded',
+    ];
+    for (const id of ids) {
       await jipperExpect(['history', id, '-o', join(outDir, `${id}.json`)], env, 0);
       console.log(`recorded test/histories/${id}.json`);
     }

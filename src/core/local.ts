@@ -4,6 +4,7 @@
  * So it has no heartbeat the server watches, no task-queue routing (priority, rate limit) and no resource tokens held
  * around it; and an attempt must be short, since a crash re-runs every local job since the last completed task.
  */
+import { isReady } from './graph';
 
 /**
  * The longest timeout of one attempt of a local job: Temporal's default local retry threshold (backoffs longer than it
@@ -50,4 +51,38 @@ export function localJobProblems(facts: LocalJobFacts): LocalJobProblem[] {
   if (facts.tokens) refuse('tokens', 'holds no resource tokens');
   if (facts.rateLimited) refuse('local', 'has no rate limit, and this job has one (its own task queue)');
   return problems;
+}
+
+/** The most jobs one local run holds: a crash re-runs a whole run, and its marker records it only when it ends. */
+export const MAX_LOCAL_RUN = 20;
+
+/**
+ * A run of local jobs from `head`: the steps that, one after another, would each start alone the moment the one before
+ * it succeeded — a chain in the graph, with nothing else ready beside it. Such a run goes to the worker as one local
+ * activity, which runs its jobs in order and stops at the first failure; the workflow records each job as if it had
+ * run on its own. `mayJoin` says whether a step may join the run so far (a local job that reads none of the run's
+ * results, say); `head` is assumed to be one. Returns the run's nodes, `head` first; a run of one is no run.
+ */
+export function localRun<N extends { id: string; needs: string[]; members: readonly string[]; group?: boolean }>(
+  head: N,
+  nodes: readonly N[],
+  started: ReadonlySet<string>,
+  satisfied: ReadonlySet<string>,
+  mayJoin: (node: N, run: readonly N[]) => boolean,
+  max = MAX_LOCAL_RUN
+): N[] {
+  const run = [head];
+  const nowStarted = new Set(started).add(head.id);
+  const nowSatisfied = new Set(satisfied);
+  while (run.length < max) {
+    const last = run[run.length - 1] as N;
+    nowSatisfied.add(last.id);
+    last.members.forEach((id) => nowSatisfied.add(id));
+    const ready = nodes.filter((node) => isReady(node, nowStarted, nowSatisfied));
+    const next = ready.length === 1 ? ready[0] : undefined;
+    if (!next || next.group || !mayJoin(next, run)) break;
+    run.push(next);
+    nowStarted.add(next.id);
+  }
+  return run;
 }

@@ -215,15 +215,17 @@ function startAttempt(
   key: string,
   redactor: Redactor,
   startedAt: number,
-  stepIds: readonly string[] | undefined
+  stepIds: readonly string[] | undefined,
+  member?: LocalRunAttempt
 ): Attempt {
   const activity = Context.current();
   const { info } = activity;
   const deadline = new AttemptDeadline({
-    startToCloseTimeoutMs: info.startToCloseTimeoutMs,
-    heartbeatTimeoutMs: info.heartbeatTimeoutMs,
+    startToCloseTimeoutMs: member?.timeoutMs ?? info.startToCloseTimeoutMs,
+    heartbeatTimeoutMs: member ? undefined : info.heartbeatTimeoutMs,
     startedAt,
   });
+  const attemptNo = info.attempt + (call.attemptBase ?? 0);
   const signal = AbortSignal.any([activity.cancellationSignal, deadline.signal]);
   let detail: string | undefined;
   const meta = { processId: call.processId, stepId: call.stepId, job: call.job };
@@ -231,10 +233,7 @@ function startAttempt(
     'abort',
     () => {
       const reason = (deadline.signal.reason as Error).message;
-      activity.log.warn(
-        `attempt ${info.attempt} of ${key} (job "${call.job}"): ${reason}; its signal is aborted`,
-        meta
-      );
+      activity.log.warn(`attempt ${attemptNo} of ${key} (job "${call.job}"): ${reason}; its signal is aborted`, meta);
     },
     { once: true }
   );
@@ -242,7 +241,7 @@ function startAttempt(
     idempotencyKey: key,
     processId: call.processId,
     stepId: call.stepId,
-    attempt: info.attempt,
+    attempt: attemptNo,
     scheduledAt: info.currentAttemptScheduledTimestampMs,
     results: declaredResults(call, stepIds),
     heartbeat: (details?: unknown) => {
@@ -271,7 +270,8 @@ function startAttempt(
   const redactedDetail = () => (detail === undefined ? undefined : redactor.text(detail));
   const failed = async (err: unknown): Promise<never> => {
     const temporal = activity.cancellationSignal;
-    if (deadline.expired && !temporal.aborted) {
+    // A job of a local run has its own timeout, not the activity's: no cancellation of Temporal's follows it.
+    if (deadline.expired && !temporal.aborted && !member) {
       await new Promise<void>((resolve) => {
         const gaveUp = setTimeout(resolve, TEMPORAL_NOTICE_MS);
         temporal.addEventListener(
@@ -286,7 +286,7 @@ function startAttempt(
     }
     if (deadline.expired && temporal.aborted) throw temporal.reason;
     const text = redactedDetail();
-    throw toJobFailure(redactor.error(err), { attempt: info.attempt, ...(text !== undefined ? { detail: text } : {}) });
+    throw toJobFailure(redactor.error(err), { attempt: attemptNo, ...(text !== undefined ? { detail: text } : {}) });
   };
   return { ctx, detail: redactedDetail, failed, end: () => deadline.dispose() };
 }
@@ -347,18 +347,26 @@ function checkFingerprints(call: JobCall, registry: Fingerprints): void {
   });
 }
 
+/** A job run inside a local run (`local-run.ts`): the timeout of its own attempt, and whether it was the run's first. */
+export interface LocalRunAttempt {
+  timeoutMs: number;
+  first: boolean;
+}
+
 export async function runJob(
   job: AnyJob,
   call: JobCall,
   registry: Fingerprints,
-  secrets: SecretProvider
+  secrets: SecretProvider,
+  member?: LocalRunAttempt
 ): Promise<JobOutcome> {
   const startedAt = performance.now();
   const { info } = Context.current();
   const scheduledAt = info.currentAttemptScheduledTimestampMs;
   const waited = Math.round(Date.now() - scheduledAt);
-  // A test's mock environment has no real schedule time: a wait of more than a week is not one.
-  const waitedMs = scheduledAt > 0 && waited >= 0 && waited < 7 * 86_400_000 ? waited : 0;
+  // A test's mock environment has no real schedule time: a wait of more than a week is not one. A local run's later
+  // jobs did not wait for a schedule: they follow the one before.
+  const waitedMs = scheduledAt > 0 && waited >= 0 && waited < 7 * 86_400_000 && (member?.first ?? true) ? waited : 0;
   checkFingerprints(call, registry);
   const redactor = new Redactor();
   const input = parseInput(job, call, await resolveSecrets(call, secrets, redactor), redactor);
@@ -367,12 +375,15 @@ export async function runJob(
     `${call.processId}/${call.stepId}`,
     redactor,
     startedAt,
-    await processStepIds(call)
+    await processStepIds(call),
+    member
   );
   const { detail, failed, end } = attempt;
   const ctx: JobContext = {
     ...attempt.ctx,
-    completeLater: completeLaterFor(call, (details) => attempt.ctx.heartbeat(details)),
+    completeLater: member
+      ? completeLaterRefused(call, 'local run')
+      : completeLaterFor(call, (details) => attempt.ctx.heartbeat(details)),
   };
   try {
     let result: unknown = await job.run(input, ctx);

@@ -51,12 +51,22 @@ export function completeLaterFor(call: JobCall, beat: (details: unknown) => void
   };
 }
 
-/** The `completeLater` of a revert or a probe: it fails the attempt for good (only a run completes later). */
-export function completeLaterRefused(call: JobCall, what: 'revert' | 'probe'): JobContext['completeLater'] {
+/**
+ * The `completeLater` of a revert, a probe or a local job's run: it fails the attempt for good (only an ordinary job's
+ * run completes later; a local activity cannot).
+ */
+export function completeLaterRefused(
+  call: JobCall,
+  what: 'revert' | 'probe' | 'local run'
+): JobContext['completeLater'] {
   return async () => {
+    const why =
+      what === 'local run'
+        ? 'a local job runs inside its workflow task and cannot be completed from outside (drop "local")'
+        : "only a job's run may be completed from outside";
     throw ApplicationFailure.create({
       type: COMPLETE_LATER_REFUSED_TYPE,
-      message: `job "${call.job}" at step "${call.stepId}" called ctx.completeLater in its ${what}: only a job's run may be completed from outside`,
+      message: `job "${call.job}" at step "${call.stepId}" called ctx.completeLater in its ${what}: ${why}`,
       nonRetryable: true,
     });
   };

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { JobCall, RevertCall } from '../shared/calls';
+import type { JobCall, LocalRunCall, RevertCall } from '../shared/calls';
 import {
+  LOCAL_RUN_ACTIVITY,
   DESCRIBE_ACTIVITY,
   PLAN_ACTIVITY,
   probeActivityName,
@@ -17,6 +18,7 @@ import { MISSING_JOB_TYPE, UNKNOWN_JOB_TYPE } from '../shared/errors';
 import type { JobMeta } from '../shared/options';
 import type { JobFacts } from '../shared/plan';
 import { probeJob, revertJob, runJob } from './activities';
+import { runLocalRun } from './local-run';
 import type { HookSettings } from './hooks';
 import { runHook } from './hooks';
 import type { HookCall } from '../shared/hooks';
@@ -174,6 +176,8 @@ export class JobRegistry {
     const hooks = options.hooks ?? {};
     activities[HOOK_ACTIVITY] = (call: HookCall) => runHook(call, this, secrets, hooks);
     activities[HOOK_DEFAULTS_ACTIVITY] = async () => hooks.defaults ?? {};
+    activities[LOCAL_RUN_ACTIVITY] = (run: LocalRunCall) =>
+      runLocalRun(run, (name) => this.get(name), this, secrets, hooks.defaults);
     for (const { job } of this.jobs.values()) {
       activities[runActivityName(job.name)] = (call: JobCall) => runJob(job, call, this, secrets);
       if (job.revert) activities[revertActivityName(job.name)] = (call: RevertCall) => revertJob(job, call, secrets);

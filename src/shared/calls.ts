@@ -31,6 +31,11 @@ export interface JobCall {
    * anything. Later calls do not carry it: a worker deployed while a process runs goes on with the process's plan.
    */
   fingerprints?: Record<string, string>;
+  /**
+   * Attempts this job already made elsewhere, added to the activity's own attempt number: a job whose first attempt
+   * failed inside a run of local jobs goes on as a local activity of its own, whose attempt 1 is the job's attempt 2.
+   */
+  attemptBase?: number;
 }
 
 export interface RevertCall extends JobCall {
@@ -75,6 +80,47 @@ export function probeActivityName(job: string): string {
 /** The task queue of a rate-limited job's runs: a queue of its own, whose rate Temporal limits. */
 export function rateLimitedTaskQueue(taskQueue: string, job: string): string {
   return `${taskQueue}@rate-limited@${job}`;
+}
+
+/**
+ * The local activity that runs a run of local jobs (`src/core/local.ts` `localRun`) in order, stopping at the first
+ * failure: one activation for the run instead of one per job.
+ */
+export const LOCAL_RUN_ACTIVITY = 'jipper.local-run';
+
+/** One job of a local run: its call (input resolved), and the timeout of its attempt in ms. */
+export interface LocalRunMember {
+  call: JobCall;
+  timeoutMs: number;
+}
+
+/** What the workflow sends {@link LOCAL_RUN_ACTIVITY}. */
+export interface LocalRunCall {
+  members: LocalRunMember[];
+  /** Also answer the worker's default hooks (the run's workflow asks them once; a local run is in the same worker). */
+  hookDefaults?: boolean;
+}
+
+/** How the first attempt of a local run's job failed (the run stops there). */
+export interface LocalRunFailure {
+  /** Its index in the run. */
+  index: number;
+  type: string;
+  message: string;
+  nonRetryable: boolean;
+  /** The attempt passed its timeout (the job may still be running: its signal was aborted). */
+  timedOut?: boolean;
+  detail?: string;
+}
+
+/** What {@link LOCAL_RUN_ACTIVITY} answers: the outcomes of the jobs that succeeded, in order, and the failure after. */
+export interface LocalRunOutcome {
+  outcomes: JobOutcome[];
+  failure?: LocalRunFailure;
+  /** When each job it ran (the failed one too) started and ended, in ms from the run's start on the worker. */
+  times: [number, number][];
+  /** The worker's default hooks, when asked. */
+  hookDefaults?: Record<string, unknown>;
 }
 
 /** The plan activity: validates a definition against the worker's registry and returns each job's metadata. */

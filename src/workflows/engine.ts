@@ -34,7 +34,14 @@ import {
 } from '@temporalio/workflow';
 import type { FailureClass } from '../schema/definition';
 import { recordCompensation } from './compensation-memo';
-import type { JobCall, JobFailureDetails, JobOutcome, ProbeOutcome, RevertCall } from '../shared/calls';
+import type {
+  JobCall,
+  JobFailureDetails,
+  JobOutcome,
+  LocalRunFailure,
+  ProbeOutcome,
+  RevertCall,
+} from '../shared/calls';
 import { probeActivityName, rateLimitedTaskQueue, revertActivityName, runActivityName } from '../shared/calls';
 import {
   DEADLINE_TYPE,
@@ -70,7 +77,7 @@ import {
 import { PROCESS_NAME_KEY, PROCESS_STATUS_KEY } from '../shared/search-attributes';
 import { nowIso } from './clock';
 import { renderDetailsOnQuery } from './details';
-import { scheduleJobActivity } from './process-local';
+import { scheduleJobActivity, scheduleLocalRetry } from './process-local';
 import type { ChildSteps } from './process-children';
 import { flatTree } from '../shared/children';
 import type { DecideRequest, PauseRequest } from './messages';
@@ -518,38 +525,111 @@ export class Engine {
     job: PlannedJob,
     input: unknown,
     unit: string[] | undefined,
-    extra: Partial<ActivityOptions>
+    extra: Partial<ActivityOptions>,
+    resumedFrom?: string
   ): Promise<unknown> {
-    return this.attempt(job, input, extra).then(
+    return this.attempt(job, input, extra, resumedFrom).then(
       (outcome) => {
         this.ran(job.stepId);
         return this.succeeded(job, outcome, unit);
       },
-      async (err: unknown) => {
-        this.ran(job.stepId);
-        const next = await this.failed(job, err, unit);
-        if (next === 'retry') return this.attemptJob(job, input, unit, extra);
-        return next === 'skip' ? undefined : next.result;
-      }
+      (err: unknown) => this.afterFailure(job, input, unit, extra, err)
     );
   }
 
-  /** Schedules the job's run activity (in a scope its deadline can cancel); settles as the activity does. */
-  private attempt(job: PlannedJob, input: unknown, extra: Partial<ActivityOptions>): Promise<JobOutcome> {
+  /** A job's run failed for good (its retry policy spent): what {@link failed} decides, done. */
+  private async afterFailure(
+    job: PlannedJob,
+    input: unknown,
+    unit: string[] | undefined,
+    extra: Partial<ActivityOptions>,
+    err: unknown
+  ): Promise<unknown> {
+    this.ran(job.stepId);
+    const next = await this.failed(job, err, unit);
+    if (next === 'retry') return this.attemptJob(job, input, unit, extra);
+    return next === 'skip' ? undefined : next.result;
+  }
+
+  /**
+   * The run call of a job of a local run (`process-local-run.ts`), with the plan's fingerprints when it is the run's
+   * first job and no job has completed yet.
+   */
+  localRunCall(stepId: string, input: unknown, first: boolean): JobCall {
+    const job = this.plannedJob(stepId);
+    return first ? this.runCall(job, input) : this.call(job, input);
+  }
+
+  /**
+   * A job of a local run succeeded: it is recorded as if it had run alone (started, succeeded, on the stack), with
+   * the times the worker measured.
+   */
+  recordLocalRun(stepId: string, input: unknown, outcome: JobOutcome, startedAt: string, endedAt: string): void {
+    const job = this.plannedJob(stepId);
+    this.state.inputs[stepId] = input;
+    this.event(stepId, { type: 'start', at: startedAt });
+    this.succeeded(job, outcome, undefined, endedAt);
+  }
+
+  /**
+   * A job of a local run whose first attempt failed in the run: when its retry policy allows another attempt, it goes
+   * on as a local activity of its own (`scheduleLocalRetry`); otherwise the failure is acted on as any job's.
+   */
+  resumeLocalRun(
+    stepId: string,
+    input: unknown,
+    failure: LocalRunFailure,
+    startedAt: string,
+    extra: Partial<ActivityOptions>
+  ): Promise<unknown> {
+    const job = this.plannedJob(stepId);
+    const { retry } = job.options.run;
+    const spent =
+      failure.nonRetryable ||
+      (retry.nonRetryableErrorTypes ?? []).includes(failure.type) ||
+      retry.maximumAttempts === 1;
+    if (!spent) return this.attemptJob(job, input, undefined, extra, startedAt);
+    this.state.inputs[stepId] = input;
+    this.event(stepId, { type: 'start', at: startedAt });
+    const err = failure.timedOut
+      ? new TimeoutFailure(failure.message, undefined, 'START_TO_CLOSE')
+      : ApplicationFailure.create({
+          type: failure.type,
+          message: failure.message,
+          nonRetryable: failure.nonRetryable,
+          details: [{ attempt: 1, ...(failure.detail !== undefined ? { detail: failure.detail } : {}) }],
+        });
+    return this.afterFailure(job, input, undefined, extra, err);
+  }
+
+  /**
+   * Schedules the job's run activity (in a scope its deadline can cancel); settles as the activity does.
+   * `resumedFrom`: the job's first attempt, started then, failed inside a local run, and this is its second
+   * (`scheduleLocalRetry`).
+   */
+  private attempt(
+    job: PlannedJob,
+    input: unknown,
+    extra: Partial<ActivityOptions>,
+    resumedFrom?: string
+  ): Promise<JobOutcome> {
     const { stepId } = job;
     this.state.inputs[stepId] = input;
-    this.event(stepId, { type: 'start', at: nowIso() });
+    this.event(stepId, { type: 'start', at: resumedFrom ?? nowIso() });
     this.publish();
     const children = this.children?.runs(job) ? this.children : undefined;
+    const options = (): ActivityOptions => ({
+      ...this.activityOptions(job, 'run', job.options.run),
+      activityId: `${stepId}.run`,
+      summary: `run ${job.job} · step ${stepId}`,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      ...extra,
+    });
     const schedule = () =>
       children?.run(job, input) ??
-      scheduleJobActivity(job, 'run', runActivityName(job.job), [this.runCall(job, input)], {
-        ...this.activityOptions(job, 'run', job.options.run),
-        activityId: `${stepId}.run`,
-        summary: `run ${job.job} · step ${stepId}`,
-        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        ...extra,
-      });
+      (resumedFrom !== undefined
+        ? scheduleLocalRetry(job, runActivityName(job.job), this.call(job, input), options())
+        : scheduleJobActivity(job, 'run', runActivityName(job.job), [this.runCall(job, input)], options()));
     this.runningJobs.add(stepId);
     const deadline = job.options.deadline;
     if (deadline === undefined) return schedule();
@@ -583,13 +663,13 @@ export class Engine {
     }
   }
 
-  private succeeded(job: PlannedJob, outcome: JobOutcome, unit: string[] | undefined): unknown {
+  private succeeded(job: PlannedJob, outcome: JobOutcome, unit: string[] | undefined, at = nowIso()): unknown {
     const { stepId } = job;
     this.cutByDeadline.delete(stepId);
     this.state.completedCount += 1;
     this.event(stepId, {
       type: 'succeed',
-      at: nowIso(),
+      at,
       attempts: outcome.attempt,
       result: outcome.result,
       order: this.state.completedCount,

@@ -29,6 +29,7 @@ import type { Engine } from './engine';
 import { JobFailedError, rejectWith } from './engine';
 import type { Carrier } from './process-carry';
 import type { ProcessContext } from './process-input';
+import type { LocalRuns, PlannedLocalRun } from './process-local-run';
 import { TokenDesk } from './process-tokens';
 
 export class Forward {
@@ -51,7 +52,8 @@ export class Forward {
     private readonly tokens: TokenDesk,
     private readonly firstJobOptions: () => Partial<ActivityOptions>,
     private readonly carrier: Carrier,
-    carried: CarriedState | undefined
+    carried: CarriedState | undefined,
+    private readonly localRuns?: LocalRuns
   ) {
     this.nodes = ctx.plan.nodes ?? planNodes(ctx.definition);
     this.done = carriedDone(this.nodes, carried);
@@ -90,13 +92,56 @@ export class Forward {
     return this.stop === undefined && !this.halted && !this.engine.pausedByOperator;
   }
 
-  /** Starts every step whose needs are met. */
+  /** Starts every step whose needs are met: a run of local jobs as one (`process-local-run.ts`) when nothing else runs. */
   private startReady(): void {
     for (const node of this.nodes) {
       if (!isReady(node, this.started, this.satisfied)) continue;
+      const run =
+        this.running === 0
+          ? this.localRuns?.plan(node, this.nodes, this.started, this.satisfied, this.stepOf)
+          : undefined;
+      if (run) {
+        this.startLocalRun(run);
+        continue;
+      }
       this.started.add(node.id);
       this.start(node);
     }
+  }
+
+  private startLocalRun(run: PlannedLocalRun): void {
+    this.running += 1;
+    for (const node of run.nodes) this.started.add(node.id);
+    const nodeOf = (id: string) => run.nodes.find((node) => node.id === id) as PlanNode;
+    const localRuns = this.localRuns as LocalRuns;
+    void localRuns
+      .run(run, this.firstJobOptions(), {
+        done: (id) => this.nodeDone(nodeOf(id)),
+        notReached: (id) => this.started.delete(id),
+      })
+      .then(
+        () => this.settled(),
+        (err: unknown) => this.failedNode(err)
+      );
+  }
+
+  /** A node succeeded (or an operator moved on without it): the steps that need it may start. */
+  private nodeDone(node: PlanNode): void {
+    this.done.add(node.id);
+    this.satisfied.add(node.id);
+    for (const member of node.members) {
+      if (satisfiesNeeds(this.engine.jobReport(member).status)) this.satisfied.add(member);
+    }
+  }
+
+  /** A node failed: forward progress stops (a cancellation wins over a failure that is not a job's). */
+  private failedNode(err: unknown): void {
+    const current =
+      this.stop === undefined
+        ? undefined
+        : { cancellation: isCancellation(this.stop), jobFailure: this.stop instanceof JobFailedError };
+    if (stopWins(current, { cancellation: isCancellation(err) })) this.stop = err;
+    this.settled();
   }
 
   private settled(): void {
@@ -109,21 +154,10 @@ export class Forward {
     this.running += 1;
     void this.runNode(node).then(
       () => {
-        this.done.add(node.id);
-        this.satisfied.add(node.id);
-        for (const member of node.members) {
-          if (satisfiesNeeds(this.engine.jobReport(member).status)) this.satisfied.add(member);
-        }
+        this.nodeDone(node);
         this.settled();
       },
-      (err: unknown) => {
-        const current =
-          this.stop === undefined
-            ? undefined
-            : { cancellation: isCancellation(this.stop), jobFailure: this.stop instanceof JobFailedError };
-        if (stopWins(current, { cancellation: isCancellation(err) })) this.stop = err;
-        this.settled();
-      }
+      (err: unknown) => this.failedNode(err)
     );
   }
 

@@ -103,6 +103,20 @@ export class ProcessHooks {
     });
   }
 
+  /**
+   * Whether this run will ask the worker for its default hooks and does not know them yet: a run of local jobs, which
+   * runs in the same worker, then brings them back with its results (no local activity of their own at the end).
+   */
+  wantsDefaults(): boolean {
+    const raw: unknown = this.ctx?.definition.on;
+    return this.defaults === undefined && !(isRecord(raw) && raw.defaults === false) && this.ctx?.child === undefined;
+  }
+
+  /** The worker's default hooks, as a run of local jobs brought them back. */
+  learnDefaults(defaults: HookSet): void {
+    this.defaults ??= defaults;
+  }
+
   /** The outcome's hooks: the worker's defaults (unless the definition opts out), then the definition's own. */
   private async hooksFor(outcome: HookOutcome): Promise<{ step: HookStep; id: string }[]> {
     // Checked where the definition entered (client or plan activity); a raw start may still send anything here.

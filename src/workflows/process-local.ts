@@ -6,8 +6,8 @@
  * left out; validation refuses the ones a local job may not set (`src/core/local.ts`).
  */
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/common';
-import { scheduleActivity, scheduleLocalActivity } from '@temporalio/workflow';
-import type { JobOutcome } from '../shared/calls';
+import { scheduleActivity, scheduleLocalActivity, sleep } from '@temporalio/workflow';
+import type { JobCall, JobOutcome } from '../shared/calls';
 import type { EffectiveCallOptions } from '../shared/options';
 import { durationMs, toActivityOptions } from '../shared/options';
 import type { PlannedJob } from '../shared/plan';
@@ -42,4 +42,33 @@ export function scheduleJobActivity(
 ): Promise<JobOutcome> {
   if (job.options.local !== true) return scheduleActivity<JobOutcome>(name, args, options);
   return scheduleLocalActivity<JobOutcome>(name, args, toLocalOptions(job.options[side], options));
+}
+
+/**
+ * The second and later attempts of a job whose first attempt failed inside a run of local jobs
+ * (`process-local-run.ts`): after the retry policy's first backoff, a local activity of its own, whose policy goes on
+ * where the job's left off (one attempt fewer, the next backoff), and whose attempts the job counts from 2.
+ */
+export function scheduleLocalRetry(
+  job: PlannedJob,
+  name: string,
+  call: JobCall,
+  options: ActivityOptions
+): Promise<JobOutcome> {
+  const local = toLocalOptions(job.options.run, options);
+  const policy = job.options.run.retry;
+  const initial = durationMs(policy.initialInterval ?? '1s');
+  const coefficient = policy.backoffCoefficient ?? 2;
+  const ceiling = policy.maximumInterval !== undefined ? durationMs(policy.maximumInterval) : 100 * initial;
+  const attempts = policy.maximumAttempts ?? 0;
+  return sleep(initial).then(() =>
+    scheduleLocalActivity<JobOutcome>(name, [{ ...call, attemptBase: 1 }], {
+      ...local,
+      retry: {
+        ...local.retry,
+        initialInterval: Math.min(initial * coefficient, ceiling),
+        ...(attempts > 1 ? { maximumAttempts: attempts - 1 } : {}),
+      },
+    })
+  );
 }

@@ -47,6 +47,7 @@ import {
 } from './process-children';
 import { Forward } from './process-forward';
 import { ProcessHooks } from './process-hooks';
+import { LocalRuns } from './process-local-run';
 import type { ProcessContext, ProcessInput } from './process-input';
 import { handleRevisions } from './process-revise';
 import { ProcessDeadline, StartWindow } from './process-time';
@@ -119,7 +120,8 @@ async function runProcess(given: ProcessInput, hooks: ProcessHooks): Promise<Pro
   // 2. Forward.
   const window = new StartWindow(ctx, info.startTime, input.startDelayMs);
   const tokens = new TokenDesk(ctx);
-  const forward = new Forward(ctx, engine, tokens, () => window.firstJobOptions(), carrier, carried);
+  const localRuns = new LocalRuns(ctx, engine, hooks);
+  const forward = new Forward(ctx, engine, tokens, () => window.firstJobOptions(), carrier, carried, localRuns);
   const deadline = new ProcessDeadline(options?.deadline, state.report.startedAt, engine);
   handleRevisions(ctx, engine, forward);
   forward.stop = window.missed(carried !== undefined);

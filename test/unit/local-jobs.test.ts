@@ -4,7 +4,9 @@
  * job with none of them, from a step, the process's defaults or the job's own defaults, is accepted.
  */
 import { z } from 'zod';
-import { localJobProblems, MAX_LOCAL_TIMEOUT_MS } from '../../src/core';
+import { localJobProblems, localRun, MAX_LOCAL_RUN, MAX_LOCAL_TIMEOUT_MS } from '../../src/core';
+import type { ProcessDefinition } from '../../src/schema/definition';
+import { planNodes } from '../../src/shared/plan';
 import { defineJob } from '../../src/jobs/job';
 import { defineLibrary } from '../../src/jobs/library';
 import { JobRegistry } from '../../src/runtime/registry';
@@ -103,5 +105,52 @@ describe('local jobs are checked before anything runs', () => {
 
   it('refuses local on a non-boolean, at the step', () => {
     expect(problems({ local: 'yes' })).toEqual([expect.stringMatching(/^steps\[0\]\.local: /)]);
+  });
+});
+
+describe('a run of local jobs is a chain of steps that would each start alone (the core rule)', () => {
+  const nodesOf = (steps: Record<string, unknown>[]) => planNodes({ name: 'p', steps } as ProcessDefinition);
+  const ids = (run: readonly { id: string }[]) => run.map((n) => n.id);
+  const job = (id: string, extra: Record<string, unknown> = {}) => ({ id, job: 'row', ...extra });
+
+  it('takes a plain list from its head to its end, and from a later head to the end', () => {
+    const nodes = nodesOf([job('a'), job('b'), job('c'), job('d')]);
+    const none = new Set<string>();
+    expect(ids(localRun(nodes[0]!, nodes, none, none, () => true))).toEqual(['a', 'b', 'c', 'd']);
+    const done = new Set(['a', 'b']);
+    expect(ids(localRun(nodes[2]!, nodes, done, done, () => true))).toEqual(['c', 'd']);
+  });
+
+  it('stops before a step that may not join, and at the most jobs a run holds', () => {
+    const nodes = nodesOf(Array.from({ length: 30 }, (_, i) => job(`s${i}`)));
+    const none = new Set<string>();
+    expect(ids(localRun(nodes[0]!, nodes, none, none, (node) => node.id !== 's3'))).toEqual(['s0', 's1', 's2']);
+    expect(localRun(nodes[0]!, nodes, none, none, () => true)).toHaveLength(MAX_LOCAL_RUN);
+    const seen: string[][] = [];
+    localRun(nodes[0]!, nodes, none, none, (node, run) => {
+      seen.push([node.id, ...ids(run)]);
+      return seen.length < 2;
+    });
+    expect(seen).toEqual([
+      ['s1', 's0'],
+      ['s2', 's0', 's1'],
+    ]);
+  });
+
+  it('is no run where two steps become ready at once, or the next is a parallel group', () => {
+    const none = new Set<string>();
+    const fork = nodesOf([job('a'), job('b', { needs: ['a'] }), job('c', { needs: ['a'] })]);
+    expect(ids(localRun(fork[0]!, fork, none, none, () => true))).toEqual(['a']);
+    const group = nodesOf([job('a'), { id: 'g', parallel: [job('b'), job('c')] }, job('d')]);
+    expect(ids(localRun(group[0]!, group, none, none, () => true))).toEqual(['a']);
+  });
+
+  it('waits for a join: a step that needs two branches ends the run of one of them', () => {
+    const nodes = nodesOf([job('a'), job('b', { needs: [] }), job('c', { needs: ['a', 'b'] })]);
+    const none = new Set<string>();
+    // b has not succeeded: c is not ready after a, so the run is a alone.
+    expect(ids(localRun(nodes[0]!, nodes, new Set(['b']), none, () => true))).toEqual(['a']);
+    // b succeeded: c follows a.
+    expect(ids(localRun(nodes[0]!, nodes, new Set(['b']), new Set(['b']), () => true))).toEqual(['a', 'c']);
   });
 });

@@ -5,7 +5,8 @@
  *
  * Each way a process ends is there twice: planned from the `jipper` command's job facts (the files named after the
  * outcome), and `worker-planned-*`, recorded before clients planned, when every run was planned by the worker's
- * `jipper.plan` local activity (what a process started without job facts still does).
+ * `jipper.plan` local activity (what a process started without job facts still does). A process of local jobs is there
+ * as recorded before runs of local jobs (`local-one-by-one-succeeded`) and after (`local-run-succeeded`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +54,10 @@ async function replayAll(code: string): Promise<Record<string, string | undefine
 }
 
 const outcomes = ['cancelled', 'failed-past-pivot', 'parked-then-decided', 'reverted', 'succeeded'];
-const recorded = [...outcomes, ...outcomes.map((o) => `worker-planned-${o}`)].sort();
+// Local jobs (examples/provision-volume-local.yaml): one local activity per job, as recorded before runs of local jobs
+// (commit ec704ea), and a run of local jobs as one (the `jipper.local-runs` patch).
+const local = ['local-one-by-one-succeeded', 'local-run-succeeded'];
+const recorded = [...outcomes, ...outcomes.map((o) => `worker-planned-${o}`), ...local].sort();
 
 test('there is a recorded history for every way a process ends, planned by the client and by the worker', () => {
   expect(files.map(historyWorkflowId)).toEqual(recorded);
@@ -67,7 +71,7 @@ test('a workflow that starts group members in another order is a determinism vio
   const results = await replayAll(reordered);
   // The runs with a parallel group break; the others never reach the changed code path.
   const withGroup = recorded.filter((id) => /(^|-)(reverted|succeeded)$/.test(id));
-  expect(withGroup).toHaveLength(4);
+  expect(withGroup).toHaveLength(6);
   for (const id of recorded) {
     if (withGroup.includes(id)) {
       expect([id, results[id]]).toEqual([
