@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --local`: only the cases of local jobs and eager starts (issue 30), a minute or two instead of the
  * full run's eight, against a dev server of their own with eager workflow start and eager activity dispatch allowed.
- * Writes bench/local-results.json and bench/local.md (the generated section BENCHMARKS.md ends with).
+ * Writes bench/local-results.json; bench/local.md, the section BENCHMARKS.md ends with, is written by hand from it.
  *
  *   npm run bench -- --local            30 samples per side and shape
  *   npm run bench -- --local --quick    10 samples (checks the harness)

@@ -381,9 +381,10 @@ export async function runJob(
   const { detail, failed, end } = attempt;
   const ctx: JobContext = {
     ...attempt.ctx,
-    completeLater: member
-      ? completeLaterRefused(call, 'local run')
-      : completeLaterFor(call, (details) => attempt.ctx.heartbeat(details)),
+    completeLater:
+      member || info.isLocal
+        ? completeLaterRefused(call, 'run as a local job')
+        : completeLaterFor(call, (details) => attempt.ctx.heartbeat(details)),
   };
   try {
     let result: unknown = await job.run(input, ctx);

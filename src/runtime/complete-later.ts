@@ -57,11 +57,11 @@ export function completeLaterFor(call: JobCall, beat: (details: unknown) => void
  */
 export function completeLaterRefused(
   call: JobCall,
-  what: 'revert' | 'probe' | 'local run'
+  what: 'revert' | 'probe' | 'run as a local job'
 ): JobContext['completeLater'] {
   return async () => {
     const why =
-      what === 'local run'
+      what === 'run as a local job'
         ? 'a local job runs inside its workflow task and cannot be completed from outside (drop "local")'
         : "only a job's run may be completed from outside";
     throw ApplicationFailure.create({

@@ -18,7 +18,8 @@ import {
 } from '../../src/runtime/completion-token';
 import { awaitingCompletionOf } from '../../src/runtime/complete-later';
 import { decodeCompletionToken } from '../../src/client/callbacks';
-import type { JobCall, RevertCall } from '../../src/shared/calls';
+import type { JobCall, LocalRunCall, LocalRunOutcome, RevertCall } from '../../src/shared/calls';
+import { LOCAL_RUN_ACTIVITY } from '../../src/shared/calls';
 import { COMPLETE_LATER_REFUSED_TYPE } from '../../src/shared/errors';
 
 const handedOut: string[] = [];
@@ -80,6 +81,24 @@ test('a hand-out that throws fails the attempt (retryably), not asynchronously',
   const err = await run('charge.run', call({ failHandOut: true }), new MockActivityEnvironment());
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ type: 'Error', message: 'the provider is down', nonRetryable: false });
+});
+
+test('a local job (a local activity, alone or in a run) that calls completeLater fails for good, handing out nothing', async () => {
+  handedOut.length = 0;
+  const alone = await run('charge.run', call({}), new MockActivityEnvironment({ attempt: 1, isLocal: true }));
+  expect(alone).toMatchObject({ type: COMPLETE_LATER_REFUSED_TYPE, nonRetryable: true });
+  expect((alone as Error).message).toMatch(
+    /in its run as a local job: a local job .* cannot be completed from outside/
+  );
+  const localRun = registry.activities()[LOCAL_RUN_ACTIVITY] as (run: LocalRunCall) => Promise<LocalRunOutcome>;
+  const inRun = await new MockActivityEnvironment({ attempt: 1, isLocal: true }).run(localRun, {
+    members: [{ call: call({}), timeoutMs: 5_000 }],
+  });
+  expect(inRun).toMatchObject({
+    outcomes: [],
+    failure: { index: 0, type: COMPLETE_LATER_REFUSED_TYPE, nonRetryable: true },
+  });
+  expect(handedOut).toEqual([]);
 });
 
 test('a revert that calls completeLater fails for good', async () => {
