@@ -560,6 +560,16 @@ export class Engine {
     return first ? this.runCall(job, input) : this.call(job, input);
   }
 
+  /** The jobs of a local run are running (a pause asked for meanwhile waits for them, as for any running job). */
+  localRunStarted(stepIds: readonly string[]): void {
+    for (const stepId of stepIds) this.runningJobs.add(stepId);
+  }
+
+  /** The jobs of a local run no longer run (each is then recorded, or starts again on its own). */
+  localRunSettled(stepIds: readonly string[]): void {
+    for (const stepId of stepIds) this.ran(stepId);
+  }
+
   /**
    * A job of a local run succeeded: it is recorded as if it had run alone (started, succeeded, on the stack), with
    * the times the worker measured.

@@ -118,6 +118,7 @@ export class LocalRuns {
     const hookDefaults = this.hooks?.wantsDefaults() ?? false;
     let answer: LocalRunOutcome;
     const scheduledAt = nowMs();
+    this.engine.localRunStarted(ids);
     try {
       answer = await CancellationScope.nonCancellable(() =>
         scheduleLocalActivity<LocalRunOutcome>(
@@ -132,6 +133,7 @@ export class LocalRuns {
       );
     } catch {
       // The worker could not run it (one without the activity, say): the jobs go one by one, as before runs.
+      this.engine.localRunSettled(ids);
       ids.slice(1).forEach((id) => marks.notReached(id));
       const head = ids[0] as string;
       return this.engine.runJob(head, run.inputs.get(head), undefined, extra).then((result) => {
@@ -139,6 +141,7 @@ export class LocalRuns {
         return result;
       });
     }
+    this.engine.localRunSettled(ids);
     if (answer.hookDefaults) this.hooks?.learnDefaults(answer.hookDefaults);
     // The worker's times, from when the run was scheduled (the workflow's clock: the same on every replay).
     const at = (i: number, end: 0 | 1) => new Date(scheduledAt + (answer.times[i]?.[end] ?? 0)).toISOString();
