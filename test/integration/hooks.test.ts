@@ -376,6 +376,25 @@ describe("a team's default hooks (the worker's configuration)", () => {
     expect(keysOf(quiet.processId)).toEqual([]);
   });
 
+  it('a run of local jobs brings the defaults back with its results: the hook runs, no local activity asks', async () => {
+    const local = await team.run({
+      name: 'local',
+      options: { defaults: { local: true } },
+      steps: [
+        { id: 'a', job: 'work' },
+        { id: 'b', job: 'work' },
+      ],
+    });
+    expect(local.report.status).toBe('succeeded');
+    expect(keysOf(local.processId)).toEqual([`${local.processId}/on.succeeded.default.0`]);
+    const history = await team.client.workflow.getHandle(local.processId).fetchHistory();
+    const localActivities = (history.events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'
+    );
+    // The run of a and b; the process asked no local activity of its own for the worker's default hooks.
+    expect(localActivities).toHaveLength(1);
+  });
+
   it('a tree of processes tells once: the defaults run for the parent, not for its child process', async () => {
     const child = { name: 'kid', steps: [{ id: 'k', job: 'work' }] };
     const tree = await team.run({
