@@ -65,6 +65,7 @@ const statuses = (report: ProcessReport) => Object.fromEntries(report.jobs.map((
 test('every example definition file is covered here', async () => {
   const files = (await readdir(examples)).filter((f) => /\.(json|ya?ml)$/.test(f)).sort();
   expect(files).toEqual([
+    'provision-volume-local.yaml',
     'provision-volume-over-capacity.json',
     'provision-volume-over-quota.yaml',
     'provision-volume-park.yaml',
@@ -101,6 +102,39 @@ test('provision-volume.yaml asking for a taken export name unwinds, newest first
   expect(sandbox.mounts).not.toContain('ex-second');
   expect(sandbox.quotas).not.toContain('ex-second');
   expect(sandbox.audit.filter((l) => l.includes('ex-second'))).toHaveLength(1);
+});
+
+test('provision-volume-local.yaml: audit and export run as one run of local jobs, register alone; the volume is provisioned', async () => {
+  const definition = await loadDefinitionFile(join(examples, 'provision-volume-local.yaml'));
+  const params = { volume: 'ex-local', exportName: 'share-local' };
+  const handle = await startProcess(tw.client, definition, { taskQueue: tw.taskQueue, registry: tw.registry, params });
+  const report = await waitForReport(handle);
+  expect(report.status).toBe('succeeded');
+  const sandbox = await inspectSandbox(root);
+  expect(sandbox.exports).toContain('share-local');
+  expect(sandbox.catalog.filter((e) => e.volume === 'ex-local')).toHaveLength(1);
+  expect(sandbox.audit.filter((l) => l.includes('ex-local'))).toHaveLength(1);
+  const history = await handle.fetchHistory();
+  const scheduled = (history.events ?? []).flatMap(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []
+  );
+  const localActivities = (history.events ?? []).filter(
+    (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'
+  );
+  // allocate, filesystem and quota are ordinary activities; audit + export one local activity, register another.
+  expect(scheduled.sort()).toEqual(['allocate-volume.run', 'create-filesystem.run', 'set-quota.run']);
+  expect(localActivities).toHaveLength(2);
+});
+
+test('provision-volume-local.yaml with a taken export name: the run stops at export, everything before it is reverted', async () => {
+  await run('provision-volume-local.yaml', { volume: 'ex-local-1', exportName: 'share-local-taken' });
+  const report = await run('provision-volume-local.yaml', { volume: 'ex-local-2', exportName: 'share-local-taken' });
+  expect(report.status).toBe('reverted');
+  expect(report.failedStep).toBe('export');
+  expect(statuses(report)).toMatchObject({ allocate: 'reverted', export: 'failed', register: 'not_run' });
+  const sandbox = await inspectSandbox(root);
+  expect(sandbox.volumes).not.toContain('ex-local-2');
+  expect(sandbox.quotas).not.toContain('ex-local-2');
 });
 
 test('provision-volume-over-quota.yaml unwinds: the quota fails, its sibling and the allocation are reverted', async () => {
