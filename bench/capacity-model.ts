@@ -95,7 +95,17 @@ export function perProcess(delta: CounterDelta, idle: CounterDelta[], n: number)
       steadyState: sum((t, v) => v.ins + v.upd + (t.endsWith('_tasks') ? v.ins : v.del)),
     };
   };
+  const executions = tables['temporal.executions'];
+  const begins = net((d) =>
+    Object.entries(d.statements)
+      .filter(([q]) => /^\s*begin\b/i.test(q))
+      .reduce((sum, [, st]) => sum + st.calls, 0)
+  );
   return {
+    // A write of the execution's mutable state: the `executions` row inserted or updated (each in its own transaction).
+    mutableStateWrites: executions === undefined ? 0 : r1(executions.ins + executions.upd),
+    // Explicit transactions (`BEGIN`); the rest of `writeXacts` commit a single statement (history appends, visibility).
+    explicitTransactions: begins,
     writeXacts: net((d) => d.writeXacts),
     walBytes: Math.round(net((d) => d.walBytes)),
     rowsWritten: { temporal: rowsWritten('temporal'), visibility: rowsWritten('temporal_visibility') },
