@@ -111,10 +111,16 @@ export async function clusterUp(settings: ClusterSettings, log: LogLine): Promis
   mkdirSync(settings.dir, { recursive: true });
   writeFileSync(p.dynamicConfig, renderDynamicConfig(settings.dynamicConfigFile));
   const started: ManagedProcess[] = [];
-  for (const spec of serviceProcesses(settings)) {
+  const [first, ...rest] = serviceProcesses(settings);
+  for (const spec of [first, ...rest]) {
+    if (spec === undefined) continue;
     const running = readPidFile(p.runDir, spec.name);
     if (running !== undefined && isRunning(running)) continue;
-    started.push(startService(settings, binaries, spec));
+    const proc = startService(settings, binaries, spec);
+    started.push(proc);
+    // On a new database every service writes the cluster's metadata when it starts, and the ones that lose the race
+    // exit on a duplicate key: the first service initialises it alone, the others start once it listens.
+    if (spec === first) await waitForPort(proc, spec.ports.grpc, SERVICE_START_TIMEOUT_MS);
   }
   if (started.length > 0) log(`Temporal: started ${started.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`);
   for (const spec of serviceProcesses(settings)) {
