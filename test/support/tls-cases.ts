@@ -69,14 +69,15 @@ export function rightCertificateCases(c: () => TlsCaseContext): void {
         '',
       ].join('\n')
     );
-    const listed = await jipper(['list', '--json'], {
+    // Only succeeded runs of the example: other test files share the server, and their runs fill an unfiltered list.
+    const listed = await jipper(['list', '--process', 'provision-volume', '--status', 'succeeded', '--json'], {
       ...c().base(),
       TEMPORAL_CONFIG_FILE: file,
       TEMPORAL_PROFILE: 'secure',
     });
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ status: 'succeeded' })])
+      expect.arrayContaining([expect.objectContaining({ process: 'provision-volume', status: 'succeeded' })])
     );
   });
 
