@@ -47,6 +47,7 @@ import type { ProcessShape } from './jobs';
 import { startBenchServer } from './server';
 import type { SideName } from './sides';
 import { ALL_SIDES, PROJECT_ROOT, createSideWorker, nextId, runToResult, writeBenchBundles } from './sides';
+import { replayPass } from './replay-pass';
 import { median } from './stats';
 
 const log = (line: string): void => void process.stderr.write(`[replay-cpu] ${line}\n`);
@@ -140,24 +141,9 @@ async function rateOne(bundle: string, files: string[]): Promise<void> {
   }));
   const events = histories.reduce((sum, h) => sum + (h.history.events?.length ?? 0), 0);
   const pass = async (): Promise<{ wallMs: number; cpuMs: number }> => {
-    let ready = performance.now();
-    let last = ready;
-    let cpuStart = process.cpuUsage();
-    let cpu = cpuStart;
-    const source = (async function* () {
-      ready = performance.now();
-      cpuStart = process.cpuUsage();
-      yield* histories;
-    })();
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: bundle }, replayName: 'rate' },
-      source
-    )) {
-      if (result.error) throw new Error(`${result.workflowId} did not replay with ${bundle}: ${String(result.error)}`);
-      last = performance.now();
-      cpu = process.cpuUsage(cpuStart);
-    }
-    return { wallMs: last - ready, cpuMs: (cpu.user + cpu.system) / 1000 };
+    const { wallMs, cpuMs, failures } = await replayPass(bundle, histories, 'rate');
+    if (failures.length) throw new Error(`did not replay with ${bundle}: ${failures.join('; ')}`);
+    return { wallMs, cpuMs };
   };
   for (let i = 0; i < WARM_PASSES; i++) await pass();
   let wallMs = 0;

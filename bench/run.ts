@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { ProcessShape } from './jobs';
 import { payloadDefinition } from './jobs';
 import type {
@@ -61,6 +61,7 @@ import {
   writeBenchBundles,
 } from './sides';
 import type { MemoryResult, WorkerStartResult } from './child';
+import { replayPass } from './replay-pass';
 import { linearFit, median, percentile, percentileRatioInterval, pool, slopeRatioInterval } from './stats';
 import { startProcess, waitForReport } from '../src/client';
 
@@ -836,27 +837,11 @@ async function replayFigures(
   let failures = 0;
   let passes = 0;
   while (passes === 0 || replayMs < minSeconds * 1000) {
-    const start = performance.now();
-    let ready = start;
-    let last = start;
-    let cpuStart = process.cpuUsage();
-    let cpu = cpuStart;
-    const source = (async function* () {
-      ready = performance.now();
-      cpuStart = process.cpuUsage();
-      yield* histories;
-    })();
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: bundlePath }, replayName: 'bench' },
-      source
-    )) {
-      if (result.error) failures += 1;
-      last = performance.now();
-      cpu = process.cpuUsage(cpuStart);
-    }
-    creationMs.push(ready - start);
-    replayMs += last - ready;
-    cpuMs += (cpu.user + cpu.system) / 1000;
+    const pass = await replayPass(bundlePath, histories, 'bench');
+    failures += pass.failures.length;
+    creationMs.push(pass.creationMs);
+    replayMs += pass.wallMs;
+    cpuMs += pass.cpuMs;
     events += eventsPerPass;
     passes += 1;
   }
