@@ -53,8 +53,16 @@ const KINDS: Kind[] = [
 ];
 
 const argsSchema = z.object({
-  n: z.coerce.number().int('--n must be a whole number').min(1, '--n must be at least 1').max(1000, '--n at most 1000'),
-  idleSeconds: z.coerce.number().int().min(10, '--idle must be at least 10 (seconds)').max(600),
+  n: z.coerce
+    .number({ error: '--n must be a number' })
+    .int('--n must be a whole number')
+    .min(1, '--n must be at least 1')
+    .max(1000, '--n at most 1000'),
+  idleSeconds: z.coerce
+    .number({ error: '--idle must be a number (seconds)' })
+    .int('--idle must be a whole number of seconds')
+    .min(10, '--idle must be at least 10 (seconds)')
+    .max(600, '--idle at most 600 (seconds)'),
 });
 
 function parseArgs(argv: string[]): z.infer<typeof argsSchema> {
